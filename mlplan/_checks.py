@@ -1,0 +1,196 @@
+"""Rules that look across a whole plan: unique ids, references that resolve, no cycles.
+
+Each check yields ``(path, message, hint)`` findings; the loader turns them into located
+problems. They run only on a plan that already has the right shape.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from mlplan._models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
+
+__all__ = ["Finding", "find_problems"]
+
+Finding = tuple[tuple[str | int, ...], str, str]
+HYPOTHESES = ("experiment", "hypotheses")
+BASELINES = ("experiment", "baselines")
+
+
+def find_problems(plan: Plan) -> list[Finding]:
+    checks = (
+        _unique_ids,
+        _unique_metric_keys,
+        _goal_references,
+        _hypothesis_references,
+        _next_step_targets,
+        _next_step_cycles,
+        _log_references,
+    )
+    return [finding for check in checks for finding in check(plan)]
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    suggestion = f"did you mean {close[0]!r}? " if close else ""
+    return f"{suggestion}known: {', '.join(known) if known else '(none)'}"
+
+
+def _unique_ids(plan: Plan) -> Iterator[Finding]:
+    ids = [(BASELINES, i, b.id) for i, b in enumerate(plan.experiment.baselines)]
+    ids += [(HYPOTHESES, i, h.id) for i, h in enumerate(plan.experiment.hypotheses)]
+    counts = Counter(identifier for _, _, identifier in ids)
+    seen: set[str] = set()
+    for section, index, identifier in ids:
+        if counts[identifier] > 1 and identifier in seen:
+            yield (
+                (*section, index, "id"),
+                f"the id {identifier!r} is used more than once",
+                "hypothesis and baseline ids must all be different",
+            )
+        seen.add(identifier)
+
+
+def _unique_metric_keys(plan: Plan) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for index, metric in enumerate(plan.metrics):
+        if metric.key in seen:
+            yield (("metrics", index, "key"), f"the metric {metric.key!r} is declared twice",
+                   "declare each metric once")
+        seen.add(metric.key)
+
+
+def _metric_pattern(pattern: str, plan: Plan, path: tuple[str | int, ...]) -> Iterator[Finding]:
+    keys = [metric.key for metric in plan.metrics]
+    if not fnmatch.filter(keys, pattern):
+        yield (path, f"the pattern {pattern!r} matches no declared metric",
+               f"declared metrics: {', '.join(keys)}")
+
+
+def _goal_references(plan: Plan) -> Iterator[Finding]:
+    keys = {metric.key for metric in plan.metrics}
+    for index, goal in enumerate(plan.goals.metrics):
+        path: tuple[str | int, ...] = ("goals", "metrics", index)
+        if goal.metric is not None and goal.metric not in keys:
+            yield ((*path, "metric"), f"unknown metric {goal.metric!r}",
+                   _did_you_mean(goal.metric, keys))
+        if goal.guardrail is not None:
+            yield from _metric_pattern(goal.guardrail.metrics, plan, (*path, "guardrail", "metrics"))
+
+
+def _hypothesis_references(plan: Plan) -> Iterator[Finding]:
+    keys = {metric.key for metric in plan.metrics}
+    baselines = {baseline.id for baseline in plan.experiment.baselines}
+    for index, hypothesis in enumerate(plan.experiment.hypotheses):
+        path = (*HYPOTHESES, index)
+        for m, key in enumerate(hypothesis.metrics):
+            if key not in keys:
+                yield ((*path, "metrics", m), f"unknown metric {key!r}", _did_you_mean(key, keys))
+        for b, baseline in enumerate(hypothesis.baselines):
+            if baseline not in baselines:
+                yield ((*path, "baselines", b), f"unknown baseline {baseline!r}",
+                       _did_you_mean(baseline, baselines))
+        for c, criterion in enumerate(hypothesis.success_criteria):
+            yield from _criterion_references(criterion, hypothesis, (*path, "success_criteria", c))
+        for g, guardrail in enumerate(hypothesis.guardrails):
+            yield from _guardrail_references(guardrail, hypothesis, plan,
+                                             (*path, "guardrails", g))
+
+
+def _criterion_references(
+    criterion: Criterion, hypothesis: Hypothesis, path: tuple[str | int, ...]
+) -> Iterator[Finding]:
+    if criterion.metric not in hypothesis.metrics:
+        yield ((*path, "metric"),
+               f"the criterion judges {criterion.metric!r}, which is not among "
+               f"{hypothesis.id}'s metrics",
+               f"add it to metrics or use one of: {', '.join(hypothesis.metrics)}")
+    for b, baseline in enumerate(criterion.better_than or []):
+        if baseline not in hypothesis.baselines:
+            yield ((*path, "better_than", b),
+                   f"{baseline!r} is not one of {hypothesis.id}'s baselines",
+                   _did_you_mean(baseline, hypothesis.baselines))
+
+
+def _guardrail_references(
+    guardrail: Guardrail, hypothesis: Hypothesis, plan: Plan, path: tuple[str | int, ...]
+) -> Iterator[Finding]:
+    if guardrail.against not in hypothesis.baselines:
+        yield ((*path, "against"),
+               f"{guardrail.against!r} is not one of {hypothesis.id}'s baselines",
+               _did_you_mean(guardrail.against, hypothesis.baselines))
+    yield from _metric_pattern(guardrail.metrics, plan, (*path, "metrics"))
+
+
+def _next_steps(hypothesis: Hypothesis) -> Iterator[tuple[str, str | None]]:
+    yield "on_success", hypothesis.on_success.then
+    yield "on_failure", hypothesis.on_failure.then
+
+
+def _next_step_targets(plan: Plan) -> Iterator[Finding]:
+    hypotheses = {h.id for h in plan.experiment.hypotheses}
+    valid = sorted(hypotheses) + list(TERMINAL_ACTIONS)
+    for index, hypothesis in enumerate(plan.experiment.hypotheses):
+        for outcome, target in _next_steps(hypothesis):
+            path = (*HYPOTHESES, index, outcome, "then")
+            if target is None or target in TERMINAL_ACTIONS or target in hypotheses:
+                continue
+            yield (path, f"{target!r} is neither a hypothesis nor a terminal action",
+                   _did_you_mean(target, valid))
+
+
+def _next_step_cycles(plan: Plan) -> Iterator[Finding]:
+    edges = {
+        h.id: [t for _, t in _next_steps(h) if t is not None and t not in TERMINAL_ACTIONS]
+        for h in plan.experiment.hypotheses
+    }
+    index_of = {h.id: i for i, h in enumerate(plan.experiment.hypotheses)}
+    reported: set[frozenset[str]] = set()
+    for start in edges:
+        cycle = _cycle_from(start, edges)
+        if cycle is None or frozenset(cycle) in reported:
+            continue
+        reported.add(frozenset(cycle))
+        closer = cycle[-2]
+        outcome = next(o for o, t in _next_steps(plan.hypothesis(closer)) if t == cycle[-1])
+        yield ((*HYPOTHESES, index_of[closer], outcome, "then"),
+               f"the next steps form a cycle: {' → '.join(cycle)}",
+               "the decision graph must end in ship, stop, collect-data or redesign")
+
+
+def _cycle_from(start: str, edges: dict[str, list[str]]) -> list[str] | None:
+    """The first cycle reachable from ``start``, as a path that repeats its first node.
+
+    A depth-first walk that never re-enters a finished node, so it stays linear even when
+    many paths lead to the same hypothesis.
+    """
+    finished: set[str] = set()
+    trail: list[str] = [start]
+    pending: list[list[str]] = [list(edges.get(start, []))]
+    while pending:
+        if not pending[-1]:
+            finished.add(trail.pop())
+            pending.pop()
+            continue
+        target = pending[-1].pop()
+        if target in trail:
+            return [*trail[trail.index(target):], target]
+        if target not in finished:
+            trail.append(target)
+            pending.append(list(edges.get(target, [])))
+    return None
+
+
+def _log_references(plan: Plan) -> Iterator[Finding]:
+    hypotheses = {h.id for h in plan.experiment.hypotheses}
+    log = plan.experiment_log
+    for section, items in (("entries", log.entries), ("decisions", log.decisions)):
+        for index, item in enumerate(items):
+            if item.hypothesis is not None and item.hypothesis not in hypotheses:
+                yield (("experiment_log", section, index, "hypothesis"),
+                       f"unknown hypothesis {item.hypothesis!r}",
+                       _did_you_mean(item.hypothesis, hypotheses))

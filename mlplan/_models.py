@@ -1,0 +1,333 @@
+"""The plan schema: one Pydantic model per section of the ML engineering design template.
+
+The models only describe shape and local rules (types, allowed values, one-of choices).
+Rules that look across the plan, such as references and cycles, live in ``_checks`` so that
+they can report every problem at once with a location.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TERMINAL_ACTIONS",
+    "Baseline",
+    "Considerations",
+    "Criterion",
+    "Decision",
+    "ExperimentDesign",
+    "ExperimentLog",
+    "Goals",
+    "GoalGuardrail",
+    "Guardrail",
+    "Hypothesis",
+    "LogEntry",
+    "Margin",
+    "Metric",
+    "MetricGoal",
+    "NextStep",
+    "Plan",
+    "ProblemStatement",
+    "Risks",
+    "SoftwareDesign",
+    "Timebox",
+]
+
+SCHEMA_VERSION = 1
+
+# A next step either names another hypothesis or ends the decision graph with one of these.
+TERMINAL_ACTIONS = ("ship", "stop", "collect-data", "redesign")
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"),
+    Field(description="Letters, digits, '_' or '-', starting with a letter; e.g. H1, B-mean."),
+]
+# MLflow accepts these characters in metric keys, up to 250 characters.
+MetricKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_.\-/ ]{1,250}$"),
+    Field(description="The metric's key exactly as logged in MLflow, e.g. f1.total."),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+EntryPoint = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"),
+    Field(description="package.module:function returning a mapping of metric key to value."),
+]
+
+
+@dataclass(frozen=True)
+class Margin:
+    """An amount by which one value must beat (or may trail) another.
+
+    ``relative`` margins are fractions of the reference value ("5%" is 0.05); absolute ones
+    are in the metric's own unit.
+    """
+
+    value: float
+    relative: bool
+
+    def __str__(self) -> str:
+        if self.relative:
+            return f"{self.value * 100:g}%"
+        return f"{self.value:g}"
+
+    def allowance(self, reference: float) -> float:
+        """The margin in the metric's unit, given the reference value it applies to."""
+        return self.value * abs(reference) if self.relative else self.value
+
+
+_PERCENT = re.compile(r"^\s*\+?(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def _parse_margin(raw: Any) -> Margin:
+    if isinstance(raw, Margin):
+        return raw
+    if isinstance(raw, bool):
+        raise ValueError("expected a number or a percentage such as '5%', not true/false")
+    if isinstance(raw, int | float):
+        if raw < 0:
+            raise ValueError("a margin cannot be negative; write the amount, e.g. 0.02 or '2%'")
+        return Margin(float(raw), relative=False)
+    if isinstance(raw, str) and (match := _PERCENT.match(raw)):
+        return Margin(float(match.group(1)) / 100, relative=True)
+    raise ValueError(f"expected a number or a percentage such as '5%', got {raw!r}")
+
+
+MarginField = Annotated[
+    Margin,
+    BeforeValidator(_parse_margin),
+    PlainSerializer(lambda margin: str(margin) if margin.relative else margin.value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^\s*\+?\d+(\.\d+)?\s*%\s*$"},
+            ],
+            "description": "An absolute amount (0.02) or a percentage of the reference ('5%').",
+        }
+    ),
+]
+
+
+class _Section(BaseModel):
+    # Unknown keys are errors: a typo such as `sucess_criteria` must not vanish silently.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProblemStatement(_Section):
+    statement: Text = Field(description="What problem is being solved.")
+    audience: Text = Field(description="For whom it is solved.")
+    why_now: Text = Field(description="Why it is worth solving now.")
+
+
+
+class GoalGuardrail(_Section):
+    metrics: Text = Field(description="Glob over metric keys the goal must not hurt, e.g. recall.*")
+    max_drop: MarginField
+
+
+class MetricGoal(_Section):
+    """A metric goal, graded with the template's rubric (bad, ok, good) by ``_grading``."""
+
+    statement: Text
+    metric: MetricKey | None = None
+    target: MarginField | None = Field(
+        default=None, description="The number: an amount ('5%' or 0.02) the metric must move by."
+    )
+    segment: Text | None = Field(default=None, description="The slice the goal is about.")
+    guardrail: GoalGuardrail | None = None
+
+
+class Goals(_Section):
+    software: list[Text] = Field(min_length=1, description="The system and features to build.")
+    metrics: list[MetricGoal] = Field(min_length=1)
+    trade_offs: list[Text] = Field(default_factory=list)
+
+
+class Metric(_Section):
+    key: MetricKey
+    direction: Literal["higher", "lower"] = Field(description="Which way is better.")
+    unit: str = ""
+    description: Text
+
+
+class Baseline(_Section):
+    id: Identifier
+    description: Text
+    entry_point: EntryPoint | None = None
+
+
+class Criterion(_Section):
+    """One success criterion: a metric compared with an absolute threshold or with baselines.
+
+    Exactly one of ``at_least``, ``at_most`` and ``better_than`` is given. ``better_than``
+    respects the metric's direction: for a lower-is-better metric, "better by 5%" means
+    at least 5% lower than every named baseline.
+    """
+
+    metric: MetricKey
+    at_least: float | None = None
+    at_most: float | None = None
+    better_than: list[Identifier] | None = Field(
+        default=None, description="Baseline ids; the result must beat every one of them."
+    )
+    by: MarginField | None = Field(
+        default=None, description="With better_than: the margin, '5%' or an absolute amount."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_baseline_is_a_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("better_than"), str):
+            return {**data, "better_than": [data["better_than"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one_threshold(self) -> Criterion:
+        given = [
+            name
+            for name in ("at_least", "at_most", "better_than")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "a criterion needs exactly one of at_least, at_most, better_than"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.by is not None and self.better_than is None:
+            raise ValueError("'by' only goes with 'better_than'")
+        if self.better_than is not None and not self.better_than:
+            raise ValueError("better_than needs at least one baseline id")
+        return self
+
+
+class Guardrail(_Section):
+    """No metric matching ``metrics`` (other than the hypothesis's targets) may fall behind
+    the baseline ``against`` by more than ``max_drop``."""
+
+    metrics: Text = Field(description="Glob over declared metric keys, e.g. recall.*")
+    against: Identifier = Field(description="The baseline the guarded metrics are compared with.")
+    max_drop: MarginField
+
+
+class Timebox(_Section):
+    days: int = Field(gt=0, le=3650, description="How many days the hypothesis may take.")
+    start: dt.date
+
+    @property
+    def deadline(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.days)
+
+
+class NextStep(_Section):
+    description: Text
+    then: Identifier | None = Field(
+        default=None,
+        description=(
+            "A hypothesis id to test next, or a terminal action: " + ", ".join(TERMINAL_ACTIONS)
+        ),
+    )
+
+
+class Hypothesis(_Section):
+    id: Identifier
+    statement: Text = Field(description="Doing A improves metric B over the baseline by C.")
+    method: Text
+    metrics: list[MetricKey] = Field(min_length=1)
+    baselines: list[Identifier] = Field(
+        min_length=1, description="Every experiment is compared with a heuristic baseline."
+    )
+    success_criteria: list[Criterion] = Field(min_length=1)
+    guardrails: list[Guardrail] = Field(default_factory=list)
+    timebox: Timebox
+    on_success: NextStep
+    on_failure: NextStep
+
+
+class ExperimentDesign(_Section):
+    data_motivation: Text
+    baselines: list[Baseline] = Field(min_length=1)
+    hypotheses: list[Hypothesis] = Field(min_length=1)
+
+
+class SoftwareDesign(_Section):
+    crawl: Text = Field(description="Estimate the effect before building.")
+    walk: Text = Field(description="A more rigorous design of the components.")
+    run: Text = Field(description="The longer-term design.")
+
+
+class Risks(_Section):
+    products_affected: Text
+    customer_impact: Text
+    monitoring: Text
+    rollback: Text
+    other: list[Text] = Field(default_factory=list)
+
+
+class Considerations(_Section):
+    launch_criteria: list[Text] = Field(min_length=1)
+    what_could_go_wrong: Risks
+    security: Text
+    privacy: Text
+
+
+class LogEntry(_Section):
+    date: dt.date
+    text: Text
+    hypothesis: Identifier | None = None
+
+
+class Decision(_Section):
+    date: dt.date
+    hypothesis: Identifier
+    decision: Text
+    rationale: Text | None = None
+
+
+class ExperimentLog(_Section):
+    entries: list[LogEntry] = Field(default_factory=list)
+    decisions: list[Decision] = Field(default_factory=list)
+
+
+class Plan(_Section):
+    """An ML engineering design plan, in the order of the design template."""
+
+    schema_version: Literal[1] = Field(description="The plan format's version.")
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = Field(
+        description="Lowercase slug; names the MLflow experiment."
+    )
+    title: Text
+    owners: list[Text] = Field(default_factory=list)
+    problem: ProblemStatement
+    goals: Goals
+    metrics: list[Metric] = Field(min_length=1, description="Every metric, declared once.")
+    experiment: ExperimentDesign
+    software_design: SoftwareDesign
+    considerations: Considerations
+    experiment_log: ExperimentLog = Field(default_factory=ExperimentLog)
+
+    def metric(self, key: str) -> Metric:
+        return next(metric for metric in self.metrics if metric.key == key)
+
+    def hypothesis(self, hypothesis_id: str) -> Hypothesis:
+        return next(h for h in self.experiment.hypotheses if h.id == hypothesis_id)
+
+    def baseline(self, baseline_id: str) -> Baseline:
+        return next(b for b in self.experiment.baselines if b.id == baseline_id)

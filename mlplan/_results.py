@@ -1,0 +1,39 @@
+"""Results as the core sees them: plain values, with no trace of where they were stored.
+
+The tracking module turns MLflow runs into these; the judge and the renderer read only these,
+so neither needs MLflow to be imported or reachable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Result", "ResultKind"]
+
+ResultKind = Literal["hypothesis", "baseline"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """One logged result: a run that tests a hypothesis or measures a baseline.
+
+    ``reported`` results were not measured by this project (a paper's table, say); ``source``
+    says where they come from, and they are labelled as reported wherever they appear.
+    ``criteria_fingerprint`` and ``criteria`` record the success criteria in force when the
+    result was logged, so that later changes to the criteria show as amendments.
+    """
+
+    run_id: str
+    kind: ResultKind
+    subject: str
+    metrics: Mapping[str, float]
+    logged_at: dt.datetime
+    note: str = ""
+    reported: bool = False
+    source: str = ""
+    criteria_fingerprint: str = ""
+    criteria: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)

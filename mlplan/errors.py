@@ -1,0 +1,111 @@
+"""The errors mlplan raises.
+
+Every error a user can fix derives from :class:`MlplanError`; the CLI turns those into one
+message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
+
+    MlplanError
+    ├── PlanError          a plan file is unreadable or invalid; carries every problem found
+    ├── ScaffoldError      `mlplan new` refused a name, a template or an existing file
+    ├── ResultError        a result that does not fit the plan (unknown id or metric, NaN, ...)
+    ├── BaselineError      a baseline's entry point is missing, fails, or returns bad data
+    └── TrackingError      the MLflow store is unreachable or refused a request
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "BaselineError",
+    "MlplanError",
+    "PlanError",
+    "Problem",
+    "ResultError",
+    "ScaffoldError",
+    "TrackingError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a plan, located in its file.
+
+    ``path`` is the route from the document root to the offending value, in the manner of
+    pre-commit's ``==> At key: repos ==> At index 0`` so a reader can find it without a line
+    number, and ``line``/``column`` (1-based) let an editor jump straight to it.
+    """
+
+    file: str
+    line: int
+    column: int
+    message: str
+    path: tuple[str | int, ...] = ()
+    hint: str = ""
+    severity: str = "error"
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def route(self) -> str:
+        steps = [
+            f"At index {step}" if isinstance(step, int) else f"At key: {step}"
+            for step in self.path
+        ]
+        return " ".join(f"==> {step}" for step in steps)
+
+    def format(self) -> str:
+        lines = [f"{self.where()}: {self.severity}: {self.message}"]
+        if self.path:
+            lines.append(f"    {self.route()}")
+        if self.hint:
+            lines.append(f"    hint: {self.hint}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": list(self.path),
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+class MlplanError(Exception):
+    """A problem the user can fix. The message says what, where, and what to do."""
+
+
+@dataclass
+class PlanError(MlplanError):
+    """A plan file could not be loaded; ``problems`` lists every error found, not only the first."""
+
+    file: Path
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        body = "\n".join(problem.format() for problem in self.problems)
+        return f"{self.file}: {count} {noun}\n{body}"
+
+
+class ScaffoldError(MlplanError):
+    """``mlplan new`` refused to write a plan."""
+
+
+class ResultError(MlplanError):
+    """A result does not fit the plan it is logged against."""
+
+
+class BaselineError(MlplanError):
+    """A baseline's entry point could not be run or returned something unusable."""
+
+
+class TrackingError(MlplanError):
+    """The MLflow store could not be reached or refused a request."""

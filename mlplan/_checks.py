@@ -59,16 +59,22 @@ def _unique_metric_keys(plan: Plan) -> Iterator[Finding]:
     seen: set[str] = set()
     for index, metric in enumerate(plan.metrics):
         if metric.key in seen:
-            yield (("metrics", index, "key"), f"the metric {metric.key!r} is declared twice",
-                   "declare each metric once")
+            yield (
+                ("metrics", index, "key"),
+                f"the metric {metric.key!r} is declared twice",
+                "declare each metric once",
+            )
         seen.add(metric.key)
 
 
 def _metric_pattern(pattern: str, plan: Plan, path: tuple[str | int, ...]) -> Iterator[Finding]:
     keys = [metric.key for metric in plan.metrics]
     if not fnmatch.filter(keys, pattern):
-        yield (path, f"the pattern {pattern!r} matches no declared metric",
-               f"declared metrics: {', '.join(keys)}")
+        yield (
+            path,
+            f"the pattern {pattern!r} matches no declared metric",
+            f"declared metrics: {', '.join(keys)}",
+        )
 
 
 def _goal_references(plan: Plan) -> Iterator[Finding]:
@@ -76,10 +82,15 @@ def _goal_references(plan: Plan) -> Iterator[Finding]:
     for index, goal in enumerate(plan.goals.metrics):
         path: tuple[str | int, ...] = ("goals", "metrics", index)
         if goal.metric is not None and goal.metric not in keys:
-            yield ((*path, "metric"), f"unknown metric {goal.metric!r}",
-                   _did_you_mean(goal.metric, keys))
+            yield (
+                (*path, "metric"),
+                f"unknown metric {goal.metric!r}",
+                _did_you_mean(goal.metric, keys),
+            )
         if goal.guardrail is not None:
-            yield from _metric_pattern(goal.guardrail.metrics, plan, (*path, "guardrail", "metrics"))
+            yield from _metric_pattern(
+                goal.guardrail.metrics, plan, (*path, "guardrail", "metrics")
+            )
 
 
 def _hypothesis_references(plan: Plan) -> Iterator[Finding]:
@@ -92,37 +103,45 @@ def _hypothesis_references(plan: Plan) -> Iterator[Finding]:
                 yield ((*path, "metrics", m), f"unknown metric {key!r}", _did_you_mean(key, keys))
         for b, baseline in enumerate(hypothesis.baselines):
             if baseline not in baselines:
-                yield ((*path, "baselines", b), f"unknown baseline {baseline!r}",
-                       _did_you_mean(baseline, baselines))
+                yield (
+                    (*path, "baselines", b),
+                    f"unknown baseline {baseline!r}",
+                    _did_you_mean(baseline, baselines),
+                )
         for c, criterion in enumerate(hypothesis.success_criteria):
             yield from _criterion_references(criterion, hypothesis, (*path, "success_criteria", c))
         for g, guardrail in enumerate(hypothesis.guardrails):
-            yield from _guardrail_references(guardrail, hypothesis, plan,
-                                             (*path, "guardrails", g))
+            yield from _guardrail_references(guardrail, hypothesis, plan, (*path, "guardrails", g))
 
 
 def _criterion_references(
     criterion: Criterion, hypothesis: Hypothesis, path: tuple[str | int, ...]
 ) -> Iterator[Finding]:
     if criterion.metric not in hypothesis.metrics:
-        yield ((*path, "metric"),
-               f"the criterion judges {criterion.metric!r}, which is not among "
-               f"{hypothesis.id}'s metrics",
-               f"add it to metrics or use one of: {', '.join(hypothesis.metrics)}")
+        yield (
+            (*path, "metric"),
+            f"the criterion judges {criterion.metric!r}, which is not among "
+            f"{hypothesis.id}'s metrics",
+            f"add it to metrics or use one of: {', '.join(hypothesis.metrics)}",
+        )
     for b, baseline in enumerate(criterion.better_than or []):
         if baseline not in hypothesis.baselines:
-            yield ((*path, "better_than", b),
-                   f"{baseline!r} is not one of {hypothesis.id}'s baselines",
-                   _did_you_mean(baseline, hypothesis.baselines))
+            yield (
+                (*path, "better_than", b),
+                f"{baseline!r} is not one of {hypothesis.id}'s baselines",
+                _did_you_mean(baseline, hypothesis.baselines),
+            )
 
 
 def _guardrail_references(
     guardrail: Guardrail, hypothesis: Hypothesis, plan: Plan, path: tuple[str | int, ...]
 ) -> Iterator[Finding]:
     if guardrail.against not in hypothesis.baselines:
-        yield ((*path, "against"),
-               f"{guardrail.against!r} is not one of {hypothesis.id}'s baselines",
-               _did_you_mean(guardrail.against, hypothesis.baselines))
+        yield (
+            (*path, "against"),
+            f"{guardrail.against!r} is not one of {hypothesis.id}'s baselines",
+            _did_you_mean(guardrail.against, hypothesis.baselines),
+        )
     yield from _metric_pattern(guardrail.metrics, plan, (*path, "metrics"))
 
 
@@ -139,8 +158,11 @@ def _next_step_targets(plan: Plan) -> Iterator[Finding]:
             path = (*HYPOTHESES, index, outcome, "then")
             if target is None or target in TERMINAL_ACTIONS or target in hypotheses:
                 continue
-            yield (path, f"{target!r} is neither a hypothesis nor a terminal action",
-                   _did_you_mean(target, valid))
+            yield (
+                path,
+                f"{target!r} is neither a hypothesis nor a terminal action",
+                _did_you_mean(target, valid),
+            )
 
 
 def _next_step_cycles(plan: Plan) -> Iterator[Finding]:
@@ -157,9 +179,11 @@ def _next_step_cycles(plan: Plan) -> Iterator[Finding]:
         reported.add(frozenset(cycle))
         closer = cycle[-2]
         outcome = next(o for o, t in _next_steps(plan.hypothesis(closer)) if t == cycle[-1])
-        yield ((*HYPOTHESES, index_of[closer], outcome, "then"),
-               f"the next steps form a cycle: {' → '.join(cycle)}",
-               "the decision graph must end in ship, stop, collect-data or redesign")
+        yield (
+            (*HYPOTHESES, index_of[closer], outcome, "then"),
+            f"the next steps form a cycle: {' → '.join(cycle)}",
+            "the decision graph must end in ship, stop, collect-data or redesign",
+        )
 
 
 def _cycle_from(start: str, edges: dict[str, list[str]]) -> list[str] | None:
@@ -178,7 +202,7 @@ def _cycle_from(start: str, edges: dict[str, list[str]]) -> list[str] | None:
             continue
         target = pending[-1].pop()
         if target in trail:
-            return [*trail[trail.index(target):], target]
+            return [*trail[trail.index(target) :], target]
         if target not in finished:
             trail.append(target)
             pending.append(list(edges.get(target, [])))
@@ -188,9 +212,12 @@ def _cycle_from(start: str, edges: dict[str, list[str]]) -> list[str] | None:
 def _log_references(plan: Plan) -> Iterator[Finding]:
     hypotheses = {h.id for h in plan.experiment.hypotheses}
     log = plan.experiment_log
-    for section, items in (("entries", log.entries), ("decisions", log.decisions)):
-        for index, item in enumerate(items):
-            if item.hypothesis is not None and item.hypothesis not in hypotheses:
-                yield (("experiment_log", section, index, "hypothesis"),
-                       f"unknown hypothesis {item.hypothesis!r}",
-                       _did_you_mean(item.hypothesis, hypotheses))
+    mentioned = [("entries", i, entry.hypothesis) for i, entry in enumerate(log.entries)]
+    mentioned += [("decisions", i, decision.hypothesis) for i, decision in enumerate(log.decisions)]
+    for section, index, hypothesis in mentioned:
+        if hypothesis is not None and hypothesis not in hypotheses:
+            yield (
+                ("experiment_log", section, index, "hypothesis"),
+                f"unknown hypothesis {hypothesis!r}",
+                _did_you_mean(hypothesis, hypotheses),
+            )

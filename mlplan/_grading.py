@@ -1,9 +1,9 @@
 """Grading metric goals with the design template's rubric.
 
-    bad   no metric or no number             "Improve the model's performance."
-    ok    a metric and a number              "Improve AUC by X%."
-    good  metric, number, segment, guardrail "Improve recall by X% for false negatives without
-                                              decreasing recall for any other class by > Y%."
+bad   no metric or no number             "Improve the model's performance."
+ok    a metric and a number              "Improve AUC by X%."
+good  metric, number, segment, guardrail "Improve recall by X% for false negatives without
+                                          decreasing recall for any other class by > Y%."
 """
 
 from __future__ import annotations
@@ -33,12 +33,18 @@ class GradedGoal:
 
 def grade_goal(goal: MetricGoal) -> tuple[Grade, tuple[str, ...]]:
     """The goal's grade and what it lacks to reach the next one."""
-    for_ok = tuple(name for name, value in (("a metric", goal.metric), ("a target", goal.target))
-                   if value is None)
+    for_ok = tuple(
+        name
+        for name, value in (("a metric", goal.metric), ("a target", goal.target))
+        if value is None
+    )
     if for_ok:
         return "bad", for_ok
-    for_good = tuple(name for name, value in (("a segment", goal.segment),
-                                              ("a guardrail", goal.guardrail)) if value is None)
+    for_good = tuple(
+        name
+        for name, value in (("a segment", goal.segment), ("a guardrail", goal.guardrail))
+        if value is None
+    )
     return ("ok", for_good) if for_good else ("good", ())
 
 

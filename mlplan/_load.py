@@ -41,20 +41,34 @@ def load_plan(path: str | Path) -> LoadedPlan:
     document = read_document(path)
     if not isinstance(document.data, dict):
         kind = type(document.data).__name__
-        raise PlanError(path, [Problem(str(path), 1, 1, f"a plan is a mapping of sections, "
-                                       f"but this file holds a {kind}",
-                                       hint="start from `mlplan new NAME`")])
+        raise PlanError(
+            path,
+            [
+                Problem(
+                    str(path),
+                    1,
+                    1,
+                    f"a plan is a mapping of sections, but this file holds a {kind}",
+                    hint="start from `mlplan new NAME`",
+                )
+            ],
+        )
     _check_version(path, document.data, document.locations)
     try:
         plan = Plan.model_validate(document.data)
     except ValidationError as exc:
-        raise PlanError(path, _shape_problems(path, exc, document.data, document.locations))
+        raise PlanError(
+            path, _shape_problems(path, exc, document.data, document.locations)
+        ) from None
     findings = find_problems(plan)
     if findings:
-        raise PlanError(path, [
-            _problem(path, document.locations.of_value(steps), message, steps, hint)
-            for steps, message, hint in findings
-        ])
+        raise PlanError(
+            path,
+            [
+                _problem(path, document.locations.of_value(steps), message, steps, hint)
+                for steps, message, hint in findings
+            ],
+        )
     return LoadedPlan(plan=plan, path=path, locations=document.locations)
 
 
@@ -64,11 +78,19 @@ def _check_version(path: Path, data: dict[str, Any], locations: Locations) -> No
     version = data.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
         steps: PathSteps = ("schema_version",)
-        raise PlanError(path, [_problem(
-            path, locations.of_value(steps),
-            f"this plan uses schema version {version}; this mlplan reads up to {SCHEMA_VERSION}",
-            steps, "upgrade mlplan",
-        )])
+        raise PlanError(
+            path,
+            [
+                _problem(
+                    path,
+                    locations.of_value(steps),
+                    f"this plan uses schema version {version}; "
+                    f"this mlplan reads up to {SCHEMA_VERSION}",
+                    steps,
+                    "upgrade mlplan",
+                )
+            ],
+        )
 
 
 def _problem(
@@ -98,7 +120,8 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> PathSteps:
     steps: list[str | int] = []
     node = data
     for step in loc:
-        if isinstance(node, dict) and step in node:
+        # Two branches, not one `or`: mypy narrows the index type only this way.
+        if isinstance(node, dict) and step in node:  # noqa: SIM114
             node = node[step]
         elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
             node = node[step]

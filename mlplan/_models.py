@@ -32,8 +32,8 @@ __all__ = [
     "Decision",
     "ExperimentDesign",
     "ExperimentLog",
-    "Goals",
     "GoalGuardrail",
+    "Goals",
     "Guardrail",
     "Hypothesis",
     "LogEntry",
@@ -135,7 +135,6 @@ class ProblemStatement(_Section):
     statement: Text = Field(description="What problem is being solved.")
     audience: Text = Field(description="For whom it is solved.")
     why_now: Text = Field(description="Why it is worth solving now.")
-
 
 
 class GoalGuardrail(_Section):

@@ -26,7 +26,10 @@ def available_templates() -> list[str]:
 
 
 def new_plan(
-    name: str, *, template: str = "blank", directory: Path | None = None,
+    name: str,
+    *,
+    template: str = "blank",
+    directory: Path | None = None,
     today: dt.date | None = None,
 ) -> Path:
     """Write ``<directory>/<name>.yaml`` from ``template`` and return its path.
@@ -88,8 +91,11 @@ def _render_blank(name: str, file_name: str, today: dt.date) -> str:
         autoescape=False,  # YAML, not HTML
     )
     return environment.get_template("blank/plan.yaml.j2").render(
-        plan_id=_plan_id(name), title=name.replace("-", " ").replace("_", " ").capitalize(),
-        file_name=file_name, today=today.isoformat(), schema_path=SCHEMA_FILE,
+        plan_id=_plan_id(name),
+        title=name.replace("-", " ").replace("_", " ").capitalize(),
+        file_name=file_name,
+        today=today.isoformat(),
+        schema_path=SCHEMA_FILE,
     )
 
 

@@ -56,7 +56,7 @@ class Document:
     locations: Locations
 
 
-class _Refusal(Exception):
+class _RefusalError(Exception):
     def __init__(self, message: str, mark: yaml.Mark | None, hint: str = "") -> None:
         super().__init__(message)
         self.message = message
@@ -69,7 +69,7 @@ def read_document(path: Path) -> Document:
     text = _read_text(path)
     try:
         return _convert(text)
-    except _Refusal as refusal:
+    except _RefusalError as refusal:
         raise _error(path, refusal.message, refusal.mark, refusal.hint) from None
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(path, exc) from None
@@ -102,15 +102,24 @@ def _read_text(path: Path) -> str:
 def _decode(path: Path, raw: bytes) -> str:
     if b"\x00" in raw:
         line, column = _position_of(raw, raw.index(b"\x00"))
-        raise _error_at(path, line, column, "the file is binary (it contains NUL bytes)",
-                        "a plan is a UTF-8 text file")
+        raise _error_at(
+            path,
+            line,
+            column,
+            "the file is binary (it contains NUL bytes)",
+            "a plan is a UTF-8 text file",
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line, column = _position_of(raw, exc.start)
-        raise _error_at(path, line, column,
-                        f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
-                        "save the file as UTF-8") from None
+        raise _error_at(
+            path,
+            line,
+            column,
+            f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            "save the file as UTF-8",
+        ) from None
     if not text.strip():
         raise _error_at(path, 1, 1, "the file is empty", "start from `mlplan new NAME`")
     return text
@@ -129,7 +138,7 @@ def _convert(text: str) -> Document:
     finally:
         loader.dispose()
     if root is None:
-        raise _Refusal("the file holds no YAML document", None, "start from `mlplan new NAME`")
+        raise _RefusalError("the file holds no YAML document", None, "start from `mlplan new NAME`")
     converter = _Converter(loader)
     data = converter.convert(root, ())
     return Document(data=data, locations=converter.locations)
@@ -151,13 +160,16 @@ class _Converter:
         try:
             return self.loader.construct_object(node, deep=True)
         except ValueError as exc:  # e.g. a date that does not exist, such as 2026-02-30
-            raise _Refusal(f"{node.value!r} is not a valid value: {exc}", node.start_mark,
-                           "dates are written YYYY-MM-DD and must exist") from None
+            raise _RefusalError(
+                f"{node.value!r} is not a valid value: {exc}",
+                node.start_mark,
+                "dates are written YYYY-MM-DD and must exist",
+            ) from None
 
     def _spend(self, node: yaml.Node) -> None:
         self.budget -= 1
         if self.budget < 0:
-            raise _Refusal(
+            raise _RefusalError(
                 f"the document expands to more than {MAX_VALUES:,} values",
                 node.start_mark,
                 "this looks like an alias bomb; write the values out instead of nesting aliases",
@@ -169,14 +181,14 @@ class _Converter:
         for key_node, value_node in node.value:
             key = self.loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
-                raise _Refusal(
+                raise _RefusalError(
                     f"a key must be text, but YAML reads this one as {key!r}",
                     key_node.start_mark,
                     "quote the key; YAML turns unquoted yes/no/on/off into true/false",
                 )
             if key in result:
                 first = self.locations.keys[(*path, key)]
-                raise _Refusal(
+                raise _RefusalError(
                     f"duplicate key {key!r} (first defined at line {first[0]})",
                     key_node.start_mark,
                     "YAML would silently keep only the last one; remove or rename one of them",

@@ -49,8 +49,7 @@ class Problem:
 
     def route(self) -> str:
         steps = [
-            f"At index {step}" if isinstance(step, int) else f"At key: {step}"
-            for step in self.path
+            f"At index {step}" if isinstance(step, int) else f"At key: {step}" for step in self.path
         ]
         return " ".join(f"==> {step}" for step in steps)
 

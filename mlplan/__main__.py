@@ -1,0 +1,5 @@
+import sys
+
+from mlplan._cli import main
+
+sys.exit(main())

@@ -1,0 +1,130 @@
+"""The design doc: a plan (and, when available, its experiment log) as GitHub Markdown.
+
+All user text passes through ``cell`` or ``text`` before it reaches the page, so that a ``|``,
+a backtick, HTML or a newline in a plan can neither break a table nor inject markup. Output is
+deterministic: the same plan and log always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from mlplan._files import write_atomically
+from mlplan._grading import grade_goals
+from mlplan._models import TERMINAL_ACTIONS, Hypothesis, Plan
+from mlplan._resources import templates_dir
+from mlplan._results import Result
+from mlplan._text import criterion_text, guardrail_text, next_step_text
+
+__all__ = ["LogView", "cell", "mermaid_label", "render_markdown", "text", "write_markdown"]
+
+
+@dataclass(frozen=True)
+class LogView:
+    """What the experiment-log appendix shows. ``available`` is False when no store could be
+    read; ``reason`` then says why, and the doc says the log was not available."""
+
+    available: bool = False
+    reason: str = "no experiment log was read"
+    store: str = ""
+    results: Sequence[Result] = ()
+    verdicts: Sequence[Any] = ()
+    plots: Mapping[str, str] = field(default_factory=dict)
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~#])")
+_LINE_START = re.compile(r"^(\s*)([-+>]|\d+\.)(\s)", re.MULTILINE)
+
+
+def _escape(value: object) -> str:
+    escaped = html.escape(str(value), quote=False)
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", escaped)
+    return _LINE_START.sub(r"\1\\\2\3", escaped)
+
+
+def cell(value: object) -> str:
+    """User text made safe for one Markdown table cell."""
+    lines = str(value).strip().splitlines() or [""]
+    return "<br>".join(_escape(line) for line in lines)
+
+
+def text(value: object) -> str:
+    """User text made safe as a paragraph; its line breaks are kept."""
+    lines = str(value).strip().splitlines() or [""]
+    return "  \n".join(_escape(line) for line in lines)
+
+
+def mermaid_label(value: object, limit: int = 60) -> str:
+    flat = " ".join(str(value).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return html.escape(flat, quote=True).replace("&quot;", "#quot;")
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Markdown, escaped per value by the filters below
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters.update(cell=cell, text=text, mermaid=mermaid_label)
+    return environment
+
+
+def _hypothesis_view(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
+    return {
+        "h": hypothesis,
+        "criteria": [criterion_text(c, plan.metric(c.metric)) for c in hypothesis.success_criteria],
+        "guardrails": [guardrail_text(g) for g in hypothesis.guardrails],
+        "on_success": next_step_text(hypothesis.on_success),
+        "on_failure": next_step_text(hypothesis.on_failure),
+        "deadline": hypothesis.timebox.deadline.isoformat(),
+    }
+
+
+def _node(name: str) -> str:
+    # Mermaid reads '-' in a node id as the start of an edge; ids get a prefix per kind so a
+    # hypothesis called "ship" cannot collide with the terminal action of that name.
+    prefix = "end_" if name in TERMINAL_ACTIONS else "h_"
+    return prefix + re.sub(r"\W", "_", name)
+
+
+def decision_graph(plan: Plan) -> list[str]:
+    """Mermaid flowchart lines: hypotheses as boxes, terminal actions as rounded ends."""
+    lines = ["flowchart TD"]
+    for hypothesis in plan.experiment.hypotheses:
+        label = mermaid_label(f"{hypothesis.id}: {hypothesis.statement}")
+        lines.append(f'    {_node(hypothesis.id)}["{label}"]')
+    used: set[str] = set()
+    for hypothesis in plan.experiment.hypotheses:
+        for label, step in (("success", hypothesis.on_success), ("failure", hypothesis.on_failure)):
+            if step.then is not None:
+                used.add(step.then)
+                lines.append(f"    {_node(hypothesis.id)} -- {label} --> {_node(step.then)}")
+    lines += [f'    {_node(a)}(["{a}"])' for a in TERMINAL_ACTIONS if a in used]
+    return lines
+
+
+def render_markdown(plan: Plan, log: LogView | None = None) -> str:
+    template = _environment().get_template("design.md.j2")
+    return template.render(
+        plan=plan,
+        grades=grade_goals(plan),
+        hypotheses=[_hypothesis_view(plan, h) for h in plan.experiment.hypotheses],
+        graph=decision_graph(plan),
+        log=log or LogView(),
+    )
+
+
+def write_markdown(path: Path, markdown: str) -> None:
+    write_atomically(path, markdown)

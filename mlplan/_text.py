@@ -1,0 +1,29 @@
+"""Plain-language phrasing of criteria and guardrails, shared by status, render and the judge."""
+
+from __future__ import annotations
+
+from mlplan._models import Criterion, Guardrail, Metric, NextStep
+
+__all__ = ["criterion_text", "guardrail_text", "next_step_text"]
+
+
+def criterion_text(criterion: Criterion, metric: Metric) -> str:
+    """E.g. ``test_mse ≤ 20``, or ``test_mse better than OLS by ≥ 5% (lower is better)``."""
+    if criterion.at_least is not None:
+        return f"{criterion.metric} ≥ {criterion.at_least:g}"
+    if criterion.at_most is not None:
+        return f"{criterion.metric} ≤ {criterion.at_most:g}"
+    baselines = " and ".join(criterion.better_than or [])
+    margin = f" by ≥ {criterion.by}" if criterion.by is not None else ""
+    return f"{criterion.metric} better than {baselines}{margin} ({metric.direction} is better)"
+
+
+def guardrail_text(guardrail: Guardrail) -> str:
+    return (
+        f"no other metric matching {guardrail.metrics} worse than {guardrail.against} "
+        f"by more than {guardrail.max_drop}"
+    )
+
+
+def next_step_text(step: NextStep) -> str:
+    return f"{step.description} → {step.then}" if step.then else step.description

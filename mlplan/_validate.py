@@ -1,0 +1,119 @@
+"""Validation as a report: every problem, every goal's grade, and leftover placeholders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlplan._grading import GradedGoal, grade_goals
+from mlplan._load import LoadedPlan, load_plan
+from mlplan.errors import PlanError, Problem
+
+__all__ = ["Report", "validate_file"]
+
+PLACEHOLDER = "TODO"
+
+
+@dataclass(frozen=True)
+class Report:
+    path: Path
+    loaded: LoadedPlan | None
+    problems: list[Problem] = field(default_factory=list)
+    grades: list[GradedGoal] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not any(problem.severity == "error" for problem in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "valid": self.valid,
+            "problems": [problem.to_dict() for problem in self.problems],
+            "goals": [
+                {
+                    "index": g.index,
+                    "statement": g.goal.statement,
+                    "grade": g.grade,
+                    "missing": list(g.missing),
+                }
+                for g in self.grades
+            ],
+        }
+
+
+def validate_file(path: Path, *, strict: bool = False) -> Report:
+    """Check one plan. ``strict`` turns bad goals and leftover TODOs into errors."""
+    try:
+        loaded = load_plan(path)
+    except PlanError as error:
+        return Report(path=path, loaded=None, problems=error.problems)
+    grades = grade_goals(loaded.plan)
+    severity = "error" if strict else "warning"
+    placeholders = list(_placeholder_problems(loaded, severity))
+    if not strict and len(placeholders) > 1:
+        placeholders = [_summarised(placeholders)]
+    problems = [*_bad_goal_problems(loaded, grades, severity), *placeholders]
+    return Report(path=path, loaded=loaded, problems=problems, grades=grades)
+
+
+def _bad_goal_problems(
+    loaded: LoadedPlan, grades: list[GradedGoal], severity: str
+) -> Iterator[Problem]:
+    for graded in grades:
+        if graded.grade != "bad":
+            continue
+        steps = ("goals", "metrics", graded.index)
+        line, column = loaded.locations.of_value(steps)
+        yield Problem(
+            str(loaded.path),
+            line,
+            column,
+            "metric goal graded bad: it has no metric or no number",
+            steps,
+            f"{graded.advice()}, e.g. metric: recall and target: '5%'",
+            severity,
+        )
+
+
+def _placeholder_problems(loaded: LoadedPlan, severity: str) -> Iterator[Problem]:
+    for steps, value in _strings(loaded.plan.model_dump(mode="json"), ()):
+        if value.lstrip().startswith(PLACEHOLDER):
+            line, column = loaded.locations.of_value(steps)
+            yield Problem(
+                str(loaded.path),
+                line,
+                column,
+                "this still holds the template's TODO",
+                steps,
+                "replace it with the plan's own text",
+                severity,
+            )
+
+
+def _summarised(placeholders: list[Problem]) -> Problem:
+    first = placeholders[0]
+    return Problem(
+        first.file,
+        first.line,
+        first.column,
+        f"{len(placeholders)} values still hold the template's TODO (the first is here)",
+        first.path,
+        "replace them with the plan's own text; --strict lists each one",
+        first.severity,
+    )
+
+
+def _strings(
+    value: Any, steps: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield steps, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*steps, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*steps, index))

@@ -1,0 +1,641 @@
+"""Computational core of the ridge-regression study example (Boston house prices).
+
+The example revisits a classic notebook-style study: standardise the 13 Boston
+features, split 70/30 with ``random_state=10``, fit ``Ridge(alpha=λ)`` for
+λ = 0, 1, ..., 199 and pick the λ with the lowest *test* MSE.  That study is
+reproduced exactly by :func:`original_study` (including its two flaws: the
+scaler sees the test rows, and λ is chosen on the test set).
+
+The honest version (:func:`ridge_cv`) chooses λ by K-fold cross-validation on
+the training part only, with the scaler refitted inside every fold, and
+:func:`compare_over_seeds` measures what ridge buys over plain OLS across many
+random splits with a paired comparison.
+
+The constrained view of ridge is checked twice: the textbook Lagrange problem
+is solved exactly with sympy (:func:`lagrange_solution`) and the ridge solution
+at a given λ is shown to solve ``min ||y - Xβ||² s.t. ||β||² ≤ t`` numerically
+(:func:`constrained_equivalence`).
+
+Every public metric function returns a plain ``dict[str, float]`` whose keys are
+used verbatim as MLflow metric keys.  Everything is deterministic: all
+randomness comes from explicit seeds.  This module deliberately does not
+import mlplan.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+FEATURE_NAMES: Final[tuple[str, ...]] = (
+    "CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE",
+    "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT",
+)  # fmt: skip
+#: Coefficients drawn in the original ridge trace.
+TRACED_FEATURES: Final[tuple[str, ...]] = ("RM", "ZN", "RAD", "CRIM", "TAX")
+
+ORIGINAL_SEED: Final = 10
+TEST_SIZE: Final = 0.3
+#: The original study's grid; the CV study searches the same grid so that the
+#: only difference between the two is *how* λ is selected.
+LAMBDA_GRID: Final[tuple[float, ...]] = tuple(float(lam) for lam in range(200))
+CV_FOLDS: Final = 5
+DEFAULT_SEEDS: Final[tuple[int, ...]] = tuple(range(10))
+
+# Known facts about the original data set, used to reject a wrong copy.
+_EXPECTED_SHAPE: Final = (506, 13)
+_EXPECTED_FIRST_ROW: Final = (
+    0.00632, 18.0, 2.31, 0.0, 0.538, 6.575, 65.2, 4.09, 1.0, 296.0, 15.3, 396.9, 4.98,
+)  # fmt: skip
+_EXPECTED_FIRST_MEDV: Final = 24.0
+_EXPECTED_MEAN_MEDV: Final = 22.532806324110677
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _load_checked() -> tuple[FloatArray, FloatArray]:
+    """Load mlxtend's bundled copy once and verify it is the 506 x 13 original."""
+    from mlxtend.data import boston_housing_data
+
+    raw_x, raw_y = boston_housing_data()
+    x = np.asarray(raw_x, dtype=np.float64)
+    y = np.asarray(raw_y, dtype=np.float64)
+    if x.shape != _EXPECTED_SHAPE or y.shape != (_EXPECTED_SHAPE[0],):
+        raise ValueError(
+            "expected the original Boston housing data (506 rows x 13 features, "
+            f"506 targets); mlxtend returned X{x.shape}, y{y.shape}"
+        )
+    if not np.allclose(x[0], _EXPECTED_FIRST_ROW) or y[0] != _EXPECTED_FIRST_MEDV:
+        raise ValueError("Boston housing data: first row differs from the original")
+    if not math.isclose(float(y.mean()), _EXPECTED_MEAN_MEDV, rel_tol=1e-9):
+        raise ValueError(f"Boston housing data: mean MEDV is {y.mean()}, not ≈22.5328")
+    return x, y
+
+
+def load_boston() -> tuple[FloatArray, FloatArray, list[str]]:
+    """Return ``(X, y, feature_names)`` for the original Boston data (MEDV target).
+
+    scikit-learn removed ``load_boston`` in 1.2 (partly because of the ``B``
+    variable); mlxtend still ships the original file.  Copies are returned so
+    that callers cannot corrupt the cached arrays.
+    """
+    x, y = _load_checked()
+    return x.copy(), y.copy(), list(FEATURE_NAMES)
+
+
+def _split(
+    x: FloatArray, y: FloatArray, seed: int
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """70/30 split exactly as the original study did it (``train_test_split``)."""
+    from sklearn.model_selection import train_test_split
+
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=TEST_SIZE, random_state=seed)
+    return x_tr, x_te, y_tr, y_te
+
+
+def _mse(y_true: FloatArray, y_pred: FloatArray) -> float:
+    return float(np.mean((y_true - y_pred) ** 2))
+
+
+def _scores(
+    y_te: FloatArray, pred_te: FloatArray, y_tr: FloatArray, pred_tr: FloatArray
+) -> dict[str, float]:
+    """Metrics shared by every model: test MSE/RMSE/R² and train MSE."""
+    test_mse = _mse(y_te, pred_te)
+    return {
+        "test_mse": test_mse,
+        "test_rmse": math.sqrt(test_mse),
+        "test_r2": 1.0 - test_mse / float(np.var(y_te)),
+        "train_mse": _mse(y_tr, pred_tr),
+    }
+
+
+def _linear_model(lam: float) -> Any:
+    """Ridge for λ > 0, OLS for λ = 0.
+
+    ``Ridge(alpha=0)`` is mathematically OLS, but scikit-learn discourages it
+    (depending on version/solver it may warn about ``alpha=0`` or an
+    ill-conditioned system).  ``LinearRegression`` gives the same coefficients
+    (difference ~1e-14 on this data) without relying on that code path.
+    """
+    from sklearn.linear_model import LinearRegression, Ridge
+
+    if lam < 0:
+        raise ValueError(f"λ must be non-negative, got {lam}")
+    return LinearRegression() if lam == 0 else Ridge(alpha=lam)
+
+
+# --------------------------------------------------------------------------
+# The original study (reproduced, flaws included)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RidgeTrace:
+    """Coefficient paths and test MSE of the original study, for plotting."""
+
+    lambdas: FloatArray  # shape (L,)
+    coefs: FloatArray  # shape (L, 13), standardised-feature coefficients
+    test_mse: FloatArray  # shape (L,)
+    feature_names: tuple[str, ...]
+
+    def coef_path(self, feature: str) -> FloatArray:
+        """Coefficient of ``feature`` at every λ."""
+        return self.coefs[:, self.feature_names.index(feature)]
+
+
+def ridge_trace(lambdas: Sequence[float] = LAMBDA_GRID, *, leak: bool = True) -> RidgeTrace:
+    """Fit the original study's models for every λ.
+
+    With ``leak=True`` (the original) all 506 rows are standardised with
+    ``sklearn.preprocessing.scale`` *before* splitting, so test rows influence
+    the scaling.  With ``leak=False`` the scaler is fitted on the training rows
+    only, which isolates the effect of that leak.  Results are cached (the
+    arrays are read-only), since the study, its summary and both plots all
+    need the same 200 fits.
+    """
+    return _ridge_trace_cached(tuple(float(lam) for lam in lambdas), leak)
+
+
+@functools.lru_cache(maxsize=8)
+def _ridge_trace_cached(lambdas: tuple[float, ...], leak: bool) -> RidgeTrace:
+    from sklearn.preprocessing import StandardScaler, scale
+
+    x, y, _ = load_boston()
+    if leak:
+        x_tr, x_te, y_tr, y_te = _split(scale(x), y, ORIGINAL_SEED)
+    else:
+        x_tr, x_te, y_tr, y_te = _split(x, y, ORIGINAL_SEED)
+        scaler = StandardScaler().fit(x_tr)
+        x_tr, x_te = scaler.transform(x_tr), scaler.transform(x_te)
+    lam_arr = np.asarray(lambdas, dtype=np.float64)
+    coefs = np.empty((lam_arr.size, x.shape[1]))
+    mses = np.empty(lam_arr.size)
+    for i, lam in enumerate(lambdas):
+        model = _linear_model(lam).fit(x_tr, y_tr)
+        coefs[i] = model.coef_
+        mses[i] = _mse(y_te, model.predict(x_te))
+    for array in (lam_arr, coefs, mses):
+        array.setflags(write=False)
+    return RidgeTrace(lam_arr, coefs, mses, FEATURE_NAMES)
+
+
+def shrink_ratios(trace: RidgeTrace) -> dict[str, float]:
+    """Signed ratio β(λ_max) / β(λ_min) per feature; |ratio| < 1 means shrinkage.
+
+    A negative ratio means the coefficient changed sign along the path.
+    """
+    return {
+        name: float(trace.coefs[-1, j] / trace.coefs[0, j])
+        for j, name in enumerate(trace.feature_names)
+    }
+
+
+def most_shrunk_feature(trace: RidgeTrace, among: Sequence[str] = TRACED_FEATURES) -> str:
+    """Feature (among ``among``) whose coefficient shrinks most in relative terms."""
+    ratios = shrink_ratios(trace)
+    return min(among, key=lambda name: abs(ratios[name]))
+
+
+def _curve_summary(trace: RidgeTrace) -> dict[str, float]:
+    """Where the test-MSE curve bottoms out and how deep the dip is."""
+    best = int(np.argmin(trace.test_mse))
+    mse0 = float(trace.test_mse[0])
+    best_mse = float(trace.test_mse[best])
+    beats_ols = trace.lambdas[trace.test_mse <= mse0]
+    return {
+        "best_lambda": float(trace.lambdas[best]),
+        "best_test_mse": best_mse,
+        "test_mse_lambda_0": mse0,
+        "test_mse_lambda_max": float(trace.test_mse[-1]),
+        "lambda_max": float(trace.lambdas[-1]),
+        "mse_reduction": mse0 - best_mse,
+        "mse_reduction_pct": 100.0 * (mse0 - best_mse) / mse0,
+        # Largest λ on the grid that is still no worse than OLS on the test set.
+        "max_lambda_not_worse_than_ols": float(beats_ols.max()),
+    }
+
+
+def original_study() -> dict[str, float]:
+    """Reproduce the original study exactly and summarise what it shows.
+
+    Keys: the curve summary (``best_lambda``, ``best_test_mse``,
+    ``test_mse_lambda_0``, ...), ``shrink_ratio.<feature>`` for all 13
+    features (β(199)/β(0)), and ``most_shrunk_index`` (index into
+    :data:`FEATURE_NAMES` of the traced feature that shrinks most).
+    """
+    trace = ridge_trace()
+    metrics = _curve_summary(trace)
+    for name, ratio in shrink_ratios(trace).items():
+        metrics[f"shrink_ratio.{name.lower()}"] = ratio
+    metrics["most_shrunk_index"] = float(FEATURE_NAMES.index(most_shrunk_feature(trace)))
+    return metrics
+
+
+def original_study_no_leak() -> dict[str, float]:
+    """Rerun the original with the scaler fitted on the training rows only.
+
+    ``max_abs_test_mse_diff`` measures how much the leak moved the curve.
+    (OLS predictions are invariant to affine rescaling, so at λ = 0 the two
+    curves agree; the leak only acts through the penalty.)
+    """
+    leaky, clean = ridge_trace(leak=True), ridge_trace(leak=False)
+    metrics = _curve_summary(clean)
+    metrics["max_abs_test_mse_diff"] = float(np.max(np.abs(leaky.test_mse - clean.test_mse)))
+    return metrics
+
+
+# --------------------------------------------------------------------------
+# Baselines and the honest, cross-validated study
+# --------------------------------------------------------------------------
+
+
+def mean_predictor(seed: int = ORIGINAL_SEED) -> dict[str, float]:
+    """Heuristic baseline: predict the training mean of MEDV for every house."""
+    x, y, _ = load_boston()
+    _, _, y_tr, y_te = _split(x, y, seed)
+    mean = float(y_tr.mean())
+    metrics = _scores(y_te, np.full_like(y_te, mean), y_tr, np.full_like(y_tr, mean))
+    metrics["train_mean"] = mean
+    return metrics
+
+
+def _fit_scaled(lam: float, x_tr: FloatArray, y_tr: FloatArray) -> Any:
+    """Pipeline(StandardScaler, model): the scaler only ever sees training rows."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), _linear_model(lam)).fit(x_tr, y_tr)
+
+
+def ols(seed: int = ORIGINAL_SEED) -> dict[str, float]:
+    """Plain least squares (scaler fitted on the training part) on split ``seed``."""
+    x, y, _ = load_boston()
+    x_tr, x_te, y_tr, y_te = _split(x, y, seed)
+    model = _fit_scaled(0.0, x_tr, y_tr)
+    return _scores(y_te, model.predict(x_te), y_tr, model.predict(x_tr))
+
+
+def _ridge_path_mse(
+    x_fit: FloatArray, y_fit: FloatArray, x_val: FloatArray, y_val: FloatArray, lambdas: FloatArray
+) -> FloatArray:
+    """Compute the validation MSE for every λ at once, scaler fitted on ``x_fit`` only.
+
+    Equivalent to refitting ``Pipeline(StandardScaler(), Ridge(alpha=λ))`` per
+    λ, but one SVD of the centred design gives the whole path:
+    β(λ) = V diag(s / (s² + λ)) Uᵀ y_c.  This keeps 10 seeds x 5 folds x 200 λ
+    well under a second (GridSearchCV needs ~2 s per seed).
+    """
+    mu, sd = x_fit.mean(axis=0), x_fit.std(axis=0)
+    a = (x_fit - mu) / sd
+    b = (x_val - mu) / sd
+    a_mean, y_mean = a.mean(axis=0), float(y_fit.mean())
+    u, s, vt = np.linalg.svd(a - a_mean, full_matrices=False)
+    uty = u.T @ (y_fit - y_mean)
+    coefs = (s / (s**2 + lambdas[:, None]) * uty) @ vt  # (L, p)
+    pred = (b - a_mean) @ coefs.T + y_mean  # (n_val, L)
+    result: FloatArray = np.mean((pred - y_val[:, None]) ** 2, axis=0)
+    return result
+
+
+def cv_curve(seed: int = ORIGINAL_SEED, lambdas: Sequence[float] = LAMBDA_GRID) -> FloatArray:
+    """Mean K-fold CV MSE over ``lambdas`` on the training part of split ``seed``.
+
+    Folds: ``KFold(CV_FOLDS, shuffle=True, random_state=seed)``; the fold
+    scores are averaged unweighted, as GridSearchCV does.
+    """
+    from sklearn.model_selection import KFold
+
+    x, y, _ = load_boston()
+    x_tr, _, y_tr, _ = _split(x, y, seed)
+    lam_arr = np.asarray(lambdas, dtype=np.float64)
+    folds = KFold(n_splits=CV_FOLDS, shuffle=True, random_state=seed).split(x_tr)
+    per_fold = [_ridge_path_mse(x_tr[f], y_tr[f], x_tr[v], y_tr[v], lam_arr) for f, v in folds]
+    result: FloatArray = np.mean(per_fold, axis=0)
+    return result
+
+
+def ridge_cv(seed: int = ORIGINAL_SEED) -> dict[str, float]:
+    """Ridge with λ chosen by CV on the training part only; scored once on the test part.
+
+    ``lambda`` is the chosen λ (first minimum of the CV curve over
+    :data:`LAMBDA_GRID`), ``cv_mse`` its CV error.
+    """
+    curve = cv_curve(seed)
+    best = int(np.argmin(curve))
+    lam = LAMBDA_GRID[best]
+    x, y, _ = load_boston()
+    x_tr, x_te, y_tr, y_te = _split(x, y, seed)
+    model = _fit_scaled(lam, x_tr, y_tr)
+    metrics = _scores(y_te, model.predict(x_te), y_tr, model.predict(x_tr))
+    metrics["lambda"] = lam
+    metrics["cv_mse"] = float(curve[best])
+    metrics["cv_mse_lambda_0"] = float(curve[0])
+    return metrics
+
+
+def seed_results(seeds: Sequence[int] = DEFAULT_SEEDS) -> list[dict[str, float]]:
+    """Per-seed test MSE of the mean predictor, OLS and CV-chosen ridge."""
+    rows = []
+    for seed in seeds:
+        ridge = ridge_cv(seed)
+        rows.append(
+            {
+                "seed": float(seed),
+                "lambda": ridge["lambda"],
+                "mean_predictor.test_mse": mean_predictor(seed)["test_mse"],
+                "ols.test_mse": ols(seed)["test_mse"],
+                "ridge_cv.test_mse": ridge["test_mse"],
+            }
+        )
+    return rows
+
+
+def _mean_ci(values: FloatArray, var_factor: float) -> tuple[float, float, float]:
+    """Mean and 95% t-interval with variance ``var_factor * sample variance``."""
+    from scipy import stats
+
+    n = values.size
+    mean = float(values.mean())
+    half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(var_factor * float(values.var(ddof=1)))
+    return mean, mean - half, mean + half
+
+
+def compare_over_seeds(seeds: Sequence[int] = DEFAULT_SEEDS) -> dict[str, float]:
+    """Paired comparison of CV-chosen ridge against OLS over repeated random splits.
+
+    ``diff`` is ``ols.test_mse - ridge_cv.test_mse`` per seed (positive means
+    ridge is better); ``improvement_pct`` is that difference as % of the OLS
+    MSE.  Two 95% intervals are given: the naive paired-t interval, and the
+    Nadeau-Bengio corrected one (variance x (1/J + n_test/n_train)), which
+    accounts for the overlap between the training sets of different splits;
+    the naive one is too narrow for repeated random splits.
+    """
+    from scipy import stats
+
+    if len(seeds) < 2:
+        raise ValueError("need at least two seeds for a paired comparison")
+    rows = seed_results(seeds)
+
+    def col(key: str) -> FloatArray:
+        return np.array([row[key] for row in rows])
+
+    ols_mse, ridge_mse, mean_mse = (
+        col("ols.test_mse"),
+        col("ridge_cv.test_mse"),
+        col("mean_predictor.test_mse"),
+    )
+    diff = ols_mse - ridge_mse
+    pct = 100.0 * diff / ols_mse
+    n = len(seeds)
+    n_test = math.ceil(TEST_SIZE * _EXPECTED_SHAPE[0])
+    corrected = 1.0 / n + n_test / (_EXPECTED_SHAPE[0] - n_test)
+    d_mean, d_lo, d_hi = _mean_ci(diff, 1.0 / n)
+    _, dc_lo, dc_hi = _mean_ci(diff, corrected)
+    p_mean, p_lo, p_hi = _mean_ci(pct, 1.0 / n)
+    _, pc_lo, pc_hi = _mean_ci(pct, corrected)
+    return {
+        "n_seeds": float(n),
+        "mean_predictor.test_mse_mean": float(mean_mse.mean()),
+        "ols.test_mse_mean": float(ols_mse.mean()),
+        "ridge_cv.test_mse_mean": float(ridge_mse.mean()),
+        "ridge_cv.lambda_median": float(np.median(col("lambda"))),
+        "ridge_cv.lambda_min": float(col("lambda").min()),
+        "ridge_cv.lambda_max": float(col("lambda").max()),
+        "diff.mean": d_mean,
+        "diff.sd": float(diff.std(ddof=1)),
+        "diff.ci95_low": d_lo,
+        "diff.ci95_high": d_hi,
+        "diff.ci95_low_corrected": dc_lo,
+        "diff.ci95_high_corrected": dc_hi,
+        "diff.paired_t_pvalue": float(stats.ttest_rel(ols_mse, ridge_mse).pvalue),
+        "improvement_pct.mean": p_mean,
+        "improvement_pct.ci95_low": p_lo,
+        "improvement_pct.ci95_high": p_hi,
+        "improvement_pct.ci95_low_corrected": pc_lo,
+        "improvement_pct.ci95_high_corrected": pc_hi,
+        "ridge_wins": float(np.sum(diff > 0)),
+        "ridge_vs_mean_improvement_pct.mean": float(
+            np.mean(100.0 * (mean_mse - ridge_mse) / mean_mse)
+        ),
+    }
+
+
+# --------------------------------------------------------------------------
+# The constrained view
+# --------------------------------------------------------------------------
+
+
+def lagrange_solution() -> dict[str, Any]:
+    """Exact solution of max x·y²·z³ s.t. x + y + z = 1 (sympy Rationals).
+
+    All stationary points of F = f - λ·g are found; the boundary ones (some
+    coordinate 0, f = 0) are discarded and the unique interior one with
+    x, y, z > 0 is returned with f, the multiplier and the two leading
+    principal minors of the bordered Hessian that decide max vs min
+    (for 3 variables and 1 constraint a maximum needs minor_3 > 0, minor_4 < 0).
+    """
+    import sympy as sp
+
+    x, y, z, lam = sp.symbols("x y z lambda", real=True)
+    f = x * y**2 * z**3
+    g = x + y + z - 1
+    lagrangian = f - lam * g
+    unknowns = (x, y, z, lam)
+    solutions = sp.solve([sp.diff(lagrangian, v) for v in unknowns], unknowns, dict=True)
+    interior = [s for s in solutions if all(v in s and s[v].is_positive is True for v in (x, y, z))]
+    if len(interior) != 1:
+        raise RuntimeError(f"expected one interior stationary point, got {interior}")
+    sol = interior[0]
+    # Bordered Hessian [[0, ∇gᵀ], [∇g, ∇²F]] evaluated at the stationary point.
+    border = sp.Matrix([sp.diff(g, v) for v in (x, y, z)])
+    hessian = sp.hessian(lagrangian, (x, y, z))
+    bordered = sp.Matrix([[0, *border]]).col_join(border.row_join(hessian))
+    bordered = bordered.subs(sol)
+    return {
+        "x": sol[x],
+        "y": sol[y],
+        "z": sol[z],
+        "f": f.subs(sol),
+        "multiplier": sol[lam],
+        "bordered_minor_3": bordered[:3, :3].det(),
+        "bordered_minor_4": bordered.det(),
+    }
+
+
+def lagrange_check() -> dict[str, float]:
+    """Return :func:`lagrange_solution` as floats (``x``, ``y``, ``z``, ``f``, ...).
+
+    Expected: x = 1/6, y = 1/3, z = 1/2, f = 1/432, multiplier = 1/72; the
+    exact rationals come from :func:`lagrange_solution`.
+    """
+    return {key: float(value) for key, value in lagrange_solution().items()}
+
+
+def _centred_training_data() -> tuple[FloatArray, FloatArray]:
+    """Training part of the original split, standardised on train, then centred.
+
+    Centring X and y removes the (unpenalised) intercept, so the penalty and the
+    constraint act on the slope coefficients only, exactly as in sklearn's Ridge.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    x, y, _ = load_boston()
+    x_tr, _, y_tr, _ = _split(x, y, ORIGINAL_SEED)
+    a = np.asarray(StandardScaler().fit_transform(x_tr), dtype=np.float64)
+    return a - a.mean(axis=0), y_tr - y_tr.mean()
+
+
+def ridge_closed_form(x: FloatArray, y: FloatArray, lam: float) -> FloatArray:
+    """β = (XᵀX + λI)⁻¹ Xᵀy on centred data (solved, not inverted)."""
+    gram = x.T @ x + lam * np.eye(x.shape[1])
+    return np.asarray(np.linalg.solve(gram, x.T @ y), dtype=np.float64)
+
+
+def _dual_lambda(x: FloatArray, y: FloatArray, t: float) -> float:
+    """Find the λ ≥ 0 whose ridge solution has ||β||² = t (a decreasing function of λ)."""
+    from scipy.optimize import brentq
+
+    def excess(lam: float) -> float:
+        beta = ridge_closed_form(x, y, lam)
+        return float(beta @ beta) - t
+
+    if excess(0.0) <= 1e-12 * t:  # constraint inactive: the OLS solution fits
+        return 0.0
+    hi = 1.0
+    while excess(hi) > 0:
+        hi *= 2.0
+    return float(brentq(excess, 0.0, hi, xtol=1e-12, rtol=1e-14))
+
+
+def constrained_equivalence(lam: float = 7.0) -> dict[str, float]:
+    """Show that ridge at ``lam`` solves min ||y - Xβ||² s.t. ||β||² ≤ t, t = ||β(lam)||².
+
+    Data: the standardised, centred training part of the original split.  The
+    constrained problem is solved with SLSQP (analytic gradients, objective
+    divided by n for conditioning, which leaves the minimiser unchanged) and,
+    independently, through the dual (the λ that makes ||β(λ)||² = t).
+    ``slsqp_multiplier`` is SLSQP's KKT multiplier rescaled to the unscaled
+    objective; for an active constraint it should equal ``lam``.
+    """
+    from scipy.optimize import minimize
+
+    x, y = _centred_training_data()
+    n = int(x.shape[0])
+    beta_ridge = np.asarray(_linear_model(lam).fit(x, y).coef_, dtype=np.float64)
+    t = float(beta_ridge @ beta_ridge)
+
+    def objective(beta: FloatArray) -> float:
+        r = y - x @ beta
+        return float(r @ r) / n
+
+    def gradient(beta: FloatArray) -> FloatArray:
+        grad: FloatArray = -2.0 * (x.T @ (y - x @ beta)) / n
+        return grad
+
+    res = minimize(
+        objective,
+        np.zeros(x.shape[1]),
+        jac=gradient,
+        method="SLSQP",
+        constraints=[{"type": "ineq", "fun": lambda b: t - b @ b, "jac": lambda b: -2.0 * b}],
+        options={"ftol": 1e-15, "maxiter": 1000},
+    )
+    beta_c = np.asarray(res.x, dtype=np.float64)
+    multipliers = getattr(res, "multipliers", None)
+    dual = _dual_lambda(x, y, t)
+    metrics = {
+        "lambda": float(lam),
+        "t": t,
+        "max_abs_coef_diff": float(np.max(np.abs(beta_c - beta_ridge))),
+        "closed_form_max_abs_diff": float(
+            np.max(np.abs(ridge_closed_form(x, y, lam) - beta_ridge))
+        ),
+        "constraint_slack": t - float(beta_c @ beta_c),
+        "rss_constrained": objective(beta_c) * n,
+        "rss_ridge": objective(beta_ridge) * n,
+        "dual_lambda": dual,
+        "dual_lambda_abs_diff": abs(dual - lam),
+        "slsqp_success": float(bool(res.success)),
+    }
+    if multipliers is not None:  # scipy ≥ 1.15 reports KKT multipliers
+        metrics["slsqp_multiplier"] = float(np.ravel(multipliers)[0]) * n
+    return metrics
+
+
+# --------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    """Save without the Software/date metadata so the PNG bytes are reproducible."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100, metadata={"Software": None})
+    return out
+
+
+def plot_ridge_trace(path: str | Path) -> Path:
+    """Ridge trace of the original study: RM, ZN, RAD, CRIM, TAX against λ."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trace = ridge_trace()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    try:
+        for name in TRACED_FEATURES:
+            ax.plot(trace.lambdas, trace.coef_path(name), label=name)
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.set_xlabel("λ (Ridge alpha)")
+        ax.set_ylabel("coefficient (standardised features)")
+        ax.set_title("Ridge trace, Boston housing (original split, seed 10)")
+        ax.legend()
+        fig.tight_layout()
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def plot_test_mse(path: str | Path) -> Path:
+    """Test MSE against λ for the original study, minimum and OLS level marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trace = ridge_trace()
+    summary = _curve_summary(trace)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    try:
+        ax.plot(trace.lambdas, trace.test_mse, label="test MSE")
+        ax.axhline(summary["test_mse_lambda_0"], color="grey", linestyle="--", label="OLS (λ = 0)")
+        ax.plot(
+            [summary["best_lambda"]],
+            [summary["best_test_mse"]],
+            "o",
+            label=f"minimum, λ = {summary['best_lambda']:g}",
+        )
+        ax.set_xlabel("λ (Ridge alpha)")
+        ax.set_ylabel("test MSE")
+        ax.set_title("Test MSE against λ (λ chosen on the test set: optimistic)")
+        ax.legend()
+        fig.tight_layout()
+        return _save(fig, path)
+    finally:
+        plt.close(fig)

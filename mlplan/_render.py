@@ -116,14 +116,31 @@ def decision_graph(plan: Plan) -> list[str]:
 
 
 def render_markdown(plan: Plan, log: LogView | None = None) -> str:
+    log = log or LogView()
     template = _environment().get_template("design.md.j2")
     return template.render(
         plan=plan,
         grades=grade_goals(plan),
         hypotheses=[_hypothesis_view(plan, h) for h in plan.experiment.hypotheses],
         graph=decision_graph(plan),
-        log=log or LogView(),
+        log=log,
+        **_log_context(plan, log),
     )
+
+
+def _log_context(plan: Plan, log: LogView) -> dict[str, Any]:
+    if not log.available:
+        return {"status": [], "log_rows": [], "active": []}
+    # Imported here: the judge is only needed when there is a log to show.
+    from mlplan._judge import active_hypotheses
+    from mlplan._status import log_rows, status_rows
+
+    verdicts = list(log.verdicts)
+    return {
+        "status": status_rows(verdicts),
+        "log_rows": log_rows(plan, list(log.results)),
+        "active": active_hypotheses(plan, verdicts),
+    }
 
 
 def write_markdown(path: Path, markdown: str) -> None:

@@ -8,7 +8,8 @@ message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
     ├── ScaffoldError      `mlplan new` refused a name, a template or an existing file
     ├── ResultError        a result that does not fit the plan (unknown id or metric, NaN, ...)
     ├── BaselineError      a baseline's entry point is missing, fails, or returns bad data
-    └── TrackingError      the MLflow store is unreachable or refused a request
+    └── TrackingError      the MLflow store refused a request
+        └── StoreUnreachableError   the tracking server did not answer; results wait in the outbox
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "Problem",
     "ResultError",
     "ScaffoldError",
+    "StoreUnreachableError",
     "TrackingError",
 ]
 
@@ -108,3 +110,7 @@ class BaselineError(MlplanError):
 
 class TrackingError(MlplanError):
     """The MLflow store could not be reached or refused a request."""
+
+
+class StoreUnreachableError(TrackingError):
+    """The tracking server did not answer in time."""

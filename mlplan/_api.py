@@ -1,0 +1,199 @@
+"""The Python API for training scripts and notebooks, and the workflows the CLI calls.
+
+import mlplan
+
+with mlplan.start_run("plan.yaml", hypothesis="H1", note="seed 3") as run:
+    mlflow.autolog()                        # or mlflow.log_metric(...)
+    train()
+
+mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mlplan._baselines import run_entry_point
+from mlplan._journal import Delivery, Journal
+from mlplan._judge import Verdict
+from mlplan._load import load_plan
+from mlplan._location import locate_store
+from mlplan._render import LogView, render_markdown, write_markdown
+from mlplan._results import ResultKind
+from mlplan.errors import MlplanError, TrackingError
+
+__all__ = [
+    "attach_run",
+    "journal_for",
+    "log_result",
+    "read_log",
+    "render_design_doc",
+    "run_and_log_baseline",
+    "run_baseline",
+    "start_run",
+    "verdicts",
+]
+
+
+def journal_for(plan: str | Path, tracking_uri: str | None = None) -> Journal:
+    return Journal(load_plan(plan), tracking_uri)
+
+
+def _subject(hypothesis: str | None, baseline: str | None) -> tuple[ResultKind, str]:
+    if (hypothesis is None) == (baseline is None):
+        raise MlplanError("give exactly one of hypothesis= or baseline=")
+    if hypothesis is not None:
+        return "hypothesis", hypothesis
+    assert baseline is not None
+    return "baseline", baseline
+
+
+def log_result(
+    plan: str | Path,
+    *,
+    metrics: Mapping[str, float],
+    hypothesis: str | None = None,
+    baseline: str | None = None,
+    note: str = "",
+    params: Mapping[str, Any] | None = None,
+    reported: bool = False,
+    source: str = "",
+    tracking_uri: str | None = None,
+) -> str:
+    """Log one result for a hypothesis (or a baseline); return its MLflow run id."""
+    kind, subject = _subject(hypothesis, baseline)
+    journal = journal_for(plan, tracking_uri)
+    submission = journal.submission(
+        kind=kind,
+        subject=subject,
+        metrics=metrics,
+        note=note,
+        params=params,
+        reported=reported,
+        source=source,
+    )
+    return journal.log(submission).run_id
+
+
+@contextmanager
+def start_run(
+    plan: str | Path,
+    *,
+    hypothesis: str | None = None,
+    baseline: str | None = None,
+    note: str = "",
+    tracking_uri: str | None = None,
+) -> Iterator[Any]:
+    """Open an MLflow run tied to a hypothesis; log into it as usual (autolog works).
+
+    The run counts as a result once it finishes; a run that raises is marked FAILED by MLflow
+    and is never judged.
+    """
+    kind, subject = _subject(hypothesis, baseline)
+    journal = journal_for(plan, tracking_uri)
+    with journal.active_run(journal.open_submission(kind, subject, note)) as run:
+        yield run
+
+
+def attach_run(
+    journal: Journal, run_id: str, kind: ResultKind, subject: str, note: str = ""
+) -> Delivery:
+    return journal.attach(run_id, kind, subject, note)
+
+
+def run_and_log_baseline(journal: Journal, baseline_id: str) -> tuple[Delivery, float, list[str]]:
+    """Run a baseline's entry point and log what it returns for the plan's declared metrics."""
+    journal.check_subject("baseline", baseline_id)
+    ran = run_entry_point(journal.plan.baseline(baseline_id), journal.loaded.path.parent)
+    declared = {metric.key for metric in journal.plan.metrics}
+    kept = {k: v for k, v in ran.metrics.items() if k in declared}
+    ignored = sorted(k for k in ran.metrics if k not in declared)
+    if not kept:
+        raise MlplanError(
+            f"baseline {baseline_id} returned none of the plan's metrics: "
+            f"{', '.join(sorted(ran.metrics)) or 'nothing'}"
+        )
+    entry_point = journal.plan.baseline(baseline_id).entry_point
+    submission = journal.submission(
+        kind="baseline",
+        subject=baseline_id,
+        metrics=kept,
+        note=f"measured by running {entry_point}",
+    )
+    return journal.log(submission), ran.seconds, ignored
+
+
+def run_baseline(plan: str | Path, baseline_id: str, tracking_uri: str | None = None) -> str:
+    """Run a baseline's declared entry point and log its result; return the run id."""
+    delivery, _, _ = run_and_log_baseline(journal_for(plan, tracking_uri), baseline_id)
+    return delivery.run_id
+
+
+def verdicts(
+    plan: str | Path, *, tracking_uri: str | None = None, today: dt.date | None = None
+) -> list[Verdict]:
+    """Every hypothesis judged against its criteria and baselines, as of ``today``."""
+    return journal_for(plan, tracking_uri).verdicts(today)[1]
+
+
+def read_log(
+    plan: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    read: bool | None = None,
+    today: dt.date | None = None,
+    plots_dir: Path | None = None,
+) -> LogView:
+    """The experiment log for the design doc. ``read=None`` reads it when a store exists;
+    an unreachable store gives a log marked unavailable rather than an error."""
+    loaded = load_plan(plan)
+    location = locate_store(loaded.path, tracking_uri)
+    if read is False or (read is None and not location.exists()):
+        return LogView(
+            reason="no MLflow store was found for this plan (none configured, "
+            "and no embedded store beside it)"
+        )
+    try:
+        journal = Journal(loaded, tracking_uri)
+        results, judged = journal.verdicts(today)
+    except TrackingError as error:
+        return LogView(reason=f"{location.describe()} could not be read ({error})")
+    plots = {}
+    if plots_dir is not None:
+        from mlplan._plots import plot_hypotheses
+
+        plots = plot_hypotheses(loaded.plan, results, judged, plots_dir)
+    return LogView(
+        available=True, store=location.describe(), results=results, verdicts=judged, plots=plots
+    )
+
+
+def render_design_doc(
+    plan: str | Path,
+    output: Path | None = None,
+    *,
+    tracking_uri: str | None = None,
+    read: bool | None = None,
+    today: dt.date | None = None,
+) -> str:
+    """Render the design doc; with ``output``, write it there with its plots beside it."""
+    loaded = load_plan(plan)
+    plots_dir = output.parent / f"{output.stem}_plots" if output is not None else None
+    log = read_log(plan, tracking_uri=tracking_uri, read=read, today=today, plots_dir=plots_dir)
+    if output is not None and log.plots:
+        log = LogView(
+            available=log.available,
+            reason=log.reason,
+            store=log.store,
+            results=log.results,
+            verdicts=log.verdicts,
+            plots={h: str(Path(p).relative_to(output.parent)) for h, p in log.plots.items()},
+        )
+    markdown = render_markdown(loaded.plan, log)
+    if output is not None:
+        write_markdown(output, markdown)
+    return markdown

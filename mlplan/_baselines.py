@@ -1,0 +1,77 @@
+"""Running a heuristic baseline's declared entry point.
+
+An entry point is ``module:function``, found first in the plan's own folder (so a plan can
+ship its baselines beside it) and then on the usual import path. It takes no arguments and
+returns a mapping of metric key to value.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlplan._models import Baseline
+from mlplan.errors import BaselineError
+
+__all__ = ["BaselineRun", "run_entry_point"]
+
+
+@dataclass(frozen=True)
+class BaselineRun:
+    baseline: str
+    metrics: Mapping[str, Any]
+    seconds: float
+
+
+@contextmanager
+def _importable_from(folder: Path) -> Iterator[None]:
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+
+
+def _load(entry_point: str, folder: Path) -> Callable[[], Any]:
+    module_name, _, function_name = entry_point.partition(":")
+    with _importable_from(folder):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise BaselineError(
+                f"cannot import {module_name!r} for entry point {entry_point!r}"
+                f" ({error}); looked in {folder} and on sys.path"
+            ) from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise BaselineError(f"{module_name!r} has no function {function_name!r}")
+    return function  # type: ignore[no-any-return]
+
+
+def run_entry_point(baseline: Baseline, plan_folder: Path) -> BaselineRun:
+    if baseline.entry_point is None:
+        raise BaselineError(
+            f"baseline {baseline.id} declares no entry_point; log its result with "
+            f"`mlplan log-result PLAN --baseline {baseline.id} --metric KEY=VALUE`"
+        )
+    function = _load(baseline.entry_point, plan_folder)
+    started = time.perf_counter()
+    try:
+        metrics = function()
+    except Exception as error:
+        raise BaselineError(
+            f"baseline {baseline.id} ({baseline.entry_point}) failed: "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    if not isinstance(metrics, Mapping):
+        raise BaselineError(
+            f"baseline {baseline.id} returned {type(metrics).__name__}; "
+            "it must return a mapping of metric key to value"
+        )
+    return BaselineRun(baseline.id, dict(metrics), time.perf_counter() - started)

@@ -1,0 +1,195 @@
+"""A plan's journal: checking results against the plan, delivering them, reading them back.
+
+This is the core's face towards the store. It validates every result before anything is
+written (an unknown metric or a NaN logs nothing), keeps results for an unreachable server in
+the outbox, and delivers the outbox first on every later command, so nothing is lost and
+nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplan._judge import Verdict, criteria_fingerprint, criteria_text, judge
+from mlplan._load import LoadedPlan
+from mlplan._location import StoreLocation, locate_store
+from mlplan._outbox import Outbox, Submission
+from mlplan._results import Result, ResultKind
+from mlplan.errors import ResultError, StoreUnreachableError
+
+if TYPE_CHECKING:
+    from mlplan._tracking import MlflowStore
+
+__all__ = ["Delivery", "Journal"]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    run_id: str
+    submission: Submission
+
+
+class Journal:
+    """The results of one plan in its MLflow store."""
+
+    def __init__(self, loaded: LoadedPlan, tracking_uri: str | None = None) -> None:
+        self.loaded = loaded
+        self.plan = loaded.plan
+        self.location: StoreLocation = locate_store(loaded.path, tracking_uri)
+        self.outbox = Outbox(self.location.outbox)
+        self._store: MlflowStore | None = None
+        self._synced = False
+
+    @property
+    def store(self) -> MlflowStore:
+        if self._store is None:
+            from mlplan._tracking import MlflowStore
+
+            self._store = MlflowStore(self.plan, self.location)
+        return self._store
+
+    # -- building submissions ----------------------------------------------------------------
+
+    def submission(
+        self,
+        *,
+        kind: ResultKind,
+        subject: str,
+        metrics: Mapping[str, Any],
+        note: str = "",
+        reported: bool = False,
+        source: str = "",
+        params: Mapping[str, Any] | None = None,
+        run_id: str = "",
+    ) -> Submission:
+        """A checked submission: the subject exists, every metric is declared and finite."""
+        checked = _checked_metrics(metrics, {m.key for m in self.plan.metrics})
+        if reported and not source.strip():
+            raise ResultError("a reported result needs its source, e.g. --source 'paper, Table 2'")
+        return replace(
+            self.open_submission(kind, subject, note),
+            metrics=checked,
+            reported=reported,
+            source=source.strip(),
+            run_id=run_id,
+            params={k: str(v) for k, v in (params or {}).items()},
+        )
+
+    def open_submission(self, kind: ResultKind, subject: str, note: str = "") -> Submission:
+        """A submission with no metrics yet, for a run a training script is about to fill."""
+        self.check_subject(kind, subject)
+        fingerprint, criteria = "", ""
+        if kind == "hypothesis":
+            hypothesis = self.plan.hypothesis(subject)
+            fingerprint, criteria = criteria_fingerprint(hypothesis), criteria_text(hypothesis)
+        return Submission(
+            kind=kind,
+            subject=subject,
+            metrics={},
+            note=note,
+            criteria_fingerprint=fingerprint,
+            criteria=criteria,
+        )
+
+    def check_subject(self, kind: ResultKind, subject: str) -> None:
+        if kind == "hypothesis":
+            known = [h.id for h in self.plan.experiment.hypotheses]
+        else:
+            known = [b.id for b in self.plan.experiment.baselines]
+        if subject not in known:
+            raise ResultError(
+                f"{self.loaded.path}: no {kind} {subject!r} in plan "
+                f"{self.plan.id!r}; known {kind}s: {', '.join(known)}"
+            )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def log(self, submission: Submission) -> Delivery:
+        """Deliver a result now; if the server is unreachable it waits in the outbox."""
+        try:
+            self.sync()
+            run_id = self.store.log(submission, self.loaded.path)
+        except StoreUnreachableError as error:
+            saved = self.outbox.put(submission)
+            raise StoreUnreachableError(
+                f"{error} The result was kept in {saved} and will be sent by the next "
+                "mlplan command that reaches the server, or by `mlplan sync`."
+            ) from None
+        return Delivery(run_id, submission)
+
+    def attach(self, run_id: str, kind: ResultKind, subject: str, note: str = "") -> Delivery:
+        """Tie an existing run (made by a training script or autolog) to a hypothesis."""
+        metrics = self.store.existing_run(run_id)
+        declared = {m.key for m in self.plan.metrics}
+        relevant = {k: v for k, v in metrics.items() if k in declared}
+        if not relevant:
+            raise ResultError(
+                f"run {run_id} has none of the plan's metrics "
+                f"({', '.join(sorted(declared))}); it has: "
+                f"{', '.join(sorted(metrics)) or 'no metrics'}"
+            )
+        submission = self.submission(kind=kind, subject=subject, metrics=relevant, note=note)
+        return self.log(replace(submission, run_id=run_id))
+
+    def sync(self) -> list[Delivery]:
+        """Send every result waiting in the outbox, oldest first, each exactly once."""
+        if self._synced:
+            return []
+        delivered = []
+        for path, submission in self.outbox.pending():
+            run_id = self.store.redeliver(submission, self.loaded.path)
+            self.outbox.remove(path)
+            delivered.append(Delivery(run_id, submission))
+        self._synced = True
+        return delivered
+
+    @contextmanager
+    def active_run(self, submission: Submission) -> Iterator[Any]:
+        self.sync()
+        with self.store.active_run(submission) as run:
+            yield run
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def results(self) -> list[Result]:
+        self.sync()
+        return self.store.results()
+
+    def verdicts(self, today: dt.date | None = None) -> tuple[list[Result], list[Verdict]]:
+        results = self.results()
+        return results, judge(self.plan, results, today or dt.date.today())
+
+    def snapshot(self, files: list[Path]) -> str:
+        """Keep the plan file and its rendered doc as artifacts in the experiment."""
+        return self.store.log_plan_snapshot(self.loaded.path, files)
+
+
+def _checked_metrics(metrics: Mapping[str, Any], declared: set[str]) -> dict[str, float]:
+    if not metrics:
+        raise ResultError("a result needs at least one metric, e.g. --metric accuracy=0.91")
+    checked = {}
+    for key, value in metrics.items():
+        if key not in declared:
+            raise ResultError(
+                f"unknown metric {key!r}; the plan declares: {', '.join(sorted(declared))}"
+            )
+        checked[key] = _finite(key, value)
+    return checked
+
+
+def _finite(key: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ResultError(f"{key}: expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ResultError(f"{key}: expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ResultError(f"{key}: {value!r} is not a finite number; nothing was logged")
+    return number

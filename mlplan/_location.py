@@ -1,0 +1,69 @@
+"""Where a plan's results live, decided without importing MLflow.
+
+With no tracking URI, a plan gets an embedded store *beside the plan file* (never in the
+current directory, which is what MLflow itself would pick): ``.mlplan/mlflow.db`` for runs,
+``.mlplan/artifacts`` for files, ``.mlplan/outbox`` for results waiting for an unreachable
+server, and lock files that serialise writers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["STORE_DIR", "StoreLocation", "locate_store"]
+
+STORE_DIR = ".mlplan"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    uri: str
+    embedded: bool
+    home: Path  # the plan's .mlplan folder: outbox and locks live here in every mode
+
+    @property
+    def database(self) -> Path:
+        return self.home / "mlflow.db"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def lock(self) -> Path:
+        return self.home / "store.lock"
+
+    @property
+    def remote(self) -> bool:
+        return self.uri.startswith(("http://", "https://"))
+
+    def exists(self) -> bool:
+        """Whether there can be anything to read: a configured URI, or an embedded database."""
+        return not self.embedded or self.database.is_file()
+
+    def describe(self) -> str:
+        return f"the embedded store {self.database}" if self.embedded else self.uri
+
+    def ui_command(self) -> str:
+        if self.embedded:
+            return f"mlflow ui --backend-store-uri {self.uri}"
+        return (
+            f"open {self.uri} in a browser"
+            if self.remote
+            else f"mlflow ui --backend-store-uri {self.uri}"
+        )
+
+
+def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocation:
+    """``tracking_uri`` if given, else ``MLFLOW_TRACKING_URI``, else the embedded store."""
+    home = plan_path.resolve().parent / STORE_DIR
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
+    if uri:
+        return StoreLocation(uri=uri, embedded=False, home=home)
+    return StoreLocation(uri=f"sqlite:///{home / 'mlflow.db'}", embedded=True, home=home)

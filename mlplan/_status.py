@@ -1,0 +1,203 @@
+"""What ``status`` and the rendered log say about each hypothesis, as plain data.
+
+Built from verdicts alone, so the table, the JSON and the Markdown all say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mlplan._judge import Aggregate, Check, Verdict, baseline_values
+from mlplan._models import Plan
+from mlplan._results import Result
+
+__all__ = ["LogRow", "StatusRow", "attention", "log_rows", "status_rows"]
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    hypothesis: str
+    status: str
+    evidence: tuple[str, ...]
+    timebox: str
+    next_step: str
+    amendment: str
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        verdict = self.verdict
+        return {
+            "hypothesis": self.hypothesis,
+            "status": self.status,
+            "runs": verdict.runs,
+            "reported": verdict.reported,
+            "deadline": verdict.deadline.isoformat(),
+            "days_left": verdict.days_left,
+            "next_hypothesis": verdict.next_hypothesis,
+            "next_action": verdict.next_action,
+            "next_step": verdict.next_step.description if verdict.next_step else None,
+            "checks": [_check_dict(check) for check in verdict.checks],
+            "amendment": _amendment_dict(verdict),
+        }
+
+
+def _aggregate_text(value: Aggregate | None) -> str:
+    if value is None:
+        return "no result"
+    text = f"{value.mean:.4g}"
+    if value.low is not None and value.high is not None and value.runs > 1:
+        text += f" [{value.low:.4g}, {value.high:.4g}] over {value.runs} runs"
+    if value.reported:
+        text += " (reported)"
+    return text
+
+
+def _check_line(check: Check) -> str:
+    mark = {"pass": "✓", "fail": "✗", "unclear": "?", "missing": "…"}[check.outcome]
+    return f"{mark} {check.description}: {_aggregate_text(check.value)}"
+
+
+def _check_dict(check: Check) -> dict[str, Any]:
+    value = check.value
+    return {
+        "kind": check.kind,
+        "metric": check.metric,
+        "description": check.description,
+        "baseline": check.baseline,
+        "threshold": check.threshold,
+        "outcome": check.outcome,
+        "value": None
+        if value is None
+        else {
+            "mean": value.mean,
+            "low": value.low,
+            "high": value.high,
+            "runs": value.runs,
+            "reported": value.reported,
+        },
+    }
+
+
+def _amendment_dict(verdict: Verdict) -> dict[str, Any] | None:
+    amendment = verdict.amendment
+    if amendment is None:
+        return None
+    return {
+        "old_fingerprint": amendment.old_fingerprint,
+        "new_fingerprint": amendment.new_fingerprint,
+        "old_criteria": amendment.old_criteria,
+        "new_criteria": amendment.new_criteria,
+        "since": amendment.since.isoformat(),
+    }
+
+
+def _timebox_text(verdict: Verdict) -> str:
+    if verdict.status in ("succeeded", "failed"):
+        return f"done (deadline {verdict.deadline})"
+    if verdict.days_left < 0:
+        return f"{-verdict.days_left} days overdue"
+    return f"{verdict.days_left} days left"
+
+
+def _next_text(verdict: Verdict) -> str:
+    if verdict.next_step is None:
+        return "—"
+    target = verdict.next_hypothesis or verdict.next_action
+    return f"{verdict.next_step.description}" + (f" → {target}" if target else "")
+
+
+def status_rows(verdicts: list[Verdict]) -> list[StatusRow]:
+    return [
+        StatusRow(
+            hypothesis=v.hypothesis,
+            status=v.status + (" (on reported figures)" if v.reported else ""),
+            evidence=tuple(_check_line(check) for check in v.checks),
+            timebox=_timebox_text(v),
+            next_step=_next_text(v),
+            amendment=(
+                f"criteria amended since {v.amendment.since:%Y-%m-%d}: "
+                f"{v.amendment.old_fingerprint} → {v.amendment.new_fingerprint}"
+                if v.amendment
+                else ""
+            ),
+            verdict=v,
+        )
+        for v in verdicts
+    ]
+
+
+def attention(plan: Plan, verdicts: list[Verdict]) -> list[str]:
+    """Why `status --check` fails: overdue hypotheses, failures with no recorded decision."""
+    decided = {decision.hypothesis for decision in plan.experiment_log.decisions}
+    reasons = []
+    for verdict in verdicts:
+        if verdict.status == "overdue":
+            reasons.append(f"{verdict.hypothesis} is overdue (deadline {verdict.deadline})")
+        if verdict.status == "failed" and verdict.hypothesis not in decided:
+            reasons.append(
+                f"{verdict.hypothesis} failed and no decision is recorded in "
+                "experiment_log.decisions"
+            )
+    return reasons
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One result as the experiment log shows it."""
+
+    date: str
+    run_id: str
+    subject: str
+    kind: str
+    metrics: str
+    deltas: str
+    source: str
+    note: str
+
+
+def _delta(value: float, reference: float) -> str:
+    if reference == 0:
+        return f"{value - reference:+.4g}"
+    return f"{(value - reference) / abs(reference):+.1%}"
+
+
+def _deltas(plan: Plan, result: Result, baselines: dict[str, dict[str, Aggregate]]) -> str:
+    if result.kind != "hypothesis":
+        return "—"
+    parts = []
+    for baseline in plan.hypothesis(result.subject).baselines:
+        reference = baselines.get(baseline, {})
+        shown = [
+            f"{key} {_delta(value, reference[key].mean)}"
+            for key, value in sorted(result.metrics.items())
+            if key in reference
+        ]
+        if shown:
+            parts.append(f"vs {baseline}: " + ", ".join(shown))
+    return "; ".join(parts) or "—"
+
+
+def log_rows(plan: Plan, results: list[Result]) -> list[LogRow]:
+    """Every result, baselines first, then hypotheses, each in plan order and by time."""
+    baselines = baseline_values(plan, results)
+    order = {("baseline", b.id): i for i, b in enumerate(plan.experiment.baselines)}
+    order.update(
+        {("hypothesis", h.id): len(order) + i for i, h in enumerate(plan.experiment.hypotheses)}
+    )
+    ranked = sorted(
+        results, key=lambda r: (order.get((r.kind, r.subject), 10**6), r.logged_at, r.run_id)
+    )
+    return [
+        LogRow(
+            date=f"{r.logged_at:%Y-%m-%d}",
+            run_id=r.run_id,
+            subject=r.subject,
+            kind=r.kind,
+            metrics=", ".join(f"{k} = {v:.4g}" for k, v in sorted(r.metrics.items())),
+            deltas=_deltas(plan, r, baselines),
+            source=f"reported: {r.source}" if r.reported else "measured",
+            note=r.note,
+        )
+        for r in ranked
+    ]

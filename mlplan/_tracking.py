@@ -1,0 +1,367 @@
+"""The one module that talks to MLflow.
+
+Everything else in mlplan sees results as :class:`~mlplan._results.Result` and hands new ones
+over as :class:`~mlplan._outbox.Submission`. mlflow takes over a second to import, so it is
+imported inside the functions here, and only when a command really needs the store.
+
+One plan is one MLflow experiment, ``mlplan/<plan id>``, described by the plan's problem
+statement. Each result is a run tagged with the plan, its kind (hypothesis or baseline), its
+subject id, and the fingerprint of the criteria it was judged by.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock
+
+from mlplan._location import StoreLocation
+from mlplan._models import Plan
+from mlplan._outbox import Submission
+from mlplan._results import Result, ResultKind
+from mlplan.errors import StoreUnreachableError, TrackingError
+
+if TYPE_CHECKING:
+    from mlflow import ActiveRun
+    from mlflow.tracking import MlflowClient
+
+__all__ = ["TAG", "MlflowStore", "experiment_name", "probe"]
+
+TAG = "mlplan."
+PAGE_SIZE = 10_000
+# MLflow cuts run tag values at 8,000 characters without a word and refuses longer experiment
+# descriptions than 20,000; mlplan cuts first, visibly.
+RUN_TAG_LIMIT = 7_900
+EXPERIMENT_NOTE_LIMIT = 19_000
+# MLflow's own default is to retry a dead server for about four minutes; a user waiting on
+# `mlplan log-result` should hear within seconds. Users can still override each of these.
+_FAST_FAILURE = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+}
+PROBE_TIMEOUT_S = 3.0
+
+
+def experiment_name(plan: Plan) -> str:
+    return f"mlplan/{plan.id}"
+
+
+def probe(location: StoreLocation) -> None:
+    """Fail fast, without importing mlflow, when a tracking server does not answer."""
+    if not location.remote:
+        return
+    url = location.uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S) as response:
+            response.read()
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        raise StoreUnreachableError(
+            f"the tracking server {location.uri} did not answer ({reason}). "
+            "Check that it is running and MLFLOW_TRACKING_URI is right."
+        ) from None
+
+
+def _quiet_mlflow_logging() -> None:
+    # MLflow announces its database migrations at INFO level on stderr; mlplan's own output
+    # says what happened, so only MLflow's warnings and errors get through.
+    import logging
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 30] + " … (cut by mlplan)"
+
+
+class MlflowStore:
+    """A plan's experiment in one MLflow tracking store."""
+
+    def __init__(self, plan: Plan, location: StoreLocation) -> None:
+        self.plan = plan
+        self.location = location
+        self._client: MlflowClient | None = None
+        self._experiment_id: str | None = None
+        self._lock: FileLock | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _writer_lock(self) -> contextlib.AbstractContextManager[object]:
+        # Two processes creating a brand-new sqlite store at once fail in its migrations, and
+        # parallel writers can meet "database is locked": embedded writes go one at a time.
+        if not self.location.embedded:
+            return contextlib.nullcontext()
+        if self._lock is None:
+            self.location.home.mkdir(parents=True, exist_ok=True)
+            # One lock object per store: FileLock is re-entrant only through the same object.
+            self._lock = FileLock(str(self.location.lock), timeout=120)
+        return self._lock
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            for name, value in _FAST_FAILURE.items():
+                os.environ.setdefault(name, value)
+            probe(self.location)
+            _quiet_mlflow_logging()
+            from mlflow.tracking import MlflowClient
+
+            with self._writer_lock():
+                client = MlflowClient(tracking_uri=self.location.uri)
+                self._experiment_id = self._ensure_experiment(client)
+            self._client = client
+        return self._client
+
+    @property
+    def experiment_id(self) -> str:
+        _ = self.client
+        assert self._experiment_id is not None
+        return self._experiment_id
+
+    def _ensure_experiment(self, client: MlflowClient) -> str:
+        from mlflow.exceptions import MlflowException
+
+        name = experiment_name(self.plan)
+        try:
+            existing = client.get_experiment_by_name(name)
+            if existing is not None:
+                return str(existing.experiment_id)
+            return str(
+                client.create_experiment(
+                    name, artifact_location=self._artifact_location(), tags=self._experiment_tags()
+                )
+            )
+        except MlflowException as error:
+            raise TrackingError(
+                f"MLflow refused to open {self.location.describe()}: {error.message}"
+            ) from None
+
+    def _artifact_location(self) -> str | None:
+        # Without this MLflow would put artifacts in ./mlruns of whatever directory the user
+        # happens to be in.
+        if not self.location.embedded:
+            return None
+        self.location.artifacts.mkdir(parents=True, exist_ok=True)
+        return self.location.artifacts.as_uri()
+
+    def _experiment_tags(self) -> dict[str, str]:
+        problem = self.plan.problem
+        note = (
+            f"**{self.plan.title}**\n\n{problem.statement}\n\n"
+            f"For whom: {problem.audience}\n\nWhy now: {problem.why_now}\n\n"
+            "Managed by mlplan: every run is a result for a hypothesis or a baseline."
+        )
+        return {
+            "mlflow.note.content": _clip(note, EXPERIMENT_NOTE_LIMIT),
+            f"{TAG}plan": self.plan.id,
+            f"{TAG}title": _clip(self.plan.title, RUN_TAG_LIMIT),
+        }
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _run_tags(self, submission: Submission) -> dict[str, str]:
+        tags = {
+            f"{TAG}plan": self.plan.id,
+            f"{TAG}kind": submission.kind,
+            f"{TAG}subject": submission.subject,
+            f"{TAG}{submission.kind}": submission.subject,
+            f"{TAG}reported": "true" if submission.reported else "false",
+            f"{TAG}submission_id": submission.submission_id,
+            f"{TAG}logged_at": submission.created_at,
+        }
+        optional = {
+            f"{TAG}source": submission.source,
+            f"{TAG}criteria_fingerprint": submission.criteria_fingerprint,
+            f"{TAG}criteria": _clip(submission.criteria, RUN_TAG_LIMIT),
+            "mlflow.note.content": _clip(submission.note, RUN_TAG_LIMIT),
+        }
+        tags.update({key: value for key, value in optional.items() if value})
+        return tags
+
+    def _run_name(self, submission: Submission) -> str:
+        label = "reported" if submission.reported else submission.kind
+        return f"{submission.subject} · {label}"
+
+    def log(self, submission: Submission, plan_file: Path | None = None) -> str:
+        """Create a finished run for ``submission``, or complete the existing run it names."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            with self._writer_lock():
+                run_id = submission.run_id or self._create_run(submission)
+                self._complete(run_id, submission, plan_file)
+        except MlflowException as error:
+            raise _refusal(error, "MLflow refused the result") from None
+        return run_id
+
+    def redeliver(self, submission: Submission, plan_file: Path | None = None) -> str:
+        """Deliver a submission from the outbox exactly once.
+
+        A previous attempt may have created the run and died before finishing it; the run
+        carries the submission id from its creation, so it is found and completed instead of
+        duplicated.
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            existing = self._find_submission(submission.submission_id)
+            if existing is None:
+                return self.log(submission, plan_file)
+            with self._writer_lock():
+                self._complete(existing, submission, plan_file)
+        except MlflowException as error:
+            raise _refusal(error, "MLflow refused the result") from None
+        return existing
+
+    def _create_run(self, submission: Submission) -> str:
+        run = self.client.create_run(
+            self.experiment_id, run_name=self._run_name(submission), tags=self._run_tags(submission)
+        )
+        return str(run.info.run_id)
+
+    def _complete(self, run_id: str, submission: Submission, plan_file: Path | None) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in submission.metrics.items()],
+            params=[Param(k, str(v)) for k, v in submission.params.items()],
+            tags=[RunTag(k, v) for k, v in self._run_tags(submission).items()]
+            if submission.run_id
+            else [],
+        )
+        if plan_file is not None:
+            self.client.log_artifact(run_id, str(plan_file), artifact_path="plan")
+        if not submission.run_id:
+            self.client.set_terminated(run_id, "FINISHED")
+
+    def _find_submission(self, submission_id: str) -> str | None:
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{TAG}submission_id` = '{submission_id}'",
+            max_results=1,
+        )
+        return str(runs[0].info.run_id) if runs else None
+
+    def existing_run(self, run_id: str) -> dict[str, float]:
+        """The metrics of an existing run, to attach it; an error if it does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:
+            raise TrackingError(f"no run {run_id!r} in {self.location.describe()}") from None
+        if run.info.experiment_id != self.experiment_id:
+            raise TrackingError(
+                f"run {run_id} belongs to another experiment ({run.info.experiment_id}); "
+                f"attach runs logged in {experiment_name(self.plan)!r}"
+            )
+        return {key: float(value) for key, value in run.data.metrics.items()}
+
+    @contextlib.contextmanager
+    def active_run(self, submission: Submission) -> Iterator[ActiveRun]:
+        """An MLflow run open for a training script; mlflow.autolog logs into it."""
+        import mlflow
+
+        experiment_id = self.experiment_id
+        mlflow.set_tracking_uri(self.location.uri)
+        with mlflow.start_run(
+            experiment_id=experiment_id,
+            run_name=self._run_name(submission),
+            tags=self._run_tags(submission),
+        ) as run:
+            yield run
+
+    def log_plan_snapshot(self, plan_file: Path, files: list[Path]) -> str:
+        """Keep the plan and its rendered doc in one run of kind ``plan``, newest on top."""
+        submission = Submission(kind="hypothesis", subject="plan", metrics={})
+        client = self.client
+        with self._writer_lock():
+            run = client.create_run(
+                self.experiment_id,
+                run_name="plan · design doc",
+                tags={
+                    f"{TAG}plan": self.plan.id,
+                    f"{TAG}kind": "plan",
+                    f"{TAG}submission_id": submission.submission_id,
+                },
+            )
+            for path in [plan_file, *files]:
+                client.log_artifact(run.info.run_id, str(path))
+            client.set_terminated(run.info.run_id, "FINISHED")
+        return str(run.info.run_id)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def results(self) -> list[Result]:
+        """Every finished result of this plan, in one paginated search."""
+        from mlflow.entities import ViewType
+
+        results: list[Result] = []
+        token: str | None = None
+        while True:
+            page = self.client.search_runs(
+                [self.experiment_id],
+                filter_string=f"tags.`{TAG}plan` = '{self.plan.id}' "
+                "and attributes.status = 'FINISHED'",
+                run_view_type=ViewType.ACTIVE_ONLY,
+                max_results=PAGE_SIZE,
+                page_token=token,
+            )
+            results += [r for r in map(_to_result, page) if r is not None]
+            token = page.token
+            if not token:
+                break
+        return sorted(results, key=lambda r: (r.logged_at, r.run_id))
+
+
+def _refusal(error: Any, what: str) -> TrackingError:
+    # A dropped connection mid-request is the server going away, not a refusal: the caller
+    # keeps the result in the outbox for those.
+    message = str(getattr(error, "message", error))
+    if any(word in message for word in ("Max retries", "Connection", "connect", "timed out")):
+        return StoreUnreachableError(f"the tracking server stopped answering: {message[:300]}")
+    return TrackingError(f"{what}: {message[:2000]}")
+
+
+def _to_result(run: Any) -> Result | None:
+    tags: dict[str, str] = run.data.tags
+    kind: ResultKind
+    if tags.get(f"{TAG}kind") == "hypothesis":
+        kind = "hypothesis"
+    elif tags.get(f"{TAG}kind") == "baseline":
+        kind = "baseline"
+    else:
+        return None  # the plan snapshot run, or a run someone else tagged
+    return Result(
+        run_id=run.info.run_id,
+        kind=kind,
+        subject=tags.get(f"{TAG}subject", ""),
+        metrics={key: float(value) for key, value in run.data.metrics.items()},
+        logged_at=_logged_at(tags, run.info.start_time),
+        note=tags.get("mlflow.note.content", ""),
+        reported=tags.get(f"{TAG}reported") == "true",
+        source=tags.get(f"{TAG}source", ""),
+        criteria_fingerprint=tags.get(f"{TAG}criteria_fingerprint", ""),
+        criteria=tags.get(f"{TAG}criteria", ""),
+        params=dict(run.data.params),
+    )
+
+
+def _logged_at(tags: dict[str, str], start_ms: int) -> dt.datetime:
+    # A result delivered late from the outbox keeps the time it was logged, not delivered.
+    stamp = tags.get(f"{TAG}logged_at")
+    if stamp:
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(stamp)
+    return dt.datetime.fromtimestamp(start_ms / 1000, tz=dt.UTC)

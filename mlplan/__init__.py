@@ -5,9 +5,22 @@ The library works without the command line::
     import mlplan
     loaded = mlplan.load_plan("plan.yaml")         # raises mlplan.PlanError, located
     print(mlplan.render_markdown(loaded.plan))
+
+    mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
+    for verdict in mlplan.verdicts("plan.yaml"):
+        print(verdict.hypothesis, verdict.status)
 """
 
+from mlplan._api import (
+    log_result,
+    read_log,
+    render_design_doc,
+    run_baseline,
+    start_run,
+    verdicts,
+)
 from mlplan._grading import GradedGoal, grade_goal, grade_goals
+from mlplan._judge import Aggregate, Amendment, Check, Verdict, active_hypotheses, judge
 from mlplan._load import LoadedPlan, load_plan
 from mlplan._models import SCHEMA_VERSION, Plan
 from mlplan._render import LogView, render_markdown
@@ -22,6 +35,7 @@ from mlplan.errors import (
     Problem,
     ResultError,
     ScaffoldError,
+    StoreUnreachableError,
     TrackingError,
 )
 
@@ -29,7 +43,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Aggregate",
+    "Amendment",
     "BaselineError",
+    "Check",
     "GradedGoal",
     "LoadedPlan",
     "LogView",
@@ -41,13 +58,23 @@ __all__ = [
     "Result",
     "ResultError",
     "ScaffoldError",
+    "StoreUnreachableError",
     "TrackingError",
+    "Verdict",
     "__version__",
+    "active_hypotheses",
     "grade_goal",
     "grade_goals",
+    "judge",
     "load_plan",
+    "log_result",
     "new_plan",
     "plan_schema",
+    "read_log",
+    "render_design_doc",
     "render_markdown",
+    "run_baseline",
+    "start_run",
     "validate_file",
+    "verdicts",
 ]

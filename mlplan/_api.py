@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,12 @@ def read_log(
 
         plots = plot_hypotheses(loaded.plan, results, judged, plots_dir)
     return LogView(
-        available=True, store=location.describe(), results=results, verdicts=judged, plots=plots
+        available=True,
+        store=location.describe_for_doc(),
+        results=results,
+        verdicts=judged,
+        plots=plots,
+        as_of=today or dt.date.today(),
     )
 
 
@@ -185,14 +191,8 @@ def render_design_doc(
     plots_dir = output.parent / f"{output.stem}_plots" if output is not None else None
     log = read_log(plan, tracking_uri=tracking_uri, read=read, today=today, plots_dir=plots_dir)
     if output is not None and log.plots:
-        log = LogView(
-            available=log.available,
-            reason=log.reason,
-            store=log.store,
-            results=log.results,
-            verdicts=log.verdicts,
-            plots={h: str(Path(p).relative_to(output.parent)) for h, p in log.plots.items()},
-        )
+        relative = {h: Path(p).relative_to(output.parent).as_posix() for h, p in log.plots.items()}
+        log = replace(log, plots=relative)
     markdown = render_markdown(loaded.plan, log)
     if output is not None:
         write_markdown(output, markdown)

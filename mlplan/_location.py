@@ -50,6 +50,12 @@ class StoreLocation:
     def describe(self) -> str:
         return f"the embedded store {self.database}" if self.embedded else self.uri
 
+    def describe_for_doc(self) -> str:
+        """Like describe(), but the same wherever the plan's folder is: docs are committed."""
+        if self.embedded:
+            return f"the embedded store {STORE_DIR}/mlflow.db beside the plan"
+        return self.uri
+
     def ui_command(self) -> str:
         if self.embedded:
             return f"mlflow ui --backend-store-uri {self.uri}"

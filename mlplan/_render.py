@@ -7,6 +7,7 @@ deterministic: the same plan and log always give the same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,7 @@ class LogView:
     results: Sequence[Result] = ()
     verdicts: Sequence[Any] = ()
     plots: Mapping[str, str] = field(default_factory=dict)
+    as_of: dt.date | None = None
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~#])")

@@ -69,7 +69,7 @@ def _unique_metric_keys(plan: Plan) -> Iterator[Finding]:
 
 def _metric_pattern(pattern: str, plan: Plan, path: tuple[str | int, ...]) -> Iterator[Finding]:
     keys = [metric.key for metric in plan.metrics]
-    if not fnmatch.filter(keys, pattern):
+    if not [key for key in keys if fnmatch.fnmatchcase(key, pattern)]:  # keys are case-sensitive
         yield (
             path,
             f"the pattern {pattern!r} matches no declared metric",

@@ -8,12 +8,14 @@ returns a mapping of metric key to value.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from mlplan._models import Baseline
@@ -38,16 +40,35 @@ def _importable_from(folder: Path) -> Iterator[None]:
         sys.path.remove(str(folder))
 
 
+def _import(module_name: str, folder: Path) -> ModuleType:
+    beside_plan = folder.joinpath(*module_name.split(".")).with_suffix(".py")
+    if not beside_plan.is_file():
+        return importlib.import_module(module_name)
+    # Executed afresh from the plan's folder each time: a module of the same name imported
+    # earlier (another plan's, or this one before an edit) must not answer for it.
+    spec = importlib.util.spec_from_file_location(module_name, beside_plan)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _load(entry_point: str, folder: Path) -> Callable[[], Any]:
     module_name, _, function_name = entry_point.partition(":")
     with _importable_from(folder):
         try:
-            module = importlib.import_module(module_name)
+            module = _import(module_name, folder)
         except ImportError as error:
             raise BaselineError(
                 f"cannot import {module_name!r} for entry point {entry_point!r}"
                 f" ({error}); looked in {folder} and on sys.path"
             ) from None
+        except Exception as error:  # the module itself is broken: a user error, not ours
+            raise BaselineError(
+                f"importing {module_name!r} for entry point {entry_point!r} failed: "
+                f"{type(error).__name__}: {error}"
+            ) from error
     function = getattr(module, function_name, None)
     if not callable(function):
         raise BaselineError(f"{module_name!r} has no function {function_name!r}")

@@ -29,7 +29,8 @@ class StatusRow:
         verdict = self.verdict
         return {
             "hypothesis": self.hypothesis,
-            "status": self.status,
+            "status": verdict.status,
+            "reason": verdict.reason,
             "runs": verdict.runs,
             "reported": verdict.reported,
             "deadline": verdict.deadline.isoformat(),

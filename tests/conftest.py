@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,3 +62,93 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith("MLFLOW_") and name != "MLFLOW_DISABLE_TELEMETRY":
             monkeypatch.delenv(name)
     return tmp_path
+
+
+PLAN = """\
+schema_version: 1
+id: {plan_id}
+title: Churn model
+owners: [Ada]
+problem:
+  statement: Customers leave without warning.
+  audience: The retention team.
+  why_now: Churn doubled this quarter.
+goals:
+  software: [A weekly churn score per customer.]
+  metrics:
+    - statement: Improve recall by 5% on churners without losing more than 2% elsewhere.
+      metric: recall
+      target: "5%"
+      segment: customers who churn
+      guardrail: {{metrics: "recall.*", max_drop: "2%"}}
+  trade_offs: [Precision may drop by up to 5%.]
+metrics:
+  - {{key: recall, direction: higher, description: Share of churners found.}}
+  - {{key: recall.loyal, direction: higher, description: Recall on loyal customers.}}
+  - {{key: latency_ms, direction: lower, unit: ms, description: Scoring time.}}
+experiment:
+  data_motivation: Each churner costs 300 EUR a year.
+  baselines:
+    - id: B1
+      description: Flag customers whose usage fell by half.
+      entry_point: churn_baselines:usage_drop
+    - id: B2
+      description: Flag nobody.
+  hypotheses:
+    - id: H1
+      statement: Gradient boosting improves recall over B1 by 5%.
+      method: Train gradient boosting on usage features.
+      metrics: [recall, recall.loyal]
+      baselines: [B1]
+      success_criteria:
+        - {{metric: recall, better_than: B1, by: "5%"}}
+      guardrails:
+        - {{metrics: "recall.*", against: B1, max_drop: "2%"}}
+      timebox: {{days: 10, start: 2026-11-20}}
+      on_success: {{description: Put it in production., then: ship}}
+      on_failure: {{description: Try more features., then: H2}}
+    - id: H2
+      statement: Adding support tickets reaches recall 0.8.
+      method: Join ticket counts.
+      metrics: [recall, latency_ms]
+      baselines: [B1, B2]
+      success_criteria:
+        - {{metric: recall, at_least: 0.8}}
+        - {{metric: latency_ms, at_most: 50}}
+      timebox: {{days: 5, start: 2026-12-01}}
+      on_success: {{description: Ship it., then: ship}}
+      on_failure: {{description: Stop., then: stop}}
+software_design:
+  crawl: Score offline in a notebook.
+  walk: A batch job writing scores to the warehouse.
+  run: A feature store and daily retraining.
+considerations:
+  launch_criteria: [Recall above B1 by 5% on two consecutive weeks.]
+  what_could_go_wrong:
+    products_affected: The retention e-mails.
+    customer_impact: Loyal customers get needless offers.
+    monitoring: Weekly recall against realised churn.
+    rollback: Switch back to the B1 rule.
+  security: Scores are internal only.
+  privacy: No personal data leaves the warehouse.
+"""
+
+BASELINES_MODULE = """\
+def usage_drop():
+    return {"recall": 0.6, "recall.loyal": 0.9, "unrelated": 1.0}
+"""
+
+
+@pytest.fixture
+def make_plan(tmp_path: Path) -> Callable[..., Path]:
+    """Write a small, complete plan (and its baseline module) into a folder of tmp_path."""
+
+    def make(folder: str = "project", plan_id: str = "churn", text: str | None = None) -> Path:
+        target = tmp_path / folder
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "churn_baselines.py").write_text(BASELINES_MODULE)
+        path = target / "plan.yaml"
+        path.write_text(text if text is not None else PLAN.format(plan_id=plan_id))
+        return path
+
+    return make

@@ -1,0 +1,311 @@
+"""The judgement loop on the embedded store: a real sqlite MLflow store in tmp_path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import mlplan
+from mlplan._cli import main
+
+TODAY = "2026-11-25"
+
+
+def cli(*args: str | Path) -> int:
+    return main([str(arg) for arg in args])
+
+
+def status_json(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
+    capsys.readouterr()
+    assert cli("status", plan, "--json", "--today", TODAY, *extra) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def by_id(report: dict) -> dict[str, dict]:
+    return {row["hypothesis"]: row for row in report["hypotheses"]}
+
+
+def mlflow_runs(plan: Path) -> list:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("mlplan/churn")
+    return list(client.search_runs([experiment.experiment_id])) if experiment else []
+
+
+def test_store_lives_beside_the_plan_not_in_the_working_directory(
+    make_plan: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = make_plan()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    assert cli("log-result", plan, "--baseline", "B1", "-m", "recall=0.6") == 0
+
+    assert (plan.parent / ".mlplan" / "mlflow.db").is_file()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_result_is_a_self_explaining_mlflow_run(make_plan: Callable[..., Path]) -> None:
+    from mlflow.tracking import MlflowClient
+
+    plan = make_plan()
+    run_id = mlplan.log_result(
+        plan,
+        hypothesis="H1",
+        metrics={"recall": 0.7, "recall.loyal": 0.9},
+        note="seed 1",
+        params={"seed": 1},
+    )
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
+    run = client.get_run(run_id)
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == "mlplan/churn"
+    assert "Customers leave without warning." in experiment.tags["mlflow.note.content"]
+    tags = run.data.tags
+    assert tags["mlplan.plan"] == "churn"
+    assert tags["mlplan.kind"] == "hypothesis"
+    assert tags["mlplan.subject"] == "H1"
+    assert tags["mlflow.note.content"] == "seed 1"
+    assert tags["mlplan.criteria_fingerprint"] == mlplan._judge.criteria_fingerprint(
+        mlplan.load_plan(plan).plan.hypothesis("H1")
+    )
+    assert run.data.metrics == {"recall": 0.7, "recall.loyal": 0.9}
+    assert run.data.params == {"seed": "1"}
+    assert run.info.status == "FINISHED"
+    artifacts = [a.path for a in client.list_artifacts(run_id, "plan")]
+    assert artifacts == ["plan/plan.yaml"]
+    assert Path(experiment.artifact_location.removeprefix("file://")).is_relative_to(plan.parent)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-H", "H9", "-m", "recall=1"], "no hypothesis 'H9'"),
+        (["-H", "H1", "-m", "precision=1"], "unknown metric 'precision'"),
+        (["-H", "H1", "-m", "recall=nan"], "not a finite number"),
+        (["-H", "H1", "-m", "recall=inf"], "not a finite number"),
+        (["-H", "H1", "-m", "recall=high"], "expected a number"),
+        (["-H", "H1", "-m", "recall"], "is not KEY=VALUE"),
+        (["-H", "H1"], "at least one --metric"),
+        (["-H", "H1", "-B", "B1", "-m", "recall=1"], "exactly one of"),
+        (["-H", "H1", "-m", "recall=1", "--reported"], "needs its source"),
+    ],
+)
+def test_bad_results_log_nothing(
+    make_plan: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    plan = make_plan()
+    assert cli("log-result", plan, *args) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert not (plan.parent / ".mlplan" / "mlflow.db").exists() or mlflow_runs(plan) == []
+
+
+def test_verdicts_follow_the_results(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    assert cli("baseline", "run", plan, "B1") == 0  # recall 0.6, recall.loyal 0.9
+    assert by_id(status_json(plan, capsys))["H1"]["status"] == "pending"
+
+    for recall in (0.70, 0.71, 0.72):
+        assert (
+            cli("log-result", plan, "-H", "H1", "-m", f"recall={recall}", "-m", "recall.loyal=0.9")
+            == 0
+        )
+    report = status_json(plan, capsys)
+    h1 = by_id(report)["H1"]
+    assert report["results"] == 4
+    assert h1["status"] == "succeeded"
+    assert h1["runs"] == 3
+    assert h1["next_action"] == "ship"
+    recall_check = next(c for c in h1["checks"] if c["metric"] == "recall")
+    assert recall_check["threshold"] == pytest.approx(0.6 * 1.05)
+    assert recall_check["value"]["mean"] == pytest.approx(0.71)
+    assert by_id(report)["H2"]["status"] == "pending"
+
+
+def test_a_guardrail_breach_fails_the_hypothesis_and_check_asks_for_a_decision(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    mlplan.run_baseline(plan, "B1")
+    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.8, "recall.loyal": 0.8})
+
+    h1 = by_id(status_json(plan, capsys))["H1"]
+    assert h1["status"] == "failed"
+    assert h1["next_hypothesis"] == "H2"
+    capsys.readouterr()
+    assert cli("status", plan, "--check", "--today", TODAY) == 1
+    assert "H1 failed and no decision is recorded" in capsys.readouterr().err
+
+    decided = plan.read_text() + (
+        "experiment_log:\n  decisions:\n"
+        "    - {date: 2026-11-24, hypothesis: H1, decision: Move on to H2.}\n"
+    )
+    plan.write_text(decided)
+    assert cli("status", plan, "--check", "--today", TODAY) == 0
+
+
+def test_overdue_hypotheses_fail_the_check(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    assert by_id(status_json(plan, capsys, "--today", "2026-12-31"))["H1"]["status"] == "overdue"
+    assert cli("status", plan, "--check", "--today", "2026-12-31") == 1
+    assert "H1 is overdue" in capsys.readouterr().err
+
+
+def test_changed_criteria_show_as_an_amendment(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    mlplan.run_baseline(plan, "B1")
+    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.7, "recall.loyal": 0.9})
+    assert by_id(status_json(plan, capsys))["H1"]["amendment"] is None
+
+    plan.write_text(
+        plan.read_text().replace('better_than: B1, by: "5%"', 'better_than: B1, by: "20%"')
+    )
+    amendment = by_id(status_json(plan, capsys))["H1"]["amendment"]
+    assert amendment is not None
+    assert '"5%"' in amendment["old_criteria"]
+    assert '"20%"' in amendment["new_criteria"]
+    assert cli("render", plan, "-o", plan.parent / "doc.md", "--today", TODAY) == 0
+    assert "H1: criteria amended." in (plan.parent / "doc.md").read_text()
+
+
+def test_reported_results_are_labelled_everywhere(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    assert (
+        cli(
+            "log-result",
+            plan,
+            "-B",
+            "B2",
+            "-m",
+            "recall=0.5",
+            "--reported",
+            "--source",
+            "Smith 2024, Table 2",
+        )
+        == 0
+    )
+    assert (
+        cli(
+            "log-result",
+            plan,
+            "-H",
+            "H2",
+            "-m",
+            "recall=0.85",
+            "-m",
+            "latency_ms=40",
+            "--reported",
+            "--source",
+            "Smith 2024, Table 3",
+        )
+        == 0
+    )
+    mlplan.run_baseline(plan, "B1")
+
+    h2 = by_id(status_json(plan, capsys))["H2"]
+    assert h2["status"] == "succeeded"
+    assert h2["reported"] is True
+    doc = mlplan.render_design_doc(plan, plan.parent / "doc.md", today=dt.date.fromisoformat(TODAY))
+    assert "succeeded (on reported figures)" in doc
+    assert "reported: Smith 2024, Table 3" in doc
+
+
+def test_training_scripts_log_through_start_run(make_plan: Callable[..., Path]) -> None:
+    import mlflow
+
+    plan = make_plan()
+    mlplan.run_baseline(plan, "B1")
+    with mlplan.start_run(plan, hypothesis="H1", note="from a training script"):
+        mlflow.log_metric("recall", 0.9)
+        mlflow.log_metric("recall.loyal", 0.95)
+    with pytest.raises(ZeroDivisionError), mlplan.start_run(plan, hypothesis="H1"):
+        mlflow.log_metric("recall", 0.1)
+        _ = 1 / 0  # a crashed training run is never judged
+
+    verdict = next(
+        v for v in mlplan.verdicts(plan, today=dt.date(2026, 11, 25)) if v.hypothesis == "H1"
+    )
+    assert verdict.runs == 1
+    assert verdict.status == "succeeded"
+
+
+def test_an_existing_run_can_be_attached(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import mlflow
+
+    plan = make_plan()
+    mlplan.run_baseline(plan, "B1")
+    # A run made by plain MLflow code (autolog, say) in the plan's experiment.
+    experiment = mlflow.MlflowClient(
+        tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}"
+    ).get_experiment_by_name("mlplan/churn")
+    mlflow.set_tracking_uri(f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
+    with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
+        mlflow.log_metrics({"recall": 0.9, "recall.loyal": 0.95, "loss": 0.1})
+
+    assert cli("log-result", plan, "-H", "H1", "--run-id", run.info.run_id) == 0
+    h1 = by_id(status_json(plan, capsys))["H1"]
+    assert (h1["status"], h1["runs"]) == ("succeeded", 1)
+    assert cli("log-result", plan, "-H", "H1", "--run-id", "0" * 32) == 1
+    assert "no run" in capsys.readouterr().err
+
+
+def test_baseline_entry_points_and_their_failures(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    assert cli("baseline", "run", plan) == 0
+    out = capsys.readouterr().out
+    assert "recall=0.6" in out
+    assert "ignored undeclared metrics: unrelated" in out
+    assert cli("baseline", "run", plan, "B2") == 1
+    assert "declares no entry_point" in capsys.readouterr().err
+
+    (plan.parent / "churn_baselines.py").write_text("def usage_drop():\n    raise KeyError('x')\n")
+    assert cli("baseline", "run", plan, "B1") == 1
+    assert "failed: KeyError" in capsys.readouterr().err
+
+
+def test_render_without_a_store_says_the_log_is_not_available(
+    make_plan: Callable[..., Path],
+) -> None:
+    plan = make_plan()
+    doc = mlplan.render_design_doc(plan)
+    assert "The experiment log was not available: no MLflow store was found" in doc
+    assert not (plan.parent / ".mlplan").exists()
+
+
+def test_render_with_a_log_writes_plots_beside_the_doc(make_plan: Callable[..., Path]) -> None:
+    plan = make_plan()
+    mlplan.run_baseline(plan, "B1")
+    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.7, "recall.loyal": 0.9})
+    output = plan.parent / "docs" / "design.md"
+
+    doc = mlplan.render_design_doc(plan, output, today=dt.date.fromisoformat(TODAY))
+
+    assert output.read_text() == doc
+    assert "![H1: results against threshold and baselines](design_plots/H1.png)" in doc
+    assert (output.parent / "design_plots" / "H1.png").read_bytes().startswith(b"\x89PNG")
+    assert "judged as of 2026-11-25" in doc
+    assert "| **H1** | succeeded |" in doc

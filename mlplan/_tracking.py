@@ -42,10 +42,12 @@ RUN_TAG_LIMIT = 7_900
 EXPERIMENT_NOTE_LIMIT = 19_000
 # MLflow's own default is to retry a dead server for about four minutes; a user waiting on
 # `mlplan log-result` should hear within seconds. Users can still override each of these.
-_FAST_FAILURE = {
+_ENVIRONMENT_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    # MLflow prints a "View run at" link per run to stdout; mlplan's output names the run.
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 PROBE_TIMEOUT_S = 3.0
 
@@ -109,7 +111,7 @@ class MlflowStore:
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
-            for name, value in _FAST_FAILURE.items():
+            for name, value in _ENVIRONMENT_DEFAULTS.items():
                 os.environ.setdefault(name, value)
             probe(self.location)
             _quiet_mlflow_logging()

@@ -196,4 +196,7 @@ def render_design_doc(
     markdown = render_markdown(loaded.plan, log)
     if output is not None:
         write_markdown(output, markdown)
+        if log.available:
+            plots = [output.parent / path for path in log.plots.values()]
+            Journal(loaded, tracking_uri).snapshot(output, plots)
     return markdown

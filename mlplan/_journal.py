@@ -165,9 +165,9 @@ class Journal:
         results = self.results()
         return results, judge(self.plan, results, today or dt.date.today())
 
-    def snapshot(self, files: list[Path]) -> str:
-        """Keep the plan file and its rendered doc as artifacts in the experiment."""
-        return self.store.log_plan_snapshot(self.loaded.path, files)
+    def snapshot(self, doc: Path, plots: list[Path]) -> str:
+        """Keep the plan file, its rendered doc and plots as artifacts in the experiment."""
+        return self.store.log_plan_snapshot(self.loaded.path, doc, plots)
 
 
 def _checked_metrics(metrics: Mapping[str, Any], declared: set[str]) -> dict[str, float]:

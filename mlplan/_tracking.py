@@ -284,23 +284,41 @@ class MlflowStore:
         ) as run:
             yield run
 
-    def log_plan_snapshot(self, plan_file: Path, files: list[Path]) -> str:
-        """Keep the plan and its rendered doc in one run of kind ``plan``, newest on top."""
-        submission = Submission(kind="hypothesis", subject="plan", metrics={})
-        client = self.client
-        with self._writer_lock():
-            run = client.create_run(
-                self.experiment_id,
-                run_name="plan · design doc",
-                tags={
-                    f"{TAG}plan": self.plan.id,
-                    f"{TAG}kind": "plan",
-                    f"{TAG}submission_id": submission.submission_id,
-                },
-            )
-            for path in [plan_file, *files]:
-                client.log_artifact(run.info.run_id, str(path))
-            client.set_terminated(run.info.run_id, "FINISHED")
+    def log_plan_snapshot(self, plan_file: Path, doc: Path, plots: list[Path]) -> str:
+        """Keep the plan, its rendered doc and plots as artifacts of one run of kind ``plan``.
+
+        One run, updated in place, so the experiment does not fill up with a run per render.
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            with self._writer_lock():
+                run_id = self._snapshot_run()
+                self.client.log_artifact(run_id, str(plan_file))
+                self.client.log_artifact(run_id, str(doc))
+                for plot in plots:
+                    self.client.log_artifact(run_id, str(plot), artifact_path="plots")
+        except MlflowException as error:
+            raise _refusal(error, "MLflow refused the design doc") from None
+        return run_id
+
+    def _snapshot_run(self) -> str:
+        found = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{TAG}kind` = 'plan'", max_results=1
+        )
+        if found:
+            return str(found[0].info.run_id)
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name="plan · design doc",
+            tags={
+                f"{TAG}plan": self.plan.id,
+                f"{TAG}kind": "plan",
+                "mlflow.note.content": "The plan and its rendered design doc, as of the last "
+                "`mlplan render -o`.",
+            },
+        )
+        self.client.set_terminated(run.info.run_id, "FINISHED")
         return str(run.info.run_id)
 
     # -- reading ---------------------------------------------------------------------------

@@ -206,3 +206,19 @@ def test_a_delivery_interrupted_after_the_run_was_created_is_not_duplicated(
     assert cli("sync", plan, "--tracking-uri", server) == 0
     assert "Delivered 1 waiting results" in capsys.readouterr().out
     assert [r.subject for r in Journal(load_plan(plan), server).results()] == ["B1"]
+
+
+def test_render_and_status_with_a_dead_server(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan(plan_id="dead-render")
+    dead = f"http://127.0.0.1:{free_port()}"
+
+    started = time.monotonic()
+    assert cli("render", plan, "--tracking-uri", dead) == 0
+    assert "The experiment log was not available" in capsys.readouterr().out
+    assert cli("status", plan, "--tracking-uri", dead) == 1
+    assert time.monotonic() - started < 20
+    err = capsys.readouterr().err
+    assert "did not answer" in err
+    assert "Traceback" not in err

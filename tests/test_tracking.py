@@ -309,3 +309,43 @@ def test_render_with_a_log_writes_plots_beside_the_doc(make_plan: Callable[..., 
     assert (output.parent / "design_plots" / "H1.png").read_bytes().startswith(b"\x89PNG")
     assert "judged as of 2026-11-25" in doc
     assert "| **H1** | succeeded |" in doc
+
+
+def test_render_keeps_the_plan_and_doc_as_artifacts_of_one_run(
+    make_plan: Callable[..., Path],
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    plan = make_plan()
+    mlplan.run_baseline(plan, "B1")
+    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.7, "recall.loyal": 0.9})
+    for _ in range(2):
+        mlplan.render_design_doc(plan, plan.parent / "design.md")
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("mlplan/churn")
+    snapshots = client.search_runs([experiment.experiment_id], "tags.`mlplan.kind` = 'plan'")
+    assert len(snapshots) == 1
+    artifacts = {a.path for a in client.list_artifacts(snapshots[0].info.run_id)}
+    assert {"plan.yaml", "design.md", "plots"} <= artifacts
+    assert len(mlplan.read_log(plan).results) == 2  # the snapshot is not a result
+
+
+def test_autologging_lands_in_the_hypothesis_run(make_plan: Callable[..., Path]) -> None:
+    import mlflow
+    from sklearn.linear_model import LinearRegression
+
+    plan = make_plan()
+    mlflow.sklearn.autolog(log_models=False, log_datasets=False, silent=True)
+    try:
+        with mlplan.start_run(plan, hypothesis="H1") as run:
+            LinearRegression().fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+            mlflow.log_metric("recall", 0.9)
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+
+    logged = mlflow.MlflowClient().get_run(run.info.run_id)
+    assert logged.data.params["fit_intercept"] == "True"  # written by autolog
+    assert logged.data.tags["mlplan.subject"] == "H1"
+    [result] = mlplan.read_log(plan).results
+    assert result.run_id == run.info.run_id

@@ -76,6 +76,8 @@ def _panel(axis: Any, plan: Plan, verdict: Verdict, runs: Sequence[Result], metr
             color="#1565c0",
             label="reported",
         )
+    _interval(axis, verdict, metric)
+    axis.xaxis.get_major_locator().set_params(integer=True)
     drawn: set[str] = set()
     for check in verdict.checks:
         if check.metric != metric or check.kind != "criterion":
@@ -102,3 +104,12 @@ def _panel(axis: Any, plan: Plan, verdict: Verdict, runs: Sequence[Result], metr
     axis.set_xlabel("result #", fontsize=8)
     axis.tick_params(labelsize=7)
     axis.legend(fontsize=7, loc="best")
+
+
+def _interval(axis: Any, verdict: Verdict, metric: str) -> None:
+    """The mean the judge used, and its 95% interval when there are several runs."""
+    value = next((c.value for c in verdict.checks if c.metric == metric and c.value), None)
+    if value is None or value.runs < 2 or value.low is None or value.high is None:
+        return
+    axis.axhspan(value.low, value.high, color="#1565c0", alpha=0.12, label="95% interval")
+    axis.axhline(value.mean, color="#1565c0", linewidth=1, label="mean")

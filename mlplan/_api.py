@@ -1,12 +1,12 @@
 """The Python API for training scripts and notebooks, and the workflows the CLI calls.
 
-import mlplan
+    import mlplan
 
-with mlplan.start_run("plan.yaml", hypothesis="H1", note="seed 3") as run:
-    mlflow.autolog()                        # or mlflow.log_metric(...)
-    train()
+    with mlplan.start_run("plan.yaml", hypothesis="H1", note="seed 3") as run:
+        mlflow.autolog()                        # or mlflow.log_metric(...)
+        train()
 
-mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
+    mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from mlplan._results import ResultKind
 from mlplan.errors import MlplanError, TrackingError
 
 __all__ = [
-    "attach_run",
     "journal_for",
     "log_result",
     "read_log",
@@ -98,12 +97,6 @@ def start_run(
     journal = journal_for(plan, tracking_uri)
     with journal.active_run(journal.open_submission(kind, subject, note)) as run:
         yield run
-
-
-def attach_run(
-    journal: Journal, run_id: str, kind: ResultKind, subject: str, note: str = ""
-) -> Delivery:
-    return journal.attach(run_id, kind, subject, note)
 
 
 def run_and_log_baseline(journal: Journal, baseline_id: str) -> tuple[Delivery, float, list[str]]:

@@ -235,7 +235,7 @@ def log_result(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Log a result for a hypothesis or a baseline as an MLflow run."""
-    from mlplan._api import attach_run, journal_for
+    from mlplan._api import journal_for
 
     if (hypothesis is None) == (baseline is None):
         raise MlplanError("give exactly one of --hypothesis H or --baseline B")
@@ -243,7 +243,7 @@ def log_result(
     subject = hypothesis or baseline or ""
     journal = journal_for(path, tracking_uri)
     if run_id:
-        delivery = attach_run(journal, run_id, kind, subject, note)
+        delivery = journal.attach(run_id, kind, subject, note)
     else:
         if not metric:
             raise MlplanError("give at least one --metric KEY=VALUE (or --run-id ID)")

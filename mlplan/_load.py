@@ -40,7 +40,8 @@ def load_plan(path: str | Path) -> LoadedPlan:
     path = Path(path)
     document = read_document(path)
     if not isinstance(document.data, dict):
-        kind = type(document.data).__name__
+        # Named in YAML's terms: "holds a str" would speak Python to a YAML author.
+        kind = "a list" if isinstance(document.data, list) else "a single value"
         raise PlanError(
             path,
             [
@@ -48,7 +49,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
                     str(path),
                     1,
                     1,
-                    f"a plan is a mapping of sections, but this file holds a {kind}",
+                    f"a plan is a mapping of sections, but this file holds {kind}",
                     hint="start from `mlplan new NAME`",
                 )
             ],
@@ -148,6 +149,8 @@ _TYPE_NAMES = {
     "date_type": "a date written YYYY-MM-DD",
     "date_parsing": "a date written YYYY-MM-DD",
     "date_from_datetime_inexact": "a date written YYYY-MM-DD, without a time",
+    # What pydantic reports for text that is no date at all, e.g. `start: tomorrow`.
+    "date_from_datetime_parsing": "a date written YYYY-MM-DD",
     "bool_type": "true or false",
 }
 
@@ -181,6 +184,8 @@ def _describe(value: Any) -> str:
         return "a list"
     if value is None:
         return "nothing (an empty value)"
+    if isinstance(value, bool):  # as YAML writes it, not Python's True
+        return "true" if value else "false"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -22,6 +22,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic_core import PydanticKnownError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -65,6 +66,21 @@ MetricKey = Annotated[
     Field(description="The metric's key exactly as logged in MLflow, e.g. f1.total."),
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _not_a_bool(kind: Literal["int_type", "float_type"]) -> BeforeValidator:
+    # Pydantic's lax mode reads true as 1, so `days: yes` would be a one-day timebox; YAML
+    # authors get true/false from yes/no/on/off without meaning a number.
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticKnownError(kind)
+        return value
+
+    return BeforeValidator(check)
+
+
+WholeNumber = Annotated[int, _not_a_bool("int_type")]
+Number = Annotated[float, _not_a_bool("float_type")]
 EntryPoint = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"),
@@ -182,8 +198,8 @@ class Criterion(_Section):
     """
 
     metric: MetricKey
-    at_least: float | None = None
-    at_most: float | None = None
+    at_least: Number | None = None
+    at_most: Number | None = None
     better_than: list[Identifier] | None = Field(
         default=None, description="Baseline ids; the result must beat every one of them."
     )
@@ -227,7 +243,7 @@ class Guardrail(_Section):
 
 
 class Timebox(_Section):
-    days: int = Field(gt=0, le=3650, description="How many days the hypothesis may take.")
+    days: WholeNumber = Field(gt=0, le=3650, description="How many days the hypothesis may take.")
     start: dt.date
 
     @property

@@ -22,6 +22,11 @@ __all__ = ["MAX_FILE_BYTES", "MAX_VALUES", "Document", "Locations", "read_docume
 MAX_FILE_BYTES = 2 * 1024 * 1024
 # A generous plan has a few thousand values; a million means aliases are being abused.
 MAX_VALUES = 200_000
+# Past this depth a document is refused; a plan nests about eight levels deep.
+MAX_DEPTH = 100
+# The tags a plan may use (the YAML core schema). Others, such as !!python/object, would be
+# silently dropped on a mapping or a list if the converter did not refuse them.
+_PLAIN_TAGS = frozenset(tag for tag in yaml.SafeLoader.yaml_constructors if tag is not None)
 
 Path_ = tuple[str | int, ...]
 
@@ -72,11 +77,12 @@ def read_document(path: Path) -> Document:
     except _RefusalError as refusal:
         raise _error(path, refusal.message, refusal.mark, refusal.hint) from None
     except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(path, exc) from None
-    except RecursionError:
-        raise _error(
-            path, "the document nests too deeply to be a plan", None, "flatten the structure"
-        ) from None
+        raise _yaml_error(path, text, exc) from None
+    except RecursionError:  # a last resort: _convert refuses deep nesting with a location
+        raise _error(path, _TOO_DEEP, None, "flatten the structure") from None
+
+
+_TOO_DEEP = f"the document nests more than {MAX_DEPTH} levels deep; a plan cannot be this deep"
 
 
 def _read_text(path: Path) -> str:
@@ -99,7 +105,25 @@ def _read_text(path: Path) -> str:
     return _decode(path, raw)
 
 
+# Checked before NUL bytes: UTF-16 text is full of them but is not binary.
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
 def _decode(path: Path, raw: bytes) -> str:
+    for bom, encoding in _WIDE_BOMS:
+        if raw.startswith(bom):
+            raise _error_at(
+                path,
+                1,
+                1,
+                f"the file is encoded as {encoding}, not UTF-8",
+                "save the file as UTF-8",
+            )
     if b"\x00" in raw:
         line, column = _position_of(raw, raw.index(b"\x00"))
         raise _error_at(
@@ -135,28 +159,95 @@ def _convert(text: str) -> Document:
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
+    except RecursionError:
+        # The composer recurses once per level. The parser's stack of open collections says
+        # where the nesting is; otherwise the error would point at line 1 whatever the line.
+        marks: list[yaml.Mark] = getattr(loader, "marks", [])
+        raise _RefusalError(
+            _TOO_DEEP, marks[-1] if marks else None, "flatten the structure"
+        ) from None
     finally:
         loader.dispose()
     if root is None:
         raise _RefusalError("the file holds no YAML document", None, "start from `mlplan new NAME`")
+    _check_graph(root)
     converter = _Converter(loader)
     data = converter.convert(root, ())
     return Document(data=data, locations=converter.locations)
+
+
+def _check_graph(root: yaml.Node) -> None:
+    """Refuse what conversion would choke on, before converting: an alias bomb, a recursive
+    alias, and tags outside YAML's core schema (which conversion would silently drop).
+
+    Aliases make the composed document a graph that shares nodes. Sizing each distinct node
+    once costs a pass over the file's own nodes, where counting while converting costs the
+    whole expansion (a second or so for a bomb) and can only name the innermost anchor.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in open_nodes:
+            raise _RefusalError(
+                "this anchor's value contains an alias to itself (a recursive structure)",
+                node.start_mark,
+                "a plan cannot hold a recursive structure; write the values out",
+            )
+        if node.tag not in _PLAIN_TAGS:
+            raise _RefusalError(
+                f"the YAML tag {_short_tag(node.tag)!r} is not allowed in a plan",
+                node.start_mark,
+                "a plan holds only text, numbers, dates, lists and mappings; remove the tag",
+            )
+        open_nodes.add(id(node))
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for _, value in node.value:  # keys are not values: they are never expanded
+                total += size(value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item)
+        if total > MAX_VALUES:  # the smallest value that expands too far: where aliases pile up
+            raise _RefusalError(
+                f"the document expands to more than {MAX_VALUES:,} values",
+                node.start_mark,
+                "this looks like an alias bomb; write the values out instead of nesting aliases",
+            )
+        open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    size(root)
 
 
 class _Converter:
     def __init__(self, loader: yaml.SafeLoader) -> None:
         self.loader = loader
         self.locations = Locations()
-        self.budget = MAX_VALUES
+        self.depth = 0
+        # Per mapping node: how many of its pairs are written in it rather than merged in by
+        # `<<:`. Kept because flatten_mapping rewrites the node, which an alias may revisit.
+        self.explicit: dict[int, int] = {}
 
     def convert(self, node: yaml.Node, path: Path_) -> Any:
-        self._spend(node)
         self.locations.values[path] = _mark(node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if self.depth >= MAX_DEPTH:  # refused before Python's recursion limit, with a location
+            raise _RefusalError(_TOO_DEEP, node.start_mark, "flatten the structure")
+        self.depth += 1
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+            value: Any = self._mapping(node, path)
+        else:
+            value = [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        self.depth -= 1  # no try/finally: an error ends the whole conversion
+        return value
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
         try:
             return self.loader.construct_object(node, deep=True)
         except ValueError as exc:  # e.g. a date that does not exist, such as 2026-02-30
@@ -166,45 +257,69 @@ class _Converter:
                 "dates are written YYYY-MM-DD and must exist",
             ) from None
 
-    def _spend(self, node: yaml.Node) -> None:
-        self.budget -= 1
-        if self.budget < 0:
-            raise _RefusalError(
-                f"the document expands to more than {MAX_VALUES:,} values",
-                node.start_mark,
-                "this looks like an alias bomb; write the values out instead of nesting aliases",
-            )
-
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        if id(node) not in self.explicit:
+            self.explicit[id(node)] = sum(
+                1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge"
+            )
         self.loader.flatten_mapping(node)  # resolves `<<:` merge keys the way safe_load does
+        # flatten_mapping puts merged pairs first; a key written in the mapping overrides a
+        # merged one (that is what merge keys are for), but two written keys are a duplicate.
+        first_explicit = len(node.value) - self.explicit[id(node)]
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        written: set[str] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             key = self.loader.construct_object(key_node, deep=True)
             if not isinstance(key, str):
+                shown = str(key).lower() if isinstance(key, bool) else repr(key)  # YAML's words
                 raise _RefusalError(
-                    f"a key must be text, but YAML reads this one as {key!r}",
+                    f"a key must be text, but YAML reads this one as {shown}",
                     key_node.start_mark,
                     "quote the key; YAML turns unquoted yes/no/on/off into true/false",
                 )
-            if key in result:
+            if key in written:
                 first = self.locations.keys[(*path, key)]
                 raise _RefusalError(
                     f"duplicate key {key!r} (first defined at line {first[0]})",
                     key_node.start_mark,
                     "YAML would silently keep only the last one; remove or rename one of them",
                 )
+            if index >= first_explicit:
+                written.add(key)
             self.locations.keys[(*path, key)] = _mark(key_node.start_mark)
             result[key] = self.convert(value_node, (*path, key))
         return result
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
 
 
 def _mark(mark: yaml.Mark) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
 
 
-def _yaml_error(path: Path, exc: yaml.MarkedYAMLError) -> PlanError:
+def _yaml_error(path: Path, text: str, exc: yaml.MarkedYAMLError) -> PlanError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or str(exc)
+    if exc.context == "expected a single document in the stream":
+        return _error(
+            path,
+            "the file holds more than one YAML document",
+            mark,
+            "a plan is one document; remove this '---' or split the file",
+        )
+    opener = _unclosed(text, exc)
+    if opener is not None and mark is not None:
+        # YAML notices a missing quote or bracket only lines later; point at where it opened.
+        what, start = opener
+        return _error(
+            path,
+            f"YAML syntax error: {what} is never closed "
+            f"(YAML fails at line {mark.line + 1}: {problem})",
+            start,
+            f"close the {what.split()[-1]} on this line",
+        )
     message = f"YAML syntax error: {problem}"
     if exc.context:
         message += f" ({exc.context})"
@@ -212,6 +327,37 @@ def _yaml_error(path: Path, exc: yaml.MarkedYAMLError) -> PlanError:
     if "'\\t'" in problem or "\\t" in problem:
         hint = "YAML does not allow tabs for indentation; indent with spaces"
     return _error(path, message, mark, hint)
+
+
+def _unclosed(text: str, exc: yaml.MarkedYAMLError) -> tuple[str, yaml.Mark] | None:
+    """The quote or bracket that, left open, explains ``exc``, with where it opened."""
+    problem, context = exc.problem_mark, exc.context_mark
+    if problem is None:
+        return None
+    if exc.context == "while scanning a quoted scalar" and context is not None:
+        return "this quote", context  # it ran to the end of the file
+    if (
+        exc.context in {"while parsing a flow sequence", "while parsing a flow mapping"}
+        and context is not None
+        and context.line < problem.line
+    ):
+        bracket = "[" if exc.context.endswith("sequence") else "{"
+        return f"this '{bracket}' bracket", context
+    # A quote left open swallows the following lines up to the next quote character, and
+    # YAML fails just after it: find a quoted value that spans lines and ends where it fails.
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= problem.index:
+                break
+            if (
+                isinstance(token, yaml.ScalarToken)
+                and token.style in {'"', "'"}
+                and token.start_mark.line < token.end_mark.line == problem.line
+            ):
+                return "this quote", token.start_mark
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _error(path: Path, message: str, mark: yaml.Mark | None, hint: str) -> PlanError:

@@ -9,12 +9,17 @@ scaler sees the test rows, and λ is chosen on the test set).
 The honest version (:func:`ridge_cv`) chooses λ by K-fold cross-validation on
 the training part only, with the scaler refitted inside every fold, and
 :func:`compare_over_seeds` measures what ridge buys over plain OLS across many
-random splits with a paired comparison.
+random splits with a paired comparison.  Per split, :func:`ridge_cv_vs_ols`,
+:func:`ols_without` (the model without the ``B`` variable) and
+:func:`ols_paired` add the paired gains over OLS on the same split, overall
+and on the dearest quarter of held-out tracts; :func:`paired_interval` gives
+their naive and Nadeau-Bengio corrected intervals.
 
 The constrained view of ridge is checked twice: the textbook Lagrange problem
 is solved exactly with sympy (:func:`lagrange_solution`) and the ridge solution
 at a given λ is shown to solve ``min ||y - Xβ||² s.t. ||β||² ≤ t`` numerically
-(:func:`constrained_equivalence`).
+(:func:`constrained_equivalence`), against the heuristic of shrinking OLS
+uniformly onto the same ball (:func:`rescaled_ols_candidate`).
 
 Every public metric function returns a plain ``dict[str, float]`` whose keys are
 used verbatim as MLflow metric keys.  Everything is deterministic: all
@@ -50,6 +55,10 @@ TEST_SIZE: Final = 0.3
 LAMBDA_GRID: Final[tuple[float, ...]] = tuple(float(lam) for lam in range(200))
 CV_FOLDS: Final = 5
 DEFAULT_SEEDS: Final[tuple[int, ...]] = tuple(range(10))
+#: Held-out tracts at or above this quantile of the training MEDV form the "dearest" segment.
+TOP_QUANTILE: Final = 0.75
+#: λ values at which the constrained view is checked (at λ = 0 the constraint is inactive).
+CONSTRAINT_LAMBDAS: Final[tuple[float, ...]] = (1.0, 7.0, 50.0, 199.0)
 
 # Known facts about the original data set, used to reject a wrong copy.
 _EXPECTED_SHAPE: Final = (506, 13)
@@ -434,6 +443,125 @@ def compare_over_seeds(seeds: Sequence[int] = DEFAULT_SEEDS) -> dict[str, float]
     }
 
 
+def gain_vs_ols_pct(model_mse: float, ols_mse: float) -> float:
+    """Paired gain over OLS on the same split: 100 (MSE_OLS - MSE_model) / MSE_OLS."""
+    return 100.0 * (ols_mse - model_mse) / ols_mse
+
+
+def original_choice() -> dict[str, float]:
+    """The original study's chosen model, scored the way the original scored it.
+
+    Ridge at the λ with the lowest *test* MSE on the leaky-scaled original split
+    (λ = 7), with ``gain_vs_ols_pct`` against λ = 0 (OLS) on the same split.
+    OLS predictions do not depend on the scaling, so that λ = 0 point equals
+    :func:`ols` on the original split.  ``lambda`` is the chosen λ and
+    ``runner_up_lambda`` / ``runner_up_gap`` say how close the next best λ is.
+    """
+    from sklearn.preprocessing import scale
+
+    trace = ridge_trace()
+    order = np.argsort(trace.test_mse, kind="stable")
+    best, runner_up = int(order[0]), int(order[1])
+    x, y, _ = load_boston()
+    _, _, _, y_te = _split(scale(x), y, ORIGINAL_SEED)
+    mse = float(trace.test_mse[best])
+    return {
+        "lambda": float(trace.lambdas[best]),
+        "test_mse": mse,
+        "test_rmse": math.sqrt(mse),
+        "test_r2": 1.0 - mse / float(np.var(y_te)),
+        "gain_vs_ols_pct": gain_vs_ols_pct(mse, float(trace.test_mse[0])),
+        "runner_up_lambda": float(trace.lambdas[runner_up]),
+        "runner_up_gap": float(trace.test_mse[runner_up]) - mse,
+    }
+
+
+def _paired_gains(seed: int, pred_te: FloatArray) -> dict[str, float]:
+    """Gains of test predictions ``pred_te`` over OLS (all 13 features) on split ``seed``.
+
+    ``gain_vs_ols_pct`` over all held-out tracts and ``gain_vs_ols_pct.top_quartile``
+    over the dearest ones: held-out tracts whose MEDV is at least the 75th percentile
+    of the *training* MEDV (a threshold fixed without looking at the test rows).
+    Shrinkage pulls predictions toward the mean, so that segment is where ridge's
+    bias shows first.
+    """
+    x, y, _ = load_boston()
+    x_tr, x_te, y_tr, y_te = _split(x, y, seed)
+    ols_pred = np.asarray(_fit_scaled(0.0, x_tr, y_tr).predict(x_te), dtype=np.float64)
+    top = y_te >= float(np.quantile(y_tr, TOP_QUANTILE))
+    return {
+        "gain_vs_ols_pct": gain_vs_ols_pct(_mse(y_te, pred_te), _mse(y_te, ols_pred)),
+        "gain_vs_ols_pct.top_quartile": gain_vs_ols_pct(
+            _mse(y_te[top], pred_te[top]), _mse(y_te[top], ols_pred[top])
+        ),
+        "test_mse.top_quartile": _mse(y_te[top], pred_te[top]),
+        "n_top_quartile": float(np.count_nonzero(top)),
+    }
+
+
+def ols_paired(seed: int) -> dict[str, float]:
+    """:func:`ols` on split ``seed`` with its paired gains over itself (zero by definition).
+
+    Logged for baseline B-ols so that a guardrail on the paired gains has a
+    reference: OLS compared with OLS on the same split gains exactly nothing.
+    """
+    x, y, _ = load_boston()
+    x_tr, x_te, y_tr, _ = _split(x, y, seed)
+    pred = np.asarray(_fit_scaled(0.0, x_tr, y_tr).predict(x_te), dtype=np.float64)
+    return {**ols(seed), **_paired_gains(seed, pred)}
+
+
+def ridge_cv_vs_ols(seed: int) -> dict[str, float]:
+    """:func:`ridge_cv` on split ``seed`` plus its paired gains over OLS."""
+    metrics = ridge_cv(seed)
+    x, y, _ = load_boston()
+    x_tr, x_te, y_tr, _ = _split(x, y, seed)
+    pred = np.asarray(_fit_scaled(metrics["lambda"], x_tr, y_tr).predict(x_te), dtype=np.float64)
+    return {**metrics, **_paired_gains(seed, pred)}
+
+
+def ols_without(seed: int, drop: Sequence[str] = ("B",)) -> dict[str, float]:
+    """OLS on split ``seed`` without the features ``drop``, paired with OLS on all 13.
+
+    ``gain_vs_ols_pct`` is negative when dropping the features costs accuracy.
+    """
+    unknown = set(drop) - set(FEATURE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown features: {sorted(unknown)}")
+    keep = [j for j, name in enumerate(FEATURE_NAMES) if name not in drop]
+    x, y, _ = load_boston()
+    x_tr, x_te, y_tr, y_te = _split(x[:, keep], y, seed)
+    model = _fit_scaled(0.0, x_tr, y_tr)
+    pred = np.asarray(model.predict(x_te), dtype=np.float64)
+    metrics = _scores(y_te, pred, y_tr, model.predict(x_tr))
+    metrics["n_features"] = float(len(keep))
+    return {**metrics, **_paired_gains(seed, pred)}
+
+
+def paired_interval(gains: Sequence[float]) -> dict[str, float]:
+    """Mean of per-split gains with the naive and the Nadeau-Bengio corrected 95% interval.
+
+    The naive paired-t interval treats the splits as independent; the
+    corrected one multiplies the variance by (1/J + n_test/n_train) because
+    the splits share training rows (Nadeau and Bengio, "Inference for the
+    Generalization Error", Machine Learning 52, 2003).
+    """
+    values = np.asarray(gains, dtype=np.float64)
+    if values.size < 2:
+        raise ValueError("need at least two splits for an interval")
+    n_test = math.ceil(TEST_SIZE * _EXPECTED_SHAPE[0])
+    corrected = 1.0 / values.size + n_test / (_EXPECTED_SHAPE[0] - n_test)
+    mean, lo, hi = _mean_ci(values, 1.0 / values.size)
+    _, c_lo, c_hi = _mean_ci(values, corrected)
+    return {
+        "mean": mean,
+        "ci95_low": lo,
+        "ci95_high": hi,
+        "ci95_low_nb": c_lo,
+        "ci95_high_nb": c_hi,
+    }
+
+
 # --------------------------------------------------------------------------
 # The constrained view
 # --------------------------------------------------------------------------
@@ -521,22 +649,41 @@ def _dual_lambda(x: FloatArray, y: FloatArray, t: float) -> float:
     return float(brentq(excess, 0.0, hi, xtol=1e-12, rtol=1e-14))
 
 
-def constrained_equivalence(lam: float = 7.0) -> dict[str, float]:
-    """Show that ridge at ``lam`` solves min ||y - Xβ||² s.t. ||β||² ≤ t, t = ||β(lam)||².
+@dataclass(frozen=True)
+class _Constrained:
+    """The constrained problem at budget ``t`` and its numerical optimum."""
 
-    Data: the standardised, centred training part of the original split.  The
-    constrained problem is solved with SLSQP (analytic gradients, objective
-    divided by n for conditioning, which leaves the minimiser unchanged) and,
-    independently, through the dual (the λ that makes ||β(λ)||² = t).
-    ``slsqp_multiplier`` is SLSQP's KKT multiplier rescaled to the unscaled
-    objective; for an active constraint it should equal ``lam``.
+    x: FloatArray  # standardised, centred training design
+    y: FloatArray  # centred training target
+    t: float
+    beta: FloatArray  # SLSQP optimum of min ||y - Xβ||² s.t. ||β||² ≤ t
+    success: bool
+    multiplier: float | None  # SLSQP's KKT multiplier, on the unscaled objective
+
+    def rss(self, beta: FloatArray) -> float:
+        r = self.y - self.x @ beta
+        return float(r @ r)
+
+    def rss_excess_pct(self, beta: FloatArray) -> float:
+        """How much worse than the constrained optimum ``beta`` fits, in % of its RSS."""
+        optimum = self.rss(self.beta)
+        return 100.0 * (self.rss(beta) - optimum) / optimum
+
+
+def _ridge_coefs(x: FloatArray, y: FloatArray, lam: float) -> FloatArray:
+    return np.asarray(_linear_model(lam).fit(x, y).coef_, dtype=np.float64)
+
+
+def _solve_constrained(t: float) -> _Constrained:
+    """Solve min ||y - Xβ||² s.t. ||β||² ≤ t with SLSQP on the original split's training part.
+
+    Analytic gradients; the objective is divided by n for conditioning, which
+    leaves the minimiser unchanged.  The solver never sees λ, only ``t``.
     """
     from scipy.optimize import minimize
 
     x, y = _centred_training_data()
     n = int(x.shape[0])
-    beta_ridge = np.asarray(_linear_model(lam).fit(x, y).coef_, dtype=np.float64)
-    t = float(beta_ridge @ beta_ridge)
 
     def objective(beta: FloatArray) -> float:
         r = y - x @ beta
@@ -554,26 +701,98 @@ def constrained_equivalence(lam: float = 7.0) -> dict[str, float]:
         constraints=[{"type": "ineq", "fun": lambda b: t - b @ b, "jac": lambda b: -2.0 * b}],
         options={"ftol": 1e-15, "maxiter": 1000},
     )
-    beta_c = np.asarray(res.x, dtype=np.float64)
-    multipliers = getattr(res, "multipliers", None)
+    multipliers = getattr(res, "multipliers", None)  # scipy ≥ 1.15 reports KKT multipliers
+    return _Constrained(
+        x=x,
+        y=y,
+        t=t,
+        beta=np.asarray(res.x, dtype=np.float64),
+        success=bool(res.success),
+        multiplier=None if multipliers is None else float(np.ravel(multipliers)[0]) * n,
+    )
+
+
+def constrained_equivalence(lam: float = 7.0) -> dict[str, float]:
+    """Show that ridge at ``lam`` solves min ||y - Xβ||² s.t. ||β||² ≤ t, t = ||β(lam)||².
+
+    Data: the standardised, centred training part of the original split.  The
+    constrained problem is solved with SLSQP (:func:`_solve_constrained`, which
+    is given only ``t``) and, independently, through the dual (the λ that makes
+    ||β(λ)||² = t).  ``max_abs_coef_diff`` compares the ridge coefficients with
+    the SLSQP optimum, ``rss_excess_pct`` their RSS (≈ 0, either sign, when
+    ridge is the optimum).  ``slsqp_multiplier`` is SLSQP's KKT multiplier
+    rescaled to the unscaled objective; for an active constraint it should equal
+    ``lam``.
+    """
+    x, y = _centred_training_data()
+    beta_ridge = _ridge_coefs(x, y, lam)
+    t = float(beta_ridge @ beta_ridge)
+    solved = _solve_constrained(t)
+    beta_c = solved.beta
     dual = _dual_lambda(x, y, t)
     metrics = {
         "lambda": float(lam),
         "t": t,
         "max_abs_coef_diff": float(np.max(np.abs(beta_c - beta_ridge))),
+        "rss_excess_pct": solved.rss_excess_pct(beta_ridge),
         "closed_form_max_abs_diff": float(
             np.max(np.abs(ridge_closed_form(x, y, lam) - beta_ridge))
         ),
         "constraint_slack": t - float(beta_c @ beta_c),
-        "rss_constrained": objective(beta_c) * n,
-        "rss_ridge": objective(beta_ridge) * n,
+        "rss_constrained": solved.rss(beta_c),
+        "rss_ridge": solved.rss(beta_ridge),
         "dual_lambda": dual,
         "dual_lambda_abs_diff": abs(dual - lam),
-        "slsqp_success": float(bool(res.success)),
+        "slsqp_success": float(solved.success),
     }
-    if multipliers is not None:  # scipy ≥ 1.15 reports KKT multipliers
-        metrics["slsqp_multiplier"] = float(np.ravel(multipliers)[0]) * n
+    if solved.multiplier is not None:
+        metrics["slsqp_multiplier"] = solved.multiplier
     return metrics
+
+
+def rescaled_ols_candidate(lam: float = 7.0) -> dict[str, float]:
+    """Baseline for the constrained view: OLS rescaled onto the ball ||β||² = t(lam).
+
+    The obvious heuristic answer to "least squares with Σβ² ≤ t" is to take the
+    OLS coefficients and shrink them uniformly until they fit the budget.  It is
+    feasible but not optimal: ridge shrinks each direction by a different factor
+    s²/(s² + λ).  Scored exactly like ridge in :func:`constrained_equivalence`
+    (same t, same SLSQP optimum), so the two are comparable.
+    """
+    x, y = _centred_training_data()
+    beta_ridge = _ridge_coefs(x, y, lam)
+    t = float(beta_ridge @ beta_ridge)
+    beta_ols = _ridge_coefs(x, y, 0.0)
+    candidate = beta_ols * math.sqrt(t / float(beta_ols @ beta_ols))
+    solved = _solve_constrained(t)
+    return {
+        "lambda": float(lam),
+        "t": t,
+        "max_abs_coef_diff": float(np.max(np.abs(solved.beta - candidate))),
+        "rss_excess_pct": solved.rss_excess_pct(candidate),
+    }
+
+
+def lagrange_error() -> dict[str, float]:
+    """Exact distance between sympy's Lagrange solution and the textbook optimum.
+
+    ``lagrange_abs_error`` is max |computed - expected| over x, y, z and f,
+    evaluated in rationals (so 0.0 means exactly equal), against the known
+    answer x = 1/6, y = 1/3, z = 1/2, f = 1/432.  ``is_maximum`` is 1.0 when the
+    bordered-Hessian minors have the signs of a constrained maximum.
+    """
+    import sympy as sp
+
+    sol = lagrange_solution()
+    expected = {
+        "x": sp.Rational(1, 6),
+        "y": sp.Rational(1, 3),
+        "z": sp.Rational(1, 2),
+        "f": sp.Rational(1, 432),
+    }
+    error = max(abs(sp.nsimplify(sol[key]) - value) for key, value in expected.items())
+    is_max = bool(sol["bordered_minor_3"] > 0) and bool(sol["bordered_minor_4"] < 0)
+    return {"lagrange_abs_error": float(error), "is_maximum": float(is_max)}
 
 
 # --------------------------------------------------------------------------
@@ -635,6 +854,60 @@ def plot_test_mse(path: str | Path) -> Path:
         ax.set_ylabel("test MSE")
         ax.set_title("Test MSE against λ (λ chosen on the test set: optimistic)")
         ax.legend()
+        fig.tight_layout()
+        return _save(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def plot_paired_gains(
+    path: str | Path,
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    thresholds: Sequence[float] | None = None,
+) -> Path:
+    """Per-split paired gains over OLS, overall and on the dearest quarter, with intervals.
+
+    Rows: CV ridge (all held-out tracts, dearest quarter), then OLS without B
+    (same two).  ``thresholds``, one per row, are drawn as dashed marks.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ridge = [ridge_cv_vs_ols(s) for s in seeds]
+    no_b = [ols_without(s) for s in seeds]
+    top = "gain_vs_ols_pct.top_quartile"
+    series = {
+        "ridge, λ by 5-fold CV": [m["gain_vs_ols_pct"] for m in ridge],
+        "ridge, dearest quarter": [m[top] for m in ridge],
+        "OLS without B": [m["gain_vs_ols_pct"] for m in no_b],
+        "OLS without B, dearest quarter": [m[top] for m in no_b],
+    }
+    rows = len(series)
+    fig, ax = plt.subplots(figsize=(8, 6))
+    try:
+        for row, gains in enumerate(series.values()):
+            y = rows - 1 - row  # first series on top
+            ci = paired_interval(gains)
+            ax.plot(gains, [y] * len(gains), "o", color="C0", alpha=0.6)
+            ax.plot([ci["ci95_low_nb"], ci["ci95_high_nb"]], [y - 0.15] * 2, color="C3", lw=2)
+            ax.plot([ci["ci95_low"], ci["ci95_high"]], [y - 0.25] * 2, color="black", lw=2)
+            ax.plot([ci["mean"]], [y - 0.2], "k|", markersize=14)
+            if thresholds is not None:
+                x = thresholds[row]
+                ax.plot([x, x], [y - 0.35, y + 0.15], color="C2", linestyle="--", lw=1.5)
+        ax.plot([], [], "o", color="C0", alpha=0.6, label="one split (seed)")
+        ax.plot([], [], color="black", lw=2, label="naive 95% t-interval (the judge's)")
+        ax.plot([], [], color="C3", lw=2, label="Nadeau-Bengio corrected 95% interval")
+        if thresholds is not None:
+            ax.plot([], [], color="C2", linestyle="--", label="criterion or guardrail")
+        ax.axvline(0.0, color="grey", linewidth=0.8)
+        ax.set_yticks(range(rows), list(reversed(series)))
+        ax.set_ylim(-0.6, rows + 0.4)
+        ax.set_xlabel("gain in test MSE over OLS with all 13 features, same split (%)")
+        ax.set_title(f"Paired gains over OLS, {len(seeds)} random 70/30 splits")
+        ax.legend(loc="upper center", ncol=2, fontsize="small")
         fig.tight_layout()
         return _save(fig, path)
     finally:

@@ -54,10 +54,28 @@ SCHEMA_VERSION = 1
 # A next step either names another hypothesis or ends the decision graph with one of these.
 TERMINAL_ACTIONS = ("ship", "stop", "collect-data", "redesign")
 
+_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 Identifier = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"),
+    StringConstraints(pattern=_ID_PATTERN),
     Field(description="Letters, digits, '_' or '-', starting with a letter; e.g. H1, B-mean."),
+]
+# A single id is accepted where a list of them is expected (Criterion reads `better_than: B1`
+# as [B1]); the JSON Schema must say so too, or editors flag the blank scaffold's own line.
+BaselineIds = Annotated[
+    list[Identifier],
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _ID_PATTERN},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": _ID_PATTERN},
+                    "minItems": 1,
+                },
+            ]
+        }
+    ),
 ]
 # MLflow accepts these characters in metric keys, up to 250 characters.
 MetricKey = Annotated[
@@ -200,7 +218,7 @@ class Criterion(_Section):
     metric: MetricKey
     at_least: Number | None = None
     at_most: Number | None = None
-    better_than: list[Identifier] | None = Field(
+    better_than: BaselineIds | None = Field(
         default=None, description="Baseline ids; the result must beat every one of them."
     )
     by: MarginField | None = Field(

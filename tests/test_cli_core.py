@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 import typer.main
+import yaml
 
 import mlplan
 import mlplan._cli
 from mlplan._cli import main
 
+REPO = Path(__file__).resolve().parent.parent
 MakePlan = Callable[..., Path]
 Capsys = pytest.CaptureFixture[str]
 
@@ -187,3 +189,39 @@ def test_python_dash_m_mlplan_help(tmp_path: Path) -> None:
     assert result.stdout.startswith("Usage: mlplan [OPTIONS] COMMAND [ARGS]...")
     assert "validate" in result.stdout
     assert result.stderr == ""
+
+
+# --- the pre-commit hook -----------------------------------------------------------------------
+
+
+def test_the_pre_commit_hook_runs_validate_on_plan_files_only(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert hook["id"] == "mlplan-validate"
+    assert hook["language"] == "python"
+    assert hook["types"] == ["yaml"]
+    files, exclude = re.compile(hook["files"]), re.compile(hook["exclude"])
+
+    def checked(name: str) -> bool:  # pre-commit's rule: search files, then exclude
+        return bool(files.search(name)) and not exclude.search(name)
+
+    for name in ["plan.yaml", "plan.yml", "ml/plan.yaml", "churn.plan.yaml", "a/b/x.plan.yml"]:
+        assert checked(name), name
+    for name in [
+        "mlplan.yaml",
+        "explain.yaml",
+        "plans.yaml",
+        "plan.yaml.j2",
+        "ml/.plan.yaml",
+        "docker-compose.yml",
+        ".github/workflows/plan.yml",
+        "mlplan.schema.json",
+    ]:
+        assert not checked(name), name
+    # pre-commit appends the staged file names to the entry
+    command = hook["entry"].split()
+    assert command[0] == "mlplan"
+    code, out, err = run(capsys, *command[1:], str(make_plan("a")), str(make_plan("b")))
+    assert code == 0, err
+    assert out.count(": valid") == 2

@@ -16,7 +16,9 @@ import difflib
 from pathlib import Path
 
 import pytest
+import yaml
 
+from mlplan import _yaml
 from mlplan._cli import main
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
@@ -397,3 +399,42 @@ def test_a_merge_key_may_override_what_it_merges(
     text = text.replace("        <<: *box\n", "        <<: *box\n        start: 2026-12-02\n")
     path.write_text(text, encoding="utf-8")
     assert_refused(path, 69, 9, "duplicate key 'start' (first defined at line 68)", capsys)
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
+@pytest.mark.parametrize("variant", ["as is", "unicode and CRLF", "anchors and merge keys"])
+def test_libyaml_and_the_pure_python_parser_read_a_plan_alike(
+    variant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # _yaml composes with libyaml when it can (10x faster) and falls back to the pure-Python
+    # parser for its messages; values and every location must not depend on which one ran.
+    text = BASE_PLAN
+    if variant == "unicode and CRLF":
+        text = text.replace("owners: [Ada]", "owners: [Zoë 😀 中文, Ada, 'x: é']")
+        text = text.replace("title: Churn model", 'title: "Churn modèle 😀"').replace("\n", "\r\n")
+    elif variant == "anchors and merge keys":
+        text = text.replace(
+            "      timebox:\n        days: 10", "      timebox: &box\n        days: 10"
+        )
+        text = text.replace(
+            "      timebox:\n        days: 5\n", "      timebox:\n        <<: *box\n"
+        )
+        text = text.replace("      metrics: [recall]\n", "      metrics: &ms [recall]\n")
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(text.encode("utf-8"))
+
+    made: list[int] = []
+
+    class CountingLoader(yaml.CSafeLoader):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            made.append(1)
+            super().__init__(stream)
+
+    monkeypatch.setattr(_yaml, "_FAST_LOADER", CountingLoader)
+    fast = _yaml.read_document(path)
+    assert made == [1]  # libyaml did compose it
+    monkeypatch.setattr(_yaml, "_FAST_LOADER", None)
+    slow = _yaml.read_document(path)
+    assert fast.data == slow.data
+    assert fast.locations == slow.locations
+    assert len(fast.locations.values) > 100

@@ -1,0 +1,526 @@
+"""The ridge worked example end to end: examples/ridge/run.py through mlplan.
+
+The logged figures and verdicts are checked against computations written here from scratch
+(numpy closed forms, scikit-learn only for the split and the folds), not against the study
+module's own functions. The numbers quoted in the plan's experiment log are checked against the
+same computations, and the committed design doc is regenerated and compared byte for byte after
+masking what legitimately changes per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.util
+import math
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+from mlxtend.data import boston_housing_data
+from scipy import stats
+from sklearn.model_selection import KFold, train_test_split
+
+import mlplan
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ridge"
+sys.path.insert(0, str(EXAMPLE))
+
+
+def _load_run_module() -> ModuleType:
+    # Loaded under its own name: every example has a run.py, and `import run` would return
+    # whichever was imported first in this session.
+    spec = importlib.util.spec_from_file_location("ridge_example_run", EXAMPLE / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ridge_run = _load_run_module()
+
+SEEDS = tuple(range(10))
+QUICK_SEEDS = (0, 1, 2)
+LAMBDAS = (1.0, 7.0, 50.0, 199.0)
+GRID = np.arange(200, dtype=float)
+B = 11  # column of the B variable
+COMMITTED_DOC = EXAMPLE / "design.md"
+# What legitimately changes from one run to the next: each result's run id (32 hex digits)
+# and the date it was logged (the first column of the results table). Nothing else is masked;
+# the study has no wall-clock metric.
+RESULT_ROW = re.compile(r"^\| \d{4}-\d{2}-\d{2} \| `[0-9a-f]{32}` \|", re.MULTILINE)
+
+
+def _mask(doc: str) -> str:
+    return RESULT_ROW.sub("| <logged on> | `<run id>` |", doc)
+
+
+def _committed_today() -> dt.date:
+    found = re.search(r"judged as of (\d{4}-\d{2}-\d{2})", COMMITTED_DOC.read_text("utf-8"))
+    assert found, "the committed design.md names no 'judged as of' date"
+    return dt.date.fromisoformat(found.group(1))
+
+
+# ---------------------------------------------------------------- independent computations
+
+
+@functools.cache
+def _data() -> tuple[Any, Any]:
+    x, y = boston_housing_data()
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def _ridge(a: Any, y: Any, lam: float) -> tuple[float, Any]:
+    """Intercept and slopes of ridge on design ``a``: (AcᵀAc + λI)β = Acᵀyc, intercept free."""
+    a_mean, y_mean = a.mean(axis=0), y.mean()
+    ac = a - a_mean
+    beta = np.linalg.solve(ac.T @ ac + lam * np.eye(a.shape[1]), ac.T @ (y - y_mean))
+    return float(y_mean - a_mean @ beta), beta
+
+
+def _standardised_fit_predict(x_tr: Any, y_tr: Any, x_te: Any, lam: float) -> Any:
+    mu, sd = x_tr.mean(axis=0), x_tr.std(axis=0)
+    b0, beta = _ridge((x_tr - mu) / sd, y_tr, lam)
+    return b0 + ((x_te - mu) / sd) @ beta
+
+
+def _mse(y: Any, pred: Any) -> float:
+    return float(np.mean((y - pred) ** 2))
+
+
+def _gain(model_mse: float, ols_mse: float) -> float:
+    return 100.0 * (ols_mse - model_mse) / ols_mse
+
+
+@dataclass(frozen=True)
+class Split:
+    mean_mse: float
+    ols_mse: float
+    ridge_lambda: float
+    ridge_mse: float
+    ridge_gain: float
+    ridge_gain_top: float
+    no_b_mse: float
+    no_b_gain: float
+    no_b_gain_top: float
+    n_top: int
+
+
+@functools.cache
+def _split(seed: int) -> Split:
+    x, y = _data()
+    tr, te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=seed)
+    x_tr, x_te, y_tr, y_te = x[tr], x[te], y[tr], y[te]
+    # λ by 5-fold CV on the training part, the scaler fitted inside each fold
+    folds = list(KFold(5, shuffle=True, random_state=seed).split(x_tr))
+    cv = [
+        np.mean(
+            [
+                _mse(y_tr[v], _standardised_fit_predict(x_tr[f], y_tr[f], x_tr[v], lam))
+                for f, v in folds
+            ]
+        )
+        for lam in GRID
+    ]
+    lam = float(GRID[int(np.argmin(cv))])
+    ols = _standardised_fit_predict(x_tr, y_tr, x_te, 0.0)
+    ridge = _standardised_fit_predict(x_tr, y_tr, x_te, lam)
+    keep = [j for j in range(13) if j != B]
+    no_b = _standardised_fit_predict(x_tr[:, keep], y_tr, x_te[:, keep], 0.0)
+    top = y_te >= np.quantile(y_tr, 0.75)
+
+    def top_gain(pred: Any) -> float:
+        return _gain(_mse(y_te[top], pred[top]), _mse(y_te[top], ols[top]))
+
+    return Split(
+        mean_mse=_mse(y_te, np.full_like(y_te, y_tr.mean())),
+        ols_mse=_mse(y_te, ols),
+        ridge_lambda=lam,
+        ridge_mse=_mse(y_te, ridge),
+        ridge_gain=_gain(_mse(y_te, ridge), _mse(y_te, ols)),
+        ridge_gain_top=top_gain(ridge),
+        no_b_mse=_mse(y_te, no_b),
+        no_b_gain=_gain(_mse(y_te, no_b), _mse(y_te, ols)),
+        no_b_gain_top=top_gain(no_b),
+        n_top=int(top.sum()),
+    )
+
+
+@dataclass(frozen=True)
+class Original:
+    lam: float
+    mse: float
+    ols_mse: float
+    mean_mse: float
+    mse_curve: Any
+    rad_ratio: float
+
+
+@functools.cache
+def _original() -> Original:
+    """The original study: scale on all rows, split random_state=10, λ = 0…199 on the test set."""
+    x, y = _data()
+    xs = (x - x.mean(axis=0)) / x.std(axis=0)
+    tr, te = train_test_split(np.arange(len(y)), test_size=0.3, random_state=10)
+    curve, rad = [], []
+    for lam in GRID:
+        b0, beta = _ridge(xs[tr], y[tr], lam)
+        curve.append(_mse(y[te], b0 + xs[te] @ beta))
+        rad.append(beta[8])
+    mse_curve = np.array(curve)
+    best = int(np.argmin(mse_curve))
+    return Original(
+        lam=float(GRID[best]),
+        mse=float(mse_curve[best]),
+        ols_mse=float(mse_curve[0]),
+        mean_mse=_mse(y[te], np.full(len(te), y[tr].mean())),
+        mse_curve=mse_curve,
+        rad_ratio=float(rad[-1] / rad[0]),
+    )
+
+
+@functools.cache
+def _centred_training() -> tuple[Any, Any]:
+    x, y = _data()
+    tr, _ = train_test_split(np.arange(len(y)), test_size=0.3, random_state=10)
+    a = (x[tr] - x[tr].mean(axis=0)) / x[tr].std(axis=0)
+    return a - a.mean(axis=0), y[tr] - y[tr].mean()
+
+
+def _interval(values: Sequence[float], corrected: bool = False) -> tuple[float, float, float]:
+    """Mean and 95% t-interval; ``corrected`` applies Nadeau and Bengio's variance factor."""
+    v = np.asarray(values, dtype=float)
+    factor = 1 / len(v) + (152 / 354 if corrected else 0.0)
+    half = stats.t.ppf(0.975, len(v) - 1) * math.sqrt(factor * v.var(ddof=1))
+    return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
+
+
+def _outcome(values: Sequence[float], threshold: float, above: bool) -> str:
+    """The judge's rule, written out: pass if the whole interval is on the good side."""
+    if len(values) == 1:
+        low = high = values[0]
+    else:
+        _, low, high = _interval(values)
+    worst, best = (low, high) if above else (high, low)
+
+    def good(value: float) -> bool:
+        return value >= threshold if above else value <= threshold
+
+    return "pass" if good(worst) else "fail" if not good(best) else "unclear"
+
+
+def _status(outcomes: Sequence[str]) -> str:
+    if "fail" in outcomes:
+        return "failed"
+    return "succeeded" if set(outcomes) == {"pass"} else "inconclusive"
+
+
+def _expected_outcomes(seeds: Sequence[int]) -> dict[str, list[str]]:
+    splits = [_split(s) for s in seeds]
+    mean_of_mean = float(np.mean([s.mean_mse for s in splits]))
+    original = _original()
+    return {
+        "H2": [
+            _outcome([original.mse], 0.99 * original.ols_mse, above=False),
+            _outcome([original.mse], 0.5 * original.mean_mse, above=False),
+        ],
+        "H3": [
+            _outcome([s.ridge_gain for s in splits], 1.0, above=True),
+            _outcome([s.ridge_mse for s in splits], 0.5 * mean_of_mean, above=False),
+            _outcome([s.ridge_gain_top for s in splits], -1.0, above=True),
+        ],
+        "H4": [
+            _outcome([s.no_b_gain for s in splits], -5.0, above=True),
+            _outcome([s.no_b_mse for s in splits], 0.5 * mean_of_mean, above=False),
+            _outcome([s.no_b_gain_top for s in splits], -5.0, above=True),
+        ],
+    }
+
+
+# ---------------------------------------------------------------- runs
+
+
+@dataclass(frozen=True)
+class Ran:
+    doc: Path
+    plan: Path
+    today: dt.date
+    results: Sequence[mlplan.Result]
+
+    def of(self, subject: str) -> list[mlplan.Result]:
+        return [r for r in self.results if r.subject == subject]
+
+    def by_seed(self, subject: str) -> dict[int, mlplan.Result]:
+        return {int(r.params["seed"]): r for r in self.of(subject)}
+
+    def by_lambda(self, subject: str) -> dict[float, mlplan.Result]:
+        return {float(r.params["lambda"]): r for r in self.of(subject) if "lambda" in r.params}
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
+    """One full run for the whole module (about 30 s), isolated like conftest's `isolated`."""
+    base = tmp_path_factory.mktemp("ridge_full")
+    with pytest.MonkeyPatch.context() as patch:
+        (base / "home").mkdir()
+        patch.chdir(base)
+        patch.setenv("HOME", str(base / "home"))
+        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        for name in list(os.environ):
+            if name.startswith("MLFLOW_") and name != "MLFLOW_DISABLE_TELEMETRY":
+                patch.delenv(name)
+        today = _committed_today()
+        doc = ridge_run.run(out=base / "x", today=today)
+        plan = base / "x" / "plan.yaml"
+        yield Ran(doc, plan, today, mlplan.read_log(plan, today=today).results)
+
+
+def test_full_run_logs_every_result(full: Ran) -> None:
+    counts = {subject: len(full.of(subject)) for subject in {r.subject for r in full.results}}
+    assert counts == {
+        "B-rescaled": 4,
+        "H1": 5,
+        "B-mean-orig": 1,
+        "B-ols-orig": 1,
+        "H2": 1,
+        "B-mean": 10,
+        "B-ols": 10,
+        "H3": 10,
+        "H4": 10,
+    }
+    assert not any(r.reported for r in full.results)  # every figure is measured here
+    assert (full.doc.parent / "ridge_study.py").is_file()  # copied beside the plan
+    for name in ("ridge_trace", "test_mse_vs_lambda", "paired_gains"):
+        assert (full.doc.parent / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_split_results_match_independent_computation(full: Ran) -> None:
+    mean, ols = full.by_seed("B-mean"), full.by_seed("B-ols")
+    h3, h4 = full.by_seed("H3"), full.by_seed("H4")
+    assert set(mean) == set(ols) == set(h3) == set(h4) == set(SEEDS)
+    for seed in SEEDS:
+        want = _split(seed)
+        assert mean[seed].metrics["test_mse"] == pytest.approx(want.mean_mse, rel=1e-10)
+        assert ols[seed].metrics["test_mse"] == pytest.approx(want.ols_mse, rel=1e-9)
+        assert ols[seed].metrics["test_rmse"] == pytest.approx(math.sqrt(want.ols_mse), rel=1e-9)
+        assert ols[seed].metrics["gain_vs_ols_pct"] == 0.0
+        assert ols[seed].metrics["gain_vs_ols_pct.top_quartile"] == 0.0
+        assert float(h3[seed].params["lambda"]) == want.ridge_lambda
+        assert h3[seed].metrics["test_mse"] == pytest.approx(want.ridge_mse, rel=1e-9)
+        assert h3[seed].metrics["gain_vs_ols_pct"] == pytest.approx(want.ridge_gain, abs=1e-7)
+        top = h3[seed].metrics["gain_vs_ols_pct.top_quartile"]
+        assert top == pytest.approx(want.ridge_gain_top, abs=1e-7)
+        assert h4[seed].metrics["test_mse"] == pytest.approx(want.no_b_mse, rel=1e-9)
+        assert h4[seed].metrics["gain_vs_ols_pct"] == pytest.approx(want.no_b_gain, abs=1e-7)
+        top = h4[seed].metrics["gain_vs_ols_pct.top_quartile"]
+        assert top == pytest.approx(want.no_b_gain_top, abs=1e-7)
+        assert float(ols[seed].params["n_top_quartile"]) == want.n_top
+        # the paired gain is consistent with the two logged MSEs of the same split
+        paired = _gain(h3[seed].metrics["test_mse"], ols[seed].metrics["test_mse"])
+        assert h3[seed].metrics["gain_vs_ols_pct"] == pytest.approx(paired, abs=1e-9)
+
+
+def test_original_study_reproduced(full: Ran) -> None:
+    want = _original()
+    assert want.lam == 7.0
+    (h2,) = full.of("H2")
+    assert float(h2.params["lambda"]) == want.lam
+    assert h2.params["selected_on"].startswith("test set")
+    assert h2.metrics["test_mse"] == pytest.approx(want.mse, rel=1e-9)
+    assert h2.metrics["gain_vs_ols_pct"] == pytest.approx(_gain(want.mse, want.ols_mse), rel=1e-7)
+    (ols,) = full.of("B-ols-orig")
+    assert ols.metrics["test_mse"] == pytest.approx(want.ols_mse, rel=1e-9)
+    (mean,) = full.of("B-mean-orig")
+    assert mean.metrics["test_mse"] == pytest.approx(want.mean_mse, rel=1e-10)
+    assert set(mean.metrics) == {"test_mse", "test_rmse"}  # undeclared keys are dropped
+
+
+def test_constrained_view_matches_kkt(full: Ran) -> None:
+    """Ridge's β satisfies the KKT conditions of the constrained problem with multiplier λ,
+    so it is that problem's optimum; the logged gaps and the baseline follow from it."""
+    a, y = _centred_training()
+    h1, base = full.by_lambda("H1"), full.by_lambda("B-rescaled")
+    assert set(h1) == set(base) == set(LAMBDAS)
+    _, ols_beta = _ridge(a, y, 0.0)
+    for lam in LAMBDAS:
+        _, beta = _ridge(a, y, lam)
+        t = float(beta @ beta)
+        # stationarity: ∇RSS + 2λβ = 0, with the constraint active
+        np.testing.assert_allclose(-2 * a.T @ (y - a @ beta) + 2 * lam * beta, 0, atol=1e-8)
+        assert float(h1[lam].params["t"]) == pytest.approx(t, rel=1e-9)
+        assert h1[lam].metrics["max_abs_coef_diff"] <= 1e-6
+        assert abs(h1[lam].metrics["rss_excess_pct"]) <= 1e-9
+        assert h1[lam].metrics["dual_lambda_abs_diff"] <= 1e-9
+        # the heuristic: OLS shrunk uniformly onto the same ball
+        shrunk = ols_beta * math.sqrt(t / float(ols_beta @ ols_beta))
+        rss = float(np.sum((y - a @ beta) ** 2))
+        excess = 100 * (float(np.sum((y - a @ shrunk) ** 2)) - rss) / rss
+        assert base[lam].metrics["rss_excess_pct"] == pytest.approx(excess, rel=1e-6)
+        diff = float(np.max(np.abs(shrunk - beta)))
+        assert base[lam].metrics["max_abs_coef_diff"] == pytest.approx(diff, abs=1e-6)
+    (lagrange,) = [r for r in full.of("H1") if "lambda" not in r.params]
+    assert lagrange.metrics == {"lagrange_abs_error": 0.0}
+    assert (lagrange.params["x"], lagrange.params["y"], lagrange.params["z"]) == (
+        "1/6",
+        "1/3",
+        "1/2",
+    )
+    assert lagrange.params["f"] == "1/432"
+
+
+def test_full_verdicts(full: Ran) -> None:
+    verdicts = {v.hypothesis: v for v in mlplan.verdicts(full.plan, today=full.today)}
+    expected = _expected_outcomes(SEEDS)
+    for hypothesis, outcomes in expected.items():
+        assert [c.outcome for c in verdicts[hypothesis].checks] == outcomes, hypothesis
+        assert verdicts[hypothesis].status == _status(outcomes)
+    assert all(c.outcome == "pass" for c in verdicts["H1"].checks)
+    assert [
+        (v.hypothesis, v.status, v.next_hypothesis or v.next_action) for v in verdicts.values()
+    ] == [
+        ("H1", "succeeded", "H2"),
+        ("H2", "failed", "H3"),
+        ("H3", "failed", "H4"),
+        ("H4", "succeeded", "ship"),
+    ]
+    # the judge's interval over splits is the naive t-interval of the per-split gains
+    gain = verdicts["H3"].checks[0].value
+    assert gain is not None and gain.low is not None and gain.high is not None
+    mean, low, high = _interval([_split(s).ridge_gain for s in SEEDS])
+    assert (gain.mean, gain.low, gain.high) == pytest.approx((mean, low, high), abs=1e-7)
+    assert mlplan.active_hypotheses(mlplan.load_plan(full.plan).plan, list(verdicts.values())) == []
+
+
+def _fmt(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}".replace("-", "−")
+
+
+def _ci(values: Sequence[float], corrected: bool = False, digits: tuple[int, int] = (2, 2)) -> str:
+    _, low, high = _interval(values, corrected)
+    return f"[{_fmt(low, digits[0])}, {_fmt(high, digits[1])}]"
+
+
+def test_numbers_quoted_in_the_plan_are_the_measured_ones(full: Ran) -> None:
+    """Every figure the experiment log quotes, recomputed here."""
+    log = mlplan.load_plan(full.plan).plan.experiment_log
+    text = " ".join([d.rationale or "" for d in log.decisions] + [e.text for e in log.entries])
+    splits = [_split(s) for s in SEEDS]
+    original = _original()
+    ridge_gains = [s.ridge_gain for s in splits]
+    no_b_gains = [s.no_b_gain for s in splits]
+    no_b_top = [s.no_b_gain_top for s in splits]
+    ridge_top = [s.ridge_gain_top for s in splits]
+    lambdas = [s.ridge_lambda for s in splits]
+    x, y = _data()
+    a, _ = _centred_training()
+    h1 = full.by_lambda("H1")
+    base = full.by_lambda("B-rescaled")
+    cv_dips = [
+        100
+        * (float(r.params["cv_mse_lambda_0"]) - float(r.params["cv_mse"]))
+        / float(r.params["cv_mse_lambda_0"])
+        for r in full.of("H3")
+    ]
+    quoted = [
+        # H1
+        f"within {max(r.metrics['max_abs_coef_diff'] for r in h1.values()):.1e}".replace(
+            "e-0", "e-"
+        ),
+        "within 2e-13"
+        if max(r.metrics["dual_lambda_abs_diff"] for r in h1.values()) <= 2e-13
+        else "?",
+        f"{base[1.0].metrics['max_abs_coef_diff']:.2f} (λ = 1) to "
+        f"{base[199.0].metrics['max_abs_coef_diff']:.2f} (λ = 199)",
+        f"{base[1.0].metrics['rss_excess_pct']:.2f}% at λ = 1 and "
+        f"{base[199.0].metrics['rss_excess_pct']:.0f}% at λ = 199",
+        # H2
+        f"{_gain(original.mse, original.ols_mse):.2f}%",
+        f"{original.mse:.4f} against {original.ols_mse:.4f}",
+        f"{100 * (1 - original.mse / original.mean_mse):.0f}% better than the mean predictor",
+        f"to {original.rad_ratio:.3f} of its",
+        f"r = {np.corrcoef(x[:, 8], x[:, 9])[0, 1]:.2f}",
+        f"up to λ = {int(np.flatnonzero(original.mse_curve <= original.ols_mse).max())}",
+        f"{original.mse_curve[-1]:.2f} at λ = 199",
+        # H3
+        f"{_fmt(float(np.mean(ridge_gains)), 2)}%, 95% t-interval "
+        f"{_ci(ridge_gains, digits=(2, 3))}",
+        f"ridge ahead on {sum(g > 0 for g in ridge_gains)} of 10 splits",
+        f"from {min(lambdas):.0f} to {max(lambdas):.0f}",
+        f"every split: {_fmt(float(np.mean(ridge_top)), 2)}% {_ci(ridge_top)}",
+        f"interval, {_ci(ridge_gains, corrected=True)}, just reaches 1%",
+        f"either way ({_ci(ridge_top, corrected=True)})",
+        f"mean predictor {np.mean([s.mean_mse for s in splits]):.2f}, OLS "
+        f"{np.mean([s.ols_mse for s in splits]):.2f}, CV ridge "
+        f"{np.mean([s.ridge_mse for s in splits]):.2f}",
+        f"{min(cv_dips):.2f}% to {max(cv_dips):.2f}%",
+        f"from {min(s.ols_mse for s in splits):.1f} to {max(s.ols_mse for s in splits):.1f}",
+        # H4
+        f"{_fmt(float(np.mean(no_b_gains)), 2)}% on average (95% t-interval {_ci(no_b_gains)}",
+        f"better on {sum(g > 0 for g in no_b_gains)} of 10 splits",
+        f"{_fmt(float(np.mean(no_b_top)), 2)}% {_ci(no_b_top)} on the dearest quarter",
+        f"overall interval, {_ci(no_b_gains, corrected=True)}",
+        f"stays {np.mean([100 * (1 - s.no_b_mse / s.mean_mse) for s in splits]):.0f}% better",
+        f"from {_fmt(min(no_b_gains), 1)}% to +{max(no_b_gains):.1f}%",
+        f"worse on {sum(g < 0 for g in no_b_top)} of 10 splits",
+    ]
+    missing = [quote for quote in quoted if quote not in text]
+    assert not missing, missing
+    assert all(r < 0 for r in ridge_top)  # "worse on every split"
+    assert 9 < np.linalg.cond(a) < 11  # "condition number about 10"
+    assert int(np.sum(y == 50.0)) == 16  # "16 tracts hold exactly 50.0"
+    assert round(float(np.mean([s.n_top for s in splits]))) == 40  # "about 40 tracts"
+    multiplier = h1[7.0].params.get("slsqp_multiplier")
+    if multiplier is not None:  # "7.0000000 at λ = 7" (scipy ≥ 1.15 reports it)
+        assert f"{float(multiplier):.7f} at λ = 7" in text
+
+
+def test_committed_doc_is_regenerated_exactly(full: Ran) -> None:
+    regenerated = full.doc.read_text("utf-8")
+    committed = COMMITTED_DOC.read_text("utf-8")
+    assert len(RESULT_ROW.findall(committed)) == 52  # the mask touches exactly the result rows
+    assert _mask(regenerated) == _mask(committed)
+
+
+def test_committed_figures_are_regenerated_exactly(full: Ran) -> None:
+    for folder in ("figures", "design_plots"):
+        committed = sorted(p.name for p in (EXAMPLE / folder).glob("*.png"))
+        assert committed, folder
+        for name in committed:
+            fresh = full.doc.parent / folder / name
+            assert fresh.read_bytes() == (EXAMPLE / folder / name).read_bytes(), f"{folder}/{name}"
+
+
+def test_quick_run_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x"
+    (out / ".mlplan").mkdir(parents=True)
+    (out / ".mlplan" / "stale").write_text("an earlier run's store")
+    today = "2026-11-27"
+    assert ridge_run.main(["--out", str(out), "--quick", "--today", today]) == 0
+    assert not (out / ".mlplan" / "stale").exists()  # every run starts from a fresh store
+    printed = capsys.readouterr().out
+    assert f"design doc:   {out / 'design.md'}" in printed
+    assert f"mlflow ui --backend-store-uri sqlite:///{out / '.mlplan' / 'mlflow.db'}" in printed
+    results = mlplan.read_log(out / "plan.yaml").results
+    assert len(results) == 2 + 3 + 1 + 1 + 1 + 4 * len(QUICK_SEEDS)
+    h3 = {int(r.params["seed"]): r for r in results if r.subject == "H3"}
+    assert set(h3) == set(QUICK_SEEDS)
+    for seed, result in h3.items():
+        assert result.metrics["gain_vs_ols_pct"] == pytest.approx(_split(seed).ridge_gain, abs=1e-7)
+    verdicts = {
+        v.hypothesis: v
+        for v in mlplan.verdicts(out / "plan.yaml", today=dt.date.fromisoformat(today))
+    }
+    for hypothesis, outcomes in _expected_outcomes(QUICK_SEEDS).items():
+        assert [c.outcome for c in verdicts[hypothesis].checks] == outcomes, hypothesis
+        assert verdicts[hypothesis].status_ignoring_deadline == _status(outcomes)
+    assert verdicts["H1"].status == "succeeded"
+    # three splits cannot settle H4 before its deadline, so it is overdue, not decided
+    assert verdicts["H4"].status == "overdue"
+    assert "H4: overdue" in printed

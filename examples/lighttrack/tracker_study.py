@@ -430,10 +430,10 @@ def track_ncc(seq: TrackingSequence, config: NCCConfig) -> tuple[FloatArray, flo
 
 
 def _baseline(tracker: Callable[[TrackingSequence], FloatArray], seed: int) -> dict[str, float]:
+    """OPE metrics only: a heuristic does no matching, so it reports no MACs (its cost is
+    nil; a 0 would only clutter every comparison of MACs with the trackers)."""
     seqs = make_sequences(seed)
-    metrics = score([tracker(s) for s in seqs], seqs)
-    metrics["macs_per_frame"] = 0.0
-    return metrics
+    return score([tracker(s) for s in seqs], seqs)
 
 
 def static_box(seed: int = 0) -> dict[str, float]:
@@ -466,6 +466,20 @@ def ncc_tracker_light(seed: int = 0) -> dict[str, float]:
     return _run_ncc(seed, LIGHT)
 
 
+def full_and_light(seed: int = 0) -> tuple[dict[str, float], dict[str, float]]:
+    """Both NCC trackers on the same sequences of ``seed``, run one after the other.
+
+    The light variant's metrics gain ``auc_drop_vs_full``: the full tracker's success AUC
+    minus the light one's. A *paired* difference: the sequence set moves AUC far more than the
+    two variants differ, so comparing each with the other's mean over seeds would drown the
+    difference in sequence-to-sequence spread.
+    """
+    full = _run_ncc(seed, FULL)
+    light = _run_ncc(seed, LIGHT)
+    light["auc_drop_vs_full"] = full["success_auc"] - light["success_auc"]
+    return full, light
+
+
 TRACKERS: dict[str, Callable[[TrackingSequence], FloatArray]] = {
     "static_box": track_static,
     "constant_velocity": track_constant_velocity,
@@ -496,6 +510,81 @@ def head_parameters(kind: str, h: int = 7, w: int = 7, c: int = 64, hidden: int 
     if kind == "gap":
         return 0
     raise ValueError(f"unknown head kind {kind!r}; expected 'fc' or 'gap'")
+
+
+def fc_head() -> dict[str, float]:
+    """Baseline head: a 500-unit fully connected layer on a 7x7x64 feature map (computed)."""
+    return {"head_params": float(head_parameters("fc"))}
+
+
+def gap_head() -> dict[str, float]:
+    """Global average pooling on the same feature map: no trainable parameters (computed)."""
+    return {"head_params": float(head_parameters("gap"))}
+
+
+@dataclass(frozen=True)
+class SpeedPoint:
+    """One tracker pair on the cost-vs-speed plot: how many times fewer (multiply-accumulate)
+    operations the lighter one needs, and how many times faster it ran."""
+
+    label: str
+    cost_ratio: float
+    speed_ratio: float
+    reported: bool
+
+
+def plot_cost_vs_speed(points: Sequence[SpeedPoint], path: str | Path) -> Path:
+    """Speed-up against cost reduction, log-log, with the line where speed follows FLOPs.
+
+    Points below the diagonal are the FLOPs-vs-latency gap. Measured points are filled,
+    reported ones hollow, so the two are never mistaken for each other.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.4, 4.0), dpi=100)
+    top = max(max(p.cost_ratio, p.speed_ratio) for p in points) * 1.6
+    ax.plot(
+        [1, top],
+        [1, top],
+        color="#9e9e9e",
+        linestyle="--",
+        linewidth=1,
+        label="speed-up = cost reduction",
+    )
+    palette = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00"]
+    colours = {
+        label: palette[i % len(palette)]
+        for i, label in enumerate(dict.fromkeys(p.label for p in points))
+    }
+    for label, colour in colours.items():
+        group = [p for p in points if p.label == label]
+        reported = group[0].reported
+        ax.plot(
+            [p.cost_ratio for p in group],
+            [p.speed_ratio for p in group],
+            linestyle="none",
+            marker="D" if reported else "o",
+            mfc="none" if reported else colour,
+            markersize=6,
+            label=label,
+            color=colour,
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(0.8, top)
+    ax.set_ylim(0.8, top)
+    ax.set_xlabel("times fewer MACs / FLOPs")
+    ax.set_ylabel("times faster (frames per second)")
+    ax.set_title("Fewer FLOPs is not the same speed-up", fontsize=10)
+    ax.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return out
 
 
 def plot_success_curves(curves: Mapping[str, Sequence[float]], path: str | Path) -> Path:

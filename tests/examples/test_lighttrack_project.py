@@ -1,0 +1,345 @@
+"""The LightTrack worked example end to end: examples/lighttrack/run.py through mlplan.
+
+The logged figures are checked against computations made here, with numpy and scipy, not by
+calling the study's own scoring code: boxes are recomputed for the heuristics from the ground
+truth, IoU, success AUC, precision and centre error are recomputed from boxes, MACs from the
+box sizes, confidence intervals with scipy's Student t. The golden test regenerates the full
+doc and compares it with the committed one byte for byte, after masking what legitimately
+changes from run to run (see ``mask``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import math
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import mlplan
+from mlplan import Result
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lighttrack"
+sys.path.insert(0, str(EXAMPLE))
+
+import tracker_study as ts  # noqa: E402  (the study's data and trackers; not its scoring)
+
+
+def _load_run_module() -> ModuleType:
+    # Loaded under its own name: every example has a run.py, and "run" must not collide.
+    spec = importlib.util.spec_from_file_location("lighttrack_run", EXAMPLE / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lighttrack_run = _load_run_module()
+COMMITTED_DOC = EXAMPLE / "design.md"
+AS_OF = re.compile(r"judged as of (\d{4}-\d{2}-\d{2})")
+
+
+def committed_today() -> dt.date:
+    found = AS_OF.search(COMMITTED_DOC.read_text(encoding="utf-8"))
+    assert found, "the committed design.md says as of when it was judged"
+    return dt.date.fromisoformat(found.group(1))
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The full (ten-seed) study in a temporary folder, judged as of the committed doc's date.
+
+    Module-scoped, so the conftest's per-test isolation is not in force yet: do the same here
+    (private HOME, no MLflow settings from the environment, temporary working directory).
+    """
+    root = tmp_path_factory.mktemp("lighttrack")
+    with pytest.MonkeyPatch.context() as patch:
+        (root / "home").mkdir()
+        patch.setenv("HOME", str(root / "home"))
+        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        for name in list(os.environ):
+            if name.startswith("MLFLOW_") and name != "MLFLOW_DISABLE_TELEMETRY":
+                patch.delenv(name)
+        patch.chdir(root)
+        doc = lighttrack_run.run(root / "out", today=committed_today())
+        yield doc
+
+
+def _results(doc: Path) -> list[Result]:
+    return list(mlplan.read_log(doc.parent / "plan.yaml").results)
+
+
+def _of(results: list[Result], subject: str) -> list[Result]:
+    return [r for r in results if r.subject == subject]
+
+
+def _seed(result: Result) -> int:
+    """Seed of a result: a param, except the entry points' own runs, which use seed 0."""
+    return int(result.params.get("seed", "0"))
+
+
+# --- independent metric code ------------------------------------------------------------------
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ax0, ay0, ax1, ay1 = a[:, 0], a[:, 1], a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx0, by0, bx1, by1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    w = np.maximum(0.0, np.minimum(ax1, bx1) - np.maximum(ax0, bx0))
+    h = np.maximum(0.0, np.minimum(ay1, by1) - np.maximum(ay0, by0))
+    inter = w * h
+    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    return inter / union
+
+
+def _metrics(preds: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
+    """OPE metrics written out from their definitions, frame 0 excluded."""
+    ious = np.concatenate([_iou(p[1:], t[1:]) for p, t in zip(preds, truths, strict=True)])
+    centre = [
+        np.linalg.norm((p[1:, :2] + p[1:, 2:] / 2) - (t[1:, :2] + t[1:, 2:] / 2), axis=1)
+        for p, t in zip(preds, truths, strict=True)
+    ]
+    errors = np.concatenate(centre)
+    thresholds = np.arange(21) / 20
+    return {
+        "success_auc": float(np.mean([(ious > t).mean() for t in thresholds])),
+        "success_rate_0.5": float((ious > 0.5).mean()),
+        "precision_20px": float((errors <= 20).mean()),
+        "mean_iou": float(ious.mean()),
+        "mean_center_error_px": float(errors.mean()),
+    }
+
+
+def _interval(values: list[float]) -> tuple[float, float, float]:
+    mean = float(np.mean(values))
+    half = stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+# --- the full run: figures and verdicts --------------------------------------------------------
+
+
+def test_verdicts(full_run: Path) -> None:
+    verdicts = {v.hypothesis: v for v in mlplan.verdicts(full_run.parent / "plan.yaml")}
+    assert {h: v.status for h, v in verdicts.items()} == {
+        "H1": "succeeded",
+        "H2": "failed",
+        "H3": "succeeded",
+        "H4": "succeeded",
+        "H5": "succeeded",
+    }
+    assert [h for h, v in verdicts.items() if v.reported] == ["H4", "H5"]
+    assert verdicts["H2"].next_hypothesis == "H3"  # a failure with a recorded decision
+    assert verdicts["H5"].next_action == "ship"
+
+
+def test_every_seed_is_logged_once(full_run: Path) -> None:
+    results = _results(full_run)
+    for subject in ("B-static", "B-velocity", "B-ncc-full", "H1", "H2"):
+        assert sorted(_seed(r) for r in _of(results, subject)) == list(range(10)), subject
+    for subject in ("B-fc-head", "H3", "B-ocean", "B-siamrpnpp", "H4", "H5"):
+        assert len(_of(results, subject)) == 1, subject
+    assert len(results) == 5 * 10 + 6
+
+
+def test_heuristic_baselines_recomputed_from_ground_truth(full_run: Path) -> None:
+    results = _results(full_run)
+    for seed in (0, 3):
+        truths = [s.boxes for s in ts.make_sequences(seed)]
+        static = [np.repeat(t[:1], len(t), axis=0) for t in truths]
+        velocity = []
+        for t in truths:
+            v = t[:1].repeat(len(t), axis=0)
+            v[:, :2] = t[0, :2] + np.arange(len(t))[:, None] * (t[1, :2] - t[0, :2])
+            velocity.append(v)
+        for subject, preds in (("B-static", static), ("B-velocity", velocity)):
+            (logged,) = [r for r in _of(results, subject) if _seed(r) == seed]
+            assert dict(logged.metrics) == pytest.approx(_metrics(preds, truths), abs=1e-12)
+
+
+def test_light_tracker_scores_recomputed(full_run: Path) -> None:
+    """Boxes from the study's tracker; every figure from them recomputed here."""
+    results = _results(full_run)
+    seed = 1
+    seqs = ts.make_sequences(seed)
+    truths = [s.boxes for s in seqs]
+    full = [ts.track_ncc(s, ts.FULL)[0] for s in seqs]
+    light = [ts.track_ncc(s, ts.LIGHT)[0] for s in seqs]
+    (h1,) = [r for r in _of(results, "H1") if _seed(r) == seed]
+    (base,) = [r for r in _of(results, "B-ncc-full") if _seed(r) == seed]
+    expected_light, expected_full = _metrics(light, truths), _metrics(full, truths)
+    for key, value in expected_light.items():
+        assert h1.metrics[key] == pytest.approx(value, abs=1e-12), key
+    for key, value in expected_full.items():
+        assert base.metrics[key] == pytest.approx(value, abs=1e-12), key
+    drop = expected_full["success_auc"] - expected_light["success_auc"]
+    assert h1.metrics["auc_drop_vs_full"] == pytest.approx(drop, abs=1e-12)
+    # MACs by hand: offsets × template cells, plus squaring the region, plus pooling it.
+    macs = {1: [], 2: []}
+    for s in seqs:
+        w, h = s.boxes[0, 2], s.boxes[0, 3]
+        for f in (1, 2):
+            th, tw = max(3, round(h / f)), max(3, round(w / f))
+            r = 16 // f
+            region = (2 * r + th) * (2 * r + tw)
+            macs[f].append((2 * r + 1) ** 2 * th * tw + region + (region * f * f if f > 1 else 0))
+    assert base.metrics["macs_per_frame"] == pytest.approx(np.mean(macs[1]))
+    assert h1.metrics["macs_per_frame"] == pytest.approx(np.mean(macs[2]))
+
+
+def test_h1_checks_are_the_t_intervals_and_thresholds(full_run: Path) -> None:
+    results = _results(full_run)
+    (h1,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H1"]
+    checks = {(c.metric, c.baseline): c for c in h1.checks}
+
+    # Paired drops, matched seed by seed from the logged runs themselves.
+    full_auc = {_seed(r): r.metrics["success_auc"] for r in _of(results, "B-ncc-full")}
+    light = {_seed(r): r.metrics for r in _of(results, "H1")}
+    drops = [full_auc[s] - light[s]["success_auc"] for s in range(10)]
+    assert drops == pytest.approx([light[s]["auc_drop_vs_full"] for s in range(10)], abs=1e-12)
+    mean, low, high = _interval(drops)
+    drop_check = checks[("auc_drop_vs_full", None)]
+    assert drop_check.value is not None
+    assert (drop_check.value.mean, drop_check.value.low, drop_check.value.high) == pytest.approx(
+        (mean, low, high), rel=1e-9
+    )
+    assert high < 0.10 and drop_check.outcome == "pass"
+
+    # An unpaired comparison of the same question would not have been conclusive.
+    _, light_low, light_high = _interval([light[s]["success_auc"] for s in range(10)])
+    assert light_low < np.mean(list(full_auc.values())) - 0.10 < light_high
+
+    # ≥ 90% fewer MACs than the full tracker's mean: the light tracker's worst seed suffices.
+    full_macs = np.mean([r.metrics["macs_per_frame"] for r in _of(results, "B-ncc-full")])
+    macs_check = checks[("macs_per_frame", "B-ncc-full")]
+    assert macs_check.threshold == pytest.approx(0.1 * full_macs)
+    assert max(light[s]["macs_per_frame"] for s in range(10)) < 0.1 * full_macs
+    assert full_macs / np.mean([light[s]["macs_per_frame"] for s in range(10)]) > 13
+
+    for baseline in ("B-static", "B-velocity"):
+        reference = np.mean([r.metrics["success_auc"] for r in _of(results, baseline)])
+        assert checks[("success_auc", baseline)].threshold == pytest.approx(reference + 0.30)
+    static_cle = np.mean([r.metrics["mean_center_error_px"] for r in _of(results, "B-static")])
+    guard = checks[("mean_center_error_px", "B-static")]
+    assert guard.kind == "guardrail"
+    assert guard.threshold == pytest.approx(static_cle)
+
+
+def test_h2_fails_because_speed_does_not_follow_macs(full_run: Path) -> None:
+    results = _results(full_run)
+    light_fps = [r.metrics["fps"] for r in _of(results, "H2")]
+    full_fps = np.mean([r.metrics["fps"] for r in _of(results, "B-ncc-full")])
+    _, _, high = _interval(light_fps)
+    assert high < 5 * full_fps  # the whole interval short of 5×: a clear failure
+    assert np.mean(light_fps) > full_fps  # faster, only by far less than the MACs say
+
+
+def test_head_parameters_and_reported_figures(full_run: Path) -> None:
+    results = _results(full_run)
+    (fc,) = _of(results, "B-fc-head")
+    (gap,) = _of(results, "H3")
+    assert fc.metrics == {"head_params": 7 * 7 * 64 * 500 + 500}
+    assert gap.metrics == {"head_params": 0.0}
+    assert not fc.reported and not gap.reported
+
+    reported = {r.subject: r for r in results if r.reported}
+    assert set(reported) == {"B-ocean", "B-siamrpnpp", "H4", "H5"}
+    assert reported["B-ocean"].metrics == {"model_flops_m": 20300.0, "params_m": 25.9}
+    assert reported["B-siamrpnpp"].metrics == {"model_flops_m": 7100.0, "params_m": 11.2}
+    assert reported["H4"].metrics == {"model_flops_m": 530.0, "vot2019_eao": 0.333}
+    assert reported["H5"].metrics == {
+        "speedup_vs_ocean_x": 12.0,
+        "params_reduction_vs_ocean_x": 13.0,
+    }
+    for result in reported.values():
+        assert "arXiv 2104.14545" in result.source
+    assert "§1 Introduction, p. 1" in reported["B-ocean"].source
+    assert "Figure 1, p. 1" in reported["H4"].source
+    assert "LightTrack Mobile (EAO 0.333)" in reported["H4"].source
+    assert "Abstract, p. 1" in reported["H5"].source
+    # The abstract's "38× fewer FLOPs" is consistent with the two logged FLOPs figures.
+    ratio = reported["B-ocean"].metrics["model_flops_m"] / reported["H4"].metrics["model_flops_m"]
+    assert round(ratio) == 38
+
+
+def test_study_figures_written(full_run: Path) -> None:
+    for name in ("success_curves.png", "cost_vs_speed.png"):
+        assert (full_run.parent / "figures" / name).read_bytes()[:4] == b"\x89PNG"
+    for hypothesis in ("H1", "H2", "H3", "H4", "H5"):
+        assert (full_run.parent / "design_plots" / f"{hypothesis}.png").is_file()
+
+
+# --- golden doc --------------------------------------------------------------------------------
+
+# What changes from one run to the next, and nothing else:
+MASKS = (
+    # MLflow run ids.
+    (re.compile(r"\b[0-9a-f]{32}\b"), "<run id>"),
+    # The results table's first column: the day the result was logged.
+    (re.compile(r"^\| \d{4}-\d{2}-\d{2} \| `", re.MULTILINE), "| <logged on> | `"),
+    # fps is wall clock: its value in a results row, its change against a baseline ...
+    (re.compile(r"\bfps = [0-9.e+]+"), "fps = <wall clock>"),
+    (re.compile(r"\bfps [+-][0-9.]+%"), "fps <change>"),
+    # ... and its threshold (5× the full tracker's mean fps) and value in the verdicts table.
+    # The check's mark (✓ ✗ ?) stays unmasked: the verdict itself must not change.
+    (re.compile(r"\bfps ≥ [^:|<]+: [^|<]*[^|<\s]"), "fps ≥ <5× wall clock>: <wall clock>"),
+)
+
+
+def mask(doc: str) -> str:
+    for pattern, replacement in MASKS:
+        doc = pattern.sub(replacement, doc)
+    return doc
+
+
+def test_mask_hides_only_wall_clock_and_run_bookkeeping() -> None:
+    row = (
+        "| 2026-11-27 | `0123456789abcdef0123456789abcdef` | H2 | fps = 1821, "
+        "macs\\_per\\_frame = 3.511e+04 | vs B-ncc-full: fps +82.3%, macs\\_per\\_frame -92.0% |"
+    )
+    assert mask(row) == (
+        "| <logged on> | `<run id>` | H2 | fps = <wall clock>, "
+        "macs\\_per\\_frame = 3.511e+04 | vs B-ncc-full: fps <change>, macs\\_per\\_frame -92.0% |"
+    )
+    verdict = "| ✗ fps ≥ 4994.9 (B-ncc-full 998.97 + 400%): 1933 \\[1544, 2322\\] over 10 runs |"
+    assert mask(verdict) == "| ✗ fps ≥ <5× wall clock>: <wall clock> |"
+    assert mask("mean\\_iou = 0.7571, success\\_auc = 0.7443") == (
+        "mean\\_iou = 0.7571, success\\_auc = 0.7443"
+    )
+
+
+def test_golden_design_doc(full_run: Path) -> None:
+    committed = COMMITTED_DOC.read_text(encoding="utf-8")
+    regenerated = full_run.read_text(encoding="utf-8")
+    assert AS_OF.search(regenerated).group(1) == committed_today().isoformat()  # type: ignore[union-attr]
+    assert mask(regenerated) == mask(committed)
+
+
+# --- the quick path and the command line -------------------------------------------------------
+
+
+def test_quick_run_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "quick"
+    assert lighttrack_run.main(["--out", str(out), "--quick", "--today", "2026-11-27"]) == 0
+    printed = capsys.readouterr().out
+    assert str(out / "design.md") in printed
+    assert f"sqlite:///{(out / '.mlplan' / 'mlflow.db').resolve()}" in printed
+    verdicts = {
+        v.hypothesis: v for v in mlplan.verdicts(out / "plan.yaml", today=dt.date(2026, 11, 27))
+    }
+    # Three seeds are too few to bound the paired AUC drop below 0.10: H1 stays inconclusive,
+    # and is overdue as of 2026-11-27.
+    assert verdicts["H1"].status_ignoring_deadline == "inconclusive"
+    assert verdicts["H1"].status == "overdue"
+    assert verdicts["H2"].status == "failed"
+    assert {verdicts[h].status for h in ("H3", "H4", "H5")} == {"succeeded"}
+    assert len(_results(out / "design.md")) == 5 * 3 + 6

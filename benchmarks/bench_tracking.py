@@ -91,6 +91,7 @@ def build_store(folder: Path, runs: int) -> Path:
     """A plan with ``runs`` results, written through mlplan's own store (one process)."""
     from mlplan._journal import Journal
     from mlplan._load import load_plan
+    from mlplan._results import ResultKind
 
     plan = folder / "plan.yaml"
     plan.write_text(PLAN)
@@ -98,10 +99,10 @@ def build_store(folder: Path, runs: int) -> Path:
     store = journal.store
     started = time.perf_counter()
     for index in range(runs):
-        kind, subject = ("baseline", "B1") if index % 10 == 0 else ("hypothesis", "H1")
+        kind: ResultKind = "baseline" if index % 10 == 0 else "hypothesis"
         submission = journal.submission(
             kind=kind,
-            subject=subject,  # type: ignore[arg-type]
+            subject="B1" if kind == "baseline" else "H1",
             metrics={"accuracy": 0.5 + (index % 97) / 1000, "loss": 1.0 - (index % 89) / 1000},
         )
         store.log(submission)

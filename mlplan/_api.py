@@ -1,12 +1,12 @@
 """The Python API for training scripts and notebooks, and the workflows the CLI calls.
 
-    import mlplan
+import mlplan
 
-    with mlplan.start_run("plan.yaml", hypothesis="H1", note="seed 3") as run:
-        mlflow.autolog()                        # or mlflow.log_metric(...)
-        train()
+with mlplan.start_run("plan.yaml", hypothesis="H1", note="seed 3") as run:
+    mlflow.autolog()                        # or mlflow.log_metric(...)
+    train()
 
-    mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
+mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class Submission:
     run_id: str = ""  # an existing run to attach instead of creating one
     submission_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(
-        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     )
 
     def to_json(self) -> str:

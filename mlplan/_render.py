@@ -42,13 +42,24 @@ class LogView:
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~#])")
-_LINE_START = re.compile(r"^(\s*)([-+>]|\d+\.)(\s)", re.MULTILINE)
+# Line starts that CommonMark reads as structure: bullets, quotes, "1." / "1)" lists, and
+# "---" / "===" lines that turn the paragraph above them into a heading.
+_BULLET = re.compile(r"^(\s*)([-+>])(\s)", re.MULTILINE)
+_NUMBERED = re.compile(r"^(\s*\d+)([.)])(\s|$)", re.MULTILINE)
+_UNDERLINE = re.compile(r"^(\s*)([-=])(?=[-=\s]*$)", re.MULTILINE)
 
 
 def _escape(value: object) -> str:
     escaped = html.escape(str(value), quote=False)
     escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", escaped)
-    return _LINE_START.sub(r"\1\\\2\3", escaped)
+    escaped = _BULLET.sub(r"\1\\\2\3", escaped)
+    escaped = _NUMBERED.sub(r"\1\\\2\3", escaped)  # only punctuation escapes: 1\. not \1.
+    return _UNDERLINE.sub(r"\1\\\2", escaped)
+
+
+def heading(value: object) -> str:
+    """User text for a heading: one line, or the rest would fall out of the heading."""
+    return _escape(" ".join(str(value).split()))
 
 
 def cell(value: object) -> str:
@@ -79,7 +90,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(cell=cell, text=text, mermaid=mermaid_label)
+    environment.filters.update(cell=cell, text=text, heading=heading, mermaid=mermaid_label)
     return environment
 
 
@@ -97,8 +108,10 @@ def _hypothesis_view(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
 def _node(name: str) -> str:
     # Mermaid reads '-' in a node id as the start of an edge; ids get a prefix per kind so a
     # hypothesis called "ship" cannot collide with the terminal action of that name.
-    prefix = "end_" if name in TERMINAL_ACTIONS else "h_"
-    return prefix + re.sub(r"\W", "_", name)
+    # Every other character is encoded reversibly, so H-1 and H_1 stay two nodes.
+    if name in TERMINAL_ACTIONS:
+        return "end_" + name.replace("-", "_")
+    return "h_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in name)
 
 
 def decision_graph(plan: Plan) -> list[str]:

@@ -329,16 +329,11 @@ def test_user_text_cannot_inject_html_links_headings_or_lists(make_plan: MakePla
     assert "javascript:" not in html.replace("(javascript:x)", "")  # only as plain text
     assert "<strong>bold</strong>" not in html
     # Same blocks, lists, headings and table cells as with harmless text. (H1's statement is
-    # also a heading, where a newline is a known bug: see the xfail test below.)
+    # also a heading, where a newline is flattened: see the test below.)
     doc = plan_with(make_plan, HOSTILE, statement=" ".join(HOSTILE.splitlines()))
     assert structure(doc) == structure(plan_with(make_plan, PLAIN))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_render bug: a hypothesis statement is put in a '####' heading with the text "
-    "filter, so from its first newline on it falls out of the heading into a paragraph",
-)
 def test_a_newline_in_a_statement_stays_in_its_heading(make_plan: MakePlan) -> None:
     assert structure(plan_with(make_plan, PLAIN, statement="first\nsecond")) == structure(
         plan_with(make_plan, PLAIN)
@@ -351,11 +346,6 @@ def test_a_newline_in_a_table_cell_becomes_a_line_break(make_plan: MakePlan) -> 
     assert "\\# heading<br>\\- item<br>" in row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_render bug: '1. ' at a line start is escaped as '\\1.', which CommonMark shows "
-    "with the backslash (only punctuation can be escaped; '1\\.' is the escape)",
-)
 def test_an_escaped_numbered_line_reads_as_written(make_plan: MakePlan) -> None:
     doc = plan_with(make_plan, "Intro\n1. first")
     html = MarkdownIt("commonmark").render(doc)
@@ -363,11 +353,6 @@ def test_an_escaped_numbered_line_reads_as_written(make_plan: MakePlan) -> None:
     assert "1. first" in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_render bug: a '---' or '===' line makes the paragraph above it a heading, and "
-    "'1) ' starts a numbered list; text() escapes neither",
-)
 @pytest.mark.parametrize("line", ["---", "===", "1) injected"])
 def test_setext_underlines_and_parenthesised_numbers_are_escaped(
     make_plan: MakePlan, line: str
@@ -426,11 +411,6 @@ def test_the_rich_plan_graph_has_every_edge_once(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_render bug: _node() maps every non-word character to '_', so hypotheses "
-    "'H-1' and 'H_1' become one Mermaid node",
-)
 def test_distinct_hypotheses_get_distinct_graph_nodes(make_plan: MakePlan) -> None:
     path = make_plan()
     text = (
@@ -438,7 +418,11 @@ def test_distinct_hypotheses_get_distinct_graph_nodes(make_plan: MakePlan) -> No
     )
     path.write_text(text.replace("then: H2}", "then: H_1}"), encoding="utf-8")
     lines = decision_graph(load_plan(path).plan)
-    boxes = [line.split("[")[0].strip() for line in lines[1:] if '["' in line]
+    boxes = [
+        line.split("[")[0].strip()
+        for line in lines[1:]
+        if line.strip().startswith("h_") and "-->" not in line
+    ]
     assert len(set(boxes)) == 2, boxes
 
 

@@ -11,23 +11,9 @@ The library works without the command line::
         print(verdict.hypothesis, verdict.status)
 """
 
-from mlplan._api import (
-    log_result,
-    read_log,
-    render_design_doc,
-    run_baseline,
-    start_run,
-    verdicts,
-)
-from mlplan._grading import GradedGoal, grade_goal, grade_goals
-from mlplan._judge import Aggregate, Amendment, Check, Verdict, active_hypotheses, judge
-from mlplan._load import LoadedPlan, load_plan
-from mlplan._models import SCHEMA_VERSION, Plan
-from mlplan._render import LogView, render_markdown
-from mlplan._results import Result
-from mlplan._scaffold import new_plan
-from mlplan._schema import plan_schema
-from mlplan._validate import Report, validate_file
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from mlplan.errors import (
     BaselineError,
     MlplanError,
@@ -40,6 +26,70 @@ from mlplan.errors import (
 )
 
 __version__ = "0.1.0"
+
+# Names are imported on first use (PEP 562): `mlplan validate` must not pay for the judge,
+# the journal or the API it never touches, and start-up time is a feature here.
+_HOMES = {
+    "log_result": "mlplan._api",
+    "read_log": "mlplan._api",
+    "render_design_doc": "mlplan._api",
+    "run_baseline": "mlplan._api",
+    "start_run": "mlplan._api",
+    "verdicts": "mlplan._api",
+    "GradedGoal": "mlplan._grading",
+    "grade_goal": "mlplan._grading",
+    "grade_goals": "mlplan._grading",
+    "Aggregate": "mlplan._judge",
+    "Amendment": "mlplan._judge",
+    "Check": "mlplan._judge",
+    "Verdict": "mlplan._judge",
+    "active_hypotheses": "mlplan._judge",
+    "judge": "mlplan._judge",
+    "LoadedPlan": "mlplan._load",
+    "load_plan": "mlplan._load",
+    "SCHEMA_VERSION": "mlplan._models",
+    "Plan": "mlplan._models",
+    "LogView": "mlplan._render",
+    "render_markdown": "mlplan._render",
+    "Result": "mlplan._results",
+    "new_plan": "mlplan._scaffold",
+    "plan_schema": "mlplan._schema",
+    "Report": "mlplan._validate",
+    "validate_file": "mlplan._validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'mlplan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from mlplan._api import (
+        log_result,
+        read_log,
+        render_design_doc,
+        run_baseline,
+        start_run,
+        verdicts,
+    )
+    from mlplan._grading import GradedGoal, grade_goal, grade_goals
+    from mlplan._judge import Aggregate, Amendment, Check, Verdict, active_hypotheses, judge
+    from mlplan._load import LoadedPlan, load_plan
+    from mlplan._models import SCHEMA_VERSION, Plan
+    from mlplan._render import LogView, render_markdown
+    from mlplan._results import Result
+    from mlplan._scaffold import new_plan
+    from mlplan._schema import plan_schema
+    from mlplan._validate import Report, validate_file
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -22,7 +22,6 @@ from mlplan._baselines import run_entry_point
 from mlplan._journal import Delivery, Journal
 from mlplan._judge import Verdict
 from mlplan._load import load_plan
-from mlplan._location import locate_store
 from mlplan._render import LogView, render_markdown, write_markdown
 from mlplan._results import ResultKind
 from mlplan.errors import MlplanError, TrackingError
@@ -144,15 +143,20 @@ def read_log(
 ) -> LogView:
     """The experiment log for the design doc. ``read=None`` reads it when a store exists;
     an unreachable store gives a log marked unavailable rather than an error."""
-    loaded = load_plan(plan)
-    location = locate_store(loaded.path, tracking_uri)
+    journal = Journal(load_plan(plan), tracking_uri)
+    return _read_log(journal, read=read, today=today, plots_dir=plots_dir)
+
+
+def _read_log(
+    journal: Journal, *, read: bool | None, today: dt.date | None, plots_dir: Path | None
+) -> LogView:
+    location = journal.location
     if read is False or (read is None and not location.exists()):
         return LogView(
             reason="no MLflow store was found for this plan (none configured, "
             "and no embedded store beside it)"
         )
     try:
-        journal = Journal(loaded, tracking_uri)
         results, judged = journal.verdicts(today)
     except TrackingError as error:
         return LogView(reason=f"{location.describe()} could not be read ({error})")
@@ -160,7 +164,7 @@ def read_log(
     if plots_dir is not None:
         from mlplan._plots import plot_hypotheses
 
-        plots = plot_hypotheses(loaded.plan, results, judged, plots_dir)
+        plots = plot_hypotheses(journal.plan, results, judged, plots_dir)
     return LogView(
         available=True,
         store=location.describe_for_doc(),
@@ -180,16 +184,15 @@ def render_design_doc(
     today: dt.date | None = None,
 ) -> str:
     """Render the design doc; with ``output``, write it there with its plots beside it."""
-    loaded = load_plan(plan)
+    journal = Journal(load_plan(plan), tracking_uri)  # opens no store until the log is read
     plots_dir = output.parent / f"{output.stem}_plots" if output is not None else None
-    log = read_log(plan, tracking_uri=tracking_uri, read=read, today=today, plots_dir=plots_dir)
+    log = _read_log(journal, read=read, today=today, plots_dir=plots_dir)
     if output is not None and log.plots:
         relative = {h: Path(p).relative_to(output.parent).as_posix() for h, p in log.plots.items()}
         log = replace(log, plots=relative)
-    markdown = render_markdown(loaded.plan, log)
+    markdown = render_markdown(journal.plan, log)
     if output is not None:
         write_markdown(output, markdown)
         if log.available:
-            plots = [output.parent / path for path in log.plots.values()]
-            Journal(loaded, tracking_uri).snapshot(output, plots)
+            journal.snapshot(output, [output.parent / path for path in log.plots.values()])
     return markdown

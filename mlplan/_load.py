@@ -34,6 +34,13 @@ class LoadedPlan:
     path: Path
     locations: Locations
 
+    def problem_at(
+        self, steps: PathSteps, message: str, hint: str = "", severity: str = "error"
+    ) -> Problem:
+        """A problem located at the value ``steps`` points to."""
+        line, column = self.locations.of_value(steps)
+        return Problem(str(self.path), line, column, message, steps, hint, severity)
+
 
 def load_plan(path: str | Path) -> LoadedPlan:
     """Read and check a plan file; raise :class:`PlanError` listing every problem found."""

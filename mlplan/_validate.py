@@ -65,14 +65,9 @@ def _bad_goal_problems(
     for graded in grades:
         if graded.grade != "bad":
             continue
-        steps = ("goals", "metrics", graded.index)
-        line, column = loaded.locations.of_value(steps)
-        yield Problem(
-            str(loaded.path),
-            line,
-            column,
+        yield loaded.problem_at(
+            ("goals", "metrics", graded.index),
             "metric goal graded bad: it has no metric or no number",
-            steps,
             f"{graded.advice()}, e.g. metric: recall and target: '5%'",
             severity,
         )
@@ -81,13 +76,9 @@ def _bad_goal_problems(
 def _placeholder_problems(loaded: LoadedPlan, severity: str) -> Iterator[Problem]:
     for steps, value in _strings(loaded.plan.model_dump(mode="json"), ()):
         if value.lstrip().startswith(PLACEHOLDER):
-            line, column = loaded.locations.of_value(steps)
-            yield Problem(
-                str(loaded.path),
-                line,
-                column,
-                "this still holds the template's TODO",
+            yield loaded.problem_at(
                 steps,
+                "this still holds the template's TODO",
                 "replace it with the plan's own text",
                 severity,
             )

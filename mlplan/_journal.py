@@ -87,7 +87,8 @@ class Journal:
         fingerprint, criteria = "", ""
         if kind == "hypothesis":
             hypothesis = self.plan.hypothesis(subject)
-            fingerprint, criteria = criteria_fingerprint(hypothesis), criteria_text(hypothesis)
+            fingerprint = criteria_fingerprint(self.plan, hypothesis)
+            criteria = criteria_text(self.plan, hypothesis)
         return Submission(
             kind=kind,
             subject=subject,

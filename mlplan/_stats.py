@@ -70,6 +70,8 @@ class Estimate:
 
 
 def _sd(x: Array) -> Array:
+    if x.shape[-1] < 2:  # no spread can be estimated from one value
+        return np.full(x.shape[:-1], np.nan)
     return np.asarray(np.std(x, axis=-1, ddof=1), dtype=np.float64)
 
 

@@ -29,7 +29,7 @@ from mlplan._validate import Report, validate_file
 from mlplan.errors import MlplanError
 
 if TYPE_CHECKING:
-    from mlplan._status import StatusRow
+    from mlplan._summary import StatusRow
 
 __all__ = ["app", "main"]
 
@@ -341,7 +341,7 @@ def status(
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
     from mlplan._api import journal_for
-    from mlplan._status import attention, status_rows
+    from mlplan._summary import attention, status_rows
 
     journal = journal_for(path, tracking_uri)
     results, verdicts = journal.verdicts(_today(today))

@@ -1062,7 +1062,7 @@ def _needed_baselines(hypothesis: Hypothesis) -> list[str]:
     return list(dict.fromkeys(named))
 
 
-def _status(runs: int, missing_baselines: Sequence[str], checks: Sequence[Check]) -> Status:
+def _status_of(runs: int, missing_baselines: Sequence[str], checks: Sequence[Check]) -> Status:
     if runs == 0:
         return "pending"
     if missing_baselines:
@@ -1201,7 +1201,7 @@ def _verdict(
     hypothesis = ctx.hypothesis
     checks = tuple(_decide(prepared.tests, level[0]))
     runs = prepared.runs
-    judged = _status(len(runs), prepared.missing, checks)
+    judged = _status_of(len(runs), prepared.missing, checks)
     deadline = hypothesis.timebox.deadline
     overdue = judged in _UNRESOLVED and today > deadline
     reason = _reason(judged, checks, prepared.missing)

@@ -32,8 +32,10 @@ import fnmatch
 import hashlib
 import json
 import math
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Literal, get_args
 
 import numpy as np
@@ -249,12 +251,14 @@ def _replaced(results: Sequence[Result]) -> set[str]:
 
 
 def _identity(result: Result) -> tuple[object, ...]:
+    # Items in stored order: a store returns one run's params and metrics in a fixed order,
+    # and sorting them for 10,000 results was the judge's largest cost.
     return (
         result.kind,
         result.subject,
         result.reported,
-        tuple(sorted(result.params.items())),
-        tuple(sorted(result.metrics.items())),
+        tuple(result.params.items()),
+        tuple(result.metrics.items()),
     )
 
 
@@ -264,7 +268,7 @@ def _live(results: Sequence[Result]) -> list[Result]:
     gone = _replaced(results)
     seen: set[tuple[object, ...]] = set()
     kept = []
-    for result in sorted(results, key=lambda r: (r.logged_at, r.run_id)):
+    for result in sorted(results, key=attrgetter("logged_at", "run_id")):
         identity = _identity(result)
         if result.run_id in gone or identity in seen:
             continue
@@ -467,7 +471,7 @@ class _Context:
 
 def _ordered(values: Sequence[float]) -> tuple[float, ...]:
     """Points in a canonical order, so that the order of the runs never shows (NaN last)."""
-    return tuple(sorted(values, key=lambda v: (math.isnan(v), v)))
+    return tuple(np.sort(np.asarray(values, dtype=np.float64)).tolist())
 
 
 def _with_metric(runs: Sequence[Result], metric: str) -> list[Result]:
@@ -585,8 +589,9 @@ def _group_filter(runs: Sequence[Result], rule: _Rule, group_value: str | None) 
 
 
 def _latest_by_key(runs: Sequence[Result], key: str) -> dict[str, Result]:
+    """The latest run per key; ``runs`` come in logging order (see ``_live``)."""
     keyed: dict[str, Result] = {}
-    for run in sorted(runs, key=lambda r: (r.logged_at, r.run_id)):
+    for run in runs:
         if key in run.params:
             keyed[run.params[key]] = run
     return keyed
@@ -1280,10 +1285,16 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
     current criteria; if they changed since the first result, ``Verdict.amendment`` says so.
     """
     evidence = _gather(results)
+    own: dict[str, list[Result]] = defaultdict(list)  # every hypothesis's raw results
+    for result in results:
+        if result.kind == "hypothesis":
+            own[result.subject].append(result)
     prepared = [_prepare(plan, h, evidence) for h in plan.experiment.hypotheses]
     levels = _levels(plan, prepared)
     verdicts = {
-        p.ctx.hypothesis.id: _verdict(p, results, today, levels[p.ctx.hypothesis.id])
+        p.ctx.hypothesis.id: _verdict(
+            p, own[p.ctx.hypothesis.id], today, levels[p.ctx.hypothesis.id]
+        )
         for p in prepared
     }
     confirmatory = _confirmatory(plan, verdicts)

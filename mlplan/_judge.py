@@ -723,7 +723,8 @@ def _paired_test(
     assert pair_by is not None and rule.baseline is not None
     key = rule.metric.key
     mine, theirs = _latest_by_key(runs, pair_by), _latest_by_key(b_runs, pair_by)
-    matched = sorted(set(mine) & set(theirs), key=_natural)
+    # In the hypothesis's logging order: deterministic, whatever order the results came in.
+    matched = [k for k in mine if k in theirs]
     unmatched = _unmatched(ctx.hypothesis.id, runs, pair_by, rule.baseline, set(theirs))
     unmatched += _unmatched(rule.baseline, b_runs, pair_by, ctx.hypothesis.id, set(mine))
     unmatched += _superseded(ctx.hypothesis.id, runs, pair_by, mine)

@@ -9,13 +9,22 @@ __all__ = ["criterion_text", "guardrail_text", "next_step_text"]
 
 def criterion_text(criterion: Criterion, metric: Metric) -> str:
     """E.g. ``test_mse ≤ 20``, or ``test_mse better than OLS by ≥ 5% (lower is better)``."""
+    each = f" for each {criterion.for_each}" if criterion.for_each else ""
     if criterion.at_least is not None:
-        return f"{criterion.metric} ≥ {criterion.at_least:g}"
+        return f"{criterion.metric} ≥ {criterion.at_least:g}{each}"
     if criterion.at_most is not None:
-        return f"{criterion.metric} ≤ {criterion.at_most:g}"
-    baselines = " and ".join(criterion.better_than or [])
+        return f"{criterion.metric} ≤ {criterion.at_most:g}{each}"
+    baselines = " and ".join(criterion.baselines_named or [])
+    if criterion.no_worse_than is not None:
+        margin = f" by more than {criterion.by}" if criterion.by is not None else ""
+        return (
+            f"{criterion.metric} no worse than {baselines}{margin}{each} "
+            f"({metric.direction} is better)"
+        )
     margin = f" by ≥ {criterion.by}" if criterion.by is not None else ""
-    return f"{criterion.metric} better than {baselines}{margin} ({metric.direction} is better)"
+    return (
+        f"{criterion.metric} better than {baselines}{margin}{each} ({metric.direction} is better)"
+    )
 
 
 def guardrail_text(guardrail: Guardrail) -> str:

@@ -83,8 +83,8 @@ goals:
       guardrail: {{metrics: "recall.*", max_drop: "2%"}}
   trade_offs: [Precision may drop by up to 5%.]
 metrics:
-  - {{key: recall, direction: higher, description: Share of churners found.}}
-  - {{key: recall.loyal, direction: higher, description: Recall on loyal customers.}}
+  - {{key: recall, direction: higher, bounds: [0, 1], description: Share of churners found.}}
+  - {{key: recall.loyal, direction: higher, bounds: [0, 1], description: Recall on loyal customers.}}
   - {{key: latency_ms, direction: lower, unit: ms, description: Scoring time.}}
 experiment:
   data_motivation: Each churner costs 300 EUR a year.
@@ -92,6 +92,7 @@ experiment:
     - id: B1
       description: Flag customers whose usage fell by half.
       entry_point: churn_baselines:usage_drop
+      exact: true
     - id: B2
       description: Flag nobody.
   hypotheses:

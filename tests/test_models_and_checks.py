@@ -57,11 +57,11 @@ def test_a_complete_plan_loads_with_every_section(make_plan: MakePlan) -> None:
     # a single baseline id is accepted where a list is expected
     assert plan.hypothesis("H1").success_criteria[0].better_than == ["B1"]
     assert plan.experiment_log.entries == []
-    # every value is located: H2 starts on line 43, its at_most criterion on line 50
-    assert loaded.locations.of_value(("experiment", "hypotheses", 1)) == (43, 7)
+    # every value is located: H2 starts on line 44, its at_most criterion on line 51
+    assert loaded.locations.of_value(("experiment", "hypotheses", 1)) == (44, 7)
     assert loaded.locations.of_value(
         ("experiment", "hypotheses", 1, "success_criteria", 1, "at_most")
-    ) == (50, 41)
+    ) == (51, 41)
 
 
 def test_the_blank_scaffold_loads_and_validates_as_generated(capsys: Capsys) -> None:
@@ -320,7 +320,7 @@ def test_json_report_holds_problems_and_grades(make_plan: MakePlan, capsys: Caps
     assert reports[1]["goals"] == []
     [problem] = reports[1]["problems"]
     assert problem["message"] == "expected a whole number, got 'ten'"
-    assert (problem["line"], problem["column"], problem["severity"]) == (40, 23, "error")
+    assert (problem["line"], problem["column"], problem["severity"]) == (41, 23, "error")
     assert problem["path"] == ["experiment", "hypotheses", 0, "timebox", "days"]
 
 

@@ -585,3 +585,40 @@ def test_success_and_failure_never_both(values: list[float], by: str | float) ->
     if check.low is not None and check.high is not None:
         assert check.low <= check.high
     assert found.status in ("succeeded", "failed", "inconclusive")
+
+
+# ---------------------------------------------------------------------------- _stats layer
+
+
+@PROPERTY
+@given(st.lists(st.floats(0.0, 0.1), min_size=1, max_size=6))
+def test_holm_is_closed_testing_with_bonferroni(p: list[float]) -> None:
+    # Holm's procedure equals the closed test of Bonferroni intersections (Marcus, Peritz &
+    # Gabriel 1976): H_i is rejected iff every subset containing i has min p ≤ α/|subset|.
+    from mlplan import _stats
+
+    m = len(p)
+    subsets = [[j for j in range(m) if mask >> j & 1] for mask in range(1, 2**m)]
+    expected = [
+        all(min(p[j] for j in s) <= 0.025 / len(s) for s in subsets if i in s) for i in range(m)
+    ]
+    assert list(_stats.holm(p)) == expected
+
+
+@PROPERTY
+@given(st.floats(0.05, 2.0), st.floats(0.2, 3.0), st.sampled_from([0.0, 0.3 / 0.7]))
+def test_runs_needed_is_the_smallest_n_with_enough_power(
+    effect: float, sd: float, ratio: float
+) -> None:
+    from mlplan import _stats
+
+    def power(n: int) -> float:
+        noncentrality = effect / (sd * np.sqrt(1 / n + ratio))
+        return float(stats.nct.sf(stats.t.ppf(0.975, n - 1), n - 1, noncentrality))
+
+    needed = _stats.runs_needed(effect, sd, 0.025, ratio=ratio)
+    if needed is None:
+        assert power(100_000) < 0.8
+        return
+    assert power(needed) >= 0.8
+    assert needed == 2 or power(needed - 1) < 0.8

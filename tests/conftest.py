@@ -84,7 +84,7 @@ goals:
   trade_offs: [Precision may drop by up to 5%.]
 metrics:
   - {{key: recall, direction: higher, bounds: [0, 1], description: Share of churners found.}}
-  - {{key: recall.loyal, direction: higher, bounds: [0, 1], description: Recall on loyal customers.}}
+  - {{key: recall.loyal, direction: higher, bounds: [0, 1], description: Loyal recall.}}
   - {{key: latency_ms, direction: lower, unit: ms, description: Scoring time.}}
 experiment:
   data_motivation: Each churner costs 300 EUR a year.

@@ -29,7 +29,7 @@ from mlplan._validate import Report, validate_file
 from mlplan.errors import MlplanError
 
 if TYPE_CHECKING:
-    from mlplan._status import StatusRow
+    from mlplan._summary import StatusRow
 
 __all__ = ["app", "main"]
 
@@ -180,6 +180,13 @@ TrackingUri = Annotated[
         show_default=False,
     ),
 ]
+Replace = Annotated[
+    str,
+    typer.Option(
+        "--replace", help="The run this result replaces (same subject and key).", metavar="RUN"
+    ),
+]
+Reason = Annotated[str, typer.Option("--reason", help="Why the replaced run no longer counts.")]
 Today = Annotated[
     str | None,
     typer.Option(
@@ -232,6 +239,8 @@ def log_result(
     source: Annotated[
         str, typer.Option("--source", help="Where a reported figure comes from.")
     ] = "",
+    replace: Replace = "",
+    reason: Reason = "",
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Log a result for a hypothesis or a baseline as an MLflow run."""
@@ -255,8 +264,13 @@ def log_result(
             reported=reported,
             source=source,
             params=_pairs(param or [], "param"),
+            replaces=replace,
+            reason=reason,
         )
         delivery = journal.log(submission)
+    if delivery.deduplicated:
+        out.print(f"Already logged: the same result is run {delivery.run_id}", markup=False)
+        return
     label = " (reported)" if delivery.submission.reported else ""
     out.print(
         f"Logged {kind} {subject}{label}: run {delivery.run_id} in {journal.location.describe()}",
@@ -279,6 +293,12 @@ def baseline_run(
             show_default=False,
         ),
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="KEY=VALUE passed to the entry point and logged."),
+    ] = None,
+    replace: Replace = "",
+    reason: Reason = "",
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Run baselines' entry points and log their results."""
@@ -295,7 +315,9 @@ def baseline_run(
         )
     for baseline_id in chosen:
         with err.status(f"Running baseline {baseline_id}…"):
-            delivery, seconds, ignored = run_and_log_baseline(journal, baseline_id)
+            delivery, seconds, ignored = run_and_log_baseline(
+                journal, baseline_id, _pairs(param or [], "param"), replace=replace, reason=reason
+            )
         extra = f"; ignored undeclared metrics: {', '.join(ignored)}" if ignored else ""
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in delivery.submission.metrics.items())
         out.print(
@@ -319,7 +341,7 @@ def status(
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
     from mlplan._api import journal_for
-    from mlplan._status import attention, status_rows
+    from mlplan._summary import attention, status_rows
 
     journal = journal_for(path, tracking_uri)
     results, verdicts = journal.verdicts(_today(today))

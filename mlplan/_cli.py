@@ -24,7 +24,7 @@ from rich.console import Console
 from mlplan import __version__
 from mlplan._render import write_markdown
 from mlplan._results import ResultKind
-from mlplan._scaffold import available_templates, new_plan
+from mlplan._scaffold import available_templates, scaffold
 from mlplan._schema import plan_schema_json
 from mlplan._validate import Report, validate_file
 from mlplan.errors import MlplanError
@@ -86,8 +86,16 @@ def new(
         raise MlplanError(
             f"unknown template {template!r}; available: {', '.join(available_templates())}"
         )
-    path = new_plan(name, template=template, directory=directory)
-    out.print(f"Created {path}. Fill in every TODO, then run: mlplan validate {path}")
+    made = scaffold(name, template=template, directory=directory)
+    out.print(f"Created {made.plan}.", markup=False)
+    if made.written:
+        out.print(f"Beside it: {', '.join(path.name for path in made.written)}", markup=False)
+    for path in made.kept:
+        err.print(f"kept the existing {path}; the template's copy was not written", markup=False)
+    if template == "blank":
+        out.print(f"Fill in every TODO, then run: mlplan validate {made.plan}", markup=False)
+    else:
+        out.print(f"Next: mlplan validate {made.plan}", markup=False)
 
 
 @app.command()

@@ -19,7 +19,7 @@ import yaml
 
 from mlplan.errors import MlplanError
 
-__all__ = ["PlanText", "append_to_list"]
+__all__ = ["PlanText", "append_to_list", "content_end"]
 
 _BOM = "\ufeff"
 _DEFAULT_INDENT = 2
@@ -130,7 +130,7 @@ class _Splicer:
 
     def _insert_block(self, node: yaml.Node, block: str, column: int) -> str:
         """Insert ``block`` (LF-separated lines) on the line after ``node``'s last content."""
-        end = _content_end(self.text, node)
+        end = content_end(self.text, node)
         line_end = self.text.find("\n", end)
         if line_end == -1:  # the last line has no line break: give it the file's own
             head, tail = self.text + self.newline, ""
@@ -188,7 +188,7 @@ def _descendants(node: yaml.Node) -> Iterator[yaml.Node]:
             yield from _descendants(item)
 
 
-def _content_end(text: str, node: yaml.Node) -> int:
+def content_end(text: str, node: yaml.Node) -> int:
     """Where ``node``'s written content ends (before trailing blank lines and comments).
 
     A block collection's own end mark lies at the next token, past any comments; its scalars

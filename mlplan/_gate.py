@@ -17,7 +17,7 @@ from mlplan._decisions import FrozenReview, frozen_review
 from mlplan._judge import Verdict
 from mlplan._models import Plan
 from mlplan._results import Result
-from mlplan._status import StatusRow, attention, status_rows
+from mlplan._summary import StatusRow, attention, status_rows
 
 __all__ = ["StatusReport", "markdown_status", "status_report"]
 

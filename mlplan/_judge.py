@@ -569,7 +569,7 @@ def _needed_baselines(hypothesis: Hypothesis) -> list[str]:
     return list(dict.fromkeys(named))
 
 
-def _status(runs: int, missing_baselines: Sequence[str], checks: Sequence[Check]) -> Status:
+def _status_of(runs: int, missing_baselines: Sequence[str], checks: Sequence[Check]) -> Status:
     if runs == 0:
         return "pending"
     if missing_baselines:
@@ -608,7 +608,7 @@ def _verdict(subject: _Subject, results: Sequence[Result], today: dt.date) -> Ve
     missing = tuple(
         b for b in _needed_baselines(hypothesis) if ("baseline", b) not in subject.evidence
     )
-    judged = _status(found.runs if found else 0, missing, checks)
+    judged = _status_of(found.runs if found else 0, missing, checks)
     deadline = hypothesis.timebox.deadline
     overdue = judged in _UNRESOLVED and today > deadline
     reason = _reason(judged, checks, missing)

@@ -150,7 +150,7 @@ def _log_context(plan: Plan, log: LogView) -> dict[str, Any]:
         return {"status": [], "log_rows": [], "active": [], **record}
     # Imported here: the judge is only needed when there is a log to show.
     from mlplan._judge import active_hypotheses
-    from mlplan._status import log_rows, status_rows
+    from mlplan._summary import log_rows, status_rows
 
     verdicts = list(log.verdicts)
     return {

@@ -63,7 +63,7 @@ def scaffold(
     name = _checked_name(name)
     directory = directory or Path.cwd()
     target = directory / f"{name}.yaml"
-    text = _render(template, name, target.name, today or dt.date.today())
+    text = _fill(template, name, target.name, today or dt.date.today())
     try:
         write_new(target, text)
     except FileExistsError:
@@ -132,9 +132,9 @@ def _plan_id(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
-def _render(template: str, name: str, file_name: str, today: dt.date) -> str:
+def _fill(template: str, name: str, file_name: str, today: dt.date) -> str:
     if template == "blank":
-        return _render_blank(name, file_name, today)
+        return _fill_blank(name, file_name, today)
     if template in example_names():
         return _from_example(template, name, today)
     raise ScaffoldError(
@@ -142,7 +142,7 @@ def _render(template: str, name: str, file_name: str, today: dt.date) -> str:
     )
 
 
-def _render_blank(name: str, file_name: str, today: dt.date) -> str:
+def _fill_blank(name: str, file_name: str, today: dt.date) -> str:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,

@@ -234,7 +234,7 @@ def _deviation_note(deviation: Deviation) -> str:
 
 def _drift_note(drift: DecisionDrift) -> str:
     return (
-        f"decided on {drift.decision.date} on a verdict of {drift.then.status} "
+        f"⚠ decided on {drift.decision.date} on a verdict of {drift.then.status} "
         f"(n = {drift.then.n}); the verdict is now {drift.now.status} (n = {drift.now.runs})"
     )
 

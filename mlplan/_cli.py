@@ -190,6 +190,13 @@ TrackingUri = Annotated[
         show_default=False,
     ),
 ]
+Replace = Annotated[
+    str,
+    typer.Option(
+        "--replace", help="The run this result replaces (same subject and key).", metavar="RUN"
+    ),
+]
+Reason = Annotated[str, typer.Option("--reason", help="Why the replaced run no longer counts.")]
 Today = Annotated[
     str | None,
     typer.Option(
@@ -242,6 +249,8 @@ def log_result(
     source: Annotated[
         str, typer.Option("--source", help="Where a reported figure comes from.")
     ] = "",
+    replace: Replace = "",
+    reason: Reason = "",
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Log a result for a hypothesis or a baseline as an MLflow run."""
@@ -265,8 +274,13 @@ def log_result(
             reported=reported,
             source=source,
             params=_pairs(param or [], "param"),
+            replaces=replace,
+            reason=reason,
         )
         delivery = journal.log(submission)
+    if delivery.deduplicated:
+        out.print(f"Already logged: the same result is run {delivery.run_id}", markup=False)
+        return
     label = " (reported)" if delivery.submission.reported else ""
     out.print(
         f"Logged {kind} {subject}{label}: run {delivery.run_id} in {journal.location.describe()}",
@@ -289,6 +303,12 @@ def baseline_run(
             show_default=False,
         ),
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="KEY=VALUE passed to the entry point and logged."),
+    ] = None,
+    replace: Replace = "",
+    reason: Reason = "",
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Run baselines' entry points and log their results."""
@@ -305,7 +325,9 @@ def baseline_run(
         )
     for baseline_id in chosen:
         with err.status(f"Running baseline {baseline_id}…"):
-            delivery, seconds, ignored = run_and_log_baseline(journal, baseline_id)
+            delivery, seconds, ignored = run_and_log_baseline(
+                journal, baseline_id, _pairs(param or [], "param"), replace=replace, reason=reason
+            )
         extra = f"; ignored undeclared metrics: {', '.join(ignored)}" if ignored else ""
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in delivery.submission.metrics.items())
         out.print(

@@ -28,7 +28,14 @@ import yaml
 from mlplan._checks import find_problems
 from mlplan._edit import PlanText, append_to_list
 from mlplan._files import write_atomically
-from mlplan._judge import Check, Verdict, criteria_fingerprint, criteria_text, judge
+from mlplan._judge import (
+    Check,
+    Verdict,
+    _fingerprint_as,  # the stamp's own fingerprint version; see criteria_now
+    criteria_fingerprint,
+    criteria_text,
+    judge,
+)
 from mlplan._load import LoadedPlan, load_plan
 from mlplan._location import STORE_DIR
 from mlplan._models import CriteriaAmendment, Decision, Hypothesis, Plan, RecordedVerdict
@@ -54,14 +61,16 @@ __all__ = [
 # ------------------------------------------------------------------------------ criteria
 
 
-def criteria_now(plan: Plan, hypothesis: Hypothesis) -> tuple[str, str]:
+def criteria_now(plan: Plan, hypothesis: Hypothesis, stamp: str = "") -> tuple[str, str]:
     """The fingerprint and text the judge would stamp on a result logged now.
 
-    The one place that asks the judge: when its fingerprint covers more settings (metric
-    directions, pairing, resampling), amendments and the frozen check follow.
+    With ``stamp``, under that stamp's fingerprint version: a result logged before the
+    fingerprint was versioned is compared by the old version's rules, so an unchanged plan is
+    not flagged merely because the fingerprint now covers more settings.
     """
-    del plan  # the judge's current signature needs only the hypothesis
-    return criteria_fingerprint(hypothesis), criteria_text(hypothesis)
+    if stamp:
+        return _fingerprint_as(stamp, plan, hypothesis)
+    return criteria_fingerprint(plan, hypothesis), criteria_text(plan, hypothesis)
 
 
 def setting_changes(before: str, after: str) -> list[tuple[str, str, str]]:
@@ -126,23 +135,46 @@ def _plan_with_criteria(plan: Plan, hypothesis_id: str, criteria: str) -> Plan |
         return None
     if not isinstance(document, dict):
         return None
-    data = plan.model_dump(mode="json", exclude_none=True)
+    # exclude_unset keeps an explicit `pair_by: null` (pairing switched off) as written.
+    data = plan.model_dump(mode="json", exclude_unset=True)
     for hypothesis in data["experiment"]["hypotheses"]:
         if hypothesis["id"] == hypothesis_id:
-            hypothesis.update({k: v for k, v in document.items() if k in Hypothesis.model_fields})
-    _apply_directions(data, document.get("directions"))
+            hypothesis.update({k: v for k, v in document.items() if k in _HYPOTHESIS_SETTINGS})
+    design = data["experiment"]
+    design.update({k: v for k, v in document.items() if k in _DESIGN_SETTINGS})
+    _apply_metrics(data, document.get("metrics"))
+    if isinstance(document.get("exact_baselines"), list):
+        for baseline in design["baselines"]:
+            baseline["exact"] = baseline["id"] in document["exact_baselines"]
     try:
         return Plan.model_validate(data)
     except ValueError:
         return None
 
 
-def _apply_directions(data: dict[str, Any], directions: Any) -> None:
-    # A criteria text that records metric directions (the judge's versioned one) turns them
-    # back too: "lower is better" flipped to "higher" is a change of criteria.
-    if isinstance(directions, Mapping):
+# The keys of the judge's criteria text (see _judge.criteria_text) and where each one lives in
+# the plan. pair_by, min_runs and resampling are stamped as the settings in force, so they go
+# back as the hypothesis's own overrides, which is what they were for this hypothesis.
+_HYPOTHESIS_SETTINGS = (
+    "success_criteria",
+    "guardrails",
+    "pair_by",
+    "min_runs",
+    "resampling",
+    "exploratory",
+    "family",
+)
+_DESIGN_SETTINGS = ("conditions", "multiplicity")
+
+
+def _apply_metrics(data: dict[str, Any], metrics: Any) -> None:
+    # "lower is better" flipped to "higher" is a change of criteria: turn it back too.
+    if isinstance(metrics, Mapping):
         for metric in data["metrics"]:
-            metric["direction"] = directions.get(metric["key"], metric["direction"])
+            stamped = metrics.get(metric["key"])
+            if isinstance(stamped, Mapping):
+                metric.update({k: v for k, v in stamped.items() if k in ("direction", "bounds")})
+                metric["exact"] = bool(stamped.get("exact", False))
 
 
 # ------------------------------------------------------------------------------ review
@@ -307,7 +339,8 @@ def _unrecorded(
         end, end_text, reached = _chain_end(
             plan, hypothesis.id, stamp.criteria_fingerprint, stamp.criteria
         )
-        if current in reached or end in seen:
+        as_stamped, _ = criteria_now(plan, hypothesis, stamp.criteria_fingerprint)
+        if current in reached or as_stamped in reached or end in seen:
             continue
         seen.add(end)
         yield CriteriaChange(hypothesis.id, end, current, end_text, text, stamp.logged_at)
@@ -412,22 +445,24 @@ def _deciding_check(verdict: Verdict) -> Check | None:
     order = (*first, "unclear", "missing", "pass", "fail")
     for outcome in order:
         for check in verdict.checks:
-            if check.outcome == outcome and check.value is not None:
+            if check.outcome == outcome and (check.estimate is not None or check.value):
                 return check
     return None
 
 
 def _recorded(verdict: Verdict) -> RecordedVerdict:
+    """The verdict in three figures: status, runs, and the deciding check's interval (the
+    bounds its test used, on the effect the check is about), with the check's explanation."""
     check = _deciding_check(verdict)
-    value = check.value if check is not None else None
     interval = None
-    if value is not None and value.low is not None and value.high is not None:
-        interval = [float(f"{value.low:.4g}"), float(f"{value.high:.4g}")]
+    if check is not None and check.low is not None and check.high is not None:
+        interval = [float(f"{check.low:.4g}"), float(f"{check.high:.4g}")]
+    described = (check.explanation or check.description) if check is not None else None
     return RecordedVerdict(
         status=verdict.status,
         n=verdict.runs,
         interval=interval,
-        check=check.description if check is not None else None,
+        check=described or None,
     )
 
 

@@ -114,7 +114,8 @@ def _log_constrained_view(log: _Log, lambdas: Sequence[float]) -> None:
         multiplier = check.get("slsqp_multiplier")
         if multiplier is not None:  # scipy ≥ 1.15 reports the KKT multiplier
             params["slsqp_multiplier"] = multiplier
-            note += f"; its KKT multiplier is {multiplier:.7f} (= λ)"
+            # Four significant digits: SLSQP's tolerance leaves the ones below build-dependent.
+            note += f"; its KKT multiplier is {multiplier:#.4g} (= λ)"
         log(
             "H1",
             _pick(check, (*CONSTRAINED, "dual_lambda_abs_diff")),

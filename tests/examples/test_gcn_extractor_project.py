@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from _helpers import doc_differences
 from scipy import sparse, stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -315,7 +316,8 @@ def test_full_run_reproduces_the_committed_design_doc(full: tuple[Path, dt.date]
     doc, _ = full
     fresh, committed = _mask(doc.read_text()), _mask(COMMITTED.read_text())
     assert fresh.count("<run-id>") == committed.count("<run-id>") > 0
-    assert fresh == committed
+    # Word for word; each number to the last digit shown (a rounding boundary may flip it).
+    assert not doc_differences(fresh, committed)
 
 
 @pytest.mark.slow

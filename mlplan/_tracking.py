@@ -335,17 +335,21 @@ class MlflowStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def results(self) -> list[Result]:
-        """Every finished result of this plan, in one paginated search."""
+    def results(self, kind: ResultKind | None = None, subject: str | None = None) -> list[Result]:
+        """Every finished result of this plan (or of one subject), in one paginated search."""
         from mlflow.entities import ViewType
 
+        only = ""
+        if kind is not None and subject is not None:
+            quoted = subject.replace("'", "''")
+            only = f" and tags.`{TAG}kind` = '{kind}' and tags.`{TAG}subject` = '{quoted}'"
         results: list[Result] = []
         token: str | None = None
         while True:
             page = self.client.search_runs(
                 [self.experiment_id],
                 filter_string=f"tags.`{TAG}plan` = '{self.plan.id}' "
-                "and attributes.status = 'FINISHED'",
+                "and attributes.status = 'FINISHED'" + only,
                 run_view_type=ViewType.ACTIVE_ONLY,
                 max_results=PAGE_SIZE,
                 page_token=token,

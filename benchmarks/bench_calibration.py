@@ -230,8 +230,10 @@ def main() -> None:
     )
     # Each of the 2 × 27 rates above is at α in truth for most cells, so about 2.3% of them
     # land past α + 2 MC se by chance alone.
-    print(f"\n{failures} of {len(cells())} cells past the tolerance; "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"\n{failures} of {len(cells())} cells past the tolerance; "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     if failures > 3 or not power_ok:
         raise SystemExit(1)
 

@@ -194,6 +194,10 @@ def _read_log(
         results, judged = journal.verdicts(today)
     except TrackingError as error:
         return LogView(reason=f"{location.describe()} could not be read ({error})")
+    from mlplan._decisions import frozen_review
+
+    as_of = today or dt.date.today()
+    review = frozen_review(journal.plan, results, judged, as_of)
     plots = {}
     if plots_dir is not None:
         from mlplan._plots import plot_hypotheses
@@ -205,7 +209,8 @@ def _read_log(
         results=results,
         verdicts=judged,
         plots=plots,
-        as_of=today or dt.date.today(),
+        as_of=as_of,
+        review=review,
     )
 
 

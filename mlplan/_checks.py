@@ -272,6 +272,7 @@ def _log_references(plan: Plan) -> Iterator[Finding]:
     log = plan.experiment_log
     mentioned = [("entries", i, entry.hypothesis) for i, entry in enumerate(log.entries)]
     mentioned += [("decisions", i, decision.hypothesis) for i, decision in enumerate(log.decisions)]
+    mentioned += [("amendments", i, amended.hypothesis) for i, amended in enumerate(log.amendments)]
     for section, index, hypothesis in mentioned:
         if hypothesis is not None and hypothesis not in hypotheses:
             yield (

@@ -8,15 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import cli
 
 import mlplan
-from mlplan._cli import main
 
 TODAY = "2026-11-25"
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
 
 
 def status_json(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:

@@ -9,11 +9,23 @@ decode and keep their size: their bytes depend on the matplotlib and FreeType bu
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import importlib.util
+import io
 import math
+import os
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import mlplan
 
 # A number as the renderer and the plans write it: optional sign (ASCII or U+2212), digits,
 # decimals, exponent. Digits inside words (H1, B-ols, macs_per_frame) are numbers too: they
@@ -95,3 +107,118 @@ def _pixels(path: Path) -> Sequence[int]:
     assert decoded.size > 0 and not math.isnan(float(decoded.max())), path
     assert float(decoded.max()) > float(decoded.min()), f"{path} is blank"
     return tuple(int(n) for n in decoded.shape)
+
+
+# ---------------------------------------------------------------- the worked projects' runs
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+AS_OF = re.compile(r"judged as of (\d{4}-\d{2}-\d{2})")
+
+
+def load_run_module(project: str) -> ModuleType:
+    """examples/<project>/run.py under a name of its own (every example has a run.py, and
+    ``import run`` would return whichever was imported first), loaded once per session."""
+    name = f"{project}_example_run"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, EXAMPLES / project / "run.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def committed_today(project: str) -> dt.date:
+    """The date the committed design doc was judged as of."""
+    found = AS_OF.search((EXAMPLES / project / "design.md").read_text("utf-8"))
+    assert found, f"examples/{project}/design.md names no 'judged as of' date"
+    return dt.date.fromisoformat(found.group(1))
+
+
+@contextlib.contextmanager
+def isolated(folder: Path) -> Iterator[None]:
+    """What conftest's per-test ``isolated`` does, for session-scoped runs: work in
+    ``folder`` with a private HOME and no MLflow settings from the environment."""
+    home = folder / "home"
+    home.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.setenv("HOME", str(home))
+        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        patch.setenv("DO_NOT_TRACK", "true")
+        for name in list(os.environ):
+            if name.startswith("MLFLOW_") and name != "MLFLOW_DISABLE_TELEMETRY":
+                patch.delenv(name)
+        yield
+
+
+@dataclass(frozen=True)
+class ProjectRun:
+    """One run of a worked project: its design doc, plan and what its ``main`` printed."""
+
+    doc: Path
+    printed: str
+    today: dt.date
+
+    @property
+    def plan(self) -> Path:
+        return self.doc.parent / "plan.yaml"
+
+    @property
+    def folder(self) -> Path:
+        return self.doc.parent
+
+
+_RUNS: dict[tuple[str, bool], ProjectRun] = {}
+
+
+def project_run(factory: pytest.TempPathFactory, project: str, *, quick: bool) -> ProjectRun:
+    """The project's run through its command line (``main``), once per test session.
+
+    The full run is judged as of the committed doc's date, so it can be compared with it; the
+    quick run starts over a stale store, which it must replace. Fixtures in several modules
+    may ask for the same run: it is cached here, not in a fixture.
+    """
+    key = (project, quick)
+    if key not in _RUNS:
+        folder = factory.mktemp(f"{project}_{'quick' if quick else 'full'}")
+        out = folder / "x"
+        (out / ".mlplan").mkdir(parents=True)
+        (out / ".mlplan" / "stale").write_text("an earlier run's store")
+        today = QUICK_TODAY if quick else committed_today(project)
+        argv = ["--out", str(out), "--today", today.isoformat(), *(["--quick"] if quick else [])]
+        printed = io.StringIO()
+        with isolated(folder), contextlib.redirect_stdout(printed):
+            assert load_run_module(project).main(argv) == 0
+        _RUNS[key] = ProjectRun(out / "design.md", printed.getvalue(), today)
+    return _RUNS[key]
+
+
+#: The quick runs are judged as of this date.
+QUICK_TODAY = dt.date(2026, 11, 27)
+
+
+def quoted_text(plan: Path) -> str:
+    """The plan's experiment log as one string: decisions' rationales and entries' texts."""
+    log = mlplan.load_plan(plan).plan.experiment_log
+    return " ".join([d.rationale or "" for d in log.decisions] + [e.text for e in log.entries])
+
+
+def readme_findings(project: str) -> dict[str, list[str]]:
+    """The README's 'What it found' table: hypothesis id → its cells after the first."""
+    text = (EXAMPLES / project / "README.md").read_text("utf-8")
+    section = text.split("## What it found", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        found = re.match(r"\*{0,2}(H\d+)\b", cells[0]) if line.startswith("|") else None
+        if found:
+            rows[found.group(1)] = cells[1:]
+    return rows
+
+
+def missing_quotes(text: str, quotes: Sequence[str]) -> list[str]:
+    """The quotes that do not occur in ``text`` (spaces and line breaks normalised)."""
+    flat = " ".join(text.split())
+    return [quote for quote in quotes if " ".join(quote.split()) not in flat]

@@ -30,7 +30,7 @@ from mlplan._location import StoreLocation
 from mlplan._models import Plan
 from mlplan._outbox import Submission
 from mlplan._results import Result, ResultKind
-from mlplan.errors import StoreUnreachableError, TrackingError
+from mlplan.errors import StoreAuthError, StoreUnreachableError, TrackingError
 
 if TYPE_CHECKING:
     from mlflow import ActiveRun
@@ -60,11 +60,15 @@ RUN_NAME_LIMIT = 120  # a run name is read in a table column
 _ENVIRONMENT_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    # A busy team server (16 first writers at once on 2 workers) can take several seconds to
+    # answer; a dead one refuses the connection at once whatever this says.
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
     # MLflow prints a "View run at" link per run to stdout; mlplan's output names the run.
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 PROBE_TIMEOUT_S = 3.0
+# A server that accepted the connection but is slow to answer is busy, not dead: wait longer.
+BUSY_PROBE_TIMEOUT_S = 20.0
 
 
 def experiment_name(plan: Plan) -> str:
@@ -77,14 +81,23 @@ def probe(location: StoreLocation) -> None:
         return
     url = location.uri.rstrip("/") + "/health"
     try:
-        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S) as response:
-            response.read()
+        try:
+            _get(url, PROBE_TIMEOUT_S)
+        except (TimeoutError, urllib.error.URLError) as slow:
+            if not isinstance(getattr(slow, "reason", slow), TimeoutError):
+                raise
+            _get(url, BUSY_PROBE_TIMEOUT_S)
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
         raise StoreUnreachableError(
             f"the tracking server {location.uri} did not answer ({reason}). "
             "Check that it is running and MLFLOW_TRACKING_URI is right."
         ) from None
+
+
+def _get(url: str, timeout: float) -> None:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        response.read()
 
 
 def _quiet_mlflow_logging() -> None:
@@ -151,7 +164,9 @@ class MlflowStore:
         try:
             return self._find_or_create_experiment(client)
         except MlflowException as error:
-            raise _refusal(error, f"MLflow refused to open {self.location.describe()}") from None
+            raise self._refused(
+                error, f"MLflow refused to open {self.location.describe()}"
+            ) from None
 
     def _find_or_create_experiment(self, client: MlflowClient) -> str:
         """The plan's experiment, created if missing.
@@ -204,6 +219,9 @@ class MlflowStore:
             REVISION_TAG: uuid.uuid4().hex,
         }
 
+    def _refused(self, error: Any, what: str) -> TrackingError:
+        return _refusal(error, what, _shown(self.location.uri))
+
     # -- writing ---------------------------------------------------------------------------
 
     def _run_tags(self, submission: Submission) -> dict[str, str]:
@@ -238,7 +256,7 @@ class MlflowStore:
                 self._complete_or_fail(run_id, submission, plan_file)
                 self.touch()
         except MlflowException as error:
-            raise _refusal(error, "MLflow refused the result") from None
+            raise self._refused(error, "MLflow refused the result") from None
         return run_id
 
     def _complete_or_fail(
@@ -254,7 +272,9 @@ class MlflowStore:
         try:
             self._complete(run_id, submission, plan_file)
         except MlflowException as error:
-            if not submission.run_id and not isinstance(_refusal(error, ""), StoreUnreachableError):
+            if not submission.run_id and not isinstance(
+                self._refused(error, ""), StoreUnreachableError
+            ):
                 with contextlib.suppress(MlflowException):
                     self.client.set_terminated(run_id, "FAILED")
             raise
@@ -280,7 +300,7 @@ class MlflowStore:
                 self._complete(existing, submission, plan_file)
                 self.touch()
         except MlflowException as error:
-            raise _refusal(error, "MLflow refused the result") from None
+            raise self._refused(error, "MLflow refused the result") from None
         return existing
 
     def _create_run(self, submission: Submission) -> str:
@@ -370,7 +390,7 @@ class MlflowStore:
                 for plot in plots:
                     self.client.log_artifact(run_id, str(plot), artifact_path="plots")
         except MlflowException as error:
-            raise _refusal(error, "MLflow refused the design doc") from None
+            raise self._refused(error, "MLflow refused the design doc") from None
         return run_id
 
     def _snapshot_run(self) -> str:
@@ -401,7 +421,7 @@ class MlflowStore:
                 for key, value in tags.items():
                     self.client.set_experiment_tag(self.experiment_id, key, value)
         except MlflowException as error:
-            raise _refusal(error, "MLflow refused the verdicts") from None
+            raise self._refused(error, "MLflow refused the verdicts") from None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -421,7 +441,7 @@ class MlflowStore:
                 return cached
             results = self._search_results()
         except MlflowException as error:
-            raise _refusal(error, "MLflow refused to list the results") from None
+            raise self._refused(error, "MLflow refused to list the results") from None
         cache.save(revision, results)
         return results
 
@@ -476,9 +496,42 @@ def run_name(submission: Submission) -> str:
     return _clip(f"{submission.subject} · {detail}", RUN_NAME_LIMIT)
 
 
-def _refusal(error: Any, what: str) -> TrackingError:
+_UNAUTHENTICATED = ("UNAUTHENTICATED", "CUSTOMER_UNAUTHORIZED")
+
+
+def _shown(uri: str) -> str:
+    """The URI without a password written into it (http://user:secret@host)."""
+    scheme, sep, rest = uri.partition("://")
+    return f"{scheme}{sep}{rest.split('@', 1)[-1]}" if sep else uri
+
+
+def _auth_refusal(error: Any, uri: str) -> StoreAuthError | None:
+    """A 401 or 403 told as such, naming what to set; never the credentials themselves."""
+    code = str(getattr(error, "error_code", ""))
+    message = str(getattr(error, "message", error))
+    if code in _UNAUTHENTICATED or "error code 401" in message:
+        return StoreAuthError(
+            f"the tracking server {uri} needs you to log in (401 Unauthorized). Set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) "
+            "to your account on that server."
+        )
+    if code == "PERMISSION_DENIED" or "error code 403" in message:
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME", "")
+        who = f"user {user!r}" if user else "your account"
+        return StoreAuthError(
+            f"the tracking server {uri} refused {who} permission for this (403 Forbidden). "
+            "Ask an admin of that server for EDIT permission on the plan's experiment, or set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to an account that has it."
+        )
+    return None
+
+
+def _refusal(error: Any, what: str, uri: str = "") -> TrackingError:
     # A dropped connection mid-request is the server going away, not a refusal: the caller
     # keeps the result in the outbox for those.
+    denied = _auth_refusal(error, uri)
+    if denied is not None:
+        return denied
     message = str(getattr(error, "message", error))
     if any(word in message for word in ("Max retries", "Connection", "connect", "timed out")):
         return StoreUnreachableError(f"the tracking server stopped answering: {message[:300]}")

@@ -126,6 +126,61 @@ def build_store(folder: Path, runs: int, uri: str | None = None) -> Path:
     return plan
 
 
+def replicate_runs(sqlite_db: Path, runs: int) -> None:
+    """Grow an embedded store to ``runs`` runs by copying the rows of the runs mlplan wrote,
+    each copy under a new run id and submission id (writing 100,000 runs through MLflow one by
+    one would take hours here). Then change the plan's revision, as any write would."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{sqlite_db}")
+    metadata = sa.MetaData()
+    metadata.reflect(bind=engine)
+    per_run = [t for t in metadata.sorted_tables if "run_uuid" in t.c and t.name != "runs"]
+    with engine.begin() as connection:
+        originals = [
+            dict(r._mapping) for r in connection.execute(sa.select(metadata.tables["runs"]))
+        ]
+        rows = {
+            t.name: [dict(r._mapping) for r in connection.execute(sa.select(t))] for t in per_run
+        }
+        by_run = {t: _group(rows[t], "run_uuid") for t in rows}
+        have = len(originals)
+        while have < runs:
+            batch = originals[: runs - have]
+            fresh = {run["run_uuid"]: uuid.uuid4().hex for run in batch}
+            connection.execute(
+                metadata.tables["runs"].insert(),
+                [{**run, "run_uuid": fresh[run["run_uuid"]]} for run in batch],
+            )
+            for table in per_run:
+                copied = [
+                    _renamed(row, fresh[old])
+                    for old in fresh
+                    for row in by_run[table.name].get(old, [])
+                ]
+                for start in range(0, len(copied), 5_000):
+                    connection.execute(table.insert(), copied[start : start + 5_000])
+            have += len(batch)
+        connection.execute(
+            sa.text("UPDATE experiment_tags SET value = :v WHERE key = 'mlplan.revision'"),
+            {"v": uuid.uuid4().hex},
+        )
+
+
+def _group(rows: list[dict[str, object]], key: str) -> dict[object, list[dict[str, object]]]:
+    grouped: dict[object, list[dict[str, object]]] = {}
+    for row in rows:
+        grouped.setdefault(row[key], []).append(row)
+    return grouped
+
+
+def _renamed(row: dict[str, object], run_id: str) -> dict[str, object]:
+    row = {**row, "run_uuid": run_id}
+    if row.get("key") == "mlplan.submission_id":
+        row["value"] = uuid.uuid4().hex
+    return row
+
+
 def copy_rows(sqlite_db: Path, backend: str) -> None:
     """Copy every MLflow row of an embedded store into a fresh database MLflow has set up."""
     import sqlalchemy as sa
@@ -241,6 +296,9 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="build (or reuse) the store in this folder")
     parser.add_argument("--skip-log", action="store_true", help="time status only")
     parser.add_argument("--copy-from", type=Path, help="postgres: copy this embedded store")
+    parser.add_argument(
+        "--grow", action="store_true", help="embedded: copy the store's runs up to --runs"
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="mlplan-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -249,6 +307,9 @@ def main() -> int:
         if not (folder / ".mlplan" / "mlflow.db").is_file():
             print(f"Building a store with {args.runs} runs in {folder} …", flush=True)
             build_store(folder, args.runs)
+        if args.grow:
+            print(f"Growing the store to {args.runs} runs by copying its rows …", flush=True)
+            replicate_runs(folder / ".mlplan" / "mlflow.db", args.runs)
         uri = f"sqlite:///{folder / '.mlplan' / 'mlflow.db'}"
         measure(plan, uri, args.runs, args.repeats, args.skip_log)
         return 0

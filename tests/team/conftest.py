@@ -219,7 +219,11 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             backend,
             workers=1,
             extra=("--app-name", "basic-auth"),
-            environment={"MLFLOW_AUTH_CONFIG_PATH": str(config)},
+            # The auth app refuses to start without a fixed key for its CSRF tokens.
+            environment={
+                "MLFLOW_AUTH_CONFIG_PATH": str(config),
+                "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
+            },
         ) as server,
     ):
         yield server

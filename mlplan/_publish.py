@@ -39,7 +39,7 @@ def verdict_tags(
             evidence = evidence[: EVIDENCE_LIMIT - 30] + " … (cut by mlplan)"
         tags[f"{PREFIX}verdict.{verdict.hypothesis}"] = verdict.status
         tags[f"{PREFIX}evidence.{verdict.hypothesis}"] = evidence
-        tags[f"{PREFIX}criteria.{verdict.hypothesis}"] = criteria_fingerprint(hypothesis)
+        tags[f"{PREFIX}criteria.{verdict.hypothesis}"] = criteria_fingerprint(plan, hypothesis)
     return tags
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import require_service
 
 from mlplan._cli import main
 
@@ -36,20 +37,12 @@ SERVER_START_TIMEOUT_S = 180
 ADMIN = ("admin", "admin-secret-4f1c")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    for marker in (
-        "postgres: needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust)",
-        "mariadb: needs MariaDB on 127.0.0.1:3306 (root, no password)",
-    ):
-        config.addinivalue_line("markers", marker)
-
-
-def unavailable(what: str, start: str, reason: object) -> None:
-    """Skip, or fail when MLPLAN_REQUIRE_SERVICES=1, saying how to start the database."""
-    message = f"{what} is not reachable ({reason}). Start it with: {start}"
-    if os.environ.get("MLPLAN_REQUIRE_SERVICES") == "1":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+def driver(module: str) -> Any:
+    """The database driver from the `team` extra, or a failure saying how to install it."""
+    try:
+        return __import__(module)
+    except ImportError:
+        pytest.fail(f"{module} is missing: pip install -e '.[team]'", pytrace=False)
 
 
 def free_port() -> int:
@@ -72,14 +65,10 @@ def postgres_database() -> Iterator[str]:
     ``postgresql+psycopg`` names the psycopg 3 driver explicitly: SQLAlchemy 2.0 would take
     a bare ``postgresql://`` to mean psycopg2, which the test extra does not install.
     """
-    try:
-        import psycopg
-
-        admin = psycopg.connect(
-            host=HOST, port=PG_PORT, user="postgres", dbname="postgres", connect_timeout=3
-        )
-    except Exception as error:  # ImportError or any connection failure
-        unavailable(f"PostgreSQL on {HOST}:{PG_PORT}", START_POSTGRES, error)
+    require_service("postgres", start=START_POSTGRES)
+    admin = driver("psycopg").connect(
+        host=HOST, port=PG_PORT, user="postgres", dbname="postgres", connect_timeout=10
+    )
     name = unique_name()
     admin.autocommit = True
     admin.execute(f'CREATE DATABASE "{name}"')
@@ -93,14 +82,10 @@ def postgres_database() -> Iterator[str]:
 @contextmanager
 def mariadb_database() -> Iterator[str]:
     """A fresh MariaDB database, dropped afterwards; yields its SQLAlchemy URI (PyMySQL)."""
-    try:
-        import pymysql
-
-        admin = pymysql.connect(
-            host=HOST, port=MARIADB_PORT, user="root", connect_timeout=3, autocommit=True
-        )
-    except Exception as error:
-        unavailable(f"MariaDB on {HOST}:{MARIADB_PORT}", START_MARIADB, error)
+    require_service("mariadb", start=START_MARIADB)
+    admin = driver("pymysql").connect(
+        host=HOST, port=MARIADB_PORT, user="root", connect_timeout=10, autocommit=True
+    )
     name = unique_name()
     with admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE `{name}`")

@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 # the journal or the API it never touches, and start-up time is a feature here.
 _HOMES = {
     "log_result": "mlplan._api",
+    "publish": "mlplan._api",
     "read_log": "mlplan._api",
     "render_design_doc": "mlplan._api",
     "run_baseline": "mlplan._api",
@@ -75,6 +76,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from mlplan._api import (
         log_result,
+        publish,
         read_log,
         render_design_doc,
         run_baseline,
@@ -120,6 +122,7 @@ __all__ = [
     "log_result",
     "new_plan",
     "plan_schema",
+    "publish",
     "read_log",
     "render_design_doc",
     "render_markdown",

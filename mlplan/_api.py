@@ -62,8 +62,15 @@ def log_result(
     reported: bool = False,
     source: str = "",
     tracking_uri: str | None = None,
+    replace: str = "",
+    reason: str = "",
 ) -> str:
-    """Log one result for a hypothesis (or a baseline); return its MLflow run id."""
+    """Log one result for a hypothesis (or a baseline); return its MLflow run id.
+
+    One result per subject and pair key: a second one for the same key is refused unless it
+    names the run it replaces (``replace=``) and why (``reason=``); logging the same values
+    again logs nothing and returns the existing run's id.
+    """
     kind, subject = _subject(hypothesis, baseline)
     journal = journal_for(plan, tracking_uri)
     submission = journal.submission(
@@ -74,6 +81,8 @@ def log_result(
         params=params,
         reported=reported,
         source=source,
+        replaces=replace,
+        reason=reason,
     )
     return journal.log(submission).run_id
 
@@ -98,10 +107,19 @@ def start_run(
         yield run
 
 
-def run_and_log_baseline(journal: Journal, baseline_id: str) -> tuple[Delivery, float, list[str]]:
-    """Run a baseline's entry point and log what it returns for the plan's declared metrics."""
+def run_and_log_baseline(
+    journal: Journal,
+    baseline_id: str,
+    params: Mapping[str, str] | None = None,
+    *,
+    replace: str = "",
+    reason: str = "",
+) -> tuple[Delivery, float, list[str]]:
+    """Run a baseline's entry point with ``params`` as keyword arguments and log what it
+    returns for the plan's declared metrics, with the params as the run's params."""
     journal.check_subject("baseline", baseline_id)
-    ran = run_entry_point(journal.plan.baseline(baseline_id), journal.loaded.path.parent)
+    folder = journal.loaded.path.parent
+    ran = run_entry_point(journal.plan.baseline(baseline_id), folder, params)
     declared = {metric.key for metric in journal.plan.metrics}
     kept = {k: v for k, v in ran.metrics.items() if k in declared}
     ignored = sorted(k for k in ran.metrics if k not in declared)
@@ -116,13 +134,29 @@ def run_and_log_baseline(journal: Journal, baseline_id: str) -> tuple[Delivery, 
         subject=baseline_id,
         metrics=kept,
         note=f"measured by running {entry_point}",
+        params=params,
+        replaces=replace,
+        reason=reason,
     )
     return journal.log(submission), ran.seconds, ignored
 
 
-def run_baseline(plan: str | Path, baseline_id: str, tracking_uri: str | None = None) -> str:
-    """Run a baseline's declared entry point and log its result; return the run id."""
-    delivery, _, _ = run_and_log_baseline(journal_for(plan, tracking_uri), baseline_id)
+def run_baseline(
+    plan: str | Path,
+    baseline_id: str,
+    tracking_uri: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    replace: str = "",
+    reason: str = "",
+) -> str:
+    """Run a baseline's declared entry point (``params`` as keyword arguments) and log its
+    result; return the run id."""
+    shown = {key: str(value) for key, value in (params or {}).items()}
+    journal = journal_for(plan, tracking_uri)
+    delivery, _, _ = run_and_log_baseline(
+        journal, baseline_id, shown, replace=replace, reason=reason
+    )
     return delivery.run_id
 
 
@@ -160,6 +194,10 @@ def _read_log(
         results, judged = journal.verdicts(today)
     except TrackingError as error:
         return LogView(reason=f"{location.describe()} could not be read ({error})")
+    from mlplan._decisions import frozen_review
+
+    as_of = today or dt.date.today()
+    review = frozen_review(journal.plan, results, judged, as_of)
     plots = {}
     if plots_dir is not None:
         from mlplan._plots import plot_hypotheses
@@ -171,7 +209,8 @@ def _read_log(
         results=results,
         verdicts=judged,
         plots=plots,
-        as_of=today or dt.date.today(),
+        as_of=as_of,
+        review=review,
     )
 
 

@@ -1,8 +1,8 @@
 """Running a heuristic baseline's declared entry point.
 
 An entry point is ``module:function``, found first in the plan's own folder (so a plan can
-ship its baselines beside it) and then on the usual import path. It takes no arguments and
-returns a mapping of metric key to value.
+ship its baselines beside it) and then on the usual import path. It returns a mapping of
+metric key to value, and takes the run's params as keyword arguments (``seed=3``), if any.
 """
 
 from __future__ import annotations
@@ -75,7 +75,19 @@ def _load(entry_point: str, folder: Path) -> Callable[[], Any]:
     return function  # type: ignore[no-any-return]
 
 
-def run_entry_point(baseline: Baseline, plan_folder: Path) -> BaselineRun:
+def _literal(value: str) -> Any:
+    """A param as the entry point expects it: ``3`` is an int, ``0.3`` a float, else text."""
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+def run_entry_point(
+    baseline: Baseline, plan_folder: Path, params: Mapping[str, str] | None = None
+) -> BaselineRun:
     if baseline.entry_point is None:
         raise BaselineError(
             f"baseline {baseline.id} declares no entry_point; log its result with "
@@ -84,7 +96,7 @@ def run_entry_point(baseline: Baseline, plan_folder: Path) -> BaselineRun:
     function = _load(baseline.entry_point, plan_folder)
     started = time.perf_counter()
     try:
-        metrics = function()
+        metrics = function(**{key: _literal(value) for key, value in (params or {}).items()})
     except Exception as error:
         raise BaselineError(
             f"baseline {baseline.id} ({baseline.entry_point}) failed: "

@@ -8,6 +8,7 @@ matplotlib) are imported inside the commands that need them, never at start-up.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import gc
 import json
 import sys
@@ -23,13 +24,14 @@ import mlplan
 from mlplan._console import Console
 from mlplan._render import write_markdown
 from mlplan._results import ResultKind
-from mlplan._scaffold import available_templates, new_plan
+from mlplan._scaffold import available_templates, scaffold
 from mlplan._schema import plan_schema_json
 from mlplan._validate import Report, validate_file
 from mlplan.errors import MlplanError
 
 if TYPE_CHECKING:
-    from mlplan._summary import StatusRow
+    from mlplan._decisions import CriteriaChange
+    from mlplan._gate import StatusReport
 
 __all__ = ["app", "main"]
 
@@ -84,8 +86,16 @@ def new(
         raise MlplanError(
             f"unknown template {template!r}; available: {', '.join(available_templates())}"
         )
-    path = new_plan(name, template=template, directory=directory)
-    out.print(f"Created {path}. Fill in every TODO, then run: mlplan validate {path}")
+    made = scaffold(name, template=template, directory=directory)
+    out.print(f"Created {made.plan}.", markup=False)
+    if made.written:
+        out.print(f"Beside it: {', '.join(path.name for path in made.written)}", markup=False)
+    for path in made.kept:
+        err.print(f"kept the existing {path}; the template's copy was not written", markup=False)
+    if template == "blank":
+        out.print(f"Fill in every TODO, then run: mlplan validate {made.plan}", markup=False)
+    else:
+        out.print(f"Next: mlplan validate {made.plan}", markup=False)
 
 
 @app.command()
@@ -180,6 +190,13 @@ TrackingUri = Annotated[
         show_default=False,
     ),
 ]
+Replace = Annotated[
+    str,
+    typer.Option(
+        "--replace", help="The run this result replaces (same subject and key).", metavar="RUN"
+    ),
+]
+Reason = Annotated[str, typer.Option("--reason", help="Why the replaced run no longer counts.")]
 Today = Annotated[
     str | None,
     typer.Option(
@@ -232,6 +249,8 @@ def log_result(
     source: Annotated[
         str, typer.Option("--source", help="Where a reported figure comes from.")
     ] = "",
+    replace: Replace = "",
+    reason: Reason = "",
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Log a result for a hypothesis or a baseline as an MLflow run."""
@@ -255,8 +274,13 @@ def log_result(
             reported=reported,
             source=source,
             params=_pairs(param or [], "param"),
+            replaces=replace,
+            reason=reason,
         )
         delivery = journal.log(submission)
+    if delivery.deduplicated:
+        out.print(f"Already logged: the same result is run {delivery.run_id}", markup=False)
+        return
     label = " (reported)" if delivery.submission.reported else ""
     out.print(
         f"Logged {kind} {subject}{label}: run {delivery.run_id} in {journal.location.describe()}",
@@ -279,6 +303,12 @@ def baseline_run(
             show_default=False,
         ),
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="KEY=VALUE passed to the entry point and logged."),
+    ] = None,
+    replace: Replace = "",
+    reason: Reason = "",
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Run baselines' entry points and log their results."""
@@ -295,7 +325,9 @@ def baseline_run(
         )
     for baseline_id in chosen:
         with err.status(f"Running baseline {baseline_id}…"):
-            delivery, seconds, ignored = run_and_log_baseline(journal, baseline_id)
+            delivery, seconds, ignored = run_and_log_baseline(
+                journal, baseline_id, _pairs(param or [], "param"), replace=replace, reason=reason
+            )
         extra = f"; ignored undeclared metrics: {', '.join(ignored)}" if ignored else ""
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in delivery.submission.metrics.items())
         out.print(
@@ -304,42 +336,53 @@ def baseline_run(
         )
 
 
+class StatusFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
 @app.command()
 def status(
     path: PlanArgument,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (as --format json).")] = False,
+    output_format: Annotated[
+        StatusFormat,
+        typer.Option("--format", help="table, json, or markdown (GitHub, for a CI summary)."),
+    ] = StatusFormat.table,
     check: Annotated[
         bool,
         typer.Option(
-            "--check", help="Exit 1 if anything is overdue, or failed without a recorded decision."
+            "--check",
+            help="Exit 1 if anything is overdue, failed without a recorded decision, "
+            "or has criteria changed after results without an amendment.",
+        ),
+    ] = False,
+    require_store: Annotated[
+        bool,
+        typer.Option(
+            "--require-store",
+            help="With --check: also fail when there is no store or it holds no results.",
         ),
     ] = False,
     tracking_uri: TrackingUri = None,
     today: Today = None,
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
-    from mlplan._api import journal_for
-    from mlplan._summary import attention, status_rows
+    from mlplan._gate import markdown_status, status_report
 
-    journal = journal_for(path, tracking_uri)
-    results, verdicts = journal.verdicts(_today(today))
-    rows = status_rows(verdicts)
-    if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "plan": journal.plan.id,
-                    "store": journal.location.describe(),
-                    "results": len(results),
-                    "hypotheses": [row.to_dict() for row in rows],
-                }
-            )
-        )
+    report = status_report(
+        path, tracking_uri=tracking_uri, today=_today(today), require_store=require_store
+    )
+    chosen = StatusFormat.json if as_json else output_format
+    if chosen is StatusFormat.json:
+        out.print_json(json.dumps(report.to_dict()))
+    elif chosen is StatusFormat.markdown:
+        out.file.write(markdown_status(report))
     else:
-        _print_status(journal.plan.title, rows, len(results))
-    reasons = attention(journal.plan, verdicts)
-    if check and reasons:
-        for reason in reasons:
+        _print_status(report)
+    if check and report.reasons:
+        for reason in report.reasons:
             err.print(f"needs attention: {reason}", style="red", markup=False)
         raise typer.Exit(EXIT_INVALID)
 
@@ -354,11 +397,11 @@ _STATUS_STYLE = {
 }
 
 
-def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
+def _print_status(report: StatusReport) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{title}: {result_count} results", show_lines=True)
+    table = Table(title=f"{report.plan.title}: {len(report.results)} results", show_lines=True)
     for column in (
         "Hypothesis",
         "Verdict",
@@ -367,10 +410,10 @@ def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
         "Next step",
     ):
         table.add_column(column)
-    for row in rows:
+    for row in report.rows:
         evidence = "\n".join(row.evidence) or "no results yet"
-        if row.amendment:
-            evidence += f"\n⚠ {row.amendment}"
+        for note in report.notes(row.hypothesis):
+            evidence += f"\n⚠ {note.removeprefix('⚠ ')}"
         table.add_row(
             Text(row.hypothesis),
             Text(row.status, style=_STATUS_STYLE.get(row.verdict.status, "")),
@@ -379,6 +422,91 @@ def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
             Text(row.next_step),
         )
     out.print(table)
+    for change in report.review.unrecorded:
+        _print_change(change)
+
+
+def _print_change(change: CriteriaChange) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=f"{change.hypothesis}: criteria changed since {change.since:%Y-%m-%d}, "
+        "no amendment recorded",
+        title_style="bold red",
+    )
+    for column in ("Setting", "Results were logged under", "The plan now says"):
+        table.add_column(column)
+    for where, old, new in change.changes:
+        table.add_row(Text(where), Text(old), Text(new))
+    out.print(table)
+
+
+def _date(value: str | None, switch: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise MlplanError(f"{switch} {value!r} is not a date written YYYY-MM-DD") from None
+
+
+HypothesisArgument = Annotated[
+    str, typer.Argument(help="The hypothesis id, e.g. H1.", show_default=False, metavar="H")
+]
+DateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date", help="The entry's date (YYYY-MM-DD); default: today.", show_default=False
+    ),
+]
+
+
+@app.command()
+def decide(
+    path: PlanArgument,
+    hypothesis: HypothesisArgument,
+    decision: Annotated[str, typer.Option("--decision", help="What was decided.")],
+    rationale: Annotated[
+        str | None, typer.Option("--rationale", help="Why.", show_default=False)
+    ] = None,
+    date: DateOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Record a decision in the plan's experiment log, with the verdict it was taken on."""
+    from mlplan._decisions import record_decision
+
+    entry = record_decision(
+        path,
+        hypothesis,
+        decision,
+        rationale=rationale,
+        date=_date(date, "--date"),
+        tracking_uri=tracking_uri,
+    )
+    verdict = entry.verdict
+    basis = f" (verdict {verdict.status}, n = {verdict.n})" if verdict is not None else ""
+    out.print(f"Recorded a decision on {hypothesis}{basis} in {path}", markup=False)
+
+
+@app.command()
+def amend(
+    path: PlanArgument,
+    hypothesis: HypothesisArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why the criteria changed.")],
+    date: DateOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Record that a hypothesis's criteria changed after its results, and why."""
+    from mlplan._decisions import record_amendment
+
+    entries = record_amendment(
+        path, hypothesis, reason, date=_date(date, "--date"), tracking_uri=tracking_uri
+    )
+    for entry in entries:
+        out.print(f"Recorded an amendment of {hypothesis} in {path}:", markup=False)
+        for change in entry.changes:
+            out.print(f"  {change}", markup=False)
 
 
 @app.command()

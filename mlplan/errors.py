@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
     "BaselineError",
@@ -24,11 +25,20 @@ __all__ = [
     "PlanError",
     "Problem",
     "ResultError",
+    "Route",
     "ScaffoldError",
+    "Severity",
     "StoreAuthError",
     "StoreUnreachableError",
     "TrackingError",
 ]
+
+# How bad a problem is: an error makes a plan invalid; a warning is reported and let through
+# (`mlplan validate --strict` turns warnings about goals and TODOs into errors).
+Severity = Literal["error", "warning"]
+# The way from the document root to a value: mapping keys and list indexes, e.g.
+# ("experiment", "hypotheses", 0, "id"). Locations, problems and checks all speak in routes.
+Route = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -44,9 +54,9 @@ class Problem:
     line: int
     column: int
     message: str
-    path: tuple[str | int, ...] = ()
+    path: Route = ()
     hint: str = ""
-    severity: str = "error"
+    severity: Severity = "error"
 
     def where(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"

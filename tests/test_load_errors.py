@@ -232,7 +232,8 @@ EXACT: dict[str, list[str]] = {
     "unknown_key_typo.yaml": [
         "PLAN:41:7: error: unknown key 'sucess_criteria'",
         "    hint: did you mean 'success_criteria'? valid keys here: id, statement, method, "
-        "metrics, baselines, success_criteria, guardrails, timebox, on_success, on_failure, pair_by, min_runs, resampling, exploratory, family",
+        "metrics, baselines, success_criteria, guardrails, timebox, on_success, on_failure, "
+        "pair_by, min_runs, resampling, exploratory, family",
     ],
     "duplicate_key_nested.yaml": [
         "PLAN:52:9: error: duplicate key 'days' (first defined at line 50)",
@@ -430,7 +431,7 @@ def test_libyaml_and_the_pure_python_parser_read_a_plan_alike(
 
     made: list[int] = []
 
-    class CountingLoader(yaml.CSafeLoader):  # type: ignore[misc]
+    class CountingLoader(yaml.CSafeLoader):  # type: ignore[misc, unused-ignore]
         def __init__(self, stream: str) -> None:
             made.append(1)
             super().__init__(stream)

@@ -8,6 +8,7 @@ matplotlib) are imported inside the commands that need them, never at start-up.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import gc
 import json
 import sys
@@ -18,18 +19,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from mlplan import __version__
+import mlplan
+from mlplan._console import Console
 from mlplan._render import write_markdown
 from mlplan._results import ResultKind
-from mlplan._scaffold import available_templates, new_plan
+from mlplan._scaffold import available_templates, scaffold
 from mlplan._schema import plan_schema_json
 from mlplan._validate import Report, validate_file
 from mlplan.errors import MlplanError
 
 if TYPE_CHECKING:
-    from mlplan._summary import StatusRow
+    from mlplan._decisions import CriteriaChange
+    from mlplan._gate import StatusReport
 
 __all__ = ["app", "main"]
 
@@ -46,8 +48,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console()
+err = Console(stderr=True)
 
 PlanArgument = Annotated[
     Path, typer.Argument(help="The plan's YAML file.", show_default=False, metavar="PLAN")
@@ -56,7 +58,7 @@ PlanArgument = Annotated[
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"mlplan {__version__}")
+        out.print(f"mlplan {mlplan.__version__}", markup=False)
         raise typer.Exit()
 
 
@@ -84,8 +86,16 @@ def new(
         raise MlplanError(
             f"unknown template {template!r}; available: {', '.join(available_templates())}"
         )
-    path = new_plan(name, template=template, directory=directory)
-    out.print(f"Created {path}. Fill in every TODO, then run: mlplan validate {path}")
+    made = scaffold(name, template=template, directory=directory)
+    out.print(f"Created {made.plan}.", markup=False)
+    if made.written:
+        out.print(f"Beside it: {', '.join(path.name for path in made.written)}", markup=False)
+    for path in made.kept:
+        err.print(f"kept the existing {path}; the template's copy was not written", markup=False)
+    if template == "blank":
+        out.print(f"Fill in every TODO, then run: mlplan validate {made.plan}", markup=False)
+    else:
+        out.print(f"Next: mlplan validate {made.plan}", markup=False)
 
 
 @app.command()
@@ -144,12 +154,13 @@ def render(
     ] = None,
     tracking_uri: TrackingUri = None,
     today: Today = None,
+    refresh: Refresh = False,
 ) -> None:
     """Render the plan as a Markdown design doc, every section in template order."""
     from mlplan._api import render_design_doc
 
     markdown = render_design_doc(
-        path, output, tracking_uri=tracking_uri, read=log, today=_today(today)
+        path, output, tracking_uri=tracking_uri, read=log, today=_today(today), refresh=refresh
     )
     if output is None:
         out.file.write(markdown)
@@ -178,6 +189,14 @@ TrackingUri = Annotated[
         help="MLflow tracking URI; default: MLFLOW_TRACKING_URI, "
         "else an embedded store beside the plan.",
         show_default=False,
+    ),
+]
+Refresh = Annotated[
+    bool,
+    typer.Option(
+        "--refresh",
+        help="Read every result from MLflow, not the local copy in .mlplan/cache "
+        "(after editing runs outside mlplan, e.g. deleting one in the MLflow UI).",
     ),
 ]
 Replace = Annotated[
@@ -326,42 +345,58 @@ def baseline_run(
         )
 
 
+class StatusFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
 @app.command()
 def status(
     path: PlanArgument,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (as --format json).")] = False,
+    output_format: Annotated[
+        StatusFormat,
+        typer.Option("--format", help="table, json, or markdown (GitHub, for a CI summary)."),
+    ] = StatusFormat.table,
     check: Annotated[
         bool,
         typer.Option(
-            "--check", help="Exit 1 if anything is overdue, or failed without a recorded decision."
+            "--check",
+            help="Exit 1 if anything is overdue, failed without a recorded decision, "
+            "or has criteria changed after results without an amendment.",
+        ),
+    ] = False,
+    require_store: Annotated[
+        bool,
+        typer.Option(
+            "--require-store",
+            help="With --check: also fail when there is no store or it holds no results.",
         ),
     ] = False,
     tracking_uri: TrackingUri = None,
     today: Today = None,
+    refresh: Refresh = False,
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
-    from mlplan._api import journal_for
-    from mlplan._summary import attention, status_rows
+    from mlplan._gate import markdown_status, status_report
 
-    journal = journal_for(path, tracking_uri)
-    results, verdicts = journal.verdicts(_today(today))
-    rows = status_rows(verdicts)
-    if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "plan": journal.plan.id,
-                    "store": journal.location.describe(),
-                    "results": len(results),
-                    "hypotheses": [row.to_dict() for row in rows],
-                }
-            )
-        )
+    report = status_report(
+        path,
+        tracking_uri=tracking_uri,
+        today=_today(today),
+        require_store=require_store,
+        refresh=refresh,
+    )
+    chosen = StatusFormat.json if as_json else output_format
+    if chosen is StatusFormat.json:
+        out.print_json(json.dumps(report.to_dict()))
+    elif chosen is StatusFormat.markdown:
+        out.file.write(markdown_status(report))
     else:
-        _print_status(journal.plan.title, rows, len(results))
-    reasons = attention(journal.plan, verdicts)
-    if check and reasons:
-        for reason in reasons:
+        _print_status(report)
+    if check and report.reasons:
+        for reason in report.reasons:
             err.print(f"needs attention: {reason}", style="red", markup=False)
         raise typer.Exit(EXIT_INVALID)
 
@@ -376,11 +411,11 @@ _STATUS_STYLE = {
 }
 
 
-def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
+def _print_status(report: StatusReport) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{title}: {result_count} results", show_lines=True)
+    table = Table(title=f"{report.plan.title}: {len(report.results)} results", show_lines=True)
     for column in (
         "Hypothesis",
         "Verdict",
@@ -389,10 +424,10 @@ def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
         "Next step",
     ):
         table.add_column(column)
-    for row in rows:
+    for row in report.rows:
         evidence = "\n".join(row.evidence) or "no results yet"
-        if row.amendment:
-            evidence += f"\n⚠ {row.amendment}"
+        for note in report.notes(row.hypothesis):
+            evidence += f"\n⚠ {note.removeprefix('⚠ ')}"
         table.add_row(
             Text(row.hypothesis),
             Text(row.status, style=_STATUS_STYLE.get(row.verdict.status, "")),
@@ -401,6 +436,91 @@ def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
             Text(row.next_step),
         )
     out.print(table)
+    for change in report.review.unrecorded:
+        _print_change(change)
+
+
+def _print_change(change: CriteriaChange) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=f"{change.hypothesis}: criteria changed since {change.since:%Y-%m-%d}, "
+        "no amendment recorded",
+        title_style="bold red",
+    )
+    for column in ("Setting", "Results were logged under", "The plan now says"):
+        table.add_column(column)
+    for where, old, new in change.changes:
+        table.add_row(Text(where), Text(old), Text(new))
+    out.print(table)
+
+
+def _date(value: str | None, switch: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise MlplanError(f"{switch} {value!r} is not a date written YYYY-MM-DD") from None
+
+
+HypothesisArgument = Annotated[
+    str, typer.Argument(help="The hypothesis id, e.g. H1.", show_default=False, metavar="H")
+]
+DateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date", help="The entry's date (YYYY-MM-DD); default: today.", show_default=False
+    ),
+]
+
+
+@app.command()
+def decide(
+    path: PlanArgument,
+    hypothesis: HypothesisArgument,
+    decision: Annotated[str, typer.Option("--decision", help="What was decided.")],
+    rationale: Annotated[
+        str | None, typer.Option("--rationale", help="Why.", show_default=False)
+    ] = None,
+    date: DateOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Record a decision in the plan's experiment log, with the verdict it was taken on."""
+    from mlplan._decisions import record_decision
+
+    entry = record_decision(
+        path,
+        hypothesis,
+        decision,
+        rationale=rationale,
+        date=_date(date, "--date"),
+        tracking_uri=tracking_uri,
+    )
+    verdict = entry.verdict
+    basis = f" (verdict {verdict.status}, n = {verdict.n})" if verdict is not None else ""
+    out.print(f"Recorded a decision on {hypothesis}{basis} in {path}", markup=False)
+
+
+@app.command()
+def amend(
+    path: PlanArgument,
+    hypothesis: HypothesisArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why the criteria changed.")],
+    date: DateOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Record that a hypothesis's criteria changed after its results, and why."""
+    from mlplan._decisions import record_amendment
+
+    entries = record_amendment(
+        path, hypothesis, reason, date=_date(date, "--date"), tracking_uri=tracking_uri
+    )
+    for entry in entries:
+        out.print(f"Recorded an amendment of {hypothesis} in {path}:", markup=False)
+        for change in entry.changes:
+            out.print(f"  {change}", markup=False)
 
 
 @app.command()
@@ -415,6 +535,22 @@ def sync(path: PlanArgument, tracking_uri: TrackingUri = None) -> None:
     )
 
 
+@app.command()
+def publish(
+    path: PlanArgument,
+    tracking_uri: TrackingUri = None,
+    today: Today = None,
+    refresh: Refresh = False,
+) -> None:
+    """Write the verdicts to the MLflow experiment as tags (mlplan.verdict.<H>)."""
+    from mlplan._api import publish as publish_verdicts
+
+    tags = publish_verdicts(path, tracking_uri=tracking_uri, today=_today(today), refresh=refresh)
+    verdicts = {k.removeprefix("mlplan.verdict."): v for k, v in tags.items() if ".verdict." in k}
+    summary = ", ".join(f"{hypothesis} {status}" for hypothesis, status in verdicts.items())
+    out.print(f"Published {len(verdicts)} verdicts: {summary}", markup=False)
+
+
 def _crash_report(error: BaseException) -> Path:
     with tempfile.NamedTemporaryFile(
         "w", prefix="mlplan-crash-", suffix=".log", delete=False, encoding="utf-8"
@@ -426,6 +562,8 @@ def _crash_report(error: BaseException) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising, so tests can call it directly."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # a process of its own, which exits after this one command
+        _freeze_the_import_heap()
     try:
         code = app(args=args, prog_name="mlplan", standalone_mode=False)
     except MlplanError as error:
@@ -453,12 +591,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERNAL
     finally:
-        _quick_exit_after_mlflow()
+        if argv is None or "mlflow" in sys.modules:
+            _freeze_the_import_heap()
     return code if isinstance(code, int) else 0
 
 
-def _quick_exit_after_mlflow() -> None:
-    # After mlflow has been used, the collector's final sweep makes interpreter exit take
-    # 0.65-0.85 s; freezing the heap first cuts it to ~0.05 s.
-    if "mlflow" in sys.modules:
-        gc.freeze()
+def _freeze_the_import_heap() -> None:
+    # The collector otherwise walks every object the imports made, again and again: during the
+    # command (~15 ms of `validate`) and in a final sweep at exit (~50 ms; 0.65-0.85 s after
+    # mlflow). Frozen objects are never collected, so only a process about to exit does this
+    # (and the tests' in-process calls after mlflow, as before).
+    gc.freeze()

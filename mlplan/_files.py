@@ -10,8 +10,11 @@ from pathlib import Path
 __all__ = ["write_atomically", "write_new"]
 
 
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Replace ``path`` with ``content`` in one step: readers see the old file or the new one."""
+def write_atomically(path: Path, content: str | bytes, mode: int | None = None) -> None:
+    """Replace ``path`` with ``content`` in one step: readers see the old file or the new one.
+
+    ``mode`` sets the new file's permissions (a temporary file starts as 0600).
+    """
     data = content.encode("utf-8") if isinstance(content, str) else content
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -20,6 +23,8 @@ def write_atomically(path: Path, content: str | bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        if mode is not None:
+            Path(temporary).chmod(mode)
         Path(temporary).replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -41,8 +41,11 @@ class Delivery:
 class Journal:
     """The results of one plan in its MLflow store."""
 
-    def __init__(self, loaded: LoadedPlan, tracking_uri: str | None = None) -> None:
+    def __init__(
+        self, loaded: LoadedPlan, tracking_uri: str | None = None, refresh: bool = False
+    ) -> None:
         self.loaded = loaded
+        self.refresh = refresh  # read every result from the store, not the local copy
         self.plan = loaded.plan
         self.location: StoreLocation = locate_store(loaded.path, tracking_uri)
         self.outbox = Outbox(self.location.outbox)
@@ -54,7 +57,7 @@ class Journal:
         if self._store is None:
             from mlplan._tracking import MlflowStore
 
-            self._store = MlflowStore(self.plan, self.location)
+            self._store = MlflowStore(self.plan, self.location, refresh=self.refresh)
         return self._store
 
     # -- building submissions ----------------------------------------------------------------
@@ -216,7 +219,7 @@ class Journal:
     @contextmanager
     def active_run(self, submission: Submission) -> Iterator[Any]:
         self.sync()
-        with self.store.active_run(submission) as run:
+        with self.store.active_run(submission, self.loaded.path) as run:
             yield run
 
     # -- reading -------------------------------------------------------------------------------

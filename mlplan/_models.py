@@ -29,6 +29,7 @@ __all__ = [
     "TERMINAL_ACTIONS",
     "Baseline",
     "Considerations",
+    "CriteriaAmendment",
     "Criterion",
     "Decision",
     "ExperimentDesign",
@@ -44,6 +45,7 @@ __all__ = [
     "NextStep",
     "Plan",
     "ProblemStatement",
+    "RecordedVerdict",
     "Resampling",
     "Risks",
     "SoftwareDesign",
@@ -443,16 +445,50 @@ class LogEntry(_Section):
     hypothesis: Identifier | None = None
 
 
+VerdictStatus = Literal["pending", "blocked", "succeeded", "failed", "inconclusive", "overdue"]
+
+
+class RecordedVerdict(_Section):
+    """The verdict a decision was taken on, as `mlplan decide` saw it, so that a later change
+    of verdict (more runs, an amendment) shows beside the decision."""
+
+    status: VerdictStatus
+    n: WholeNumber = Field(ge=0, description="How many runs the verdict rested on.")
+    interval: Annotated[list[Number], Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description="The deciding check's 95% interval, [low, high]."
+    )
+    check: Text | None = Field(default=None, description="The check that decided, in words.")
+
+
 class Decision(_Section):
     date: dt.date
     hypothesis: Identifier
     decision: Text
     rationale: Text | None = None
+    verdict: RecordedVerdict | None = None
+
+
+class CriteriaAmendment(_Section):
+    """A recorded change of a hypothesis's verdict-relevant settings after results existed.
+
+    ``criteria_before`` and ``criteria_after`` are the judge's canonical criteria texts (as
+    stamped on results), so the verdict under the original criteria can be recomputed.
+    """
+
+    date: dt.date
+    hypothesis: Identifier
+    reason: Text
+    criteria_before: Text
+    criteria_after: Text
+    fingerprint_before: Text
+    fingerprint_after: Text
+    changes: list[Text] = Field(default_factory=list, description="What changed, in words.")
 
 
 class ExperimentLog(_Section):
     entries: list[LogEntry] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
+    amendments: list[CriteriaAmendment] = Field(default_factory=list)
 
 
 class Plan(_Section):

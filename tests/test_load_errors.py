@@ -431,7 +431,7 @@ def test_libyaml_and_the_pure_python_parser_read_a_plan_alike(
 
     made: list[int] = []
 
-    class CountingLoader(yaml.CSafeLoader):  # type: ignore[misc]
+    class CountingLoader(yaml.CSafeLoader):  # type: ignore[misc, unused-ignore]
         def __init__(self, stream: str) -> None:
             made.append(1)
             super().__init__(stream)

@@ -11,10 +11,11 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from helpers import cli
 
-from mlplan._cli import main
 from mlplan._journal import Journal
 from mlplan._load import load_plan
 
@@ -81,11 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.kill()
 
 
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
-
-
-def statuses(plan: Path, uri: str, capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:
+def statuses(plan: Path, uri: str, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
     capsys.readouterr()
     assert cli("status", plan, "--json", "--today", TODAY, "--tracking-uri", uri) == 0
     report = json.loads(capsys.readouterr().out)

@@ -1,9 +1,9 @@
 """Start-up stays light: the plan-only commands never import mlflow, matplotlib or scipy.
 
-mlflow costs over a second to import; scipy.stats is only needed where verdicts are
-computed. Each command runs in a fresh interpreter (that is the
-point: in this process other tests have long imported everything), through
-``mlplan._cli.main``, which then prints which heavy top-level packages got imported.
+mlflow costs over a second to import; scipy.stats is only needed where verdicts are computed.
+Each command runs in a fresh interpreter (that is the point: in this process other tests have
+long imported everything), through ``mlplan._cli.main``, which then prints
+which heavy top-level packages got imported.
 """
 
 from __future__ import annotations

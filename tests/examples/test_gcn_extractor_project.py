@@ -11,15 +11,13 @@ compares it with the committed one, byte for byte after masking run ids and logg
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fnmatch
-import importlib.util
-import io
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +31,31 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 import mlplan
 from mlplan import Plan, Result
 
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from tests.examples._helpers import (
+        QUICK_TODAY,
+        doc_differences,
+        figure_differences,
+        missing_quotes,
+        outcomes,
+        project_run,
+        quoted_text,
+        status,
+        t_test,
+    )
+else:  # pytest puts this folder on sys.path
+    from _helpers import (
+        QUICK_TODAY,
+        doc_differences,
+        figure_differences,
+        missing_quotes,
+        outcomes,
+        project_run,
+        quoted_text,
+        status,
+        t_test,
+    )
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gcn_extractor"
 sys.path.insert(0, str(EXAMPLE))
 
@@ -41,17 +64,6 @@ if TYPE_CHECKING:  # mypy resolves modules from the repository root
 else:
     import extractor_study as es
 
-
-def _load_run_module() -> ModuleType:
-    """examples/gcn_extractor/run.py under a name of its own: every example has a run.py."""
-    spec = importlib.util.spec_from_file_location("gcn_extractor_run", EXAMPLE / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gcn_run = _load_run_module()
 
 FAMILIES = ("classic", "header_row", "receipt")
 IN_DIST = [f"f1.{f}" for f in es.FIELDS] + ["f1_macro"]
@@ -124,6 +136,66 @@ def _unseen(metrics: Mapping[str, float]) -> dict[str, float]:
     return {f"unseen.{k}": v for k, v in metrics.items()}
 
 
+# -- the study's generator and feature builders, checked against their definitions ---------
+# The figures below are recomputed from the study's documents and features (they are the data
+# and the method under test); these checks make sure those are what the plan says they are.
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%b %d, %Y")
+_MONEY = re.compile(r"^\$?(\d{1,3}(,\d{3})*|\d+)\.\d{2}( EUR)?$")
+
+
+def _is_date(text: str) -> bool:
+    for layout in _DATE_FORMATS:
+        with contextlib.suppress(ValueError):
+            dt.datetime.strptime(text, layout)
+            return True
+    return False
+
+
+def test_gold_labels_agree_with_their_text() -> None:
+    """Read independently, the gold date is a date, the total an amount, the invoice number
+    holds digits and the parties are words, on (almost) every document: only the 3% OCR noise
+    may garble one."""
+    docs = es.generate_documents(0)
+    gold = [{s.label: s.text for s in d.segments} for d in docs]
+    assert sorted({d.layout for d in docs}) == list(FAMILIES)
+    checks: dict[str, Callable[[str], bool]] = {
+        "date": _is_date,
+        "total": lambda text: bool(_MONEY.match(text)),
+        "invoice_number": lambda text: any(c.isdigit() for c in text),
+        "vendor": lambda text: sum(c.isalpha() for c in text) >= 3,
+        "payer": lambda text: sum(c.isalpha() for c in text) >= 3,
+    }
+    for field, reads in checks.items():
+        share = np.mean([reads(labels[field]) for labels in gold])
+        assert share >= 0.9, (field, share)
+    # Distractors exist: other dates and amounts the rules and models must tell apart.
+    others = [s.text for d in docs for s in d.segments if s.label == es.OTHER]
+    assert sum(map(_is_date, others)) > len(docs) / 2
+    assert sum(bool(_MONEY.match(t)) for t in others) > 2 * len(docs)
+
+
+def _moved(doc: es.Document, dx: float, dy: float) -> tuple[es.Segment, ...]:
+    return tuple(dataclasses.replace(s, x=s.x + dx, y=s.y + dy) for s in doc.segments)
+
+
+def test_text_features_see_only_the_text_and_graph_features_the_layout() -> None:
+    """B-text and H1 must not see the layout; the graph features (H2, H3) must see it through
+    relative positions only (r_ij), so shifting a whole page changes nothing."""
+    doc = es.generate_documents(0)[0]
+    shuffled = tuple(
+        dataclasses.replace(s, x=float(k), y=float(-k)) for k, s in enumerate(doc.segments)
+    )
+    text = es._text_matrix([doc]).toarray()
+    assert np.array_equal(
+        text, es._text_matrix([dataclasses.replace(doc, segments=shuffled)]).toarray()
+    )
+    graph = es.graph_features(doc.segments)
+    assert graph.shape[0] == len(doc.segments)
+    np.testing.assert_allclose(es.graph_features(_moved(doc, 13.0, -7.0)), graph, atol=1e-9)
+    assert not np.allclose(es.graph_features(shuffled), graph)
+
+
 # -- an independent judge ---------------------------------------------------------------------
 
 
@@ -135,46 +207,38 @@ def _interval(values: Sequence[float]) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def _outcome(values: Sequence[float], threshold: float, strict: bool = False) -> str:
-    _, low, high = _interval(values)
-    if low > threshold or (not strict and low >= threshold):
-        return "pass"
-    if high < threshold or (strict and high <= threshold):
-        return "fail"
-    return "unclear"
-
-
 def _expected_checks(plan: Plan, hypothesis: str, results: Sequence[Result]) -> list[str]:
-    """Every check's outcome, in the judge's order: criteria, then guardrails."""
+    """Every check's outcome, in the judge's order (criteria, then guardrails): paired on the
+    seed (each seed is its own corpus and split), Student's t, Holm across failure tests."""
 
-    def runs(subject: str, metric: str) -> list[float]:
-        return [r.metrics[metric] for r in results if r.subject == subject]
+    def by_seed(subject: str, metric: str) -> dict[str, float]:
+        return {r.params["seed"]: r.metrics[metric] for r in results if r.subject == subject}
+
+    def paired(metric: str, baseline: str) -> list[float]:
+        mine, theirs = by_seed(hypothesis, metric), by_seed(baseline, metric)
+        assert set(mine) == set(theirs), (hypothesis, baseline, metric)
+        return [mine[seed] - theirs[seed] for seed in sorted(mine)]
 
     h = plan.hypothesis(hypothesis)
-    outcomes = []
+    tests = []
     for c in h.success_criteria:
-        mine = runs(hypothesis, c.metric)
         if c.at_least is not None:
-            outcomes.append(_outcome(mine, c.at_least))
+            values = list(by_seed(hypothesis, c.metric).values())
+            tests.append(t_test(values, c.at_least, above=True, strict=False))
             continue
         assert c.better_than is not None and c.by is not None and not c.by.relative
-        for baseline in c.better_than:
-            reference = float(np.mean(runs(baseline, c.metric)))
-            outcomes.append(_outcome(mine, reference + c.by.value))
+        tests += [
+            t_test(paired(c.metric, b), c.by.value, above=True, strict=True) for b in c.better_than
+        ]
     targets = {c.metric for c in h.success_criteria}
     for g in h.guardrails:
         assert not g.max_drop.relative
-        for m in plan.metrics:
-            if fnmatch.fnmatchcase(m.key, g.metrics) and m.key not in targets:
-                reference = float(np.mean(runs(g.against, m.key)))
-                outcomes.append(_outcome(runs(hypothesis, m.key), reference - g.max_drop.value))
-    return outcomes
-
-
-def _expected_status(outcomes: Sequence[str]) -> str:
-    if "fail" in outcomes:
-        return "failed"
-    return "succeeded" if set(outcomes) == {"pass"} else "inconclusive"
+        tests += [
+            t_test(paired(m.key, g.against), -g.max_drop.value, above=True, strict=False)
+            for m in plan.metrics
+            if fnmatch.fnmatchcase(m.key, g.metrics) and m.key not in targets
+        ]
+    return outcomes(tests)
 
 
 def _check_verdicts(plan_path: Path, today: dt.date) -> dict[str, str]:
@@ -184,29 +248,23 @@ def _check_verdicts(plan_path: Path, today: dt.date) -> dict[str, str]:
     for verdict in mlplan.verdicts(plan_path, today=today):
         expected = _expected_checks(plan, verdict.hypothesis, results)
         assert [c.outcome for c in verdict.checks] == expected, verdict.hypothesis
-        assert verdict.status == _expected_status(expected), verdict.hypothesis
-        statuses[verdict.hypothesis] = verdict.status
+        assert verdict.status_ignoring_deadline == status(expected), verdict.hypothesis
+        statuses[verdict.hypothesis] = verdict.status_ignoring_deadline
     return statuses
 
 
 # -- quick run ------------------------------------------------------------------------------
 
 
-TODAY = dt.date(2026, 11, 27)
+TODAY = QUICK_TODAY
 
 
-@pytest.fixture(scope="module")
-def quick_cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """The quick run (seed 0) through the command line, once for the module, in a temporary
-    HOME and working folder: the design doc's path and what the command printed."""
-    folder = tmp_path_factory.mktemp("quick")
-    printed = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(printed):
-        mp.chdir(folder)
-        mp.setenv("HOME", str(folder))
-        mp.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        assert gcn_run.main(["--out", str(folder / "x"), "--quick", "--today", f"{TODAY}"]) == 0
-        yield folder / "x" / "design.md", printed.getvalue()
+@pytest.fixture(scope="session")
+def quick_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The quick run (seed 0) through the command line, once per session: the design doc's
+    path and what the command printed."""
+    run = project_run(tmp_path_factory, "gcn_extractor", quick=True)
+    return run.doc, run.printed
 
 
 @pytest.fixture
@@ -270,15 +328,15 @@ def test_quick_figures_match_independent_computation(quick: Path) -> None:
 
 def test_quick_verdicts(quick: Path) -> None:
     statuses = _check_verdicts(quick.parent / "plan.yaml", TODAY)
-    # Seed 0 alone: the text model is far below the rules, the graph model far above both in
-    # distribution, and below the rules on the held-out classic family.
-    assert statuses == {"H1": "failed", "H2": "succeeded", "H3": "failed"}
+    # Seed 0 alone: one pair per check, fewer than the 3 a check needs: nothing is decided.
+    assert statuses == dict.fromkeys(("H1", "H2", "H3"), "inconclusive")
 
 
 def test_main_prints_verdicts_and_how_to_open_the_store(quick_cli: tuple[Path, str]) -> None:
     doc, printed = quick_cli
     assert f"design doc:   {doc} (" in printed
-    assert "H1: failed" in printed and "H2: succeeded" in printed and "H3: failed" in printed
+    for verdict in mlplan.verdicts(doc.parent / "plan.yaml", today=TODAY):
+        assert f"  {verdict.hypothesis}: {verdict.status} (" in printed
     store = (doc.parent / ".mlplan" / "mlflow.db").resolve()
     assert f"mlflow ui --backend-store-uri sqlite:///{store}" in printed
 
@@ -296,18 +354,11 @@ def _mask(text: str) -> str:
     return LOGGED_ON.sub("| <logged> | `<run-id>` |", RUN_ID.sub("<run-id>", text))
 
 
-@pytest.fixture(scope="module")
-def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dt.date]]:
-    """The full run (seeds 0-2), judged as of the committed doc's date."""
-    found = re.search(r"judged as of (\d{4}-\d{2}-\d{2})", COMMITTED.read_text())
-    assert found, "the committed design.md has no 'judged as of' date"
-    today = dt.date.fromisoformat(found.group(1))
-    folder = tmp_path_factory.mktemp("full")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(folder)
-        mp.setenv("HOME", str(folder))
-        mp.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        yield gcn_run.run(out=folder / "x", today=today), today
+@pytest.fixture(scope="session")
+def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dt.date]:
+    """The full run (seeds 0-2), once per session, judged as of the committed doc's date."""
+    run = project_run(tmp_path_factory, "gcn_extractor", quick=False)
+    return run.doc, run.today
 
 
 @pytest.mark.slow
@@ -315,19 +366,20 @@ def test_full_run_reproduces_the_committed_design_doc(full: tuple[Path, dt.date]
     doc, _ = full
     fresh, committed = _mask(doc.read_text()), _mask(COMMITTED.read_text())
     assert fresh.count("<run-id>") == committed.count("<run-id>") > 0
-    assert fresh == committed
+    # Word for word; each number to the last digit shown (a rounding boundary may flip it).
+    assert not doc_differences(fresh, committed)
 
 
 @pytest.mark.slow
 def test_full_verdicts(full: tuple[Path, dt.date]) -> None:
     doc, today = full
     statuses = _check_verdicts(doc.parent / "plan.yaml", today)
-    assert statuses == {"H1": "failed", "H2": "succeeded", "H3": "failed"}
+    assert statuses == {"H1": "failed", "H2": "succeeded", "H3": "inconclusive"}
     next_steps = {
         v.hypothesis: (v.next_hypothesis, v.next_action)
         for v in mlplan.verdicts(doc.parent / "plan.yaml", today=today)
     }
-    assert next_steps == {"H1": ("H2", None), "H2": ("H3", None), "H3": (None, "collect-data")}
+    assert next_steps == {"H1": ("H2", None), "H2": ("H3", None), "H3": (None, None)}
 
 
 @pytest.mark.slow
@@ -343,8 +395,93 @@ def test_full_run_rules_and_held_out_families(full: tuple[Path, dt.date]) -> Non
         expected = {**_rules(_split(seed)[1]), **_unseen(_rules(_leave_family_out(seed)[1]))}
         assert dict(result.metrics) == pytest.approx(expected, abs=1e-12), seed
     assert sorted(r.params["held_out_family"] for r in subjects["H3"]) == list(FAMILIES)
-    # H1 is B-text's in-distribution half, seed by seed.
-    text = sorted(subjects["B-text"], key=lambda r: r.logged_at)
-    h1 = sorted(subjects["H1"], key=lambda r: r.logged_at)
-    for b, h in zip(text, h1, strict=True):
-        assert dict(h.metrics) == {k: b.metrics[k] for k in IN_DIST}
+    # H1 is the text-only model: fitted again here for the seeds the quick run does not cover.
+    h1 = {int(r.params["seed"]): r for r in subjects["H1"]}
+    assert set(h1) == {0, 1, 2}
+    for seed in (1, 2):
+        expected = _text(*_split(seed))
+        assert dict(h1[seed].metrics) == pytest.approx(expected, abs=1e-12), seed
+
+
+@pytest.mark.slow
+def test_committed_figures_are_regenerated(full: tuple[Path, dt.date]) -> None:
+    """Every committed figure is regenerated, decodes and keeps its size (PNG bytes depend on
+    the matplotlib and FreeType builds, so they are not compared)."""
+    doc, _ = full
+    for folder in ("figures", "design_plots"):
+        assert not figure_differences(doc.parent / folder, EXAMPLE / folder), folder
+
+
+def _means(runs: Sequence[Result], keys: Sequence[str]) -> list[float]:
+    return [float(np.mean([r.metrics[k] for r in runs])) for k in keys]
+
+
+def _by_seed(runs: Sequence[Result]) -> dict[int, Result]:
+    """Seed of each run; the entry points' own runs (no seed param) are seed 0."""
+    return {int(r.params.get("seed", "0")): r for r in runs}
+
+
+@pytest.mark.slow
+def test_numbers_quoted_in_the_plan_and_readme_are_the_measured_ones(
+    full: tuple[Path, dt.date],
+) -> None:
+    """The README's two tables and bullets and the plan's experiment log, from the run."""
+    doc, today = full
+    subjects = _by_subject(doc.parent / "plan.yaml")
+    readme = (EXAMPLE / "README.md").read_text("utf-8")
+    table = [
+        f"| {name} | " + " | ".join(f"{v:.3f}" for v in _means(subjects[s], IN_DIST)) + " |"
+        for name, s in (
+            ("B-rules", "B-rules"),
+            ("B-text (= H1)", "H1"),
+            ("text + graph (H2)", "H2"),
+        )
+    ]
+    unseen = {s: _by_seed(subjects[s]) for s in ("B-rules", "B-text", "H3")}
+    macro = "unseen.f1_macro"
+    family_rows = [
+        f"| {FAMILIES[seed]} (seed {seed}) | "
+        + " | ".join(f"{unseen[s][seed].metrics[macro]:.3f}" for s in unseen)
+        + " |"
+        for seed in (0, 1, 2)
+    ]
+    means = {s: float(np.mean([r.metrics[macro] for r in unseen[s].values()])) for s in unseen}
+    family_rows.append("| mean | " + " | ".join(f"{m:.3f}" for m in means.values()) + " |")
+    _, h3_low, h3_high = _interval([r.metrics[macro] for r in unseen["H3"].values()])
+    verdicts = {v.hypothesis: v for v in mlplan.verdicts(doc.parent / "plan.yaml", today=today)}
+    h2_checks = verdicts["H2"].checks
+    assert all(c.outcome == "pass" for c in h2_checks)
+    rules, text, graph = (_means(subjects[s], IN_DIST) for s in ("B-rules", "H1", "H2"))
+    total, vendor, payer = (es.FIELDS.index(f) for f in ("total", "vendor", "payer"))
+    receipt = unseen["H3"][2].metrics
+    assert [receipt[f"unseen.f1.{f}"] for f in ("invoice_number", "payer", "total")] == [0.0] * 3
+    assert min(r.metrics[k] for r in subjects["H2"] for k in IN_DIST) >= 0.96
+    assert min(graph[:-1]) >= 0.98
+    readme_quotes = [
+        *table,
+        *family_rows,
+        f"**H1 {verdicts['H1'].status}**",
+        f"total F1 {text[total]:.3f}",
+        f"**H2 {verdicts['H2'].status}**: all {len(h2_checks)} checks pass",
+        f"**H3 {verdicts['H3'].status}** (inconclusive; it was *failed*",
+        f"tops out at {h3_high:.3f} against {means['B-rules'] + 0.05:.3f} (the rules + 0.05)",
+    ]
+    assert not missing_quotes(readme, readme_quotes)
+    plan_quotes = [
+        f"macro-F1 {text[-1]:.3f} (mean of seeds 0-2) against {rules[-1]:.3f} for the rules",
+        f"total F1 {text[total]:.3f}",
+        f"total {graph[total]:.3f} against {rules[total]:.3f} for the rules and "
+        f"{text[total]:.3f} for text-only",
+        f"vendor {graph[vendor]:.3f} against {rules[vendor]:.3f} and {text[vendor]:.3f}",
+        f"payer {graph[payer]:.3f} against {rules[payer]:.3f} and {text[payer]:.3f}",
+        "macro-F1 is "
+        + ", ".join(f"{unseen['H3'][s].metrics[macro]:.3f}" for s in (0, 1))
+        + f" and {unseen['H3'][2].metrics[macro]:.3f}",
+        f"mean {means['H3']:.3f}) against "
+        + ", ".join(f"{unseen['B-rules'][s].metrics[macro]:.3f}" for s in (0, 1))
+        + f" and {unseen['B-rules'][2].metrics[macro]:.3f} for the rules (mean "
+        f"{means['B-rules']:.3f})",
+        f"({h3_low:.3f} to {h3_high:.3f})",
+        f"mean + 0.05 ({means['B-rules'] + 0.05:.3f})",
+    ]
+    assert not missing_quotes(quoted_text(doc.parent / "plan.yaml"), plan_quotes)

@@ -10,15 +10,11 @@ changes from run to run (see ``mask``).
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib.util
 import math
-import os
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -27,50 +23,61 @@ from scipy import stats
 import mlplan
 from mlplan import Result
 
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from tests.examples._helpers import (
+        ProjectRun,
+        committed_today,
+        doc_differences,
+        figure_differences,
+        intervals,
+        missing_quotes,
+        outcomes,
+        project_run,
+        quoted_text,
+        readme_findings,
+        t_test,
+    )
+else:  # pytest puts this folder on sys.path
+    from _helpers import (
+        ProjectRun,
+        committed_today,
+        doc_differences,
+        figure_differences,
+        intervals,
+        missing_quotes,
+        outcomes,
+        project_run,
+        quoted_text,
+        readme_findings,
+        t_test,
+    )
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lighttrack"
 sys.path.insert(0, str(EXAMPLE))
 
-import tracker_study as ts  # noqa: E402  (the study's data and trackers; not its scoring)
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from examples.lighttrack import tracker_study as ts
+else:
+    import tracker_study as ts
 
-
-def _load_run_module() -> ModuleType:
-    # Loaded under its own name: every example has a run.py, and "run" must not collide.
-    spec = importlib.util.spec_from_file_location("lighttrack_run", EXAMPLE / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lighttrack_run = _load_run_module()
 COMMITTED_DOC = EXAMPLE / "design.md"
-AS_OF = re.compile(r"judged as of (\d{4}-\d{2}-\d{2})")
 
 
-def committed_today() -> dt.date:
-    found = AS_OF.search(COMMITTED_DOC.read_text(encoding="utf-8"))
-    assert found, "the committed design.md says as of when it was judged"
-    return dt.date.fromisoformat(found.group(1))
+@pytest.fixture(scope="session")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full (ten-seed) study, once per session, judged as of the committed doc's date."""
+    return project_run(tmp_path_factory, "lighttrack", quick=False).doc
 
 
-@pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The full (ten-seed) study in a temporary folder, judged as of the committed doc's date.
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> ProjectRun:
+    """The quick (three-seed) study through the command line, once per session."""
+    return project_run(tmp_path_factory, "lighttrack", quick=True)
 
-    Module-scoped, so the conftest's per-test isolation is not in force yet: do the same here
-    (private HOME, no MLflow settings from the environment, temporary working directory).
-    """
-    root = tmp_path_factory.mktemp("lighttrack")
-    with pytest.MonkeyPatch.context() as patch:
-        (root / "home").mkdir()
-        patch.setenv("HOME", str(root / "home"))
-        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        for name in list(os.environ):
-            if name.startswith("MLFLOW_") and name != "MLFLOW_DISABLE_TELEMETRY":
-                patch.delenv(name)
-        patch.chdir(root)
-        doc = lighttrack_run.run(root / "out", today=committed_today())
-        yield doc
+
+@pytest.fixture
+def quick(quick_run: ProjectRun) -> Path:
+    return quick_run.doc
 
 
 def _results(doc: Path) -> list[Result]:
@@ -96,7 +103,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     h = np.maximum(0.0, np.minimum(ay1, by1) - np.maximum(ay0, by0))
     inter = w * h
     union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
-    return inter / union
+    return np.asarray(inter / union, dtype=np.float64)
 
 
 def _metrics(preds: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
@@ -123,9 +130,48 @@ def _interval(values: list[float]) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def _track_counting_macs(seq: ts.TrackingSequence, config: ts.NCCConfig) -> tuple[Any, float]:
+    """Track ``seq`` while counting the multiply-accumulates the tracker executes, per tracked
+    frame: every product its cross-correlation (``np.einsum``) forms, every pixel of the
+    search region it squares for the window energies, every input pixel it pools. The
+    template's own crop on frame 0 is set-up, not per-frame work."""
+    counted: list[int] = []
+    real_einsum, real_sums, real_crop = np.einsum, ts._window_sums, ts._crop
+
+    def einsum(subscripts: str, *operands: Any, **kwargs: Any) -> Any:
+        sizes: dict[str, int] = {}
+        for letters, operand in zip(
+            subscripts.split("->", maxsplit=1)[0].split(","), operands, strict=True
+        ):
+            sizes.update(zip(letters, np.shape(operand), strict=True))
+        counted.append(math.prod(sizes.values()))  # one MAC per combination of all indices
+        return real_einsum(subscripts, *operands, **kwargs)
+
+    def window_sums(region: Any, th: int, tw: int) -> Any:
+        counted.append(int(np.size(region)))
+        return real_sums(region, th, tw)
+
+    crops: list[int] = []
+
+    def crop(frame: Any, origin: Any, shape: tuple[int, int], f: int) -> Any:
+        pooled = real_crop(frame, origin, shape, f)
+        crops.append(int(np.size(pooled)) * f * f if f > 1 else 0)  # f² input pixels per cell
+        return pooled
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(np, "einsum", einsum)
+        patch.setattr(ts, "_window_sums", window_sums)
+        patch.setattr(ts, "_crop", crop)
+        boxes, _ = ts.track_ncc(seq, config)
+    frames = len(seq.frames) - 1
+    assert len(crops) == frames + 1 and len(counted) == 2 * frames  # one of each per frame
+    return boxes, (sum(counted) + sum(crops[1:])) / frames
+
+
 # --- the full run: figures and verdicts --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_verdicts(full_run: Path) -> None:
     verdicts = {v.hypothesis: v for v in mlplan.verdicts(full_run.parent / "plan.yaml")}
     assert {h: v.status for h, v in verdicts.items()} == {
@@ -140,6 +186,7 @@ def test_verdicts(full_run: Path) -> None:
     assert verdicts["H5"].next_action == "ship"
 
 
+@pytest.mark.slow
 def test_every_seed_is_logged_once(full_run: Path) -> None:
     results = _results(full_run)
     for subject in ("B-static", "B-velocity", "B-ncc-full", "H1", "H2"):
@@ -149,9 +196,9 @@ def test_every_seed_is_logged_once(full_run: Path) -> None:
     assert len(results) == 5 * 10 + 6
 
 
-def test_heuristic_baselines_recomputed_from_ground_truth(full_run: Path) -> None:
-    results = _results(full_run)
-    for seed in (0, 3):
+def test_heuristic_baselines_recomputed_from_ground_truth(quick: Path) -> None:
+    results = _results(quick)
+    for seed in (0, 2):
         truths = [s.boxes for s in ts.make_sequences(seed)]
         static = [np.repeat(t[:1], len(t), axis=0) for t in truths]
         velocity = []
@@ -164,14 +211,16 @@ def test_heuristic_baselines_recomputed_from_ground_truth(full_run: Path) -> Non
             assert dict(logged.metrics) == pytest.approx(_metrics(preds, truths), abs=1e-12)
 
 
-def test_light_tracker_scores_recomputed(full_run: Path) -> None:
-    """Boxes from the study's tracker; every figure from them recomputed here."""
-    results = _results(full_run)
+def test_light_tracker_scores_recomputed(quick: Path) -> None:
+    """Boxes from the study's tracker; every figure from them recomputed here, and its MACs
+    counted while it runs."""
+    results = _results(quick)
     seed = 1
     seqs = ts.make_sequences(seed)
     truths = [s.boxes for s in seqs]
-    full = [ts.track_ncc(s, ts.FULL)[0] for s in seqs]
-    light = [ts.track_ncc(s, ts.LIGHT)[0] for s in seqs]
+    full_runs = [_track_counting_macs(s, ts.FULL) for s in seqs]
+    light_runs = [_track_counting_macs(s, ts.LIGHT) for s in seqs]
+    full, light = [boxes for boxes, _ in full_runs], [boxes for boxes, _ in light_runs]
     (h1,) = [r for r in _of(results, "H1") if _seed(r) == seed]
     (base,) = [r for r in _of(results, "B-ncc-full") if _seed(r) == seed]
     expected_light, expected_full = _metrics(light, truths), _metrics(full, truths)
@@ -179,70 +228,80 @@ def test_light_tracker_scores_recomputed(full_run: Path) -> None:
         assert h1.metrics[key] == pytest.approx(value, abs=1e-12), key
     for key, value in expected_full.items():
         assert base.metrics[key] == pytest.approx(value, abs=1e-12), key
-    drop = expected_full["success_auc"] - expected_light["success_auc"]
-    assert h1.metrics["auc_drop_vs_full"] == pytest.approx(drop, abs=1e-12)
-    # MACs by hand: offsets × template cells, plus squaring the region, plus pooling it.
-    macs = {1: [], 2: []}
-    for s in seqs:
-        w, h = s.boxes[0, 2], s.boxes[0, 3]
-        for f in (1, 2):
-            th, tw = max(3, round(h / f)), max(3, round(w / f))
-            r = 16 // f
-            region = (2 * r + th) * (2 * r + tw)
-            macs[f].append((2 * r + 1) ** 2 * th * tw + region + (region * f * f if f > 1 else 0))
-    assert base.metrics["macs_per_frame"] == pytest.approx(np.mean(macs[1]))
-    assert h1.metrics["macs_per_frame"] == pytest.approx(np.mean(macs[2]))
+    assert "auc_drop_vs_full" not in h1.metrics  # the judge pairs by seed itself
+    # The logged MACs are the multiply-accumulates the tracker executed, per tracked frame.
+    assert base.metrics["macs_per_frame"] == np.mean([macs for _, macs in full_runs])
+    assert h1.metrics["macs_per_frame"] == np.mean([macs for _, macs in light_runs])
 
 
-def test_h1_checks_are_the_t_intervals_and_thresholds(full_run: Path) -> None:
+def _paired_by_seed(results: list[Result], subject: str, baseline: str, key: str) -> list[float]:
+    """h − b per seed, matched on the seed param (every result carries one)."""
+    mine = {r.params["seed"]: r.metrics[key] for r in _of(results, subject)}
+    theirs = {r.params["seed"]: r.metrics[key] for r in _of(results, baseline)}
+    assert set(mine) == set(theirs) == {str(s) for s in range(10)}
+    return [mine[s] - theirs[s] for s in sorted(mine, key=int)]
+
+
+@pytest.mark.slow
+def test_h1_checks_are_paired_t_intervals_and_exact_macs(full_run: Path) -> None:
+    """Each check of H1 as the judge must make it, written out with scipy's t: paired on seed
+    (the trackers and heuristics of a seed share its sequences); MACs exact, by value."""
     results = _results(full_run)
     (h1,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H1"]
-    checks = {(c.metric, c.baseline): c for c in h1.checks}
+    checks = {(c.metric, c.baseline, str(c.kind)): c for c in h1.checks}
+    assert h1.status == "succeeded" and h1.confirmatory
 
-    # Paired drops, matched seed by seed from the logged runs themselves.
-    full_auc = {_seed(r): r.metrics["success_auc"] for r in _of(results, "B-ncc-full")}
-    light = {_seed(r): r.metrics for r in _of(results, "H1")}
-    drops = [full_auc[s] - light[s]["success_auc"] for s in range(10)]
-    assert drops == pytest.approx([light[s]["auc_drop_vs_full"] for s in range(10)], abs=1e-12)
-    mean, low, high = _interval(drops)
-    drop_check = checks[("auc_drop_vs_full", None)]
-    assert drop_check.value is not None
-    assert (drop_check.value.mean, drop_check.value.low, drop_check.value.high) == pytest.approx(
-        (mean, low, high), rel=1e-9
-    )
-    assert high < 0.10 and drop_check.outcome == "pass"
+    expected: dict[tuple[str, str, str], tuple[float, bool]] = {
+        ("success_auc", "B-ncc-full", "criterion"): (-0.10, True),  # no worse by 0.10
+        ("success_auc", "B-static", "criterion"): (0.30, True),
+        ("success_auc", "B-velocity", "criterion"): (0.30, True),
+        ("mean_center_error_px", "B-static", "guardrail"): (0.0, False),
+    }
+    tests = [
+        t_test(_paired_by_seed(results, "H1", baseline, key), limit, above=above, strict=False)
+        for (key, baseline, _), (limit, above) in expected.items()
+    ]
+    # The bad side's bound is shown at the Holm-adjusted level of the check's failure test.
+    for (key, baseline, kind), shown, outcome in zip(
+        expected, intervals(tests), outcomes(tests), strict=True
+    ):
+        check = checks[(key, baseline, kind)]
+        assert check.paired and check.n == 10, key
+        got = (check.estimate, check.low, check.high)
+        assert got == pytest.approx(shown, rel=1e-9), (key, baseline)
+        assert check.outcome == outcome == "pass"
 
     # An unpaired comparison of the same question would not have been conclusive.
-    _, light_low, light_high = _interval([light[s]["success_auc"] for s in range(10)])
-    assert light_low < np.mean(list(full_auc.values())) - 0.10 < light_high
+    full_auc = [r.metrics["success_auc"] for r in _of(results, "B-ncc-full")]
+    _, light_low, light_high = _interval([r.metrics["success_auc"] for r in _of(results, "H1")])
+    assert light_low < np.mean(full_auc) - 0.10 < light_high
 
-    # ≥ 90% fewer MACs than the full tracker's mean: the light tracker's worst seed suffices.
+    # ≥ 90% fewer MACs than the full tracker's mean, each seed decided by its exact value.
     full_macs = np.mean([r.metrics["macs_per_frame"] for r in _of(results, "B-ncc-full")])
-    macs_check = checks[("macs_per_frame", "B-ncc-full")]
+    macs_check = checks[("macs_per_frame", "B-ncc-full", "criterion")]
     assert macs_check.threshold == pytest.approx(0.1 * full_macs)
-    assert max(light[s]["macs_per_frame"] for s in range(10)) < 0.1 * full_macs
-    assert full_macs / np.mean([light[s]["macs_per_frame"] for s in range(10)]) > 13
-
-    for baseline in ("B-static", "B-velocity"):
-        reference = np.mean([r.metrics["success_auc"] for r in _of(results, baseline)])
-        assert checks[("success_auc", baseline)].threshold == pytest.approx(reference + 0.30)
-    static_cle = np.mean([r.metrics["mean_center_error_px"] for r in _of(results, "B-static")])
-    guard = checks[("mean_center_error_px", "B-static")]
-    assert guard.kind == "guardrail"
-    assert guard.threshold == pytest.approx(static_cle)
+    assert macs_check.test.startswith("exact") and macs_check.outcome == "pass"
+    light_macs = [r.metrics["macs_per_frame"] for r in _of(results, "H1")]
+    assert max(light_macs) < 0.1 * full_macs
+    assert full_macs / np.mean(light_macs) > 13
 
 
+@pytest.mark.slow
 def test_h2_fails_because_speed_does_not_follow_macs(full_run: Path) -> None:
     results = _results(full_run)
-    light_fps = [r.metrics["fps"] for r in _of(results, "H2")]
-    full_fps = np.mean([r.metrics["fps"] for r in _of(results, "B-ncc-full")])
-    _, _, high = _interval(light_fps)
-    assert high < 5 * full_fps  # the whole interval short of 5×: a clear failure
-    assert np.mean(light_fps) > full_fps  # faster, only by far less than the MACs say
+    light = {r.params["seed"]: r.metrics["fps"] for r in _of(results, "H2")}
+    full = {r.params["seed"]: r.metrics["fps"] for r in _of(results, "B-ncc-full")}
+    # Paired on seed: the two trackers of a seed ran one after the other, under the same load.
+    _, _, high = _interval([light[s] - 5 * full[s] for s in light])
+    assert high < 0  # the whole interval short of 5×: a clear failure
+    assert all(light[s] > full[s] for s in light)  # faster, by far less than the MACs say
+    (h2,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H2"]
+    (check,) = h2.checks
+    assert check.paired and check.outcome == "fail" and h2.status == "failed"
 
 
-def test_head_parameters_and_reported_figures(full_run: Path) -> None:
-    results = _results(full_run)
+def test_head_parameters_and_reported_figures(quick: Path) -> None:
+    results = _results(quick)
     (fc,) = _of(results, "B-fc-head")
     (gap,) = _of(results, "H3")
     assert fc.metrics == {"head_params": 7 * 7 * 64 * 500 + 500}
@@ -269,11 +328,12 @@ def test_head_parameters_and_reported_figures(full_run: Path) -> None:
     assert round(ratio) == 38
 
 
-def test_study_figures_written(full_run: Path) -> None:
-    for name in ("success_curves.png", "cost_vs_speed.png"):
-        assert (full_run.parent / "figures" / name).read_bytes()[:4] == b"\x89PNG"
-    for hypothesis in ("H1", "H2", "H3", "H4", "H5"):
-        assert (full_run.parent / "design_plots" / f"{hypothesis}.png").is_file()
+@pytest.mark.slow
+def test_committed_figures_are_regenerated(full_run: Path) -> None:
+    """Every committed figure is regenerated, decodes and keeps its size (PNG bytes depend on
+    the matplotlib and FreeType builds, so they are not compared)."""
+    for folder in ("figures", "design_plots"):
+        assert not figure_differences(full_run.parent / folder, EXAMPLE / folder), folder
 
 
 # --- golden doc --------------------------------------------------------------------------------
@@ -290,6 +350,8 @@ MASKS = (
     # ... and its threshold (5× the full tracker's mean fps) and value in the verdicts table.
     # The check's mark (✓ ✗ ?) stays unmasked: the verdict itself must not change.
     (re.compile(r"\bfps ≥ [^:|<]+: [^|<]*[^|<\s]"), "fps ≥ <5× wall clock>: <wall clock>"),
+    # ... and the runs its spread says a decision would need, in the same verdict.
+    (re.compile(r"(?m)^(.*<wall clock>.*runs needed for 80% power: )\d+"), r"\1<n>"),
 )
 
 
@@ -310,32 +372,38 @@ def test_mask_hides_only_wall_clock_and_run_bookkeeping() -> None:
     )
     verdict = "| ✗ fps ≥ 4994.9 (B-ncc-full 998.97 + 400%): 1933 \\[1544, 2322\\] over 10 runs |"
     assert mask(verdict) == "| ✗ fps ≥ <5× wall clock>: <wall clock> |"
+    runs = "| **H2** | failed | ✗ fps ≥ 695.23 (x): y<br>runs needed for 80% power: 3 | done |"
+    assert mask(runs) == (
+        "| **H2** | failed | ✗ fps ≥ <5× wall clock>: <wall clock><br>"
+        "runs needed for 80% power: <n> | done |"
+    )
+    assert (
+        mask("| **H1** | runs needed for 80% power: 3 |")
+        == "| **H1** | runs needed for 80% power: 3 |"
+    )
     assert mask("mean\\_iou = 0.7571, success\\_auc = 0.7443") == (
         "mean\\_iou = 0.7571, success\\_auc = 0.7443"
     )
 
 
+@pytest.mark.slow
 def test_golden_design_doc(full_run: Path) -> None:
     committed = COMMITTED_DOC.read_text(encoding="utf-8")
     regenerated = full_run.read_text(encoding="utf-8")
-    assert AS_OF.search(regenerated).group(1) == committed_today().isoformat()  # type: ignore[union-attr]
-    assert mask(regenerated) == mask(committed)
+    assert f"judged as of {committed_today('lighttrack')}" in regenerated
+    # Word for word; each number to the last digit shown (a rounding boundary may flip it).
+    assert not doc_differences(mask(regenerated), mask(committed))
 
 
 # --- the quick path and the command line -------------------------------------------------------
 
 
-def test_quick_run_from_the_command_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "quick"
-    assert lighttrack_run.main(["--out", str(out), "--quick", "--today", "2026-11-27"]) == 0
-    printed = capsys.readouterr().out
+def test_quick_run_from_the_command_line(quick_run: ProjectRun) -> None:
+    out, printed = quick_run.folder, quick_run.printed
     assert str(out / "design.md") in printed
     assert f"sqlite:///{(out / '.mlplan' / 'mlflow.db').resolve()}" in printed
-    verdicts = {
-        v.hypothesis: v for v in mlplan.verdicts(out / "plan.yaml", today=dt.date(2026, 11, 27))
-    }
+    assert not (out / ".mlplan" / "stale").exists()  # every run starts from a fresh store
+    verdicts = {v.hypothesis: v for v in mlplan.verdicts(quick_run.plan, today=quick_run.today)}
     # Three seeds are too few to bound the paired AUC drop below 0.10: H1 stays inconclusive,
     # and is overdue as of 2026-11-27.
     assert verdicts["H1"].status_ignoring_deadline == "inconclusive"
@@ -343,3 +411,77 @@ def test_quick_run_from_the_command_line(
     assert verdicts["H2"].status == "failed"
     assert {verdicts[h].status for h in ("H3", "H4", "H5")} == {"succeeded"}
     assert len(_results(out / "design.md")) == 5 * 3 + 6
+    for name in ("success_curves.png", "cost_vs_speed.png"):
+        assert (out / "figures" / name).read_bytes()[:4] == b"\x89PNG"
+    for hypothesis in ("H1", "H2", "H3", "H4", "H5"):
+        assert (out / "design_plots" / f"{hypothesis}.png").is_file()
+
+
+def _mean_of(results: list[Result], subject: str, metric: str) -> float:
+    return float(np.mean([r.metrics[metric] for r in _of(results, subject)]))
+
+
+@pytest.mark.slow
+def test_numbers_quoted_in_the_plan_and_readme_are_the_measured_ones(full_run: Path) -> None:
+    """Every figure the experiment log and the README's 'What it found' quote, from the run."""
+    results = _results(full_run)
+    full_macs = _mean_of(results, "B-ncc-full", "macs_per_frame")
+    light_macs = _mean_of(results, "H1", "macs_per_frame")
+    drops = [-d for d in _paired_by_seed(results, "H1", "B-ncc-full", "success_auc")]
+    _, drop_low, drop_high = _interval(drops)
+    full_auc = [r.metrics["success_auc"] for r in _of(results, "B-ncc-full")]
+    _, light_low, light_high = _interval([r.metrics["success_auc"] for r in _of(results, "H1")])
+    static, velocity = "B-static", "B-velocity"
+    heuristic_auc = max(_mean_of(results, b, "success_auc") for b in (static, velocity))
+    fc_params = 7 * 7 * 64 * 500 + 500
+    shared = [
+        f"{full_macs / light_macs:.1f}× fewer MACs",
+        f"{light_macs:,.0f} against {full_macs:,.0f} per frame",
+        f"{_mean_of(results, 'H1', 'success_auc'):.2f} AUC against {heuristic_auc:.2f}",
+        f"{fc_params:,}",
+        f"{100 * fc_params / 2e6:.0f}% of the 2M",
+    ]
+    plan_quotes = [
+        *shared,
+        f"paired AUC drop of {np.mean(drops):.3f} [{drop_low:.3f}, {drop_high:.3f}]",
+        f"from {min(full_auc):.2f} to {max(full_auc):.2f} across seeds",
+        f"mean minus 0.10 ({np.mean(full_auc) - 0.10:.3f})",
+        f"[{light_low:.3f}, {light_high:.3f}], would have been inconclusive",
+        f"success AUC ({_mean_of(results, velocity, 'success_auc'):.3f} against "
+        f"{_mean_of(results, static, 'success_auc'):.3f})",
+        f"mean centre error {_mean_of(results, velocity, 'mean_center_error_px'):.1f} px against "
+        f"{_mean_of(results, static, 'mean_center_error_px'):.1f} px",
+        f"precision at 20 px {_mean_of(results, velocity, 'precision_20px'):.2f} against "
+        f"{_mean_of(results, static, 'precision_20px'):.2f}",
+        "20.3G / 530M = 38.3",
+    ]
+    plan = mlplan.load_plan(full_run.parent / "plan.yaml").plan
+    assert not missing_quotes(quoted_text(full_run.parent / "plan.yaml"), plan_quotes)
+    assert round(20_300 / 530, 1) == 38.3
+    assert plan.experiment_log.entries  # the quotes above come from its entries too
+
+    rows = readme_findings("lighttrack")
+    verdicts = {v.hypothesis: v for v in mlplan.verdicts(full_run.parent / "plan.yaml")}
+    for hypothesis, cells in rows.items():
+        status = verdicts[hypothesis].status
+        assert f"**{status}**" in cells[1], hypothesis
+        assert ("reported" in cells[1]) == verdicts[hypothesis].reported, hypothesis
+    readme_quotes = {
+        "H1": [
+            *shared[:3],
+            f"paired AUC drop {np.mean(drops):.3f}, 95% CI [{drop_low:.3f}, {drop_high:.3f}]",
+        ],
+        "H3": [
+            f"{fc_params:,} → 0 parameters",
+            shared[4],
+        ],
+        "H4": ["530M FLOPs, EAO 0.333"],
+        "H5": ["12× faster, 13× fewer parameters"],
+    }
+    for hypothesis, quotes in readme_quotes.items():
+        assert not missing_quotes(" ".join(rows[hypothesis]), quotes), hypothesis
+    # "about 2× faster … never near 5×": wall clock, so only the bound is checked.
+    light_fps = _mean_of(results, "H2", "fps")
+    assert 1 < light_fps / _mean_of(results, "B-ncc-full", "fps") < 5
+    readme = (EXAMPLE / "README.md").read_text("utf-8")
+    assert not missing_quotes(readme, [plan_quotes[6], plan_quotes[10]])  # AUC range, drift

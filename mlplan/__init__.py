@@ -65,6 +65,7 @@ _PUBLIC: dict[str, str] = {
     "LogRow": "mlplan._summary",
     # workflows
     "log_result": "mlplan._api",
+    "publish": "mlplan._api",
     "read_log": "mlplan._api",
     "render_design_doc": "mlplan._api",
     "run_baseline": "mlplan._api",
@@ -82,6 +83,7 @@ _PUBLIC: dict[str, str] = {
     "BaselineError": "mlplan.errors",
     "TrackingError": "mlplan.errors",
     "StoreUnreachableError": "mlplan.errors",
+    "StoreAuthError": "mlplan.errors",
 }
 
 __all__ = ["__version__", *_PUBLIC]  # noqa: PLE0604 (the table is the one list of names)
@@ -117,6 +119,7 @@ def _version() -> str:
 if TYPE_CHECKING:
     from mlplan._api import (
         log_result as log_result,
+        publish as publish,
         read_log as read_log,
         render_design_doc as render_design_doc,
         run_baseline as run_baseline,
@@ -194,6 +197,7 @@ if TYPE_CHECKING:
         ResultError as ResultError,
         ScaffoldError as ScaffoldError,
         Severity as Severity,
+        StoreAuthError as StoreAuthError,
         StoreUnreachableError as StoreUnreachableError,
         TrackingError as TrackingError,
     )

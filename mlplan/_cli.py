@@ -154,12 +154,13 @@ def render(
     ] = None,
     tracking_uri: TrackingUri = None,
     today: Today = None,
+    refresh: Refresh = False,
 ) -> None:
     """Render the plan as a Markdown design doc, every section in template order."""
     from mlplan._api import render_design_doc
 
     markdown = render_design_doc(
-        path, output, tracking_uri=tracking_uri, read=log, today=_today(today)
+        path, output, tracking_uri=tracking_uri, read=log, today=_today(today), refresh=refresh
     )
     if output is None:
         out.file.write(markdown)
@@ -188,6 +189,14 @@ TrackingUri = Annotated[
         help="MLflow tracking URI; default: MLFLOW_TRACKING_URI, "
         "else an embedded store beside the plan.",
         show_default=False,
+    ),
+]
+Refresh = Annotated[
+    bool,
+    typer.Option(
+        "--refresh",
+        help="Read every result from MLflow, not the local copy in .mlplan/cache "
+        "(after editing runs outside mlplan, e.g. deleting one in the MLflow UI).",
     ),
 ]
 Replace = Annotated[
@@ -367,12 +376,17 @@ def status(
     ] = False,
     tracking_uri: TrackingUri = None,
     today: Today = None,
+    refresh: Refresh = False,
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
     from mlplan._gate import markdown_status, status_report
 
     report = status_report(
-        path, tracking_uri=tracking_uri, today=_today(today), require_store=require_store
+        path,
+        tracking_uri=tracking_uri,
+        today=_today(today),
+        require_store=require_store,
+        refresh=refresh,
     )
     chosen = StatusFormat.json if as_json else output_format
     if chosen is StatusFormat.json:
@@ -519,6 +533,22 @@ def sync(path: PlanArgument, tracking_uri: TrackingUri = None) -> None:
     out.print(
         f"Delivered {len(delivered)} waiting results to {journal.location.describe()}", markup=False
     )
+
+
+@app.command()
+def publish(
+    path: PlanArgument,
+    tracking_uri: TrackingUri = None,
+    today: Today = None,
+    refresh: Refresh = False,
+) -> None:
+    """Write the verdicts to the MLflow experiment as tags (mlplan.verdict.<H>)."""
+    from mlplan._api import publish as publish_verdicts
+
+    tags = publish_verdicts(path, tracking_uri=tracking_uri, today=_today(today), refresh=refresh)
+    verdicts = {k.removeprefix("mlplan.verdict."): v for k, v in tags.items() if ".verdict." in k}
+    summary = ", ".join(f"{hypothesis} {status}" for hypothesis, status in verdicts.items())
+    out.print(f"Published {len(verdicts)} verdicts: {summary}", markup=False)
 
 
 def _crash_report(error: BaseException) -> Path:

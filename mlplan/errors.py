@@ -10,6 +10,7 @@ message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
     ├── BaselineError      a baseline's entry point is missing, fails, or returns bad data
     └── TrackingError      the MLflow store refused a request
         └── StoreUnreachableError   the tracking server did not answer; results wait in the outbox
+            └── StoreAuthError      it refused the credentials or the permission; results wait
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "Route",
     "ScaffoldError",
     "Severity",
+    "StoreAuthError",
     "StoreUnreachableError",
     "TrackingError",
 ]
@@ -124,3 +126,10 @@ class TrackingError(MlplanError):
 
 class StoreUnreachableError(TrackingError):
     """The tracking server did not answer in time."""
+
+
+class StoreAuthError(StoreUnreachableError):
+    """The tracking server refused the credentials (401) or the permission (403).
+
+    A kind of unreachable: the result waits in the outbox for that server until the user has
+    set their credentials, rather than being lost."""

@@ -27,11 +27,11 @@ PUBLIC = {
     "Result", "ResultKind", "Aggregate", "Amendment", "Check", "Status", "Verdict",
     "active_hypotheses", "judge", "StatusRow", "LogRow",
     # workflows
-    "log_result", "read_log", "render_design_doc", "run_baseline", "start_run", "verdicts",
-    "LogView", "render_markdown",
+    "log_result", "publish", "read_log", "render_design_doc", "run_baseline", "start_run",
+    "verdicts", "LogView", "render_markdown",
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
-    "BaselineError", "TrackingError", "StoreUnreachableError",
+    "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError",
     "__version__",
 }  # fmt: skip
 

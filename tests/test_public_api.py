@@ -28,8 +28,7 @@ PUBLIC = {
     "active_hypotheses", "judge", "StatusRow", "LogRow",
     # workflows
     "log_result", "publish", "read_log", "render_design_doc", "run_baseline", "start_run",
-    "verdicts",
-    "LogView", "render_markdown",
+    "verdicts", "LogView", "render_markdown",
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
     "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError",

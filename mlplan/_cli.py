@@ -7,9 +7,12 @@ matplotlib) are imported inside the commands that need them, never at start-up.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
+import io
 import json
+import os
 import sys
 import tempfile
 import traceback
@@ -21,15 +24,15 @@ import typer
 from rich.console import Console
 
 from mlplan import __version__
-from mlplan._render import write_markdown
-from mlplan._results import ResultKind
-from mlplan._scaffold import available_templates, new_plan
+from mlplan._files import write_output
+from mlplan._scaffold import new_plan
 from mlplan._schema import plan_schema_json
+from mlplan._text import plural
 from mlplan._validate import Report, validate_file
-from mlplan.errors import MlplanError
+from mlplan.errors import MlplanError, UsageError
 
 if TYPE_CHECKING:
-    from mlplan._status import StatusRow
+    from mlplan._status import StatusReport
 
 __all__ = ["app", "main"]
 
@@ -46,7 +49,52 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console(highlight=False, soft_wrap=True)
+
+
+class _Stdout:
+    """Standard output that a closed pipe cannot break.
+
+    ``mlplan validate plan.yaml | head -1``: once ``head`` has its line it closes the pipe,
+    and the next write raises BrokenPipeError. The command still finishes, with its own exit
+    code; what the reader no longer wants is dropped. sys.stdout is looked up on every write
+    so that tests capturing it see the output.
+    """
+
+    broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                sys.stdout.write(text)
+            except BrokenPipeError:
+                self._close()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._close()
+
+    def isatty(self) -> bool:
+        return not self.broken and sys.stdout.isatty()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(sys.stdout, "encoding", None) or "utf-8"
+
+    def _close(self) -> None:
+        self.broken = True
+        # Python flushes stdout once more at exit; point it at /dev/null so that flush
+        # neither fails nor prints "Exception ignored ... BrokenPipeError".
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+stdout = _Stdout()
+out = Console(file=stdout, highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PlanArgument = Annotated[
@@ -80,10 +128,6 @@ def new(
     ] = Path(),
 ) -> None:
     """Create a plan from a template, with guidance in every section."""
-    if template not in available_templates():
-        raise MlplanError(
-            f"unknown template {template!r}; available: {', '.join(available_templates())}"
-        )
     path = new_plan(name, template=template, directory=directory)
     out.print(f"Created {path}. Fill in every TODO, then run: mlplan validate {path}")
 
@@ -115,7 +159,9 @@ def _print_report(report: Report) -> None:
         err.print(problem.format(), style=colour, markup=False)
     if not report.valid:
         err.print(
-            f"✗ {report.path}: invalid ({len(errors)} errors)", style="bold red", markup=False
+            f"✗ {report.path}: invalid ({plural(len(errors), 'error')})",
+            style="bold red",
+            markup=False,
         )
         return
     out.print(f"✓ {report.path}: valid", style="green", markup=False)
@@ -168,7 +214,8 @@ def schema(
     if output is None:
         out.file.write(text)
     else:
-        write_markdown(output, text)
+        write_output(output, text)
+        err.print(f"Wrote {output}", markup=False)
 
 
 TrackingUri = Annotated[
@@ -193,7 +240,7 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise MlplanError(f"{what} {item!r} is not KEY=VALUE, e.g. --{what} accuracy=0.91")
+            raise UsageError(f"--{what} {item!r} is not KEY=VALUE, e.g. --{what} accuracy=0.91")
         pairs[key.strip()] = value.strip()
     return pairs
 
@@ -204,7 +251,7 @@ def _today(value: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise MlplanError(f"--today {value!r} is not a date written YYYY-MM-DD") from None
+        raise UsageError(f"--today {value!r} is not a date written YYYY-MM-DD") from None
 
 
 @app.command("log-result")
@@ -235,31 +282,23 @@ def log_result(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Log a result for a hypothesis or a baseline as an MLflow run."""
-    from mlplan._api import journal_for
+    from mlplan._api import record_result
 
-    if (hypothesis is None) == (baseline is None):
-        raise MlplanError("give exactly one of --hypothesis H or --baseline B")
-    kind: ResultKind = "hypothesis" if hypothesis is not None else "baseline"
-    subject = hypothesis or baseline or ""
-    journal = journal_for(path, tracking_uri)
-    if run_id:
-        delivery = journal.attach(run_id, kind, subject, note)
-    else:
-        if not metric:
-            raise MlplanError("give at least one --metric KEY=VALUE (or --run-id ID)")
-        submission = journal.submission(
-            kind=kind,
-            subject=subject,
-            metrics=_pairs(metric, "metric"),
-            note=note,
-            reported=reported,
-            source=source,
-            params=_pairs(param or [], "param"),
-        )
-        delivery = journal.log(submission)
-    label = " (reported)" if delivery.submission.reported else ""
+    logged = record_result(
+        path,
+        hypothesis=hypothesis,
+        baseline=baseline,
+        metrics=_pairs(metric or [], "metric"),
+        params=_pairs(param or [], "param"),
+        note=note,
+        reported=reported,
+        source=source,
+        run_id=run_id,
+        tracking_uri=tracking_uri,
+    )
+    label = " (reported)" if logged.reported else ""
     out.print(
-        f"Logged {kind} {subject}{label}: run {delivery.run_id} in {journal.location.describe()}",
+        f"Logged {logged.kind} {logged.subject}{label}: run {logged.run_id} in {logged.store}",
         markup=False,
     )
 
@@ -280,26 +319,27 @@ def baseline_run(
         ),
     ] = None,
     tracking_uri: TrackingUri = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Give up on an entry point after this many seconds.", min=0),
+    ] = 3600.0,
 ) -> None:
     """Run baselines' entry points and log their results."""
-    from mlplan._api import journal_for, run_and_log_baseline
+    from mlplan._api import run_baselines
 
-    journal = journal_for(path, tracking_uri)
-    chosen = baseline_ids or [
-        b.id for b in journal.plan.experiment.baselines if b.entry_point is not None
-    ]
-    if not chosen:
-        raise MlplanError(
-            "no baseline in this plan declares an entry_point; "
-            "log baseline results with `mlplan log-result --baseline`"
-        )
-    for baseline_id in chosen:
-        with err.status(f"Running baseline {baseline_id}…"):
-            delivery, seconds, ignored = run_and_log_baseline(journal, baseline_id)
-        extra = f"; ignored undeclared metrics: {', '.join(ignored)}" if ignored else ""
-        metrics = ", ".join(f"{k}={v:.4g}" for k, v in delivery.submission.metrics.items())
+    outcomes = run_baselines(
+        path,
+        baseline_ids or (),
+        tracking_uri=tracking_uri,
+        timeout=timeout,
+        on_start=lambda baseline_id: err.print(f"Running baseline {baseline_id}…", markup=False),
+    )
+    for outcome in outcomes:
+        extra = f"; ignored undeclared metrics: {', '.join(outcome.ignored)}"
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in outcome.metrics.items())
         out.print(
-            f"Baseline {baseline_id} ({seconds:.1f} s): {metrics} → run {delivery.run_id}{extra}",
+            f"Baseline {outcome.baseline} ({outcome.seconds:.1f} s): {metrics} → "
+            f"run {outcome.run_id}{extra if outcome.ignored else ''}",
             markup=False,
         )
 
@@ -318,28 +358,17 @@ def status(
     today: Today = None,
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
-    from mlplan._api import journal_for
-    from mlplan._status import attention, status_rows
+    from mlplan._api import status as status_of
 
-    journal = journal_for(path, tracking_uri)
-    results, verdicts = journal.verdicts(_today(today))
-    rows = status_rows(verdicts)
+    report = status_of(path, tracking_uri=tracking_uri, today=_today(today))
     if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "plan": journal.plan.id,
-                    "store": journal.location.describe(),
-                    "results": len(results),
-                    "hypotheses": [row.to_dict() for row in rows],
-                }
-            )
-        )
+        out.file.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
-        _print_status(journal.plan.title, rows, len(results))
-    reasons = attention(journal.plan, verdicts)
-    if check and reasons:
-        for reason in reasons:
+        _print_status(report)
+    for note in report.notes:
+        err.print(f"note: {note}", style="yellow", markup=False)
+    if check and report.attention:
+        for reason in report.attention:
             err.print(f"needs attention: {reason}", style="red", markup=False)
         raise typer.Exit(EXIT_INVALID)
 
@@ -354,11 +383,11 @@ _STATUS_STYLE = {
 }
 
 
-def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
+def _print_status(report: StatusReport) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{title}: {result_count} results", show_lines=True)
+    table = Table(title=f"{report.title}: {plural(report.results, 'result')}", show_lines=True)
     for column in (
         "Hypothesis",
         "Verdict",
@@ -367,7 +396,7 @@ def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
         "Next step",
     ):
         table.add_column(column)
-    for row in rows:
+    for row in report.rows:
         evidence = "\n".join(row.evidence) or "no results yet"
         if row.amendment:
             evidence += f"\n⚠ {row.amendment}"
@@ -383,14 +412,15 @@ def _print_status(title: str, rows: list[StatusRow], result_count: int) -> None:
 
 @app.command()
 def sync(path: PlanArgument, tracking_uri: TrackingUri = None) -> None:
-    """Send results waiting in the outbox (kept while the server was unreachable)."""
-    from mlplan._api import journal_for
+    """Send results waiting in the outbox for this store; say what still waits, and why."""
+    from mlplan._api import sync as sync_outbox
 
-    journal = journal_for(path, tracking_uri)
-    delivered = journal.sync()
-    out.print(
-        f"Delivered {len(delivered)} waiting results to {journal.location.describe()}", markup=False
-    )
+    report = sync_outbox(path, tracking_uri=tracking_uri)
+    out.print(report.summary(), markup=False)
+    for note in report.notes():
+        err.print(f"note: {note}", style="yellow", markup=False)
+    if not report.clean:
+        raise typer.Exit(EXIT_INVALID)
 
 
 def _crash_report(error: BaseException) -> Path:
@@ -404,8 +434,13 @@ def _crash_report(error: BaseException) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising, so tests can call it directly."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _tolerate_any_encoding()
     try:
         code = app(args=args, prog_name="mlplan", standalone_mode=False)
+    except UsageError as error:
+        err.print(f"error: {error}", style="red", markup=False)
+        err.print("Try 'mlplan --help' for help.", markup=False)
+        return EXIT_USAGE
     except MlplanError as error:
         err.print(f"error: {error}", style="red", markup=False)
         return EXIT_INVALID
@@ -433,6 +468,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         _quick_exit_after_mlflow()
     return code if isinstance(code, int) else 0
+
+
+def _tolerate_any_encoding() -> None:
+    # Under PYTHONIOENCODING=ascii (or a C locale) a "✓" or a plan's "λ" cannot be encoded;
+    # it is shown escaped rather than ending the command with UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if callable(reconfigure):
+            with contextlib.suppress(ValueError, io.UnsupportedOperation):
+                reconfigure(errors="backslashreplace")
 
 
 def _quick_exit_after_mlflow() -> None:

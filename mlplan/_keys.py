@@ -24,9 +24,7 @@ def key_problem(key: str) -> str | None:
     if len(key) > MAX_KEY_LENGTH:
         return f"a key is at most {MAX_KEY_LENGTH} characters; this one has {len(key)}"
     if not _SAFE.match(key):
-        return (
-            "MLflow accepts only letters, digits, '_', '-', '.', ' ', ':' and '/' in a key"
-        )
+        return "MLflow accepts only letters, digits, '_', '-', '.', ' ', ':' and '/' in a key"
     normal = posixpath.normpath(key)
     if normal != key or normal == "." or normal.startswith(("..", "/")):
         return (

@@ -11,7 +11,7 @@ import jinja2
 from mlplan._files import write_new
 from mlplan._resources import example_names, example_plan, templates_dir
 from mlplan._schema import plan_schema_json
-from mlplan.errors import ScaffoldError
+from mlplan.errors import ScaffoldError, UnknownTemplateError
 
 __all__ = ["SCHEMA_FILE", "available_templates", "new_plan"]
 
@@ -37,6 +37,10 @@ def new_plan(
     Never overwrites: an existing plan file is an error. The JSON Schema the plan points at is
     written beside it unless a file of that name is already there.
     """
+    if template not in available_templates():
+        raise UnknownTemplateError(
+            f"unknown template {template!r}; available: {', '.join(available_templates())}"
+        )
     name = _checked_name(name)
     directory = directory or Path.cwd()
     target = directory / f"{name}.yaml"
@@ -76,11 +80,7 @@ def _plan_id(name: str) -> str:
 def _render(template: str, name: str, file_name: str, today: dt.date) -> str:
     if template == "blank":
         return _render_blank(name, file_name, today)
-    if template in example_names():
-        return _from_example(template, name)
-    raise ScaffoldError(
-        f"unknown template {template!r}; available: {', '.join(available_templates())}"
-    )
+    return _from_example(template, name)
 
 
 def _render_blank(name: str, file_name: str, today: dt.date) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlplan._models import Criterion, Guardrail, Metric, NextStep
 
-__all__ = ["criterion_text", "guardrail_text", "next_step_text"]
+__all__ = ["criterion_text", "guardrail_text", "next_step_text", "plural"]
 
 
 def criterion_text(criterion: Criterion, metric: Metric) -> str:
@@ -27,3 +27,8 @@ def guardrail_text(guardrail: Guardrail) -> str:
 
 def next_step_text(step: NextStep) -> str:
     return f"{step.description} → {step.then}" if step.then else step.description
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 error``, ``2 errors``, ``1 hypothesis``, ``3 hypotheses``."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"

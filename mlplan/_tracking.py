@@ -11,18 +11,21 @@ subject id, and the fingerprint of the criteria it was judged by.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
-from mlplan._location import StoreLocation
+from mlplan._location import StoreLocation, redact
 from mlplan._models import Plan
 from mlplan._outbox import Submission
 from mlplan._results import Result, ResultKind
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
     from mlflow import ActiveRun
     from mlflow.tracking import MlflowClient
 
-__all__ = ["TAG", "MlflowStore", "experiment_name", "probe"]
+__all__ = ["TAG", "ExistingRun", "MlflowStore", "experiment_name", "probe", "store_errors"]
 
 TAG = "mlplan."
 PAGE_SIZE = 10_000
@@ -52,6 +55,15 @@ _ENVIRONMENT_DEFAULTS = {
 PROBE_TIMEOUT_S = 3.0
 
 
+@dataclass(frozen=True)
+class ExistingRun:
+    run_id: str
+    status: str  # RUNNING, FINISHED, FAILED or KILLED
+    kind: str  # the mlplan kind it is tied to, or "" for a run mlplan never tagged
+    subject: str
+    metrics: dict[str, float]
+
+
 def experiment_name(plan: Plan) -> str:
     return f"mlplan/{plan.id}"
 
@@ -60,16 +72,32 @@ def probe(location: StoreLocation) -> None:
     """Fail fast, without importing mlflow, when a tracking server does not answer."""
     if not location.remote:
         return
-    url = location.uri.rstrip("/") + "/health"
     try:
-        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S) as response:
-            response.read()
+        with urllib.request.urlopen(_health_request(location.uri), timeout=PROBE_TIMEOUT_S) as r:
+            r.read()
     except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
+        reason = redact(str(getattr(error, "reason", error)))
         raise StoreUnreachableError(
-            f"the tracking server {location.uri} did not answer ({reason}). "
+            f"the tracking server {redact(location.uri)} did not answer ({reason}). "
             "Check that it is running and MLFLOW_TRACKING_URI is right."
         ) from None
+
+
+def _health_request(uri: str) -> urllib.request.Request:
+    # urllib cannot open http://user:password@host itself (it reads "password@host" as a
+    # port), so the credentials move into the header a server with basic auth expects.
+    parts = urllib.parse.urlsplit(uri.rstrip("/") + "/health")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    request = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        request.add_header("Authorization", f"Basic {token}")
+    return request
 
 
 def _quiet_mlflow_logging() -> None:
@@ -200,10 +228,21 @@ class MlflowStore:
         try:
             with self._writer_lock():
                 run_id = submission.run_id or self._create_run(submission)
-                self._complete(run_id, submission, plan_file)
+                try:
+                    self._complete(run_id, submission, plan_file)
+                except BaseException:
+                    if not submission.run_id:
+                        self._abandon(run_id)
+                    raise
         except MlflowException as error:
             raise _refusal(error, "MLflow refused the result") from None
         return run_id
+
+    def _abandon(self, run_id: str) -> None:
+        # A run the store took but would not complete must not sit RUNNING: it is marked
+        # FAILED, which the judge never counts, and the caller keeps or refuses the result.
+        with contextlib.suppress(Exception):
+            self.client.set_terminated(run_id, "FAILED")
 
     def redeliver(self, submission: Submission, plan_file: Path | None = None) -> str:
         """Deliver a submission from the outbox exactly once.
@@ -255,8 +294,8 @@ class MlflowStore:
         )
         return str(runs[0].info.run_id) if runs else None
 
-    def existing_run(self, run_id: str) -> dict[str, float]:
-        """The metrics of an existing run, to attach it; an error if it does not exist."""
+    def existing_run(self, run_id: str) -> ExistingRun:
+        """An existing run, to attach it; an error if it does not exist in this experiment."""
         from mlflow.exceptions import MlflowException
 
         try:
@@ -268,7 +307,32 @@ class MlflowStore:
                 f"run {run_id} belongs to another experiment ({run.info.experiment_id}); "
                 f"attach runs logged in {experiment_name(self.plan)!r}"
             )
-        return {key: float(value) for key, value in run.data.metrics.items()}
+        tags: dict[str, str] = run.data.tags
+        return ExistingRun(
+            run_id=run_id,
+            status=str(run.info.status),
+            kind=tags.get(f"{TAG}kind", ""),
+            subject=tags.get(f"{TAG}subject", ""),
+            metrics={key: float(value) for key, value in run.data.metrics.items()},
+        )
+
+    def unfinished(self) -> list[ExistingRun]:
+        """This plan's runs still RUNNING: in progress, or left by an interrupted process."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{TAG}plan` = '{self.plan.id}' and attributes.status = 'RUNNING'",
+            max_results=PAGE_SIZE,
+        )
+        return [
+            ExistingRun(
+                run_id=str(run.info.run_id),
+                status="RUNNING",
+                kind=run.data.tags.get(f"{TAG}kind", ""),
+                subject=run.data.tags.get(f"{TAG}subject", ""),
+                metrics={},
+            )
+            for run in runs
+        ]
 
     @contextlib.contextmanager
     def active_run(self, submission: Submission) -> Iterator[ActiveRun]:
@@ -345,13 +409,59 @@ class MlflowStore:
         return sorted(results, key=lambda r: (r.logged_at, r.run_id))
 
 
+# MLflow error codes that mean "this request is wrong": sending it again cannot help, so the
+# result is refused (or, from the outbox, parked). Every other failure is the store being
+# unavailable -- down, stalled, locked, corrupt, unwritable -- and the result waits for it.
+_REFUSED = frozenset(
+    {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "RESOURCE_DOES_NOT_EXIST"}
+)
+
+
 def _refusal(error: Any, what: str) -> TrackingError:
-    # A dropped connection mid-request is the server going away, not a refusal: the caller
-    # keeps the result in the outbox for those.
-    message = str(getattr(error, "message", error))
-    if any(word in message for word in ("Max retries", "Connection", "connect", "timed out")):
-        return StoreUnreachableError(f"the tracking server stopped answering: {message[:300]}")
-    return TrackingError(f"{what}: {message[:2000]}")
+    message = redact(" ".join(str(getattr(error, "message", error)).split()))
+    code = str(getattr(error, "error_code", ""))
+    if code in _REFUSED:
+        return TrackingError(f"{what}: {message[:2000]}")
+    return StoreUnreachableError(f"the store could not take the request ({code}: {message[:300]})")
+
+
+@contextlib.contextmanager
+def store_errors(location: StoreLocation) -> Iterator[None]:
+    """Turn what MLflow and the environment raise into mlplan's two store errors.
+
+    A corrupt or unwritable database, a missing database driver or a dropped connection is
+    the user's environment, not a bug in mlplan: one message, and the result kept.
+    """
+    try:
+        yield
+    except TrackingError:
+        raise
+    except Exception as error:
+        unavailable = _unavailable(error, location)
+        if unavailable is None:
+            raise
+        raise unavailable from None
+
+
+def _unavailable(error: Exception, location: StoreLocation) -> TrackingError | None:
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    where = location.describe()
+    if isinstance(error, MlflowException):
+        return _refusal(error, f"{where} refused the request")
+    if isinstance(error, ImportError):
+        return StoreUnreachableError(
+            f"{where} needs a module that is not installed ({error}); install the database "
+            "driver MLflow needs for this URI, e.g. pip install 'psycopg[binary]'"
+        )
+    if isinstance(error, SQLAlchemyError | OSError):
+        detail = redact(" ".join(str(getattr(error, "orig", None) or error).split()))[:300]
+        return StoreUnreachableError(
+            f"{where} could not be used ({type(error).__name__}: {detail}). Check that "
+            "the database is intact and its folder writable"
+        )
+    return None
 
 
 def _to_result(run: Any) -> Result | None:

@@ -8,6 +8,7 @@ bomb composes into a few nodes but converts into billions of values).
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,17 @@ _TOO_DEEP = f"the document nests more than {MAX_DEPTH} levels deep; a plan canno
 
 def _read_text(path: Path) -> str:
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            # A FIFO would block forever and /dev/zero never ends: look before opening.
+            raise _error(
+                path,
+                "this is not a regular file (a pipe, a device or a socket)",
+                None,
+                "give the path of the plan's YAML file",
+            )
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise _error(
@@ -96,14 +108,25 @@ def _read_text(path: Path) -> str:
                 None,
                 "is this the right file? A plan is a few kilobytes of YAML",
             )
-        raw = path.read_bytes()
+        raw = _read_at_most(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise _error(path, "no such file", None, "check the path") from None
     except IsADirectoryError:
         raise _error(path, "this is a directory, not a plan file", None, "") from None
     except PermissionError:
         raise _error(path, "permission denied", None, "check the file's permissions") from None
+    except OSError as error:  # a path through a file, a name too long, a symlink loop, ...
+        raise _error(path, f"cannot be read: {error.strerror or error}", None, "") from None
     return _decode(path, raw)
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    # The file may have grown, or been swapped for something else, since it was looked at.
+    with path.open("rb") as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise _error(path, f"the file is over {limit:,} bytes; plans are not this long", None, "")
+    return raw
 
 
 # Checked before NUL bytes: UTF-16 text is full of them but is not binary.

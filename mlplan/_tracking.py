@@ -100,6 +100,27 @@ def _health_request(uri: str) -> urllib.request.Request:
     return request
 
 
+@contextlib.contextmanager
+def _no_stray_folders(location: StoreLocation) -> Iterator[None]:
+    """Remove the folders MLflow makes from the *encoded* path of a sqlite URI.
+
+    The embedded store's URI is percent-encoded (a "?" in a folder name must not end the
+    path); SQLAlchemy decodes it, but MLflow first creates the database's parent folders
+    from the raw text, leaving an empty "a%3Fb/.mlplan" beside the plan's "a?b" folder.
+    """
+    raw = Path(location.uri.removeprefix("sqlite:///")).parent
+    if not location.embedded or raw == location.home:
+        yield
+        return
+    missing = [folder for folder in [raw, *raw.parents] if not folder.exists()]
+    try:
+        yield
+    finally:
+        for folder in missing:  # deepest first; only if MLflow left them empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
 def _quiet_mlflow_logging() -> None:
     # MLflow announces its database migrations at INFO level on stderr; mlplan's own output
     # says what happened, so only MLflow's warnings and errors get through.
@@ -107,6 +128,8 @@ def _quiet_mlflow_logging() -> None:
 
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # It logs a database error with a traceback before raising it; mlplan's message names it.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -145,7 +168,7 @@ class MlflowStore:
             _quiet_mlflow_logging()
             from mlflow.tracking import MlflowClient
 
-            with self._writer_lock():
+            with self._writer_lock(), _no_stray_folders(self.location):
                 client = MlflowClient(tracking_uri=self.location.uri)
                 self._experiment_id = self._ensure_experiment(client)
             self._client = client
@@ -171,9 +194,7 @@ class MlflowStore:
                 )
             )
         except MlflowException as error:
-            raise TrackingError(
-                f"MLflow refused to open {self.location.describe()}: {error.message}"
-            ) from None
+            raise _refusal(error, f"MLflow refused to open {self.location.describe()}") from None
 
     def _artifact_location(self) -> str | None:
         # Without this MLflow would put artifacts in ./mlruns of whatever directory the user
@@ -420,9 +441,20 @@ _REFUSED = frozenset(
 def _refusal(error: Any, what: str) -> TrackingError:
     message = redact(" ".join(str(getattr(error, "message", error)).split()))
     code = str(getattr(error, "error_code", ""))
-    if code in _REFUSED:
+    if code in _REFUSED and not _database_broke(error):
         return TrackingError(f"{what}: {message[:2000]}")
-    return StoreUnreachableError(f"the store could not take the request ({code}: {message[:300]})")
+    return StoreUnreachableError(
+        f"the store could not be used ({code}: {message[:300]}). Check that the server is "
+        "healthy, or that the database is intact and its folder writable."
+    )
+
+
+def _database_broke(error: BaseException) -> bool:
+    # MLflow reports any SQLAlchemy error but a lost connection as BAD_REQUEST, among them "file
+    # is not a database": that is a damaged store, not a wrong request.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(error.__cause__, SQLAlchemyError)
 
 
 @contextlib.contextmanager

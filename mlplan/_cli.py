@@ -24,9 +24,8 @@ import typer
 from rich.console import Console
 
 from mlplan import __version__
-from mlplan._files import write_output
 from mlplan._scaffold import new_plan
-from mlplan._schema import plan_schema_json
+from mlplan._schema import plan_schema_json, write_schema
 from mlplan._text import plural
 from mlplan._validate import Report, validate_file
 from mlplan.errors import MlplanError, UsageError
@@ -210,11 +209,10 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of a plan, for editors."""
-    text = plan_schema_json()
     if output is None:
-        out.file.write(text)
+        out.file.write(plan_schema_json())
     else:
-        write_output(output, text)
+        write_schema(output)
         err.print(f"Wrote {output}", markup=False)
 
 

@@ -172,10 +172,20 @@ def test_a_server_killed_mid_stream_loses_and_duplicates_nothing(
 ) -> None:
     plan = make_plan(plan_id="killed-server")
     count, calls = 4, 5
+    # The experiment is made first: racing to create it is the team-mode issue's test.
+    assert (
+        cli(
+            capsys, "log-result", plan, "-B", "B2", "-m", "recall=0.1", "--tracking-uri", server.url
+        )[0]
+        == 0
+    )
     started = writers(plan, server.url, count, calls)
-    time.sleep(4)  # some results are in, others on their way
+    assert started[0].stdout is not None
+    first = started[0].stdout.readline()  # results are flowing
+    time.sleep(1.0)
     server.kill()
     outputs = [writer.communicate(timeout=600) for writer in started]
+    outputs[0] = (first + outputs[0][0], outputs[0][1])
     for (_, err), writer in zip(outputs, started, strict=True):
         assert writer.returncode == 0, err.decode()
         assert b"Traceback" not in err
@@ -201,8 +211,8 @@ def test_a_server_killed_mid_stream_loses_and_duplicates_nothing(
         assert sync.returncode == 0, err.decode()
     found = runs(server.url, "killed-server")
     assert outbox(plan) == []
-    assert len(found) == count * calls
-    assert len(set(submission_ids(found))) == count * calls
+    assert len(found) == count * calls + 1
+    assert len(set(submission_ids(found))) == count * calls + 1
     assert {run.info.status for run in found} == {"FINISHED"}
 
 

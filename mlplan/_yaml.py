@@ -80,6 +80,16 @@ def read_document(path: Path) -> Document:
         raise _error(path, refusal.message, refusal.mark, refusal.hint) from None
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(path, text, exc) from None
+    except yaml.reader.ReaderError as exc:  # a control character: it carries no Mark
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise _error_at(
+            path,
+            line,
+            column,
+            f"the character U+{_code_point(exc.character):04X} cannot appear in YAML",
+            "delete it; plans are plain text",
+        ) from None
     except RecursionError:  # a last resort: _convert refuses deep nesting with a location
         raise _error(path, _TOO_DEEP, None, "flatten the structure") from None
 
@@ -341,6 +351,11 @@ def _short_tag(tag: str) -> str:
 
 def _mark(mark: yaml.Mark) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
+
+
+def _code_point(character: object) -> int:
+    # PyYAML gives the offending character as its code point; be lenient about older versions.
+    return character if isinstance(character, int) else ord(str(character)[:1] or "\0")
 
 
 def _yaml_error(path: Path, text: str, exc: yaml.MarkedYAMLError) -> PlanError:

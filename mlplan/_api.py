@@ -11,11 +11,12 @@ mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from mlplan._results import ResultKind
 from mlplan.errors import MlplanError, TrackingError, UsageError
 
 if TYPE_CHECKING:
-    from mlplan._status import StatusReport
+    from mlplan._gate import StatusReport
 
 __all__ = [
     "BaselineOutcome",
@@ -64,13 +65,14 @@ def _subject(hypothesis: str | None, baseline: str | None) -> tuple[ResultKind, 
 
 @dataclass(frozen=True)
 class Logged:
-    """A result that reached its store."""
+    """A result that reached its store (or was already there: ``deduplicated``)."""
 
     run_id: str
     kind: ResultKind
     subject: str
     reported: bool
     store: str  # where it went, as a sentence can name it
+    deduplicated: bool = False
 
 
 def record_result(
@@ -85,13 +87,15 @@ def record_result(
     source: str = "",
     run_id: str = "",
     tracking_uri: str | None = None,
+    replace: str = "",
+    reason: str = "",
 ) -> Logged:
     """Log one result, or attach the finished run ``run_id``; say where it went."""
     kind, subject = _subject(hypothesis, baseline)
-    if run_id and (metrics or params or reported):
+    if run_id and (metrics or params or reported or replace):
         raise UsageError(
             "--run-id attaches a run with the metrics it already has; give either --run-id "
-            "or --metric/--param/--reported, not both"
+            "or --metric/--param/--reported/--replace, not both"
         )
     if not run_id and not metrics:
         raise UsageError("give at least one metric (--metric KEY=VALUE) or a run (--run-id ID)")
@@ -107,9 +111,18 @@ def record_result(
             params=params,
             reported=reported,
             source=source,
+            replaces=replace,
+            reason=reason,
         )
         delivery = journal.log(submission)
-    return Logged(delivery.run_id, kind, subject, reported, journal.location.describe())
+    return Logged(
+        delivery.run_id,
+        kind,
+        subject,
+        reported,
+        journal.location.describe(),
+        delivery.deduplicated,
+    )
 
 
 def log_result(
@@ -124,10 +137,15 @@ def log_result(
     source: str = "",
     run_id: str = "",
     tracking_uri: str | None = None,
+    replace: str = "",
+    reason: str = "",
 ) -> str:
     """Log one result for a hypothesis (or a baseline); return its MLflow run id.
 
     With ``run_id``, attach that finished run (made by a training script or autolog) instead.
+    One result per subject and pair key: a second one for the same key is refused unless it
+    names the run it replaces (``replace=``) and why (``reason=``); logging the same values
+    again logs nothing and returns the existing run's id.
     """
     return record_result(
         plan,
@@ -140,6 +158,8 @@ def log_result(
         source=source,
         run_id=run_id,
         tracking_uri=tracking_uri,
+        replace=replace,
+        reason=reason,
     ).run_id
 
 
@@ -149,30 +169,16 @@ def sync(plan: str | Path, *, tracking_uri: str | None = None) -> SyncReport:
 
 
 def status(
-    plan: str | Path, *, tracking_uri: str | None = None, today: dt.date | None = None
+    plan: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    today: dt.date | None = None,
+    require_store: bool = False,
 ) -> StatusReport:
-    """Every hypothesis judged, with what needs attention and what waits in the outbox."""
-    from mlplan._status import StatusReport, attention, orphans, status_rows
+    """Every hypothesis judged, what needs attention, and what waits in the outbox, and why."""
+    from mlplan._gate import status_report
 
-    journal = journal_for(plan, tracking_uri)
-    results, judged = journal.verdicts(today)
-    outbox = journal.sync()
-    notes = [*outbox.notes(), *orphans(journal.plan, results)]
-    notes += [
-        f"run {run.run_id} ({run.kind or 'untagged'} {run.subject}) is still RUNNING: in "
-        "progress, or left by an interrupted process; it counts once it is FINISHED"
-        for run in journal.unfinished()
-    ]
-    return StatusReport(
-        plan=journal.plan.id,
-        title=journal.plan.title,
-        store=journal.location.describe(),
-        results=len(results),
-        rows=status_rows(judged),
-        attention=attention(journal.plan, judged),
-        notes=notes,
-        outbox=outbox.to_dict(),
-    )
+    return status_report(plan, tracking_uri=tracking_uri, today=today, require_store=require_store)
 
 
 @contextmanager
@@ -195,25 +201,20 @@ def start_run(
         yield run
 
 
-@dataclass(frozen=True)
-class BaselineOutcome:
-    """A baseline run by its entry point and logged."""
-
-    baseline: str
-    run_id: str
-    metrics: Mapping[str, float]
-    seconds: float
-    ignored: list[str]  # metrics it returned that the plan does not declare
-
-
 def run_and_log_baseline(
-    journal: Journal, baseline_id: str, timeout: float | None = None
+    journal: Journal,
+    baseline_id: str,
+    params: Mapping[str, str] | None = None,
+    *,
+    replace: str = "",
+    reason: str = "",
+    timeout: float | None = None,
 ) -> tuple[Delivery, float, list[str]]:
-    """Run a baseline's entry point and log what it returns for the plan's declared metrics."""
+    """Run a baseline's entry point with ``params`` as keyword arguments and log what it
+    returns for the plan's declared metrics, with the params as the run's params."""
     journal.check_subject("baseline", baseline_id)
-    ran = run_entry_point(
-        journal.plan.baseline(baseline_id), journal.loaded.path.parent, timeout=timeout
-    )
+    folder = journal.loaded.path.parent
+    ran = run_entry_point(journal.plan.baseline(baseline_id), folder, params, timeout)
     declared = {metric.key for metric in journal.plan.metrics}
     kept = {k: v for k, v in ran.metrics.items() if k in declared}
     ignored = sorted(k for k in ran.metrics if k not in declared)
@@ -228,8 +229,23 @@ def run_and_log_baseline(
         subject=baseline_id,
         metrics=kept,
         note=f"measured by running {entry_point}",
+        params=params,
+        replaces=replace,
+        reason=reason,
     )
     return journal.log(submission), ran.seconds, ignored
+
+
+@dataclass(frozen=True)
+class BaselineOutcome:
+    """A baseline run by its entry point and logged."""
+
+    baseline: str
+    run_id: str
+    metrics: Mapping[str, float]
+    seconds: float
+    ignored: list[str]  # metrics it returned that the plan does not declare
+    deduplicated: bool = False
 
 
 def run_baselines(
@@ -237,6 +253,9 @@ def run_baselines(
     baseline_ids: Sequence[str] = (),
     *,
     tracking_uri: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    replace: str = "",
+    reason: str = "",
     timeout: float | None = None,
     on_start: Callable[[str], None] | None = None,
 ) -> list[BaselineOutcome]:
@@ -253,19 +272,45 @@ def run_baselines(
             "no baseline in this plan declares an entry_point; "
             "log baseline results with `mlplan log-result --baseline`"
         )
+    if replace and len(chosen) > 1:
+        raise UsageError("--replace names one run: give the one baseline it belongs to")
+    shown = {key: str(value) for key, value in (params or {}).items()}
     outcomes = []
     for baseline_id in chosen:
         if on_start is not None:
             on_start(baseline_id)
-        delivery, seconds, ignored = run_and_log_baseline(journal, baseline_id, timeout)
-        metrics = dict(delivery.submission.metrics)
-        outcomes.append(BaselineOutcome(baseline_id, delivery.run_id, metrics, seconds, ignored))
+        delivery, seconds, ignored = run_and_log_baseline(
+            journal, baseline_id, shown, replace=replace, reason=reason, timeout=timeout
+        )
+        outcomes.append(
+            BaselineOutcome(
+                baseline_id,
+                delivery.run_id,
+                dict(delivery.submission.metrics),
+                seconds,
+                ignored,
+                delivery.deduplicated,
+            )
+        )
     return outcomes
 
 
-def run_baseline(plan: str | Path, baseline_id: str, tracking_uri: str | None = None) -> str:
-    """Run a baseline's declared entry point and log its result; return the run id."""
-    delivery, _, _ = run_and_log_baseline(journal_for(plan, tracking_uri), baseline_id)
+def run_baseline(
+    plan: str | Path,
+    baseline_id: str,
+    tracking_uri: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    replace: str = "",
+    reason: str = "",
+) -> str:
+    """Run a baseline's declared entry point (``params`` as keyword arguments) and log its
+    result; return the run id."""
+    shown = {key: str(value) for key, value in (params or {}).items()}
+    journal = journal_for(plan, tracking_uri)
+    delivery, _, _ = run_and_log_baseline(
+        journal, baseline_id, shown, replace=replace, reason=reason
+    )
     return delivery.run_id
 
 
@@ -303,6 +348,10 @@ def _read_log(
         results, judged = journal.verdicts(today)
     except TrackingError as error:
         return LogView(reason=f"{location.describe()} could not be read ({error})")
+    from mlplan._decisions import frozen_review
+
+    as_of = today or dt.date.today()
+    review = frozen_review(journal.plan, results, judged, as_of)
     plots = {}
     if plots_dir is not None:
         from mlplan._plots import plot_hypotheses
@@ -314,7 +363,8 @@ def _read_log(
         results=results,
         verdicts=judged,
         plots=plots,
-        as_of=today or dt.date.today(),
+        as_of=as_of,
+        review=review,
     )
 
 
@@ -334,7 +384,8 @@ def render_design_doc(
     log = _read_log(journal, read=read, today=today, plots_dir=plots_dir)
     files: list[Path] = [Path(p) for p in log.plots.values()]
     if output is not None and log.plots:
-        log = replace(log, plots={h: _link(Path(p), output) for h, p in log.plots.items()})
+        links = {h: _link(Path(p), output) for h, p in log.plots.items()}
+        log = dataclasses.replace(log, plots=links)
     markdown = render_markdown(journal.plan, log)
     if output is not None:
         write_markdown(output, markdown, protect=[journal.loaded.path])

@@ -1,8 +1,8 @@
 """Running a heuristic baseline's declared entry point.
 
 An entry point is ``module:function``, found first in the plan's own folder (so a plan can
-ship its baselines beside it) and then on the usual import path. It takes no arguments and
-returns a mapping of metric key to value.
+ship its baselines beside it) and then on the usual import path. It returns a mapping of
+metric key to value, and takes the run's params as keyword arguments (``seed=3``), if any.
 """
 
 from __future__ import annotations
@@ -81,8 +81,21 @@ def _load(entry_point: str, folder: Path) -> Callable[[], Any]:
     return function  # type: ignore[no-any-return]
 
 
+def _literal(value: str) -> Any:
+    """A param as the entry point expects it: ``3`` is an int, ``0.3`` a float, else text."""
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
 def run_entry_point(
-    baseline: Baseline, plan_folder: Path, timeout: float | None = None
+    baseline: Baseline,
+    plan_folder: Path,
+    params: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> BaselineRun:
     """Call a baseline's entry point; give up after ``timeout`` seconds if one is given."""
     if baseline.entry_point is None:
@@ -92,7 +105,10 @@ def run_entry_point(
         )
     function = _load(baseline.entry_point, plan_folder)
     started = time.perf_counter()
-    metrics = _call(function, f"baseline {baseline.id} ({baseline.entry_point})", timeout)
+    arguments = {key: _literal(value) for key, value in (params or {}).items()}
+    metrics = _call(
+        lambda: function(**arguments), f"baseline {baseline.id} ({baseline.entry_point})", timeout
+    )
     if not isinstance(metrics, Mapping):
         raise BaselineError(
             f"baseline {baseline.id} returned {type(metrics).__name__}; "

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from mlplan._keys import key_problem
 from mlplan._models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
 
-__all__ = ["Finding", "find_problems"]
+__all__ = ["Finding", "find_problems", "find_warnings"]
 
 Finding = tuple[tuple[str | int, ...], str, str]
 HYPOTHESES = ("experiment", "hypotheses")
@@ -124,6 +124,7 @@ def _hypothesis_references(plan: Plan) -> Iterator[Finding]:
                 )
         for c, criterion in enumerate(hypothesis.success_criteria):
             yield from _criterion_references(criterion, hypothesis, (*path, "success_criteria", c))
+            yield from _condition_reference(criterion, plan, (*path, "success_criteria", c))
         for g, guardrail in enumerate(hypothesis.guardrails):
             yield from _guardrail_references(guardrail, hypothesis, plan, (*path, "guardrails", g))
 
@@ -138,12 +139,61 @@ def _criterion_references(
             f"{hypothesis.id}'s metrics",
             f"add it to metrics or use one of: {', '.join(hypothesis.metrics)}",
         )
-    for b, baseline in enumerate(criterion.better_than or []):
+    field = "better_than" if criterion.better_than is not None else "no_worse_than"
+    for b, baseline in enumerate(criterion.baselines_named or []):
         if baseline not in hypothesis.baselines:
             yield (
-                (*path, "better_than", b),
+                (*path, field, b),
                 f"{baseline!r} is not one of {hypothesis.id}'s baselines",
                 _did_you_mean(baseline, hypothesis.baselines),
+            )
+
+
+def _condition_reference(
+    criterion: Criterion, plan: Plan, path: tuple[str | int, ...]
+) -> Iterator[Finding]:
+    conditions = plan.experiment.conditions
+    if criterion.for_each is not None and criterion.for_each not in conditions:
+        yield (
+            (*path, "for_each"),
+            f"for_each: {criterion.for_each!r} is not a declared condition",
+            "declare it in experiment.conditions; " + _did_you_mean(criterion.for_each, conditions),
+        )
+
+
+def find_warnings(plan: Plan) -> list[Finding]:
+    """Statistical advice that does not make a plan invalid."""
+    return list(_relative_margins(plan))
+
+
+def _relative_margins(plan: Plan) -> Iterator[Finding]:
+    # A percentage of a baseline that can be 0 or change sign is no margin at all: "50%
+    # better than 0" passes with 1e-9. Bounds starting at ≥ 0 rule that out.
+    for index, hypothesis in enumerate(plan.experiment.hypotheses):
+        path = (*HYPOTHESES, index)
+        margins = [
+            (("success_criteria", c, "by"), criterion.metric, criterion.by)
+            for c, criterion in enumerate(hypothesis.success_criteria)
+        ]
+        margins += [
+            (("guardrails", g, "max_drop"), metric.key, guardrail.max_drop)
+            for g, guardrail in enumerate(hypothesis.guardrails)
+            for metric in plan.metrics
+            if fnmatch.fnmatchcase(metric.key, guardrail.metrics)
+        ]
+        warned: set[tuple[str | int, ...]] = set()
+        for steps, key, margin in margins:
+            bounds = next((m.bounds for m in plan.metrics if m.key == key), None)
+            if margin is None or not margin.relative or (bounds is not None and bounds[0] >= 0):
+                continue
+            if steps in warned:
+                continue
+            warned.add(steps)
+            yield (
+                (*path, *steps),
+                f"a relative margin ({margin}) on {key!r}, whose values may be 0 or negative",
+                f"declare bounds: [0, ...] on metric {key!r} if it cannot go below 0, "
+                "or use an absolute margin",
             )
 
 
@@ -236,6 +286,7 @@ def _log_references(plan: Plan) -> Iterator[Finding]:
     log = plan.experiment_log
     mentioned = [("entries", i, entry.hypothesis) for i, entry in enumerate(log.entries)]
     mentioned += [("decisions", i, decision.hypothesis) for i, decision in enumerate(log.decisions)]
+    mentioned += [("amendments", i, amended.hypothesis) for i, amended in enumerate(log.amendments)]
     for section, index, hypothesis in mentioned:
         if hypothesis is not None and hypothesis not in hypotheses:
             yield (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import gc
 import io
 import json
@@ -24,14 +25,15 @@ import typer
 from rich.console import Console
 
 from mlplan import __version__
-from mlplan._scaffold import new_plan
+from mlplan._scaffold import scaffold
 from mlplan._schema import plan_schema_json, write_schema
 from mlplan._text import plural
 from mlplan._validate import Report, validate_file
 from mlplan.errors import MlplanError, UsageError
 
 if TYPE_CHECKING:
-    from mlplan._status import StatusReport
+    from mlplan._decisions import CriteriaChange
+    from mlplan._gate import StatusReport
 
 __all__ = ["app", "main"]
 
@@ -127,8 +129,16 @@ def new(
     ] = Path(),
 ) -> None:
     """Create a plan from a template, with guidance in every section."""
-    path = new_plan(name, template=template, directory=directory)
-    out.print(f"Created {path}. Fill in every TODO, then run: mlplan validate {path}")
+    made = scaffold(name, template=template, directory=directory)
+    out.print(f"Created {made.plan}.", markup=False)
+    if made.written:
+        out.print(f"Beside it: {', '.join(path.name for path in made.written)}", markup=False)
+    for path in made.kept:
+        err.print(f"kept the existing {path}; the template's copy was not written", markup=False)
+    if template == "blank":
+        out.print(f"Fill in every TODO, then run: mlplan validate {made.plan}", markup=False)
+    else:
+        out.print(f"Next: mlplan validate {made.plan}", markup=False)
 
 
 @app.command()
@@ -225,6 +235,13 @@ TrackingUri = Annotated[
         show_default=False,
     ),
 ]
+Replace = Annotated[
+    str,
+    typer.Option(
+        "--replace", help="The run this result replaces (same subject and key).", metavar="RUN"
+    ),
+]
+Reason = Annotated[str, typer.Option("--reason", help="Why the replaced run no longer counts.")]
 Today = Annotated[
     str | None,
     typer.Option(
@@ -277,6 +294,8 @@ def log_result(
     source: Annotated[
         str, typer.Option("--source", help="Where a reported figure comes from.")
     ] = "",
+    replace: Replace = "",
+    reason: Reason = "",
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Log a result for a hypothesis or a baseline as an MLflow run."""
@@ -293,7 +312,12 @@ def log_result(
         source=source,
         run_id=run_id,
         tracking_uri=tracking_uri,
+        replace=replace,
+        reason=reason,
     )
+    if logged.deduplicated:
+        out.print(f"Already logged: the same result is run {logged.run_id}", markup=False)
+        return
     label = " (reported)" if logged.reported else ""
     out.print(
         f"Logged {logged.kind} {logged.subject}{label}: run {logged.run_id} in {logged.store}",
@@ -316,6 +340,12 @@ def baseline_run(
             show_default=False,
         ),
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="KEY=VALUE passed to the entry point and logged."),
+    ] = None,
+    replace: Replace = "",
+    reason: Reason = "",
     tracking_uri: TrackingUri = None,
     timeout: Annotated[
         float,
@@ -329,10 +359,20 @@ def baseline_run(
         path,
         baseline_ids or (),
         tracking_uri=tracking_uri,
+        params=_pairs(param or [], "param"),
+        replace=replace,
+        reason=reason,
         timeout=timeout,
         on_start=lambda baseline_id: err.print(f"Running baseline {baseline_id}…", markup=False),
     )
     for outcome in outcomes:
+        if outcome.deduplicated:
+            out.print(
+                f"Already logged: baseline {outcome.baseline} gave the same result, run "
+                f"{outcome.run_id}",
+                markup=False,
+            )
+            continue
         extra = f"; ignored undeclared metrics: {', '.join(outcome.ignored)}"
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in outcome.metrics.items())
         out.print(
@@ -342,14 +382,33 @@ def baseline_run(
         )
 
 
+class StatusFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
 @app.command()
 def status(
     path: PlanArgument,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (as --format json).")] = False,
+    output_format: Annotated[
+        StatusFormat,
+        typer.Option("--format", help="table, json, or markdown (GitHub, for a CI summary)."),
+    ] = StatusFormat.table,
     check: Annotated[
         bool,
         typer.Option(
-            "--check", help="Exit 1 if anything is overdue, or failed without a recorded decision."
+            "--check",
+            help="Exit 1 if anything is overdue, failed without a recorded decision, "
+            "or has criteria changed after results without an amendment.",
+        ),
+    ] = False,
+    require_store: Annotated[
+        bool,
+        typer.Option(
+            "--require-store",
+            help="With --check: also fail when there is no store or it holds no results.",
         ),
     ] = False,
     tracking_uri: TrackingUri = None,
@@ -357,16 +416,22 @@ def status(
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
     from mlplan._api import status as status_of
+    from mlplan._gate import markdown_status
 
-    report = status_of(path, tracking_uri=tracking_uri, today=_today(today))
-    if as_json:
-        out.file.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    report = status_of(
+        path, tracking_uri=tracking_uri, today=_today(today), require_store=require_store
+    )
+    chosen = StatusFormat.json if as_json else output_format
+    if chosen is StatusFormat.json:
+        out.print_json(json.dumps(report.to_dict()))
+    elif chosen is StatusFormat.markdown:
+        out.file.write(markdown_status(report))
     else:
         _print_status(report)
-    for note in report.notes:
+    for note in report.store_notes:
         err.print(f"note: {note}", style="yellow", markup=False)
-    if check and report.attention:
-        for reason in report.attention:
+    if check and report.reasons:
+        for reason in report.reasons:
             err.print(f"needs attention: {reason}", style="red", markup=False)
         raise typer.Exit(EXIT_INVALID)
 
@@ -385,7 +450,9 @@ def _print_status(report: StatusReport) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{report.title}: {plural(report.results, 'result')}", show_lines=True)
+    table = Table(
+        title=f"{report.plan.title}: {plural(len(report.results), 'result')}", show_lines=True
+    )
     for column in (
         "Hypothesis",
         "Verdict",
@@ -396,8 +463,8 @@ def _print_status(report: StatusReport) -> None:
         table.add_column(column)
     for row in report.rows:
         evidence = "\n".join(row.evidence) or "no results yet"
-        if row.amendment:
-            evidence += f"\n⚠ {row.amendment}"
+        for note in report.notes(row.hypothesis):
+            evidence += f"\n⚠ {note.removeprefix('⚠ ')}"
         table.add_row(
             Text(row.hypothesis),
             Text(row.status, style=_STATUS_STYLE.get(row.verdict.status, "")),
@@ -406,6 +473,91 @@ def _print_status(report: StatusReport) -> None:
             Text(row.next_step),
         )
     out.print(table)
+    for change in report.review.unrecorded:
+        _print_change(change)
+
+
+def _print_change(change: CriteriaChange) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=f"{change.hypothesis}: criteria changed since {change.since:%Y-%m-%d}, "
+        "no amendment recorded",
+        title_style="bold red",
+    )
+    for column in ("Setting", "Results were logged under", "The plan now says"):
+        table.add_column(column)
+    for where, old, new in change.changes:
+        table.add_row(Text(where), Text(old), Text(new))
+    out.print(table)
+
+
+def _date(value: str | None, switch: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{switch} {value!r} is not a date written YYYY-MM-DD") from None
+
+
+HypothesisArgument = Annotated[
+    str, typer.Argument(help="The hypothesis id, e.g. H1.", show_default=False, metavar="H")
+]
+DateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date", help="The entry's date (YYYY-MM-DD); default: today.", show_default=False
+    ),
+]
+
+
+@app.command()
+def decide(
+    path: PlanArgument,
+    hypothesis: HypothesisArgument,
+    decision: Annotated[str, typer.Option("--decision", help="What was decided.")],
+    rationale: Annotated[
+        str | None, typer.Option("--rationale", help="Why.", show_default=False)
+    ] = None,
+    date: DateOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Record a decision in the plan's experiment log, with the verdict it was taken on."""
+    from mlplan._decisions import record_decision
+
+    entry = record_decision(
+        path,
+        hypothesis,
+        decision,
+        rationale=rationale,
+        date=_date(date, "--date"),
+        tracking_uri=tracking_uri,
+    )
+    verdict = entry.verdict
+    basis = f" (verdict {verdict.status}, n = {verdict.n})" if verdict is not None else ""
+    out.print(f"Recorded a decision on {hypothesis}{basis} in {path}", markup=False)
+
+
+@app.command()
+def amend(
+    path: PlanArgument,
+    hypothesis: HypothesisArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why the criteria changed.")],
+    date: DateOption = None,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Record that a hypothesis's criteria changed after its results, and why."""
+    from mlplan._decisions import record_amendment
+
+    entries = record_amendment(
+        path, hypothesis, reason, date=_date(date, "--date"), tracking_uri=tracking_uri
+    )
+    for entry in entries:
+        out.print(f"Recorded an amendment of {hypothesis} in {path}:", markup=False)
+        for change in entry.changes:
+            out.print(f"  {change}", markup=False)
 
 
 @app.command()

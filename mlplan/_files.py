@@ -69,8 +69,11 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Replace ``path`` with ``content`` in one step: readers see the old file or the new one."""
+def write_atomically(path: Path, content: str | bytes, mode: int | None = None) -> None:
+    """Replace ``path`` with ``content`` in one step: readers see the old file or the new one.
+
+    ``mode`` sets the new file's permissions (a temporary file starts as 0600).
+    """
     data = content.encode("utf-8") if isinstance(content, str) else content
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _new_file_mode(path)
@@ -81,6 +84,8 @@ def write_atomically(path: Path, content: str | bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        if mode is not None:
+            Path(temporary).chmod(mode)
         Path(temporary).replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -39,8 +39,11 @@ PARAM_VALUE_LIMIT = 6000
 
 @dataclass(frozen=True)
 class Delivery:
+    """``deduplicated``: the same result was already in the store, so nothing was logged."""
+
     run_id: str
     submission: Submission
+    deduplicated: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,11 +130,15 @@ class Journal:
         source: str = "",
         params: Mapping[str, Any] | None = None,
         run_id: str = "",
+        replaces: str = "",
+        reason: str = "",
     ) -> Submission:
         """A checked submission: the subject exists, every metric is declared and finite."""
         checked = _checked_metrics(metrics, {m.key for m in self.plan.metrics})
         if reported and not source.strip():
             raise ResultError("a reported result needs its source, e.g. --source 'paper, Table 2'")
+        if replaces and not reason.strip():
+            raise ResultError(f"say why run {replaces} is replaced: --reason TEXT (API: reason=)")
         return replace(
             self.open_submission(kind, subject, note),
             metrics=checked,
@@ -139,6 +146,8 @@ class Journal:
             source=source.strip(),
             run_id=run_id,
             params=_checked_params(params or {}),
+            replaces=replaces,
+            reason=reason.strip(),
         )
 
     def open_submission(self, kind: ResultKind, subject: str, note: str = "") -> Submission:
@@ -147,7 +156,8 @@ class Journal:
         fingerprint, criteria = "", ""
         if kind == "hypothesis":
             hypothesis = self.plan.hypothesis(subject)
-            fingerprint, criteria = criteria_fingerprint(hypothesis), criteria_text(hypothesis)
+            fingerprint = criteria_fingerprint(self.plan, hypothesis)
+            criteria = criteria_text(self.plan, hypothesis)
         return Submission(
             kind=kind,
             subject=subject,
@@ -186,9 +196,14 @@ class Journal:
         try:
             with self._guarded():
                 self.sync()  # older results first, so they keep their order
+                existing = self._one_per_key(submission)
+            if existing is not None:
+                return Delivery(existing, submission, deduplicated=True)
             entry = self._in_flight(submission)
             with self._entry_lock(entry), self._guarded():
                 run_id = self.store.log(submission, self.loaded.path)
+                if submission.replaces:
+                    self.store.mark_replaced(submission.replaces, run_id)
         except StoreUnreachableError as error:
             kept = self._keep(entry, submission, str(error))
             raise StoreUnreachableError(
@@ -221,6 +236,58 @@ class Journal:
         locks = self.location.home / "locks"
         locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(locks / f"{entry.submission.submission_id}.lock"), timeout=0)
+
+    def _key_params(self, kind: ResultKind, subject: str) -> list[str]:
+        """The params that name a result's slot: its pair key and the declared conditions. A
+        baseline serves every hypothesis, so every pair_by in the plan counts for it."""
+        design = self.plan.experiment
+        if kind == "hypothesis":
+            hypothesis = self.plan.hypothesis(subject)
+            pair_by = hypothesis.pair_by if hypothesis.overrides_pair_by else design.pair_by
+            names = [pair_by] if pair_by else []
+        else:
+            names = [design.pair_by] if design.pair_by else []
+            names += [h.pair_by for h in design.hypotheses if h.pair_by]
+        return list(dict.fromkeys([*names, *design.conditions]))
+
+    def _one_per_key(self, submission: Submission) -> str | None:
+        """One result per subject and pair key: the run id of an identical result already
+        logged (nothing to do), else None; an error for a different one, unless it replaces
+        that one. No one re-runs seed 3 until it wins."""
+        if submission.run_id:
+            return None  # attaching an existing run: it is already in the store
+        keys = [
+            k
+            for k in self._key_params(submission.kind, submission.subject)
+            if k in submission.params
+        ]
+        mine = [
+            r
+            for r in self.store.results()
+            if (r.kind, r.subject) == (submission.kind, submission.subject) and not r.replaced_by
+        ]
+        if submission.replaces and submission.replaces not in {r.run_id for r in mine}:
+            raise ResultError(
+                f"--replace {submission.replaces}: no current result of {submission.subject} "
+                "has that run id"
+            )
+        for result in mine:
+            if (
+                dict(result.metrics) == dict(submission.metrics)
+                and dict(result.params) == dict(submission.params)
+                and result.reported == submission.reported
+            ):
+                return result.run_id
+            same_slot = keys and all(result.params.get(k) == submission.params[k] for k in keys)
+            if same_slot and result.run_id != submission.replaces:
+                slot = ", ".join(f"{k}={submission.params[k]}" for k in keys)
+                raise ResultError(
+                    f"{submission.subject} already has a result for {slot} (run "
+                    f"{result.run_id}); one result per {slot.split('=')[0]} is judged. To replace "
+                    f"it, log again with --replace {result.run_id} --reason TEXT "
+                    "(API: replace=, reason=)"
+                )
+        return None
 
     def attach(self, run_id: str, kind: ResultKind, subject: str, note: str = "") -> Delivery:
         """Tie an existing, finished run (made by a training script or autolog) to a subject."""
@@ -265,6 +332,8 @@ class Journal:
                 if not self.outbox.still_there(entry):
                     return []  # another process delivered it a moment ago
                 run_id = self.store.redeliver(entry.submission, self.loaded.path)
+                if entry.submission.replaces:
+                    self.store.mark_replaced(entry.submission.replaces, run_id)
         except Timeout:
             return []  # another process is delivering it right now
         except StoreUnreachableError:

@@ -29,6 +29,7 @@ __all__ = [
     "TERMINAL_ACTIONS",
     "Baseline",
     "Considerations",
+    "CriteriaAmendment",
     "Criterion",
     "Decision",
     "ExperimentDesign",
@@ -44,6 +45,8 @@ __all__ = [
     "NextStep",
     "Plan",
     "ProblemStatement",
+    "RecordedVerdict",
+    "Resampling",
     "Risks",
     "SoftwareDesign",
     "Timebox",
@@ -199,20 +202,80 @@ class Metric(_Section):
     direction: Literal["higher", "lower"] = Field(description="Which way is better.")
     unit: str = ""
     description: Text
+    bounds: tuple[Number, Number] | None = Field(
+        default=None, description="The metric's range, e.g. [0, 1]: no interval leaves it."
+    )
+    exact: bool = Field(
+        default=False,
+        description="No sampling variability (MACs, an analytic error): each result is "
+        "decided by its value, with no interval.",
+    )
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> Metric:
+        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
+            raise ValueError("bounds must be [low, high] with low < high")
+        return self
 
 
 class Baseline(_Section):
     id: Identifier
     description: Text
     entry_point: EntryPoint | None = None
+    exact: bool = Field(
+        default=False,
+        description="Deterministic (a rule scored on one fixed test set): a constant, "
+        "compared with every run.",
+    )
+
+
+class Resampling(_Section):
+    """Overlapping resamples of one data set: repeated train/test splits (``test_fraction``)
+    or repeated k-fold cross-validation (``folds`` and ``repeats``)."""
+
+    test_fraction: Number | None = Field(
+        default=None, gt=0, lt=1, description="The test share of each repeated split, e.g. 0.3."
+    )
+    folds: WholeNumber | None = Field(default=None, ge=2, description="k of repeated k-fold CV.")
+    repeats: WholeNumber = Field(default=1, ge=1, description="How often k-fold CV is repeated.")
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> Resampling:
+        if (self.test_fraction is None) == (self.folds is None):
+            raise ValueError("resampling needs exactly one of test_fraction or folds")
+        return self
+
+    @property
+    def ratio(self) -> float:
+        """n_test/n_train, the Nadeau–Bengio correction's second term."""
+        if self.test_fraction is not None:
+            return self.test_fraction / (1 - self.test_fraction)
+        assert self.folds is not None
+        return 1 / (self.folds - 1)
+
+    @property
+    def name(self) -> str:
+        if self.test_fraction is not None:
+            return f"Nadeau–Bengio corrected (test fraction {self.test_fraction:g})"
+        return f"Bouckaert–Frank corrected ({self.folds}-fold × {self.repeats})"
+
+
+Multiplicity = Literal["sequence", "holm", "none"]
+PairBy = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_.\-/ ]{1,250}$"),
+    Field(description="The MLflow run param that pairs results, e.g. seed or split."),
+]
 
 
 class Criterion(_Section):
     """One success criterion: a metric compared with an absolute threshold or with baselines.
 
-    Exactly one of ``at_least``, ``at_most`` and ``better_than`` is given. ``better_than``
-    respects the metric's direction: for a lower-is-better metric, "better by 5%" means
-    at least 5% lower than every named baseline.
+    Exactly one of ``at_least``, ``at_most``, ``better_than`` and ``no_worse_than`` is given.
+    Both comparisons respect the metric's direction: for a lower-is-better metric, "better by
+    5%" means at least 5% lower than every named baseline, and "no worse than by 5%" (a
+    non-inferiority test) at most 5% higher. ``for_each`` names a declared condition: the
+    criterion must then hold in every group of runs sharing its value.
     """
 
     metric: MetricKey
@@ -221,34 +284,47 @@ class Criterion(_Section):
     better_than: BaselineIds | None = Field(
         default=None, description="Baseline ids; the result must beat every one of them."
     )
+    no_worse_than: BaselineIds | None = Field(
+        default=None,
+        description="Baseline ids; the result may trail each by at most `by` (non-inferiority).",
+    )
     by: MarginField | None = Field(
-        default=None, description="With better_than: the margin, '5%' or an absolute amount."
+        default=None,
+        description="With better_than or no_worse_than: the margin, '5%' or an absolute amount.",
+    )
+    for_each: PairBy | None = Field(
+        default=None, description="A declared condition: the criterion must hold in each group."
     )
 
     @model_validator(mode="before")
     @classmethod
     def _one_baseline_is_a_list(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("better_than"), str):
-            return {**data, "better_than": [data["better_than"]]}
+        if not isinstance(data, dict):
+            return data
+        for name in ("better_than", "no_worse_than"):
+            if isinstance(data.get(name), str):
+                data = {**data, name: [data[name]]}
         return data
 
     @model_validator(mode="after")
     def _exactly_one_threshold(self) -> Criterion:
-        given = [
-            name
-            for name in ("at_least", "at_most", "better_than")
-            if getattr(self, name) is not None
-        ]
+        names = ("at_least", "at_most", "better_than", "no_worse_than")
+        given = [name for name in names if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(
-                "a criterion needs exactly one of at_least, at_most, better_than"
+                "a criterion needs exactly one of at_least, at_most, better_than, no_worse_than"
                 + (f" (got {', '.join(given)})" if given else "")
             )
-        if self.by is not None and self.better_than is None:
-            raise ValueError("'by' only goes with 'better_than'")
-        if self.better_than is not None and not self.better_than:
-            raise ValueError("better_than needs at least one baseline id")
+        if self.by is not None and self.baselines_named is None:
+            raise ValueError("'by' only goes with 'better_than' or 'no_worse_than'")
+        if self.baselines_named is not None and not self.baselines_named:
+            raise ValueError(f"{given[0]} needs at least one baseline id")
         return self
+
+    @property
+    def baselines_named(self) -> list[str] | None:
+        """The baselines compared with, by either comparison; None for absolute thresholds."""
+        return self.better_than if self.better_than is not None else self.no_worse_than
 
 
 class Guardrail(_Section):
@@ -292,10 +368,52 @@ class Hypothesis(_Section):
     timebox: Timebox
     on_success: NextStep
     on_failure: NextStep
+    pair_by: PairBy | None = Field(
+        default=None,
+        description="Overrides experiment.pair_by; null switches pairing off for this one.",
+    )
+    min_runs: WholeNumber | None = Field(
+        default=None, ge=2, description="Overrides experiment.min_runs."
+    )
+    resampling: Resampling | None = Field(
+        default=None, description="Overrides experiment.resampling."
+    )
+    exploratory: bool = Field(
+        default=False, description="Declared exploratory: never a confirmatory verdict."
+    )
+    family: Identifier | None = Field(
+        default=None,
+        description="With multiplicity: holm, hypotheses sharing a family form one Holm family.",
+    )
+
+    @property
+    def overrides_pair_by(self) -> bool:
+        """True when the plan sets pair_by here, even to null."""
+        return "pair_by" in self.model_fields_set
 
 
 class ExperimentDesign(_Section):
     data_motivation: Text
+    pair_by: PairBy | None = Field(
+        default=None, description="The MLflow run param that pairs results, e.g. seed."
+    )
+    min_runs: WholeNumber = Field(
+        default=3, ge=2, description="Matched pairs (or runs) a check needs before it decides."
+    )
+    resampling: Resampling | None = Field(
+        default=None, description="Overlapping resamples of one data set (corrected t)."
+    )
+    conditions: list[PairBy] = Field(
+        default_factory=list, description="Run params that define conditions (groups)."
+    )
+    multiplicity: Multiplicity = Field(
+        default="sequence",
+        description="sequence: fixed sequence along the decision graph; holm: Holm within "
+        "each declared family; none: no correction across hypotheses.",
+    )
+    power_at: MarginField | None = Field(
+        default=None, description="The margin runs_needed plans for when a criterion has none."
+    )
     baselines: list[Baseline] = Field(min_length=1)
     hypotheses: list[Hypothesis] = Field(min_length=1)
 
@@ -327,16 +445,50 @@ class LogEntry(_Section):
     hypothesis: Identifier | None = None
 
 
+VerdictStatus = Literal["pending", "blocked", "succeeded", "failed", "inconclusive", "overdue"]
+
+
+class RecordedVerdict(_Section):
+    """The verdict a decision was taken on, as `mlplan decide` saw it, so that a later change
+    of verdict (more runs, an amendment) shows beside the decision."""
+
+    status: VerdictStatus
+    n: WholeNumber = Field(ge=0, description="How many runs the verdict rested on.")
+    interval: Annotated[list[Number], Field(min_length=2, max_length=2)] | None = Field(
+        default=None, description="The deciding check's 95% interval, [low, high]."
+    )
+    check: Text | None = Field(default=None, description="The check that decided, in words.")
+
+
 class Decision(_Section):
     date: dt.date
     hypothesis: Identifier
     decision: Text
     rationale: Text | None = None
+    verdict: RecordedVerdict | None = None
+
+
+class CriteriaAmendment(_Section):
+    """A recorded change of a hypothesis's verdict-relevant settings after results existed.
+
+    ``criteria_before`` and ``criteria_after`` are the judge's canonical criteria texts (as
+    stamped on results), so the verdict under the original criteria can be recomputed.
+    """
+
+    date: dt.date
+    hypothesis: Identifier
+    reason: Text
+    criteria_before: Text
+    criteria_after: Text
+    fingerprint_before: Text
+    fingerprint_after: Text
+    changes: list[Text] = Field(default_factory=list, description="What changed, in words.")
 
 
 class ExperimentLog(_Section):
     entries: list[LogEntry] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
+    amendments: list[CriteriaAmendment] = Field(default_factory=list)
 
 
 class Plan(_Section):

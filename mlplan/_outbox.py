@@ -43,6 +43,8 @@ class Submission:
     criteria_fingerprint: str = ""
     criteria: str = ""
     run_id: str = ""  # an existing run to attach instead of creating one
+    replaces: str = ""  # a run of the same subject and key this result replaces
+    reason: str = ""
     submission_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_at: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")

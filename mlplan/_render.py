@@ -39,6 +39,7 @@ class LogView:
     verdicts: Sequence[Any] = ()
     plots: Mapping[str, str] = field(default_factory=dict)
     as_of: dt.date | None = None
+    review: Any = None  # a _decisions.FrozenReview when the log was read
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~#])")
@@ -146,17 +147,30 @@ def render_markdown(plan: Plan, log: LogView | None = None) -> str:
 
 
 def _log_context(plan: Plan, log: LogView) -> dict[str, Any]:
+    record = _record_context(plan, log)
     if not log.available:
-        return {"status": [], "log_rows": [], "active": []}
+        return {"status": [], "log_rows": [], "active": [], **record}
     # Imported here: the judge is only needed when there is a log to show.
     from mlplan._judge import active_hypotheses
-    from mlplan._status import log_rows, status_rows
+    from mlplan._summary import log_rows, status_rows
 
     verdicts = list(log.verdicts)
     return {
         "status": status_rows(verdicts),
         "log_rows": log_rows(plan, list(log.results)),
         "active": active_hypotheses(plan, verdicts),
+        **record,
+    }
+
+
+def _record_context(plan: Plan, log: LogView) -> dict[str, Any]:
+    """Decisions with the verdict they were taken on, and the deviations from the plan."""
+    # Imported here: these need the judge, which a plan-only render does not load.
+    from mlplan._decisions import decision_rows, deviation_rows
+
+    return {
+        "decisions": decision_rows(plan, log.review),
+        "deviations": deviation_rows(plan, log.review),
     }
 
 

@@ -24,6 +24,8 @@ class Result:
     says where they come from, and they are labelled as reported wherever they appear.
     ``criteria_fingerprint`` and ``criteria`` record the success criteria in force when the
     result was logged, so that later changes to the criteria show as amendments.
+    ``replaces`` names the run this one replaced and ``reason`` says why; ``replaced_by`` is
+    set on a run that a later one replaced, which the judge then no longer counts.
     """
 
     run_id: str
@@ -37,3 +39,6 @@ class Result:
     criteria_fingerprint: str = ""
     criteria: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
+    replaces: str = ""
+    reason: str = ""
+    replaced_by: str = ""

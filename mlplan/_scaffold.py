@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
-from mlplan._files import write_new
-from mlplan._resources import example_names, example_plan, templates_dir
+from mlplan._files import write_atomically, write_new
+from mlplan._location import STORE_DIR
+from mlplan._resources import example_names, templates_dir
 from mlplan._schema import plan_schema_json
 from mlplan.errors import ScaffoldError, UnknownTemplateError
 
-__all__ = ["SCHEMA_FILE", "available_templates", "new_plan"]
+__all__ = ["SCHEMA_FILE", "Scaffolded", "available_templates", "new_plan", "scaffold"]
 
 SCHEMA_FILE = "mlplan.schema.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-_SCHEMA_LINE = re.compile(r"^# yaml-language-server:.*\n", re.MULTILINE)
-_ID_LINE = re.compile(r"^id: .*$", re.MULTILINE)
+_IGNORED = re.compile(rf"^/?{re.escape(STORE_DIR)}/?\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Scaffolded:
+    """What `mlplan new` wrote: the plan, and the files beside it it wrote or left alone."""
+
+    plan: Path
+    written: tuple[Path, ...] = ()
+    kept: tuple[Path, ...] = ()
 
 
 def available_templates() -> list[str]:
@@ -32,10 +43,22 @@ def new_plan(
     directory: Path | None = None,
     today: dt.date | None = None,
 ) -> Path:
-    """Write ``<directory>/<name>.yaml`` from ``template`` and return its path.
+    """Write ``<directory>/<name>.yaml`` from ``template`` and return its path (see scaffold)."""
+    return scaffold(name, template=template, directory=directory, today=today).plan
 
-    Never overwrites: an existing plan file is an error. The JSON Schema the plan points at is
-    written beside it unless a file of that name is already there.
+
+def scaffold(
+    name: str,
+    *,
+    template: str = "blank",
+    directory: Path | None = None,
+    today: dt.date | None = None,
+) -> Scaffolded:
+    """Write a new plan from ``template``, and beside it what it needs.
+
+    Never overwrites: an existing plan file is an error; an existing schema or study module
+    is left as it is. Beside the plan: the JSON Schema it points at, a worked example's study
+    modules, and a .gitignore that keeps the embedded store out of git.
     """
     if template not in available_templates():
         raise UnknownTemplateError(
@@ -44,7 +67,7 @@ def new_plan(
     name = _checked_name(name)
     directory = directory or Path.cwd()
     target = directory / f"{name}.yaml"
-    text = _render(template, name, target.name, today or dt.date.today())
+    text = _fill(template, name, target.name, today or dt.date.today())
     try:
         write_new(target, text)
     except FileExistsError:
@@ -52,10 +75,46 @@ def new_plan(
             f"{target} already exists; mlplan new never overwrites a file. "
             "Choose another name or --dir."
         ) from None
+    written: list[Path] = []
+    kept: list[Path] = []
     schema = directory / SCHEMA_FILE
     if not schema.exists():
         write_new(schema, plan_schema_json())
-    return target
+        written.append(schema)
+    for module in _study_modules(template):
+        copy = directory / module.name
+        (kept if copy.exists() else written).append(copy)
+        if not copy.exists():
+            shutil.copyfile(module, copy)
+    if _ignore_store(directory):
+        written.append(directory / ".gitignore")
+    return Scaffolded(target, tuple(written), tuple(kept))
+
+
+def _study_modules(template: str) -> list[Path]:
+    if template not in example_names():
+        return []
+    from mlplan._starters import study_modules
+
+    return study_modules(template)
+
+
+def _ignore_store(directory: Path) -> bool:
+    """Write or extend ``.gitignore`` so the embedded store stays out of git; True if written."""
+    path = directory / ".gitignore"
+    line = f"{STORE_DIR}/"
+    if not path.exists():
+        write_new(path, f"# mlplan's embedded MLflow store, outbox and locks\n{line}\n")
+        return True
+    raw = path.read_bytes()
+    text = raw.decode("utf-8", errors="replace")
+    if _IGNORED.search(text):
+        return False
+    newline = "\r\n" if "\r\n" in text else "\n"
+    separator = "" if not text or text.endswith("\n") else newline
+    addition = f"{separator}{line}{newline}".encode()
+    write_atomically(path, raw + addition, mode=path.stat().st_mode & 0o7777)
+    return True
 
 
 def _checked_name(name: str) -> str:
@@ -77,13 +136,13 @@ def _plan_id(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
-def _render(template: str, name: str, file_name: str, today: dt.date) -> str:
+def _fill(template: str, name: str, file_name: str, today: dt.date) -> str:
     if template == "blank":
-        return _render_blank(name, file_name, today)
-    return _from_example(template, name)
+        return _fill_blank(name, file_name, today)
+    return _from_example(template, name, today)
 
 
-def _render_blank(name: str, file_name: str, today: dt.date) -> str:
+def _fill_blank(name: str, file_name: str, today: dt.date) -> str:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
@@ -99,7 +158,7 @@ def _render_blank(name: str, file_name: str, today: dt.date) -> str:
     )
 
 
-def _from_example(example: str, name: str) -> str:
-    text = _SCHEMA_LINE.sub("", example_plan(example).read_text(encoding="utf-8"))
-    text = _ID_LINE.sub(f"id: {_plan_id(name)}", text, count=1)
-    return f"# yaml-language-server: $schema={SCHEMA_FILE}\n{text}"
+def _from_example(example: str, name: str, today: dt.date) -> str:
+    from mlplan._starters import starter_text
+
+    return starter_text(example, _plan_id(name), SCHEMA_FILE, today)

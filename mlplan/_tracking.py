@@ -233,6 +233,8 @@ class MlflowStore:
             f"{TAG}source": submission.source,
             f"{TAG}criteria_fingerprint": submission.criteria_fingerprint,
             f"{TAG}criteria": _clip(submission.criteria, RUN_TAG_LIMIT),
+            f"{TAG}replaces": submission.replaces,
+            f"{TAG}reason": _clip(submission.reason, RUN_TAG_LIMIT),
             "mlflow.note.content": _clip(submission.note, RUN_TAG_LIMIT),
         }
         tags.update({key: value for key, value in optional.items() if value})
@@ -314,6 +316,16 @@ class MlflowStore:
             max_results=1,
         )
         return str(runs[0].info.run_id) if runs else None
+
+    def mark_replaced(self, run_id: str, replaced_by: str) -> None:
+        """Tag a result that a later one replaced; the judge stops counting it."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            with self._writer_lock():
+                self.client.set_tag(run_id, f"{TAG}replaced_by", replaced_by)
+        except MlflowException as error:
+            raise _refusal(error, "MLflow refused to mark the replaced result") from None
 
     def existing_run(self, run_id: str) -> ExistingRun:
         """An existing run, to attach it; an error if it does not exist in this experiment."""
@@ -517,6 +529,9 @@ def _to_result(run: Any) -> Result | None:
         criteria_fingerprint=tags.get(f"{TAG}criteria_fingerprint", ""),
         criteria=tags.get(f"{TAG}criteria", ""),
         params=dict(run.data.params),
+        replaces=tags.get(f"{TAG}replaces", ""),
+        reason=tags.get(f"{TAG}reason", ""),
+        replaced_by=tags.get(f"{TAG}replaced_by", ""),
     )
 
 

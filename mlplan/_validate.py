@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlplan._checks import find_warnings
 from mlplan._grading import GradedGoal, grade_goals
 from mlplan._load import LoadedPlan, load_plan
 from mlplan.errors import PlanError, Problem
@@ -56,6 +57,10 @@ def validate_file(path: Path, *, strict: bool = False) -> Report:
     if not strict and len(placeholders) > 1:
         placeholders = [_summarised(placeholders)]
     problems = [*_bad_goal_problems(loaded, grades, severity), *placeholders]
+    problems += [
+        loaded.problem_at(steps, message, hint, "warning")
+        for steps, message, hint in find_warnings(loaded.plan)
+    ]
     return Report(path=path, loaded=loaded, problems=problems, grades=grades)
 
 

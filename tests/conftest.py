@@ -1,17 +1,27 @@
 """Shared fixtures. Every test runs in its own temporary directory with a temporary HOME, and
 fails if it leaves anything behind in the repository: tests never write to the user's home or
-to the repo's ./mlruns."""
+to the repo's ./mlruns. Helpers that tests import live in helpers.py.
+
+Creating an MLflow sqlite store runs MLflow's schema migrations (~2 s each, most of the suite's
+time when every tracking test made its own). The session builds one migrated schema and every
+new embedded store starts as a copy of it: see ``_stores_start_from_a_migrated_template``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from filelock import FileLock
+from helpers import BASELINES_MODULE, PLAN, REPO, MakePlan, require_service
 
-REPO = Path(__file__).resolve().parent.parent
+__all__ = ["require_service"]  # re-exported: `from conftest import require_service` works too
 
 
 def _repo_changes() -> set[str] | None:
@@ -64,83 +74,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-PLAN = """\
-schema_version: 1
-id: {plan_id}
-title: Churn model
-owners: [Ada]
-problem:
-  statement: Customers leave without warning.
-  audience: The retention team.
-  why_now: Churn doubled this quarter.
-goals:
-  software: [A weekly churn score per customer.]
-  metrics:
-    - statement: Improve recall by 5% on churners without losing more than 2% elsewhere.
-      metric: recall
-      target: "5%"
-      segment: customers who churn
-      guardrail: {{metrics: "recall.*", max_drop: "2%"}}
-  trade_offs: [Precision may drop by up to 5%.]
-metrics:
-  - {{key: recall, direction: higher, description: Share of churners found.}}
-  - {{key: recall.loyal, direction: higher, description: Recall on loyal customers.}}
-  - {{key: latency_ms, direction: lower, unit: ms, description: Scoring time.}}
-experiment:
-  data_motivation: Each churner costs 300 EUR a year.
-  baselines:
-    - id: B1
-      description: Flag customers whose usage fell by half.
-      entry_point: churn_baselines:usage_drop
-    - id: B2
-      description: Flag nobody.
-  hypotheses:
-    - id: H1
-      statement: Gradient boosting improves recall over B1 by 5%.
-      method: Train gradient boosting on usage features.
-      metrics: [recall, recall.loyal]
-      baselines: [B1]
-      success_criteria:
-        - {{metric: recall, better_than: B1, by: "5%"}}
-      guardrails:
-        - {{metrics: "recall.*", against: B1, max_drop: "2%"}}
-      timebox: {{days: 10, start: 2026-11-20}}
-      on_success: {{description: Put it in production., then: ship}}
-      on_failure: {{description: Try more features., then: H2}}
-    - id: H2
-      statement: Adding support tickets reaches recall 0.8.
-      method: Join ticket counts.
-      metrics: [recall, latency_ms]
-      baselines: [B1, B2]
-      success_criteria:
-        - {{metric: recall, at_least: 0.8}}
-        - {{metric: latency_ms, at_most: 50}}
-      timebox: {{days: 5, start: 2026-12-01}}
-      on_success: {{description: Ship it., then: ship}}
-      on_failure: {{description: Stop., then: stop}}
-software_design:
-  crawl: Score offline in a notebook.
-  walk: A batch job writing scores to the warehouse.
-  run: A feature store and daily retraining.
-considerations:
-  launch_criteria: [Recall above B1 by 5% on two consecutive weeks.]
-  what_could_go_wrong:
-    products_affected: The retention e-mails.
-    customer_impact: Loyal customers get needless offers.
-    monitoring: Weekly recall against realised churn.
-    rollback: Switch back to the B1 rule.
-  security: Scores are internal only.
-  privacy: No personal data leaves the warehouse.
-"""
-
-BASELINES_MODULE = """\
-def usage_drop():
-    return {"recall": 0.6, "recall.loyal": 0.9, "unrelated": 1.0}
-"""
-
-
 @pytest.fixture
-def make_plan(tmp_path: Path) -> Callable[..., Path]:
+def make_plan(tmp_path: Path) -> MakePlan:
     """Write a small, complete plan (and its baseline module) into a folder of tmp_path."""
 
     def make(folder: str = "project", plan_id: str = "churn", text: str | None = None) -> Path:
@@ -152,3 +87,65 @@ def make_plan(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+# --- one migrated MLflow schema per session ------------------------------------------------------
+
+
+def _build_template(template: Path, initialize: Callable[[Any], None]) -> None:
+    """Run MLflow's own table creation and migrations once, into ``template``."""
+    import sqlalchemy
+
+    partial = template.with_name(template.name + ".partial")
+    partial.unlink(missing_ok=True)
+    engine = sqlalchemy.create_engine(f"sqlite:///{partial}")
+    try:
+        initialize(engine)
+    finally:
+        engine.dispose()
+    partial.replace(template)  # atomic: another xdist worker never copies half a schema
+
+
+@pytest.fixture(scope="session")
+def _migrated_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's migrated (empty) MLflow schema is, built on first use.
+
+    Under pytest-xdist every worker has its own basetemp inside one shared parent: the schema
+    is built there once, under a file lock, and read by all workers."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    return root / "mlflow-schema.db"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stores_start_from_a_migrated_template(_migrated_schema: Path) -> Iterator[None]:
+    """New sqlite stores get MLflow's migrated tables by copy instead of by migration.
+
+    Only the step MLflow runs on an empty database (``_initialize_tables``: create the tables,
+    then every alembic migration) is replaced, by a byte copy of the same step's result; MLflow
+    still opens, verifies and fills the store itself (its default experiment included), and
+    mlplan's code runs unchanged. Other databases (a server's PostgreSQL) migrate as usual.
+    """
+    from mlflow.store.db import utils
+
+    initialize = utils._initialize_tables
+    lock = FileLock(str(_migrated_schema) + ".lock")
+
+    def from_template(engine: Any) -> None:
+        database = engine.url.database
+        if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            initialize(engine)
+            return
+        with lock:
+            if not _migrated_schema.is_file():
+                _build_template(_migrated_schema, initialize)
+        with (
+            contextlib.closing(sqlite3.connect(_migrated_schema)) as source,
+            contextlib.closing(sqlite3.connect(database)) as target,
+        ):
+            source.backup(target)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(utils, "_initialize_tables", from_template)
+        yield

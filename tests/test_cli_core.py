@@ -10,26 +10,16 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import typer.main
 import yaml
+from helpers import REPO, Capsys, MakePlan, run
 
 import mlplan
 import mlplan._cli
-from mlplan._cli import main
-
-REPO = Path(__file__).resolve().parent.parent
-MakePlan = Callable[..., Path]
-Capsys = pytest.CaptureFixture[str]
-
-
-def run(capsys: Capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def commands() -> Iterator[list[str]]:

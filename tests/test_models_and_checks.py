@@ -9,39 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from helpers import Capsys, MakePlan, edited, run
 from pydantic import ValidationError
 
 from mlplan._checks import find_problems
-from mlplan._cli import main
 from mlplan._grading import grade_goal
 from mlplan._load import load_plan
 from mlplan._models import Criterion, Margin, MetricGoal, Plan, Timebox
 from mlplan._scaffold import SCHEMA_FILE, available_templates, new_plan
 from mlplan._schema import plan_schema
 from mlplan.errors import PlanError, ScaffoldError
-
-MakePlan = Callable[..., Path]
-Capsys = pytest.CaptureFixture[str]
-
-
-def run(capsys: Capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def edited(path: Path, old: str, new: str) -> Path:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
 
 # --- valid plans ------------------------------------------------------------------------------
 

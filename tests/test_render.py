@@ -17,12 +17,13 @@ import difflib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from helpers import Capsys, MakePlan
 from markdown_it import MarkdownIt
 
 from mlplan._cli import main
@@ -33,9 +34,6 @@ from mlplan.errors import OutputError
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("MLPLAN_UPDATE_GOLDEN") == "1"
-
-MakePlan = Callable[..., Path]
-Capsys = pytest.CaptureFixture[str]
 
 if UPDATE:
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import cli
 
-from mlplan._cli import main
 from mlplan._journal import Journal
 from mlplan._load import load_plan
 
@@ -79,10 +79,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
 
 
 def statuses(plan: Path, uri: str, capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:

@@ -855,11 +855,6 @@ def keyword_rules(seed: int = 0) -> dict[str, float]:
     return segment_f1(_gold(test), pred)
 
 
-def keyword_rules_on(seed: int) -> dict[str, float]:
-    """Alias of ``keyword_rules(seed)`` for symmetry with the model entry points."""
-    return keyword_rules(seed)
-
-
 # --------------------------------------------------------------------------
 # Text features (model A) and graph features (model B)
 # --------------------------------------------------------------------------

@@ -51,29 +51,20 @@ METHOD_OF = {
 class _Log:
     """Logs through mlplan and remembers each run id by (subject, seed).
 
-    mlplan stamps a result with its logging time to the second and orders results logged in
-    the same second by their (random) run id; waiting for the next second before each result
-    keeps the rendered log in logging order, so the committed doc can be compared with a
-    fresh run.
+    mlplan stamps each result to the microsecond, so the rendered log lists results in
+    logging order and the committed doc can be compared with a fresh run.
     """
 
     def __init__(self, plan: Path) -> None:
         self.plan = plan
         self.runs: dict[tuple[str, int], str] = {}
-        self._last = -1
-
-    def _pace(self) -> None:
-        while int(time.time()) == self._last:
-            time.sleep(0.02)
 
     def _done(self, subject: str, seed: int, run_id: str) -> str:
-        self._last = int(time.time())
         self.runs[(subject, seed)] = run_id
         return run_id
 
     def baseline_entry_point(self, baseline: str) -> str:
         """Run the baseline's declared entry point (seed 0, its default) and log it."""
-        self._pace()
         return self._done(baseline, 0, mlplan.run_baseline(self.plan, baseline))
 
     def result(
@@ -86,7 +77,6 @@ class _Log:
         params: Mapping[str, object],
     ) -> str:
         """Log one measured result of a baseline (ids ``B-...``) or a hypothesis."""
-        self._pace()
         if subject.startswith("B-"):
             run_id = mlplan.log_result(
                 self.plan, baseline=subject, metrics=metrics, note=note, params=params

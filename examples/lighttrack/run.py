@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import shutil
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -118,13 +116,8 @@ def _log_synthetic(plan: Path, seeds: Sequence[int]) -> list[ts.SpeedPoint]:
     """Baselines and the light tracker on every seed; returns the per-seed cost/speed ratios."""
     keys = _declared(plan)
     points: list[ts.SpeedPoint] = []
-    started = -math.inf
     for seed in seeds:
-        # mlplan stamps results to the second and orders one subject's results of the same
-        # second by run id (random): keep seeds at least a second apart so the log lists them
-        # in seed order on any machine. A seed takes longer than that anyway.
-        time.sleep(max(0.0, started + 1.0 - time.monotonic()))
-        started = time.monotonic()
+        # mlplan stamps results to the microsecond: the log lists them in seed order.
         params = {"seed": seed, "sequences": ts.N_SEQUENCES, "frames": ts.N_FRAMES}
         if seed == 0:
             # The declared entry points (seed 0), exactly as `mlplan baseline run` runs them.

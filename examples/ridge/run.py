@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import shutil
 import sys
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,28 +58,18 @@ def _prepare(out: Path) -> Path:
 
 
 class _Log:
-    """Logs through mlplan, never twice for one subject within the same second.
+    """Logs through mlplan, a baseline (ids ``B-...``) or a hypothesis result.
 
-    mlplan stamps each result with its logging time to the second and orders one subject's
-    results logged in the same second by their random run id. Waiting (only when needed) for
-    the clock to pass the second of the subject's previous result keeps the rendered log in
-    logging order, so a fresh run renders the same document as the committed one. Subjects
-    are logged in rounds (one result of each per split), so the waits are short.
+    mlplan stamps each result to the microsecond, so the rendered log lists one subject's
+    results in logging order, as the committed doc does.
     """
 
     def __init__(self, plan: Path) -> None:
         self.plan = plan
-        self._last_second: dict[str, int] = {}
-
-    def _wait_for_new_second(self, subject: str) -> None:
-        last = self._last_second.get(subject)
-        while last is not None and int(time.time()) <= last:
-            time.sleep(0.05)
 
     def __call__(
         self, subject: str, metrics: Mapping[str, float], *, params: Mapping[str, Any], note: str
     ) -> None:
-        self._wait_for_new_second(subject)
         if subject.startswith("B-"):
             mlplan.log_result(
                 self.plan, baseline=subject, metrics=metrics, params=params, note=note
@@ -89,13 +78,9 @@ class _Log:
             mlplan.log_result(
                 self.plan, hypothesis=subject, metrics=metrics, params=params, note=note
             )
-        # Read after the call: the result's stamp is at most this second.
-        self._last_second[subject] = int(time.time())
 
     def baseline_entry_point(self, baseline: str) -> None:
-        self._wait_for_new_second(baseline)
         mlplan.run_baseline(self.plan, baseline)
-        self._last_second[baseline] = int(time.time())
 
 
 def _log_constrained_view(log: _Log, lambdas: Sequence[float]) -> None:
@@ -114,7 +99,8 @@ def _log_constrained_view(log: _Log, lambdas: Sequence[float]) -> None:
         multiplier = check.get("slsqp_multiplier")
         if multiplier is not None:  # scipy ≥ 1.15 reports the KKT multiplier
             params["slsqp_multiplier"] = multiplier
-            note += f"; its KKT multiplier is {multiplier:.7f} (= λ)"
+            # Four significant digits: SLSQP's tolerance leaves the ones below build-dependent.
+            note += f"; its KKT multiplier is {multiplier:#.4g} (= λ)"
         log(
             "H1",
             _pick(check, (*CONSTRAINED, "dual_lambda_abs_diff")),

@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib.util
 import math
-import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+from _helpers import (
+    ProjectRun,
+    doc_differences,
+    figure_differences,
+    missing_quotes,
+    project_run,
+    readme_findings,
+)
 from mlxtend.data import boston_housing_data
 from scipy import stats
 from sklearn.model_selection import KFold, train_test_split
@@ -34,21 +39,10 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ridge"
 sys.path.insert(0, str(EXAMPLE))
 
 
-def _load_run_module() -> ModuleType:
-    # Loaded under its own name: every example has a run.py, and `import run` would return
-    # whichever was imported first in this session.
-    spec = importlib.util.spec_from_file_location("ridge_example_run", EXAMPLE / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ridge_run = _load_run_module()
-
 SEEDS = tuple(range(10))
 QUICK_SEEDS = (0, 1, 2)
 LAMBDAS = (1.0, 7.0, 50.0, 199.0)
+QUICK_LAMBDAS = (7.0, 199.0)
 GRID = np.arange(200, dtype=float)
 B = 11  # column of the B variable
 COMMITTED_DOC = EXAMPLE / "design.md"
@@ -56,16 +50,13 @@ COMMITTED_DOC = EXAMPLE / "design.md"
 # and the date it was logged (the first column of the results table). Nothing else is masked;
 # the study has no wall-clock metric.
 RESULT_ROW = re.compile(r"^\| \d{4}-\d{2}-\d{2} \| `[0-9a-f]{32}` \|", re.MULTILINE)
+# H1's criterion and SLSQP's effective tolerance: the constrained solver's residuals below it
+# (coefficient gaps, RSS excess, dual gap) are build-dependent noise.
+SOLVER_TOLERANCE = 1e-6
 
 
 def _mask(doc: str) -> str:
     return RESULT_ROW.sub("| <logged on> | `<run id>` |", doc)
-
-
-def _committed_today() -> dt.date:
-    found = re.search(r"judged as of (\d{4}-\d{2}-\d{2})", COMMITTED_DOC.read_text("utf-8"))
-    assert found, "the committed design.md names no 'judged as of' date"
-    return dt.date.fromisoformat(found.group(1))
 
 
 # ---------------------------------------------------------------- independent computations
@@ -264,24 +255,24 @@ class Ran:
         return {float(r.params["lambda"]): r for r in self.of(subject) if "lambda" in r.params}
 
 
-@pytest.fixture(scope="module")
-def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
-    """One full run for the whole module (about 30 s), isolated like conftest's `isolated`."""
-    base = tmp_path_factory.mktemp("ridge_full")
-    with pytest.MonkeyPatch.context() as patch:
-        (base / "home").mkdir()
-        patch.chdir(base)
-        patch.setenv("HOME", str(base / "home"))
-        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        for name in list(os.environ):
-            if name.startswith("MLFLOW_") and name != "MLFLOW_DISABLE_TELEMETRY":
-                patch.delenv(name)
-        today = _committed_today()
-        doc = ridge_run.run(out=base / "x", today=today)
-        plan = base / "x" / "plan.yaml"
-        yield Ran(doc, plan, today, mlplan.read_log(plan, today=today).results)
+def _ran(run: ProjectRun) -> Ran:
+    return Ran(run.doc, run.plan, run.today, mlplan.read_log(run.plan, today=run.today).results)
 
 
+@pytest.fixture(scope="session")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    """The full run (10 splits, 4 λ), once per session, judged as of the committed doc's date."""
+    return _ran(project_run(tmp_path_factory, "ridge", quick=False))
+
+
+@pytest.fixture(scope="session")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Ran, str]:
+    """The quick run (3 splits, 2 λ) through the command line, and what it printed."""
+    run = project_run(tmp_path_factory, "ridge", quick=True)
+    return _ran(run), run.printed
+
+
+@pytest.mark.slow
 def test_full_run_logs_every_result(full: Ran) -> None:
     counts = {subject: len(full.of(subject)) for subject in {r.subject for r in full.results}}
     assert counts == {
@@ -301,17 +292,16 @@ def test_full_run_logs_every_result(full: Ran) -> None:
         assert (full.doc.parent / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_split_results_match_independent_computation(full: Ran) -> None:
+def test_split_results_match_independent_computation(quick: tuple[Ran, str]) -> None:
+    full, _ = quick
     mean, ols = full.by_seed("B-mean"), full.by_seed("B-ols")
     h3, h4 = full.by_seed("H3"), full.by_seed("H4")
-    assert set(mean) == set(ols) == set(h3) == set(h4) == set(SEEDS)
-    for seed in SEEDS:
+    assert set(mean) == set(ols) == set(h3) == set(h4) == set(QUICK_SEEDS)
+    for seed in QUICK_SEEDS:
         want = _split(seed)
         assert mean[seed].metrics["test_mse"] == pytest.approx(want.mean_mse, rel=1e-10)
         assert ols[seed].metrics["test_mse"] == pytest.approx(want.ols_mse, rel=1e-9)
         assert ols[seed].metrics["test_rmse"] == pytest.approx(math.sqrt(want.ols_mse), rel=1e-9)
-        assert ols[seed].metrics["gain_vs_ols_pct"] == 0.0
-        assert ols[seed].metrics["gain_vs_ols_pct.top_quartile"] == 0.0
         assert float(h3[seed].params["lambda"]) == want.ridge_lambda
         assert h3[seed].metrics["test_mse"] == pytest.approx(want.ridge_mse, rel=1e-9)
         assert h3[seed].metrics["gain_vs_ols_pct"] == pytest.approx(want.ridge_gain, abs=1e-7)
@@ -327,7 +317,8 @@ def test_split_results_match_independent_computation(full: Ran) -> None:
         assert h3[seed].metrics["gain_vs_ols_pct"] == pytest.approx(paired, abs=1e-9)
 
 
-def test_original_study_reproduced(full: Ran) -> None:
+def test_original_study_reproduced(quick: tuple[Ran, str]) -> None:
+    full, _ = quick
     want = _original()
     assert want.lam == 7.0
     (h2,) = full.of("H2")
@@ -342,14 +333,15 @@ def test_original_study_reproduced(full: Ran) -> None:
     assert set(mean.metrics) == {"test_mse", "test_rmse"}  # undeclared keys are dropped
 
 
-def test_constrained_view_matches_kkt(full: Ran) -> None:
+def test_constrained_view_matches_kkt(quick: tuple[Ran, str]) -> None:
     """Ridge's β satisfies the KKT conditions of the constrained problem with multiplier λ,
     so it is that problem's optimum; the logged gaps and the baseline follow from it."""
+    full, _ = quick
     a, y = _centred_training()
     h1, base = full.by_lambda("H1"), full.by_lambda("B-rescaled")
-    assert set(h1) == set(base) == set(LAMBDAS)
+    assert set(h1) == set(base) == set(QUICK_LAMBDAS)
     _, ols_beta = _ridge(a, y, 0.0)
-    for lam in LAMBDAS:
+    for lam in QUICK_LAMBDAS:
         _, beta = _ridge(a, y, lam)
         t = float(beta @ beta)
         # stationarity: ∇RSS + 2λβ = 0, with the constraint active
@@ -375,6 +367,7 @@ def test_constrained_view_matches_kkt(full: Ran) -> None:
     assert lagrange.params["f"] == "1/432"
 
 
+@pytest.mark.slow
 def test_full_verdicts(full: Ran) -> None:
     verdicts = {v.hypothesis: v for v in mlplan.verdicts(full.plan, today=full.today)}
     expected = _expected_outcomes(SEEDS)
@@ -407,6 +400,7 @@ def _ci(values: Sequence[float], corrected: bool = False, digits: tuple[int, int
     return f"[{_fmt(low, digits[0])}, {_fmt(high, digits[1])}]"
 
 
+@pytest.mark.slow
 def test_numbers_quoted_in_the_plan_are_the_measured_ones(full: Ran) -> None:
     """Every figure the experiment log quotes, recomputed here."""
     log = mlplan.load_plan(full.plan).plan.experiment_log
@@ -430,11 +424,12 @@ def test_numbers_quoted_in_the_plan_are_the_measured_ones(full: Ran) -> None:
     ]
     quoted = [
         # H1
-        f"within {max(r.metrics['max_abs_coef_diff'] for r in h1.values()):.1e}".replace(
-            "e-0", "e-"
-        ),
-        "within 2e-13"
-        if max(r.metrics["dual_lambda_abs_diff"] for r in h1.values()) <= 2e-13
+        # Solver outputs are quoted as the bound they are guaranteed to meet, never their digits.
+        "within the criterion's 1e-6"
+        if max(r.metrics["max_abs_coef_diff"] for r in h1.values()) <= 1e-6
+        else "?",
+        "within 1e-9"
+        if max(r.metrics["dual_lambda_abs_diff"] for r in h1.values()) <= 1e-9
         else "?",
         f"{base[1.0].metrics['max_abs_coef_diff']:.2f} (λ = 1) to "
         f"{base[199.0].metrics['max_abs_coef_diff']:.2f} (λ = 199)",
@@ -477,46 +472,42 @@ def test_numbers_quoted_in_the_plan_are_the_measured_ones(full: Ran) -> None:
     assert int(np.sum(y == 50.0)) == 16  # "16 tracts hold exactly 50.0"
     assert round(float(np.mean([s.n_top for s in splits]))) == 40  # "about 40 tracts"
     multiplier = h1[7.0].params.get("slsqp_multiplier")
-    if multiplier is not None:  # "7.0000000 at λ = 7" (scipy ≥ 1.15 reports it)
-        assert f"{float(multiplier):.7f} at λ = 7" in text
+    if multiplier is not None:  # "7.000 at λ = 7" (scipy ≥ 1.15 reports it), to four digits
+        assert "7.000 at λ = 7, to four digits" in text
+        assert float(multiplier) == pytest.approx(7.0, abs=5e-4)
 
 
-def test_committed_doc_is_regenerated_exactly(full: Ran) -> None:
+@pytest.mark.slow
+def test_committed_doc_is_regenerated(full: Ran) -> None:
+    """Word for word; numbers to the last digit shown, except the constrained solver's
+    residuals below its 1e-6 tolerance, whose digits depend on the numpy/scipy/BLAS build."""
     regenerated = full.doc.read_text("utf-8")
     committed = COMMITTED_DOC.read_text("utf-8")
     assert len(RESULT_ROW.findall(committed)) == 52  # the mask touches exactly the result rows
-    assert _mask(regenerated) == _mask(committed)
+    assert not doc_differences(_mask(regenerated), _mask(committed), noise_floor=SOLVER_TOLERANCE)
 
 
-def test_committed_figures_are_regenerated_exactly(full: Ran) -> None:
+@pytest.mark.slow
+def test_committed_figures_are_regenerated(full: Ran) -> None:
+    """Every committed figure is regenerated, decodes and keeps its size (PNG bytes depend on
+    the matplotlib and FreeType builds, so they are not compared)."""
     for folder in ("figures", "design_plots"):
-        committed = sorted(p.name for p in (EXAMPLE / folder).glob("*.png"))
-        assert committed, folder
-        for name in committed:
-            fresh = full.doc.parent / folder / name
-            assert fresh.read_bytes() == (EXAMPLE / folder / name).read_bytes(), f"{folder}/{name}"
+        assert not figure_differences(full.doc.parent / folder, EXAMPLE / folder), folder
 
 
-def test_quick_run_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "x"
-    (out / ".mlplan").mkdir(parents=True)
-    (out / ".mlplan" / "stale").write_text("an earlier run's store")
-    today = "2026-11-27"
-    assert ridge_run.main(["--out", str(out), "--quick", "--today", today]) == 0
+def test_quick_run_through_main(quick: tuple[Ran, str]) -> None:
+    ran, printed = quick
+    out = ran.doc.parent
     assert not (out / ".mlplan" / "stale").exists()  # every run starts from a fresh store
-    printed = capsys.readouterr().out
     assert f"design doc:   {out / 'design.md'}" in printed
     assert f"mlflow ui --backend-store-uri sqlite:///{out / '.mlplan' / 'mlflow.db'}" in printed
-    results = mlplan.read_log(out / "plan.yaml").results
+    results = ran.results
     assert len(results) == 2 + 3 + 1 + 1 + 1 + 4 * len(QUICK_SEEDS)
-    h3 = {int(r.params["seed"]): r for r in results if r.subject == "H3"}
+    h3 = ran.by_seed("H3")
     assert set(h3) == set(QUICK_SEEDS)
     for seed, result in h3.items():
         assert result.metrics["gain_vs_ols_pct"] == pytest.approx(_split(seed).ridge_gain, abs=1e-7)
-    verdicts = {
-        v.hypothesis: v
-        for v in mlplan.verdicts(out / "plan.yaml", today=dt.date.fromisoformat(today))
-    }
+    verdicts = {v.hypothesis: v for v in mlplan.verdicts(ran.plan, today=ran.today)}
     for hypothesis, outcomes in _expected_outcomes(QUICK_SEEDS).items():
         assert [c.outcome for c in verdicts[hypothesis].checks] == outcomes, hypothesis
         assert verdicts[hypothesis].status_ignoring_deadline == _status(outcomes)
@@ -524,3 +515,44 @@ def test_quick_run_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[st
     # three splits cannot settle H4 before its deadline, so it is overdue, not decided
     assert verdicts["H4"].status == "overdue"
     assert "H4: overdue" in printed
+
+
+@pytest.mark.slow
+def test_readme_findings_are_the_measured_ones(full: Ran) -> None:
+    """The README's 'What it found' table: each verdict as judged, each figure recomputed."""
+    rows = readme_findings("ridge")
+    verdicts = {v.hypothesis: v.status for v in mlplan.verdicts(full.plan, today=full.today)}
+    assert {h: cells[0] for h, cells in rows.items()} == verdicts
+    splits = [_split(s) for s in SEEDS]
+    original = _original()
+    gains = [s.ridge_gain for s in splits]
+    top = [s.ridge_gain_top for s in splits]
+    no_b, no_b_top = [s.no_b_gain for s in splits], [s.no_b_gain_top for s in splits]
+    base = full.by_lambda("B-rescaled")
+    h1 = full.by_lambda("H1")
+    assert max(r.metrics["max_abs_coef_diff"] for r in h1.values()) <= SOLVER_TOLERANCE
+    quotes = {
+        "H1": [
+            "to ≤ 1e-6 (its tolerance) at λ = 1, 7, 50, 199",
+            f"misses by {base[1.0].metrics['max_abs_coef_diff']:.2f}–"
+            f"{base[199.0].metrics['max_abs_coef_diff']:.2f}",
+        ],
+        "H2": [
+            f"test MSE {original.mse:.4f} vs {original.ols_mse:.4f} for OLS: "
+            f"{_gain(original.mse, original.ols_mse):.2f}%"
+        ],
+        "H3": [
+            f"paired gain {_fmt(float(np.mean(gains)), 2)}% {_ci(gains, digits=(2, 3))}",
+            f"ridge ahead on {sum(g > 0 for g in gains)} of 10 splits",
+            f"dearest quarter {_fmt(float(np.mean(top)), 2)}% {_ci(top)}",
+        ],
+        "H4": [
+            f"{_fmt(float(np.mean(no_b)), 2)}% {_ci(no_b)}",
+            f"dearest quarter {_fmt(float(np.mean(no_b_top)), 2)}% {_ci(no_b_top)}",
+        ],
+    }
+    for hypothesis, expected in quotes.items():
+        assert not missing_quotes(" ".join(rows[hypothesis]), expected), hypothesis
+    caveats = (EXAMPLE / "README.md").read_text("utf-8")
+    corrected = [_ci(gains, corrected=True), _ci(top, corrected=True), _ci(no_b, corrected=True)]
+    assert not missing_quotes(caveats, corrected)

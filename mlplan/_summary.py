@@ -5,7 +5,7 @@ Built from verdicts alone, so the table, the JSON and the Markdown all say the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mlplan._judge import Aggregate, Check, Verdict, baseline_values
@@ -15,7 +15,6 @@ from mlplan._text import plural
 
 __all__ = [
     "LogRow",
-    "StatusReport",
     "StatusRow",
     "attention",
     "log_rows",
@@ -49,6 +48,15 @@ class StatusRow:
             "next_step": verdict.next_step.description if verdict.next_step else None,
             "checks": [_check_dict(check) for check in verdict.checks],
             "amendment": _amendment_dict(verdict),
+            "confirmatory": verdict.confirmatory,
+            "level": verdict.level,
+            "correction": verdict.correction,
+            "explanation": verdict.explanation,
+            "runs_needed": verdict.runs_needed,
+            "runs_needed_reason": verdict.runs_needed_reason or None,
+            "unmatched": list(verdict.unmatched),
+            "replacements": list(verdict.replacements),
+            "warnings": list(verdict.warnings),
         }
 
 
@@ -64,8 +72,28 @@ def _aggregate_text(value: Aggregate | None) -> str:
 
 
 def _check_line(check: Check) -> str:
+    """The check's one-line explanation: test, n, interval, threshold, correction."""
     mark = {"pass": "✓", "fail": "✗", "unclear": "?", "missing": "…"}[check.outcome]
-    return f"{mark} {check.description}: {_aggregate_text(check.value)}"
+    return f"{mark} {check.explanation or check.description}"
+
+
+def _verdict_lines(verdict: Verdict) -> list[str]:
+    """What a reader needs beside the checks: confirmatory or not, runs needed, deviations."""
+    if verdict.runs == 0:
+        return []
+    label = "confirmatory" if verdict.confirmatory else "exploratory"
+    lines = [
+        f"{label}, α = {verdict.level:.3g}"
+        + (f" ({verdict.correction})" if verdict.correction else "")
+    ]
+    if verdict.runs_needed is not None:
+        lines.append(f"runs needed for 80% power: {verdict.runs_needed}")
+    else:
+        lines.append(f"runs needed: unknown ({verdict.runs_needed_reason})")
+    lines += [f"⚠ {warning}" for warning in verdict.warnings]
+    lines += [f"unmatched: {line}" for line in verdict.unmatched]
+    lines += [f"replaced: {line}" for line in verdict.replacements]
+    return lines
 
 
 def _check_dict(check: Check) -> dict[str, Any]:
@@ -77,6 +105,17 @@ def _check_dict(check: Check) -> dict[str, Any]:
         "baseline": check.baseline,
         "threshold": check.threshold,
         "outcome": check.outcome,
+        "group": check.group or None,
+        "test": check.test,
+        "n": check.n,
+        "effect": check.effect_label or None,
+        "estimate": check.estimate,
+        "low": check.low,
+        "high": check.high,
+        "limit": check.limit,
+        "explanation": check.explanation,
+        "note": check.note,
+        "runs_needed": check.runs_needed,
         "value": None
         if value is None
         else {
@@ -122,7 +161,11 @@ def status_rows(verdicts: list[Verdict]) -> list[StatusRow]:
         StatusRow(
             hypothesis=v.hypothesis,
             status=v.status + (" (on reported figures)" if v.reported else ""),
-            evidence=tuple(_check_line(check) for check in v.checks),
+            evidence=(
+                tuple(_check_line(check) for check in v.checks) + tuple(_verdict_lines(v))
+                if v.runs
+                else ()
+            ),
             timebox=_timebox_text(v),
             next_step=_next_text(v),
             amendment=(
@@ -165,32 +208,6 @@ def orphans(plan: Plan, results: list[Result]) -> list[str]:
         "count for nothing; rename it back or log them again under the new id"
         for (kind, subject), count in sorted(lost.items())
     ]
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    """Everything `mlplan status` says about a plan, as data: the table, the JSON and the API
-    read this one object."""
-
-    plan: str
-    title: str
-    store: str
-    results: int
-    rows: list[StatusRow]
-    attention: list[str] = field(default_factory=list)  # why `status --check` fails
-    notes: list[str] = field(default_factory=list)  # outbox, unfinished runs, orphans
-    outbox: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "store": self.store,
-            "results": self.results,
-            "hypotheses": [row.to_dict() for row in self.rows],
-            "attention": list(self.attention),
-            "notes": list(self.notes),
-            "outbox": self.outbox,
-        }
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The mlplan CI gate (run by action.yml; runnable by hand with the same variables).
+#
+# For every plan in MLPLAN_PLANS (space- or newline-separated paths; globs are expanded), run
+# `mlplan status --check --format markdown` and append its verdict table to the job summary
+# (GITHUB_STEP_SUMMARY; printed to stdout when unset). The gate fails when any plan needs
+# attention (overdue, failed without a decision, criteria changed without an amendment), when
+# a plan cannot be read or its store reached, and, with MLPLAN_REQUIRE_STORE=true (the
+# default), when a plan's store is missing or holds no results: a gate that sees nothing
+# must not pass.
+#
+# Credentials come from INPUT_TRACKING_URI, INPUT_TRACKING_USERNAME, INPUT_TRACKING_PASSWORD
+# and INPUT_TRACKING_TOKEN; empty ones are not exported, so MLflow's defaults stay intact.
+set -u
+
+export_if_set() {
+  if [ -n "${2:-}" ]; then export "$1=$2"; fi
+}
+export_if_set MLFLOW_TRACKING_URI "${INPUT_TRACKING_URI:-}"
+export_if_set MLFLOW_TRACKING_USERNAME "${INPUT_TRACKING_USERNAME:-}"
+export_if_set MLFLOW_TRACKING_PASSWORD "${INPUT_TRACKING_PASSWORD:-}"
+export_if_set MLFLOW_TRACKING_TOKEN "${INPUT_TRACKING_TOKEN:-}"
+export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
+
+summary="${GITHUB_STEP_SUMMARY:-}"
+if [ -z "$summary" ]; then
+  summary="$(mktemp)"
+  trap 'cat "$summary"; rm -f "$summary"' EXIT
+fi
+flags=(--check --format markdown)
+if [ "${MLPLAN_REQUIRE_STORE:-true}" = "true" ]; then flags+=(--require-store); fi
+
+errors="$(mktemp)"
+failed=0
+checked=0
+# Word splitting and glob expansion of the plan list are intended here.
+# shellcheck disable=SC2086
+for plan in ${MLPLAN_PLANS:-}; do
+  checked=$((checked + 1))
+  if [ ! -f "$plan" ]; then
+    printf '### ❌ %s\n\nNo such plan file.\n\n' "$plan" >>"$summary"
+    echo "::error::mlplan: no such plan file: $plan"
+    failed=1
+    continue
+  fi
+  table="$(mlplan status "$plan" "${flags[@]}" 2>"$errors")"
+  code=$?
+  if [ -n "$table" ]; then
+    printf '%s\n\n' "$table" >>"$summary"
+  fi
+  if [ "$code" -ne 0 ]; then
+    failed=1
+    if [ -z "$table" ]; then  # mlplan stopped before judging: an unreadable plan or store
+      printf '### ❌ %s could not be checked\n\n```\n%s\n```\n\n' "$plan" "$(cat "$errors")" \
+        >>"$summary"
+    fi
+    echo "::error file=$plan::mlplan status --check failed for $plan: $(tr '\n' ' ' <"$errors")"
+  fi
+  cat "$errors" >&2
+done
+rm -f "$errors"
+
+if [ "$checked" -eq 0 ]; then
+  echo "::error::mlplan: no plans given; set the action's 'plans' input"
+  printf '### ❌ mlplan: no plans given\n' >>"$summary"
+  exit 1
+fi
+exit "$failed"

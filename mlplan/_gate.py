@@ -1,0 +1,186 @@
+"""`mlplan status` as a report, and the report as GitHub Markdown for a CI job summary.
+
+A gate must fail on what a reviewer would stop: hypotheses past their deadline, failures with
+no decision recorded, criteria changed after results without an amendment, and (with
+``require_store``) a store that holds nothing, since a gate that reads nothing would pass
+every plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlplan._decisions import FrozenReview, frozen_review
+from mlplan._judge import Verdict
+from mlplan._models import Plan
+from mlplan._results import Result
+from mlplan._summary import StatusRow, attention, orphans, status_rows
+
+if TYPE_CHECKING:
+    from mlplan._journal import Journal
+
+__all__ = ["StatusReport", "markdown_status", "status_report"]
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """Everything `mlplan status` shows: verdicts, the plan's record beside them, and why a
+    gate would fail (``reasons``; empty when nothing needs attention)."""
+
+    plan: Plan
+    store: str
+    as_of: dt.date
+    results: list[Result]
+    verdicts: list[Verdict]
+    review: FrozenReview
+    reasons: list[str] = field(default_factory=list)
+    # What the store and outbox say beside the verdicts: results waiting or parked, runs left
+    # RUNNING, results for ids the plan no longer has. Shown, never a reason to fail.
+    store_notes: list[str] = field(default_factory=list)
+    outbox: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[StatusRow]:
+        return status_rows(self.verdicts)
+
+    def notes(self, hypothesis: str) -> list[str]:
+        return self.review.for_hypothesis(hypothesis)
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = []
+        for row in self.rows:
+            data = row.to_dict()
+            data["notes"] = self.notes(row.hypothesis)
+            rows.append(data)
+        return {
+            "plan": self.plan.id,
+            "store": self.store,
+            "as_of": self.as_of.isoformat(),
+            "results": len(self.results),
+            "hypotheses": rows,
+            "unrecorded_amendments": [
+                {
+                    "hypothesis": change.hypothesis,
+                    "since": change.since.isoformat(),
+                    "criteria_before": change.criteria_before,
+                    "criteria_after": change.criteria_after,
+                    "changes": [list(c) for c in change.changes],
+                }
+                for change in self.review.unrecorded
+            ],
+            "needs_attention": self.reasons,
+            "store_notes": self.store_notes,
+            "outbox": self.outbox,
+        }
+
+
+def status_report(
+    plan: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    today: dt.date | None = None,
+    require_store: bool = False,
+) -> StatusReport:
+    """Judge the plan and review its record. With ``require_store``, a missing store or one
+    with no result for the plan is a reason to fail; the missing store is not created."""
+    from mlplan._api import journal_for
+
+    journal = journal_for(plan, tracking_uri)
+    today = today or dt.date.today()
+    store = journal.location.describe()
+    reasons: list[str] = []
+    if require_store and not journal.location.exists():
+        results: list[Result] = []
+        reasons.append(f"no MLflow store at {store}; a gate that reads nothing cannot pass")
+    else:
+        results = journal.results()
+        if require_store and not results:
+            reasons.append(f"no results for plan {journal.plan.id!r} in {store}")
+    from mlplan._judge import judge
+
+    verdicts = judge(journal.plan, results, today)
+    review = frozen_review(journal.plan, results, verdicts, today)
+    reasons += attention(journal.plan, verdicts) + review.reasons()
+    outbox = journal.sync()  # already run by results(); here it only reports
+    notes = [*outbox.notes(), *orphans(journal.plan, results), *_unfinished(journal, results)]
+    return StatusReport(
+        journal.plan, store, today, results, verdicts, review, reasons, notes, outbox.to_dict()
+    )
+
+
+def _unfinished(journal: Journal, results: list[Result]) -> list[str]:
+    if not journal.location.exists():
+        return []  # no store: nothing can be RUNNING, and none is created to find out
+    return [
+        f"run {run.run_id} ({run.kind or 'untagged'} {run.subject}) is still RUNNING: in "
+        "progress, or left by an interrupted process; it counts once it is FINISHED"
+        for run in journal.unfinished()
+    ]
+
+
+# ---------------------------------------------------------------------------- Markdown
+
+_ICONS = {
+    "succeeded": "✅",
+    "failed": "❌",
+    "inconclusive": "❔",
+    "overdue": "⏰",
+    "blocked": "⛔",
+    "pending": "⏳",
+}
+
+
+def markdown_status(report: StatusReport) -> str:
+    """The verdict table, notes, unrecorded changes and gate reasons as GitHub Markdown."""
+    from mlplan._render import cell, heading
+
+    lines = [
+        f"## {heading(report.plan.title)}",
+        "",
+        f"Plan `{report.plan.id}`: {len(report.results)} results from {cell(report.store)}, "
+        f"judged as of {report.as_of}.",
+        "",
+        "| Hypothesis | Verdict | Evidence against thresholds and baselines | Timebox "
+        "| Next step |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in report.rows:
+        evidence = [*row.evidence, *report.notes(row.hypothesis)] or ["no results yet"]
+        icon = _ICONS.get(row.verdict.status, "")
+        lines.append(
+            f"| **{cell(row.hypothesis)}** | {icon} {cell(row.status)} | "
+            f"{cell(chr(10).join(evidence))} | {cell(row.timebox)} | {cell(row.next_step)} |"
+        )
+    lines += _markdown_changes(report.review)
+    lines += _markdown_reasons(report.reasons)
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_changes(review: FrozenReview) -> list[str]:
+    from mlplan._render import cell
+
+    lines: list[str] = []
+    for change in review.unrecorded:
+        lines += [
+            "",
+            f"**{cell(change.hypothesis)}: criteria changed after results were logged "
+            f"(since {change.since:%Y-%m-%d}), no amendment recorded.**",
+            "",
+            "| Setting | Results were logged under | The plan now says |",
+            "| --- | --- | --- |",
+        ]
+        lines += [
+            f"| `{cell(where)}` | {cell(old)} | {cell(new)} |" for where, old, new in change.changes
+        ]
+    return lines
+
+
+def _markdown_reasons(reasons: list[str]) -> list[str]:
+    from mlplan._render import text
+
+    if not reasons:
+        return ["", "✅ Nothing needs attention."]
+    return ["", "**Needs attention:**", ""] + [f"- {text(reason)}" for reason in reasons]

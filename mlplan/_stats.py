@@ -1,0 +1,284 @@
+"""The statistics behind verdicts, in one module, on scipy.stats.
+
+Every function works on numpy arrays with the runs along the last axis, so the judge calls it
+with one sample and the calibration benchmark with ten thousand at once: the benchmark checks
+the very code that decides verdicts.
+
+Conventions. A check asks whether an *effect* (a mean, a mean paired difference, a difference
+of means) lies beyond a *limit*. Success and failure are each a one-sided test at level
+``ALPHA`` = 0.025, the two sides of a 95% interval: success rejects "effect on the bad side of
+the limit", failure rejects "effect on the good side".
+
+scipy is imported inside the functions that need it: ``mlplan --help`` and ``validate`` never
+compute a verdict and must not pay for it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "ALPHA",
+    "POWER",
+    "Estimate",
+    "bouckaert_frank_ratio",
+    "clip",
+    "failure_p",
+    "holm",
+    "holm_levels",
+    "lower_bound",
+    "nadeau_bengio_ratio",
+    "one_sample",
+    "paired",
+    "power",
+    "runs_needed",
+    "success_p",
+    "upper_bound",
+    "welch",
+]
+
+Array = npt.NDArray[np.float64]
+ALPHA = 0.025
+POWER = 0.8
+# runs_needed searches up to this many runs; beyond it "no n suffices" in practice.
+_MAX_RUNS = 100_000
+
+
+def _t() -> Any:
+    from scipy import stats
+
+    return stats.t
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An effect, its standard error and degrees of freedom (arrays over trials).
+
+    ``se`` is 0 where the sample has no spread: the comparison is then exact (issue 7, item 2:
+    zero spread on both sides is decided by comparing values, not by a 0/0 interval).
+    """
+
+    value: Array
+    se: Array
+    df: Array
+    n: int
+
+
+def _sd(x: Array) -> Array:
+    if x.shape[-1] < 2:  # no spread can be estimated from one value
+        return np.full(x.shape[:-1], np.nan)
+    return np.asarray(np.std(x, axis=-1, ddof=1), dtype=np.float64)
+
+
+def one_sample(x: npt.ArrayLike, ratio: float = 0.0) -> Estimate:
+    """The mean of ``x`` with Student's standard error s/√n (Student 1908), df = n − 1.
+
+    ``ratio`` = n_test/n_train > 0 declares overlapping resamples: the variance of the mean of
+    J correlated resample statistics is (1/J + n_test/n_train)·s², the corrected resampled t
+    of Nadeau & Bengio (2003, Machine Learning 52:239–281, eq. for the "corrected resampled
+    t-test"); with repeated k-fold the ratio is 1/(k − 1) (Bouckaert & Frank 2004, PAKDD).
+    """
+    values = np.asarray(x, dtype=np.float64)
+    n = values.shape[-1]
+    se = _sd(values) * math.sqrt(1 / n + ratio)
+    df = np.full(se.shape, n - 1.0)
+    return Estimate(np.mean(values, axis=-1), se, df, n)
+
+
+def paired(h: npt.ArrayLike, b: npt.ArrayLike, scale: Any = 1.0, ratio: float = 0.0) -> Estimate:
+    """Paired t on d_i = h_i − scale·b_i over matched keys (Student 1908; any statistics
+    text, e.g. Wasserman, *All of Statistics*, §10.1). ``scale`` ≠ 1 tests a relative margin
+    per pair; ``ratio`` applies the Nadeau–Bengio correction (see ``one_sample``)."""
+    h_arr, b_arr = np.asarray(h, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale_arr = np.asarray(scale, dtype=np.float64)[..., None]
+    return one_sample(h_arr - scale_arr * b_arr, ratio)
+
+
+def welch(h: npt.ArrayLike, b: npt.ArrayLike, scale: Any = 1.0) -> Estimate:
+    """Welch's unequal-variance t for mean(h) − scale·mean(b) (Welch 1947, Biometrika 34:28),
+    with Welch–Satterthwaite degrees of freedom (Satterthwaite 1946). The baseline's variance
+    is scaled by scale² when a relative margin multiplies it."""
+    h_arr, b_arr = np.asarray(h, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale_arr = np.asarray(scale, dtype=np.float64)
+    n_h, n_b = h_arr.shape[-1], b_arr.shape[-1]
+    v_h = _sd(h_arr) ** 2 / n_h
+    v_b = scale_arr**2 * _sd(b_arr) ** 2 / n_b
+    total = v_h + v_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = total**2 / (v_h**2 / (n_h - 1) + v_b**2 / (n_b - 1))
+    # No spread on either side: the comparison is exact and df is never used.
+    df = np.where(total > 0, df, float(n_h + n_b - 2))
+    value = np.mean(h_arr, axis=-1) - scale_arr * np.mean(b_arr, axis=-1)
+    return Estimate(value, np.sqrt(total), np.asarray(df, dtype=np.float64), n_h)
+
+
+def nadeau_bengio_ratio(test_fraction: float) -> float:
+    """n_test/n_train for repeated random train/test splits (Nadeau & Bengio 2003)."""
+    return test_fraction / (1 - test_fraction)
+
+
+def bouckaert_frank_ratio(folds: int) -> float:
+    """n_test/n_train = 1/(k − 1) for r-times-repeated k-fold CV (Bouckaert & Frank 2004)."""
+    return 1 / (folds - 1)
+
+
+def _standardised(estimate: Estimate, limit: Any) -> Array:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray((estimate.value - limit) / estimate.se, dtype=np.float64)
+
+
+def success_p(estimate: Estimate, limit: Any, above: Any, strict: Any = False) -> Array:
+    """One-sided p-value of H0 "the effect is on the bad side of ``limit``" (Student's t).
+
+    ``above``: the good side is above the limit. Where se = 0 the p-value is 0 or 1 by exact
+    comparison; ``strict`` then decides whether a tie is good (it never matters otherwise).
+    NaN estimates (a diverged run) are never a success.
+    """
+    sign = np.where(above, 1.0, -1.0)
+    z = sign * _standardised(estimate, limit)
+    p = _t().sf(z, estimate.df)
+    gap = sign * (estimate.value - limit)
+    exact = np.where((gap > 0) | ((gap == 0) & ~np.asarray(strict)), 0.0, 1.0)
+    return np.asarray(np.where(estimate.se > 0, np.nan_to_num(p, nan=1.0), exact))
+
+
+def failure_p(estimate: Estimate, limit: Any, above: Any, strict: Any = False) -> Array:
+    """One-sided p-value of H0 "the effect is on the good side of ``limit``": small when the
+    evidence shows it is on the bad side. NaN estimates fail (p = 0)."""
+    sign = np.where(above, 1.0, -1.0)
+    z = sign * _standardised(estimate, limit)
+    p = _t().cdf(z, estimate.df)
+    gap = sign * (estimate.value - limit)
+    exact = np.where((gap < 0) | ((gap == 0) & np.asarray(strict)), 0.0, 1.0)
+    exact = np.where(np.isnan(estimate.value), 0.0, exact)
+    return np.asarray(np.where(estimate.se > 0, np.nan_to_num(p, nan=0.0), exact))
+
+
+@lru_cache(maxsize=4096)
+def _t_quantile(q: float, df: float) -> float:
+    # The judge asks for the same few quantiles over and over (one df per sample size).
+    return float(_t().ppf(q, df))
+
+
+def _quantile(alpha: Any, df: Array) -> Any:
+    if np.ndim(alpha) == 0 and np.ndim(df) == 0:
+        return _t_quantile(1 - float(alpha), float(df))
+    return _t().ppf(1 - np.asarray(alpha), df)
+
+
+def lower_bound(estimate: Estimate, alpha: Any) -> Array:
+    """The one-sided (1 − alpha) lower confidence bound of the effect (Student's t)."""
+    return np.asarray(estimate.value - _quantile(alpha, estimate.df) * estimate.se)
+
+
+def upper_bound(estimate: Estimate, alpha: Any) -> Array:
+    """The one-sided (1 − alpha) upper confidence bound of the effect (Student's t)."""
+    return np.asarray(estimate.value + _quantile(alpha, estimate.df) * estimate.se)
+
+
+def holm(p: npt.ArrayLike, alpha: float = ALPHA) -> npt.NDArray[np.bool_]:
+    """Holm's step-down procedure (Holm 1979, Scand. J. Statist. 6:65–70) along the last axis.
+
+    The j-th smallest of m p-values is rejected when it and every smaller one satisfy
+    p_(i) ≤ alpha/(m − i + 1); the family-wise error rate stays ≤ alpha.
+    """
+    return holm_levels(p, alpha)[0]
+
+
+def holm_levels(p: npt.ArrayLike, alpha: float = ALPHA) -> tuple[npt.NDArray[np.bool_], Array]:
+    """Holm's rejections and the level each p-value was held against: alpha/(m − rank) for
+    the rejected ones, the level where the procedure stopped for the rest."""
+    values = np.asarray(p, dtype=np.float64)
+    m = values.shape[-1]
+    if m == 0:
+        return np.zeros(values.shape, dtype=bool), np.zeros(values.shape)
+    order = np.argsort(values, axis=-1, kind="stable")
+    ranked = np.take_along_axis(values, order, axis=-1)
+    steps = alpha / (m - np.arange(m))
+    passed = np.cumprod(ranked <= steps, axis=-1).astype(bool)
+    stop = passed.sum(axis=-1, keepdims=True)  # index of the first non-rejection
+    stop_level = alpha / (m - np.minimum(stop, m - 1))
+    levels_sorted = np.where(passed, steps, stop_level)
+    rejected = np.empty_like(passed)
+    levels = np.empty_like(levels_sorted)
+    np.put_along_axis(rejected, order, passed, axis=-1)
+    np.put_along_axis(levels, order, levels_sorted, axis=-1)
+    return rejected, levels
+
+
+def power(effect: float, sd: float, n: Any, alpha: float, ratio: float = 0.0) -> Array:
+    """Power of the one-sided one-sample (or paired) t-test at level ``alpha`` with n runs
+    when the true effect beyond the limit is ``effect`` and the spread is ``sd``: the
+    noncentral t (scipy.stats.nct), as Colas, Sigaud & Oudeyer (2018, "How many random
+    seeds?", arXiv:1806.08295) recommend for choosing the number of seeds."""
+    from scipy import stats
+
+    runs = np.asarray(n, dtype=np.float64)
+    noncentrality = effect / (sd * np.sqrt(1 / runs + ratio))
+    critical = stats.t.ppf(1 - alpha, runs - 1)
+    return np.asarray(stats.nct.sf(critical, runs - 1, noncentrality))
+
+
+def _welch_power(effect: float, sd_h: float, sd_b: float, n: Any, alpha: float) -> Array:
+    """Power of the one-sided Welch test with n runs on each side (Welch–Satterthwaite df)."""
+    from scipy import stats
+
+    runs = np.asarray(n, dtype=np.float64)
+    total = sd_h**2 + sd_b**2
+    df = total**2 * (runs - 1) / (sd_h**4 + sd_b**4)
+    noncentrality = effect / np.sqrt(total / runs)
+    return np.asarray(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, noncentrality))
+
+
+def runs_needed(
+    effect: float, sd: float, alpha: float, *, ratio: float = 0.0, sd_b: float | None = None
+) -> int | None:
+    """The smallest n with power ≥ ``POWER`` (paired/one-sample, or Welch with n per side
+    when ``sd_b`` is given); None when no n up to 100,000 suffices (a Nadeau–Bengio
+    interval cannot shrink below √(n_test/n_train)·s)."""
+    if effect <= 0 or sd < 0 or not math.isfinite(effect / max(sd, 1e-300)):
+        return None
+    if sd == 0 and (sd_b is None or sd_b == 0):
+        return 2
+
+    def powers(n: Any) -> Array:
+        if sd_b is None:
+            return power(effect, sd, n, alpha, ratio)
+        return _welch_power(effect, sd, sd_b, n, alpha)
+
+    # The normal-theory answer (Colas et al. 2018, eq. 4): 1/n = (effect/(z·s))² − ratio; the
+    # t-test needs a few runs more. One vectorised pass over the n just above it.
+    z = _normal_quantile(1 - alpha) + _normal_quantile(POWER)
+    spread = sd if sd_b is None else math.hypot(sd, sd_b)
+    room = (effect / (z * spread)) ** 2 - ratio
+    start = 2 if room <= 0 else max(2, math.floor(min(1 / room, _MAX_RUNS)) - 2)
+    grid = np.arange(start, min(start + 48, _MAX_RUNS) + 1)
+    enough = np.nonzero(powers(grid) >= POWER)[0]
+    if enough.size and (enough[0] > 0 or start == 2):
+        return int(grid[enough[0]])
+    if powers(_MAX_RUNS) < POWER:
+        return None
+    low, high = 1, _MAX_RUNS
+    while high - low > 1:  # power grows with n: bisect between a failing and a passing n
+        middle = (low + high) // 2
+        low, high = (low, middle) if powers(middle) >= POWER else (middle, high)
+    return high
+
+
+def _normal_quantile(q: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(q)
+
+
+def clip(low: float, high: float, bounds: tuple[float, float] | None) -> tuple[float, float]:
+    """An interval cut to a metric's declared range: no interval leaves the bounds."""
+    if bounds is None:
+        return low, high
+    return min(max(low, bounds[0]), bounds[1]), max(min(high, bounds[1]), bounds[0])

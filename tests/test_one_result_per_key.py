@@ -1,0 +1,113 @@
+"""One result per subject and pair key (issue 7, item 3), on a real embedded MLflow store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import mlplan
+from mlplan._cli import main
+from mlplan.errors import ResultError
+
+TODAY = dt.date(2026, 11, 25)
+SEEDED_BASELINE = """\
+def usage_drop(seed=0):
+    return {"recall": 0.6 + seed / 100, "recall.loyal": 0.9}
+"""
+
+
+@pytest.fixture
+def paired_plan(make_plan: Callable[..., Path]) -> Path:
+    plan = make_plan()
+    text = plan.read_text().replace(
+        "  data_motivation: Each churner costs 300 EUR a year.\n",
+        "  data_motivation: Each churner costs 300 EUR a year.\n  pair_by: seed\n",
+    )
+    plan.write_text(text)
+    (plan.parent / "churn_baselines.py").write_text(SEEDED_BASELINE)
+    return plan
+
+
+def test_a_second_result_for_the_same_key_is_refused(paired_plan: Path) -> None:
+    first = mlplan.log_result(
+        paired_plan, hypothesis="H1", metrics={"recall": 0.7}, params={"seed": 3}
+    )
+    with pytest.raises(ResultError, match=f"already has a result for seed=3 \\(run {first}\\)"):
+        mlplan.log_result(paired_plan, hypothesis="H1", metrics={"recall": 0.9}, params={"seed": 3})
+    # Another seed is a new result, and the same values again are deduplicated.
+    mlplan.log_result(paired_plan, hypothesis="H1", metrics={"recall": 0.71}, params={"seed": 4})
+    again = mlplan.log_result(
+        paired_plan, hypothesis="H1", metrics={"recall": 0.7}, params={"seed": 3}
+    )
+    assert again == first
+    from mlplan._api import journal_for
+
+    results = journal_for(paired_plan).results()
+    assert sorted(r.params["seed"] for r in results) == ["3", "4"]
+
+
+def test_a_replacement_needs_a_reason_and_shows(paired_plan: Path) -> None:
+    first = mlplan.log_result(
+        paired_plan, hypothesis="H1", metrics={"recall": 0.7}, params={"seed": 3}
+    )
+    with pytest.raises(ResultError, match="--reason"):
+        mlplan.log_result(
+            paired_plan,
+            hypothesis="H1",
+            metrics={"recall": 0.9},
+            params={"seed": 3},
+            replace=first,
+        )
+    second = mlplan.log_result(
+        paired_plan,
+        hypothesis="H1",
+        metrics={"recall": 0.9},
+        params={"seed": 3},
+        replace=first,
+        reason="seed 3 ran on the wrong split",
+    )
+    (verdict, _) = mlplan.verdicts(paired_plan, today=TODAY)
+    assert verdict.runs == 1
+    assert verdict.replacements == (
+        f"run {second} replaced run {first}: seed 3 ran on the wrong split",
+    )
+    doc = mlplan.render_design_doc(paired_plan, today=TODAY)
+    assert "seed 3 ran on the wrong split" in doc
+
+
+def test_the_cli_refuses_then_replaces(
+    paired_plan: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["log-result", str(paired_plan), "-H", "H1", "-p", "seed=1"]
+    assert main([*args, "-m", "recall=0.7"]) == 0
+    first = capsys.readouterr().out.split("run ")[1].split()[0]
+    assert main([*args, "-m", "recall=0.8"]) == 1
+    assert "--replace" in capsys.readouterr().err
+    assert main([*args, "-m", "recall=0.8", "--replace", first, "--reason", "bad data"]) == 0
+
+
+def test_baseline_run_passes_params_to_the_entry_point(
+    paired_plan: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for seed in ("0", "1", "2"):
+        assert main(["baseline", "run", str(paired_plan), "B1", "--param", f"seed={seed}"]) == 0
+    # Running seed 0 again gives the same values: deduplicated, not a second result.
+    assert main(["baseline", "run", str(paired_plan), "B1", "--param", "seed=0"]) == 0
+    from mlplan._api import journal_for
+
+    results = [r for r in journal_for(paired_plan).results() if r.subject == "B1"]
+    assert sorted((r.params["seed"], r.metrics["recall"]) for r in results) == [
+        ("0", 0.6),
+        ("1", 0.61),
+        ("2", 0.62),
+    ]
+    capsys.readouterr()
+    assert main(["status", str(paired_plan), "--json", "--today", TODAY.isoformat()]) == 0
+    report = json.loads(capsys.readouterr().out)
+    row = report["hypotheses"][0]
+    assert {"runs_needed", "confirmatory", "explanation"} <= set(row)
+    assert all("explanation" in check for check in row["checks"])

@@ -1,0 +1,587 @@
+"""The statistics of verdicts (issue 7), through the public API: mlplan.judge on Results.
+
+Every case in the issue's first list is a regression test here. Intervals are checked against
+scipy.stats.ttest_rel / ttest_ind / ttest_1samp computed independently, not retyped formulas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+import mlplan
+from mlplan._checks import find_problems, find_warnings
+from mlplan._models import Plan
+
+START = dt.date(2024, 1, 1)
+TODAY = dt.date(2024, 1, 5)
+LOGGED = dt.datetime(2024, 1, 2, 12, 0, tzinfo=dt.UTC)
+_ids = itertools.count()
+PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def hyp(hid: str = "H1", criteria: list[dict[str, Any]] | None = None, **extra: Any) -> dict:
+    criteria = criteria or [{"metric": "acc", "at_least": 0.5}]
+    guardrails = extra.pop("guardrails", [])
+    return {
+        "id": hid,
+        "statement": f"{hid} helps",
+        "method": "try it",
+        "metrics": sorted({c["metric"] for c in criteria}),
+        "baselines": extra.pop("baselines", ["B1"]),
+        "success_criteria": criteria,
+        "guardrails": guardrails,
+        "timebox": {"days": 10, "start": START.isoformat()},
+        "on_success": {"description": "go on", "then": extra.pop("success", "ship")},
+        "on_failure": {"description": "stop", "then": extra.pop("failure", "stop")},
+        **extra,
+    }
+
+
+def plan_of(
+    *hypotheses: dict[str, Any],
+    metrics: list[dict[str, Any]] | None = None,
+    baselines: list[dict[str, Any]] | None = None,
+    **design: Any,
+) -> Plan:
+    metrics = metrics or [{"key": "acc", "direction": "higher"}]
+    document = {
+        "schema_version": 1,
+        "id": "stats-test",
+        "title": "Stats test",
+        "problem": {"statement": "p", "audience": "a", "why_now": "n"},
+        "goals": {"software": ["m"], "metrics": [{"statement": "better"}]},
+        "metrics": [{"description": "a metric", **m} for m in metrics],
+        "experiment": {
+            "data_motivation": "worth it",
+            **design,
+            "baselines": baselines or [{"id": "B1", "description": "baseline"}],
+            "hypotheses": list(hypotheses) or [hyp()],
+        },
+        "software_design": {"crawl": "c", "walk": "w", "run": "r"},
+        "considerations": {
+            "launch_criteria": ["x"],
+            "what_could_go_wrong": {
+                "products_affected": "n",
+                "customer_impact": "n",
+                "monitoring": "n",
+                "rollback": "n",
+            },
+            "security": "n",
+            "privacy": "n",
+        },
+    }
+    plan = Plan.model_validate(document)
+    assert find_problems(plan) == []
+    return plan
+
+
+def run(
+    subject: str,
+    metrics: dict[str, float],
+    *,
+    kind: str = "hypothesis",
+    reported: bool = False,
+    **params: Any,
+) -> mlplan.Result:
+    return mlplan.Result(
+        run_id=f"r{next(_ids)}",
+        kind="baseline" if kind == "baseline" else "hypothesis",
+        subject=subject,
+        metrics=metrics,
+        logged_at=LOGGED,
+        reported=reported,
+        source="a paper" if reported else "",
+        params={k: str(v) for k, v in params.items()},
+    )
+
+
+def seeds(subject: str, values: list[float], key: str = "acc", **options: Any) -> list:
+    kind = "baseline" if subject.startswith("B") else "hypothesis"
+    return [run(subject, {key: v}, kind=kind, seed=i, **options) for i, v in enumerate(values)]
+
+
+def verdict(plan: Plan, results: list[mlplan.Result], hid: str = "H1") -> mlplan.Verdict:
+    return next(v for v in mlplan.judge(plan, results, TODAY) if v.hypothesis == hid)
+
+
+BY_5 = [{"metric": "acc", "better_than": "B1", "by": "5%"}]
+BOUNDED = [{"key": "acc", "direction": "higher", "bounds": [0, 1]}]
+
+
+# ---------------------------------------------------------------------------- issue, case 1
+
+
+def test_a_baseline_spread_wide_is_not_a_known_constant() -> None:
+    # B1 = 0.70, 0.90, 0.80; H1 = 0.845, 0.846, 0.847; better by 5% → Welch, p ≈ 0.93.
+    plan = plan_of(hyp(criteria=BY_5), metrics=BOUNDED)
+    results = [*seeds("B1", [0.70, 0.90, 0.80]), *seeds("H1", [0.845, 0.846, 0.847])]
+    found = verdict(plan, results)
+    assert found.status == "inconclusive"
+    (check,) = found.checks
+    assert check.test == "Welch t"
+    reference = stats.ttest_ind(
+        [0.845, 0.846, 0.847],
+        [1.05 * v for v in (0.70, 0.90, 0.80)],
+        equal_var=False,
+        alternative="greater",
+    )
+    assert reference.pvalue > 0.4  # scipy agrees: nowhere near evidence
+
+
+def test_a_method_ahead_on_every_seed_succeeds_when_paired() -> None:
+    # +0.10 on every seed while the seeds spread by 0.2: paired by seed, this is clear.
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), pair_by="seed")
+    base = [0.5, 0.7, 0.6, 0.55, 0.65]
+    ahead = [b + 0.1 + 0.001 * i for i, b in enumerate(base)]
+    found = verdict(plan, [*seeds("B1", base), *seeds("H1", ahead)])
+    assert found.status == "succeeded"
+    assert found.checks[0].test.startswith("paired t") and found.checks[0].n == 5
+    unpaired = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]))
+    assert verdict(unpaired, [*seeds("B1", base), *seeds("H1", ahead)]).status == "inconclusive"
+
+
+def test_the_paired_interval_is_scipys() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), pair_by="seed")
+    h, b = [0.61, 0.72, 0.58, 0.69], [0.60, 0.69, 0.57, 0.66]
+    (check,) = verdict(plan, [*seeds("B1", b), *seeds("H1", h)]).checks
+    interval = stats.ttest_rel(h, b).confidence_interval(0.95)
+    assert check.low == pytest.approx(interval.low)
+    assert check.estimate == pytest.approx(np.mean(np.subtract(h, b)))
+    # Only one check: the failure side is not adjusted, so the interval is scipy's 95%.
+    assert check.high == pytest.approx(interval.high)
+
+
+def test_the_welch_interval_is_scipys() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": 0.01}]))
+    h, b = [0.61, 0.72, 0.58, 0.69, 0.7], [0.60, 0.5, 0.57]
+    (check,) = verdict(plan, [*seeds("B1", b), *seeds("H1", h)]).checks
+    interval = stats.ttest_ind(h, b, equal_var=False).confidence_interval(0.95)
+    assert (check.low, check.high) == (
+        pytest.approx(interval.low),
+        pytest.approx(interval.high),
+    )
+    assert check.limit == pytest.approx(0.01)
+
+
+def test_unmatched_and_unkeyed_runs_are_listed_and_not_used() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), pair_by="seed")
+    results = [
+        *seeds("B1", [0.5, 0.6, 0.7]),
+        *seeds("H1", [0.6, 0.7, 0.8, 0.9]),  # seed 3 has no baseline
+        run("H1", {"acc": 0.99}),  # no seed at all
+    ]
+    found = verdict(plan, results)
+    assert found.checks[0].n == 3
+    assert any("seed=3" in line for line in found.unmatched)
+    assert any("no seed param" in line for line in found.unmatched)
+
+
+# ---------------------------------------------------------------------------- issue, case 2
+
+
+def test_the_same_value_logged_three_times_is_one_run() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "at_least": 0.8}]))
+    same = [run("H1", {"acc": 0.9}) for _ in range(3)]
+    found = verdict(plan, [*same, *seeds("B1", [0.5])])
+    assert found.status == "inconclusive"
+    assert found.runs == 1
+    assert "n = 1; needs ≥ 3" in found.checks[0].note
+
+
+def test_overlapping_splits_get_the_nadeau_bengio_correction() -> None:
+    # Ten 70/30 splits: the naive paired t calls this a success, the corrected one cannot.
+    rng = np.random.default_rng(4)
+    b = rng.normal(20, 3, 10)
+    h = b * (1 - 0.012) + rng.normal(0, 0.15, 10)  # ~1.2% lower MSE, small spread
+    criteria = [{"metric": "mse", "better_than": "B1", "by": "1%"}]
+    metrics = [{"key": "mse", "direction": "lower", "bounds": [0, 1000]}]
+    naive = plan_of(hyp(criteria=criteria), metrics=metrics, pair_by="split")
+    corrected = plan_of(
+        hyp(criteria=criteria), metrics=metrics, pair_by="split", resampling={"test_fraction": 0.3}
+    )
+    results = [
+        *[run("B1", {"mse": v}, kind="baseline", split=i) for i, v in enumerate(b)],
+        *[run("H1", {"mse": v}, split=i) for i, v in enumerate(h)],
+    ]
+    plain, fixed = verdict(naive, results).checks[0], verdict(corrected, results).checks[0]
+    assert "Nadeau–Bengio" in fixed.test
+    assert fixed.low is not None and plain.low is not None
+    # The corrected standard error is √((1/J + 3/7)/(1/J)) = 2.3 times the naive one.
+    assert (fixed.high - fixed.estimate) / (plain.high - plain.estimate) == pytest.approx(
+        np.sqrt((1 / 10 + 0.3 / 0.7) / (1 / 10)), rel=1e-6
+    )
+
+
+# ---------------------------------------------------------------------------- issue, case 3
+
+
+def test_conditions_are_not_pooled_and_the_worst_group_is_named() -> None:
+    plan = plan_of(
+        hyp(criteria=[{"metric": "err", "at_most": 1e-6, "for_each": "lam"}]),
+        metrics=[{"key": "err", "direction": "lower", "exact": True}],
+        conditions=["lam"],
+    )
+    results = [run("H1", {"err": 1e-9}, lam=i) for i in range(19)]
+    results.append(run("H1", {"err": 3e-6}, lam=19))
+    found = verdict(plan, [*results, *seeds("B1", [0.1], key="err")])
+    assert found.status == "failed"
+    assert len(found.checks) == 20
+    assert "lam=19" in found.reason
+    pooled = plan_of(
+        hyp(criteria=[{"metric": "err", "at_most": 1e-6}]),
+        metrics=[{"key": "err", "direction": "lower"}],
+        conditions=["lam"],
+    )
+    warned = verdict(pooled, [*results, *seeds("B1", [0.1], key="err")])
+    assert any("condition lam" in warning for warning in warned.warnings)
+
+
+def test_undeclared_params_do_not_warn() -> None:
+    plan = plan_of(hyp(), conditions=["lam"])
+    results = [run("H1", {"acc": 0.9 + i / 100}, lr=i) for i in range(3)]
+    assert verdict(plan, [*results, *seeds("B1", [0.5])]).warnings == ()
+
+
+# ---------------------------------------------------------------------------- issue, case 4
+
+
+def test_one_run_does_not_decide() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "at_least": 0.84}]))
+    found = verdict(plan, [*seeds("B1", [0.80]), *seeds("H1", [0.8401])])
+    assert found.status == "inconclusive"
+    assert "n = 1; needs ≥ 3" in found.checks[0].explanation
+
+
+def test_a_baseline_with_one_run_needs_more_or_exact() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]))
+    results = [*seeds("B1", [0.80]), *seeds("H1", [0.9, 0.91, 0.92])]
+    assert "B1: 1 run; needs ≥ 3 or exact" in verdict(plan, results).checks[0].note
+    exact = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1"}]),
+        baselines=[{"id": "B1", "description": "a rule", "exact": True}],
+    )
+    found = verdict(exact, results)
+    assert found.status == "succeeded"
+    assert "exact B1" in found.checks[0].test
+
+
+def test_reported_figures_are_point_values_exempt_from_min_runs() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]))
+    results = [
+        run("B1", {"acc": 0.8}, kind="baseline", reported=True),
+        run("H1", {"acc": 0.82}, reported=True),
+    ]
+    found = verdict(plan, results)
+    assert found.status == "succeeded" and found.reported
+    assert found.checks[0].test == "reported, no interval"
+    assert "reported, no interval" in found.explanation
+    assert found.runs_needed is None
+
+
+# ---------------------------------------------------------------------------- issue, case 5
+
+
+def test_a_relative_margin_counts_the_baselines_uncertainty() -> None:
+    plan = plan_of(hyp(criteria=BY_5), pair_by="seed")
+    b = [0.70, 0.72, 0.71, 0.69]
+    h = [1.05 * v + 0.004 for v in b]  # beats b·1.05 by 0.004 on every seed
+    (check,) = verdict(plan, [*seeds("B1", b), *seeds("H1", h)]).checks
+    assert check.effect_label == "acc − 1.05·B1"
+    expected = stats.ttest_1samp(np.subtract(h, np.multiply(1.05, b)), 0, alternative="greater")
+    assert check.outcome == ("pass" if expected.pvalue <= 0.025 else "unclear")
+
+
+def test_a_relative_margin_of_a_baseline_near_zero_is_inconclusive() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": "50%"}]))
+    results = [*seeds("B1", [-0.01, 0.0, 0.01]), *seeds("H1", [0.5, 0.51, 0.52])]
+    found = verdict(plan, results)
+    assert found.status == "inconclusive"
+    assert "contains 0" in found.checks[0].note
+
+
+def test_non_inferiority_is_a_success_criterion() -> None:
+    plan = plan_of(
+        hyp(criteria=[{"metric": "mse", "no_worse_than": "B1", "by": "5%"}]),
+        metrics=[{"key": "mse", "direction": "lower", "bounds": [0, 100]}],
+        pair_by="seed",
+    )
+    b = [20.0, 22.0, 25.0, 19.0, 30.0]
+    slightly_worse = [v * 1.01 for v in b]
+    much_worse = [v * 1.2 for v in b]
+    assert verdict(plan, [*seeds("B1", b, "mse"), *seeds("H1", slightly_worse, "mse")]).status == (
+        "succeeded"
+    )
+    assert verdict(plan, [*seeds("B1", b, "mse"), *seeds("H1", much_worse, "mse")]).status == (
+        "failed"
+    )
+
+
+def test_validate_warns_on_a_relative_margin_without_nonnegative_bounds() -> None:
+    loose = plan_of(hyp(criteria=BY_5))
+    bounded = plan_of(hyp(criteria=BY_5), metrics=BOUNDED)
+    assert [message for _, message, _ in find_warnings(loose)] == [
+        "a relative margin (5%) on 'acc', whose values may be 0 or negative"
+    ]
+    assert find_warnings(bounded) == []
+
+
+# ---------------------------------------------------------------------------- issue, case 6
+
+
+def many_guardrails(count: int) -> Plan:
+    metrics = [{"key": "acc", "direction": "higher"}]
+    metrics += [{"key": f"recall.{i}", "direction": "higher"} for i in range(count)]
+    return plan_of(
+        hyp(guardrails=[{"metrics": "recall.*", "against": "B1", "max_drop": 0.05}]),
+        metrics=metrics,
+        pair_by="seed",
+    )
+
+
+def test_guardrail_failures_are_holm_adjusted() -> None:
+    plan = many_guardrails(12)
+    rng = np.random.default_rng(0)
+    results = []
+    for seed in range(5):
+        values = {f"recall.{i}": 0.8 for i in range(12)}
+        results.append(run("B1", {"acc": 0.4, **values}, kind="baseline", seed=seed))
+        # Each guardrail sits near its limit: an unadjusted test would fail some by chance.
+        noisy = {k: v - 0.05 + rng.normal(0, 0.02) for k, v in values.items()}
+        results.append(run("H1", {"acc": 0.9 + seed / 1000, **noisy}, seed=seed))
+    found = verdict(plan, results)
+    guards = [c for c in found.checks if c.kind == "guardrail"]
+    assert len(guards) == 12
+    assert all("Holm over 13 failure tests" in c.explanation for c in guards)  # + acc
+    for check in guards:
+        p = stats.ttest_1samp(np.asarray(check.points) + 0.05, 0, alternative="less").pvalue
+        if check.outcome == "fail":
+            assert p <= 0.025  # Holm never rejects what an unadjusted test keeps
+
+
+def test_eight_criteria_need_every_one_and_adjust_nothing_for_success() -> None:
+    metrics = [{"key": f"m{i}", "direction": "higher"} for i in range(8)]
+    plan = plan_of(
+        hyp(criteria=[{"metric": f"m{i}", "at_least": 0.5} for i in range(8)]),
+        metrics=metrics,
+    )
+    results = [run("H1", {f"m{i}": 0.9 + s / 100 for i in range(8)}, seed=s) for s in range(3)]
+    found = verdict(plan, [*results, run("B1", {"m0": 0.1}, kind="baseline")])
+    assert found.status == "succeeded"
+    assert all("α = 0.025 to pass" in c.explanation for c in found.checks)
+
+
+def test_a_path_of_hypotheses_is_a_fixed_sequence() -> None:
+    chain = [
+        hyp("H1", success="H2", failure="H3"),
+        hyp("H2"),
+        hyp("H3"),
+    ]
+    plan = plan_of(*chain)
+    good = [0.9, 0.91, 0.92]
+    bad = [0.1, 0.11, 0.12]
+    results = [*seeds("B1", [0.5]), *seeds("H1", good), *seeds("H2", good), *seeds("H3", good)]
+    by_id = {v.hypothesis: v for v in mlplan.judge(plan, results, TODAY)}
+    assert by_id["H1"].confirmatory and by_id["H2"].confirmatory
+    assert not by_id["H3"].confirmatory  # reached only after a non-success
+    failed_first = [*seeds("B1", [0.5]), *seeds("H1", bad), *seeds("H2", good)]
+    by_id = {v.hypothesis: v for v in mlplan.judge(plan, failed_first, TODAY)}
+    assert not by_id["H2"].confirmatory
+    assert by_id["H2"].status == "succeeded"  # its own verdict does not depend on H1's
+    assert by_id["H2"].explanation.endswith("exploratory")
+
+
+def test_a_verdict_never_flips_because_an_unrelated_hypothesis_got_runs() -> None:
+    plan = plan_of(hyp("H1"), hyp("H2"))
+    mine = [*seeds("B1", [0.5]), *seeds("H1", [0.6, 0.55, 0.5])]
+    before = verdict(plan, mine)
+    after = verdict(plan, [*mine, *seeds("H2", [0.9, 0.91, 0.95])])
+    assert before == after
+
+
+def test_holm_across_a_declared_family() -> None:
+    alternatives = [hyp(h, family="alt") for h in ("H1", "H2", "H3")]
+    holm = plan_of(*alternatives, multiplicity="holm")
+    none = plan_of(*alternatives, multiplicity="none")
+    # Each alternative alone clears α = 0.025 but not α/3.
+    values = [0.5 + d for d in (0.021, 0.02, 0.032)]
+    results = [*seeds("B1", [0.1])]
+    for h in ("H1", "H2", "H3"):
+        results += seeds(h, values)
+    p = stats.ttest_1samp(values, 0.5, alternative="greater").pvalue
+    assert 0.025 / 3 < p <= 0.025
+    assert {v.status for v in mlplan.judge(none, results, TODAY)} == {"succeeded"}
+    held = mlplan.judge(holm, results, TODAY)
+    assert {v.status for v in held} == {"inconclusive"}
+    assert all("Holm across family alt" in v.correction for v in held)
+
+
+def test_exploratory_hypotheses_are_never_confirmatory() -> None:
+    plan = plan_of(hyp(exploratory=True))
+    found = verdict(plan, [*seeds("B1", [0.5]), *seeds("H1", [0.9, 0.91, 0.92])])
+    assert (found.status, found.confirmatory) == ("succeeded", False)
+
+
+# ---------------------------------------------------------------------------- issue, case 7
+
+
+def test_intervals_stay_inside_the_bounds() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "at_least": 0.9}]), metrics=BOUNDED)
+    found = verdict(plan, [*seeds("B1", [0.5]), *seeds("H1", [0.948, 0.999, 1.0])])
+    check = found.checks[0]
+    assert check.high is not None and check.high <= 1.0
+    assert check.value is not None and check.value.high is not None and check.value.high <= 1.0
+
+
+# ---------------------------------------------------------------------------- runs needed
+
+
+def test_runs_needed_follows_the_noncentral_t() -> None:
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": 0.02}]), pair_by="seed"
+    )
+    b = [0.5, 0.6, 0.7]
+    h = [0.525, 0.61, 0.735]
+    found = verdict(plan, [*seeds("B1", b), *seeds("H1", h)])
+    needed = found.runs_needed
+    assert needed is not None
+    sd = np.std(np.subtract(h, b), ddof=1)
+
+    def power(n: int) -> float:
+        critical = stats.t.ppf(0.975, n - 1)
+        return float(stats.nct.sf(critical, n - 1, 0.02 / (sd / np.sqrt(n))))
+
+    assert power(needed) >= 0.8 > power(needed - 1)
+
+
+def test_runs_needed_is_none_with_a_reason_without_spread_or_margin() -> None:
+    plan = plan_of(hyp())
+    one = verdict(plan, [*seeds("B1", [0.5]), *seeds("H1", [0.9])])
+    assert one.runs_needed is None and "spread is unknown" in one.runs_needed_reason
+    three = verdict(plan, [*seeds("B1", [0.5]), *seeds("H1", [0.6, 0.55, 0.5])])
+    assert three.runs_needed is None and "power_at" in three.runs_needed_reason
+    planned = plan_of(hyp(), power_at=0.05)
+    assert verdict(planned, [*seeds("B1", [0.5]), *seeds("H1", [0.6, 0.55, 0.5])]).runs_needed
+
+
+def test_ten_pairs_one_sd_beyond_the_threshold_usually_succeed() -> None:
+    # The power the benchmark measures, from scipy's noncentral t: ≥ 80%.
+    critical = stats.t.ppf(0.975, 9)
+    assert stats.nct.sf(critical, 9, np.sqrt(10)) >= 0.8
+
+
+# ---------------------------------------------------------------------------- fingerprints
+
+
+def test_the_fingerprint_covers_every_verdict_setting() -> None:
+    base = plan_of(hyp(criteria=BY_5))
+    variants = [
+        plan_of(hyp(criteria=BY_5), pair_by="seed"),
+        plan_of(hyp(criteria=BY_5), min_runs=5),
+        plan_of(hyp(criteria=BY_5), resampling={"folds": 5, "repeats": 2}),
+        plan_of(hyp(criteria=BY_5), conditions=["lam"]),
+        plan_of(hyp(criteria=BY_5), multiplicity="none"),
+        plan_of(hyp(criteria=BY_5, exploratory=True)),
+        plan_of(hyp(criteria=BY_5), metrics=BOUNDED),
+        plan_of(hyp(criteria=BY_5), metrics=[{"key": "acc", "direction": "lower"}]),
+        plan_of(hyp(criteria=BY_5), metrics=[{"key": "acc", "direction": "higher", "exact": True}]),
+        plan_of(hyp(criteria=BY_5), baselines=[{"id": "B1", "description": "d", "exact": True}]),
+    ]
+    first = base.experiment.hypotheses[0]
+    prints = {mlplan._judge.criteria_fingerprint(p, p.experiment.hypotheses[0]) for p in variants}
+    assert len(prints) == len(variants)
+    assert mlplan._judge.criteria_fingerprint(base, first) not in prints
+
+
+def test_an_old_unversioned_stamp_is_compared_by_the_old_rules() -> None:
+    plan = plan_of(hyp(criteria=BY_5))
+    hypothesis = plan.experiment.hypotheses[0]
+    old_text = mlplan._judge._v1_text(hypothesis)
+    import hashlib
+
+    old_print = hashlib.sha256(old_text.encode()).hexdigest()[:12]
+    results = [
+        *seeds("B1", [0.5]),
+        mlplan.Result(
+            "r-old",
+            "hypothesis",
+            "H1",
+            {"acc": 0.9},
+            LOGGED,
+            criteria_fingerprint=old_print,
+            criteria=old_text,
+        ),
+    ]
+    assert verdict(plan, results).amendment is None
+    moved = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": "6%"}]))
+    assert verdict(moved, results).amendment is not None
+
+
+# ---------------------------------------------------------------------------- replacements
+
+
+def test_a_replaced_result_no_longer_counts_and_the_replacement_shows() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "at_least": 0.5}]))
+    first = run("H1", {"acc": 0.1}, seed=0)
+    second = mlplan.Result(
+        "r-new",
+        "hypothesis",
+        "H1",
+        {"acc": 0.9},
+        LOGGED,
+        params={"seed": "0"},
+        replaces=first.run_id,
+        reason="the first run used the wrong data",
+    )
+    found = verdict(plan, [first, second, *seeds("B1", [0.5])])
+    assert found.runs == 1
+    assert found.replacements == (
+        f"run r-new replaced run {first.run_id}: the first run used the wrong data",
+    )
+
+
+# ---------------------------------------------------------------------------- properties
+
+
+@PROPERTY
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=3, max_size=8),
+    st.floats(-0.2, 0.2),
+    st.floats(0.0, 0.05),
+)
+def test_paired_decisions_match_scipys_one_sided_tests(
+    baseline: list[float], shift: float, margin: float
+) -> None:
+    rng = np.random.default_rng(len(baseline))
+    h = [b + shift + rng.normal(0, 0.05) for b in baseline]
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": margin}]), pair_by="seed"
+    )
+    (check,) = verdict(plan, [*seeds("B1", baseline), *seeds("H1", h)]).checks
+    differences = np.subtract(h, baseline) - margin
+    if np.std(differences) == 0:
+        return
+    above = stats.ttest_1samp(differences, 0, alternative="greater").pvalue
+    below = stats.ttest_1samp(differences, 0, alternative="less").pvalue
+    expected = "pass" if above <= 0.025 else "fail" if below <= 0.025 else "unclear"
+    assert check.outcome == expected
+
+
+@PROPERTY
+@given(st.lists(st.floats(0.1, 0.9), min_size=3, max_size=6), st.sampled_from(["5%", 0.02]))
+def test_success_and_failure_never_both(values: list[float], by: str | float) -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": by}]))
+    found = verdict(plan, [*seeds("B1", [0.5, 0.52, 0.48]), *seeds("H1", values)])
+    (check,) = found.checks
+    if check.low is not None and check.high is not None:
+        assert check.low <= check.high
+    assert found.status in ("succeeded", "failed", "inconclusive")

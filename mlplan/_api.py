@@ -37,6 +37,7 @@ __all__ = [
     "Logged",
     "journal_for",
     "log_result",
+    "publish",
     "read_log",
     "record_result",
     "render_design_doc",
@@ -50,8 +51,11 @@ __all__ = [
 ]
 
 
-def journal_for(plan: str | Path, tracking_uri: str | None = None) -> Journal:
-    return Journal(load_plan(plan), tracking_uri)
+def journal_for(
+    plan: str | Path, tracking_uri: str | None = None, refresh: bool = False
+) -> Journal:
+    """``refresh`` reads every result from the store instead of the local copy (see _cache)."""
+    return Journal(load_plan(plan), tracking_uri, refresh=refresh)
 
 
 def _subject(hypothesis: str | None, baseline: str | None) -> tuple[ResultKind, str]:
@@ -174,11 +178,14 @@ def status(
     tracking_uri: str | None = None,
     today: dt.date | None = None,
     require_store: bool = False,
+    refresh: bool = False,
 ) -> StatusReport:
     """Every hypothesis judged, what needs attention, and what waits in the outbox, and why."""
     from mlplan._gate import status_report
 
-    return status_report(plan, tracking_uri=tracking_uri, today=today, require_store=require_store)
+    return status_report(
+        plan, tracking_uri=tracking_uri, today=today, require_store=require_store, refresh=refresh
+    )
 
 
 @contextmanager
@@ -328,10 +335,11 @@ def read_log(
     read: bool | None = None,
     today: dt.date | None = None,
     plots_dir: Path | None = None,
+    refresh: bool = False,
 ) -> LogView:
     """The experiment log for the design doc. ``read=None`` reads it when a store exists;
     an unreachable store gives a log marked unavailable rather than an error."""
-    journal = Journal(load_plan(plan), tracking_uri)
+    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
     return _read_log(journal, read=read, today=today, plots_dir=plots_dir)
 
 
@@ -375,9 +383,11 @@ def render_design_doc(
     tracking_uri: str | None = None,
     read: bool | None = None,
     today: dt.date | None = None,
+    refresh: bool = False,
 ) -> str:
     """Render the design doc; with ``output``, write it there with its plots beside it."""
-    journal = Journal(load_plan(plan), tracking_uri)  # opens no store until the log is read
+    # Opens no store until the log is read.
+    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
     if output is not None:
         check_output(output, [journal.loaded.path])  # before any plot is drawn
     plots_dir = output.parent / f"{output.stem}_plots" if output is not None else None
@@ -397,3 +407,24 @@ def render_design_doc(
 def _link(plot: Path, doc: Path) -> str:
     # Percent-encoded: a space in "my doc_plots/H1.png" would end the Markdown link.
     return urllib.parse.quote(plot.relative_to(doc.parent).as_posix())
+
+
+def publish(
+    plan: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    today: dt.date | None = None,
+    refresh: bool = False,
+) -> dict[str, str]:
+    """Judge every hypothesis and write the verdicts to the experiment as tags; return them.
+
+    The only call that writes verdicts: see mlplan._publish for why ``status`` does not.
+    """
+    from mlplan._publish import git_commit, verdict_tags
+
+    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
+    day = today or dt.date.today()
+    _, judged = journal.verdicts(day)
+    tags = verdict_tags(journal.plan, judged, git_commit(journal.loaded.path), day)
+    journal.store.publish(tags)
+    return tags

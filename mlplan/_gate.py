@@ -83,12 +83,14 @@ def status_report(
     tracking_uri: str | None = None,
     today: dt.date | None = None,
     require_store: bool = False,
+    refresh: bool = False,
 ) -> StatusReport:
     """Judge the plan and review its record. With ``require_store``, a missing store or one
-    with no result for the plan is a reason to fail; the missing store is not created."""
+    with no result for the plan is a reason to fail; the missing store is not created.
+    ``refresh`` reads every result from the store, not the local copy (mlplan._cache)."""
     from mlplan._api import journal_for
 
-    journal = journal_for(plan, tracking_uri)
+    journal = journal_for(plan, tracking_uri, refresh=refresh)
     today = today or dt.date.today()
     store = journal.location.describe()
     reasons: list[str] = []

@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from mlplan._deviations import decision_rows, deviation_rows
 from mlplan._files import write_output
 from mlplan._grading import grade_goals
 from mlplan._models import TERMINAL_ACTIONS, Hypothesis, Plan
@@ -165,9 +166,6 @@ def _log_context(plan: Plan, log: LogView) -> dict[str, Any]:
 
 def _record_context(plan: Plan, log: LogView) -> dict[str, Any]:
     """Decisions with the verdict they were taken on, and the deviations from the plan."""
-    # Imported here: these need the judge, which a plan-only render does not load.
-    from mlplan._decisions import decision_rows, deviation_rows
-
     return {
         "decisions": decision_rows(plan, log.review),
         "deviations": deviation_rows(plan, log.review),

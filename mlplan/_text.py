@@ -1,10 +1,21 @@
-"""Plain-language phrasing of criteria and guardrails, shared by status, render and the judge."""
+"""Plain-language phrasing shared by status, render, the judge and the checks: criteria,
+guardrails, next steps, and the hint for a name that is not known."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 from mlplan._models import Criterion, Guardrail, Metric, NextStep
 
-__all__ = ["criterion_text", "guardrail_text", "next_step_text", "plural"]
+__all__ = ["criterion_text", "did_you_mean", "guardrail_text", "next_step_text", "plural"]
+
+
+def did_you_mean(name: str, options: Sequence[str], listed_as: str = "known") -> str:
+    """A hint for an unknown name: the closest option, if one is close, then every option."""
+    close = difflib.get_close_matches(name, options, n=1)
+    suggestion = f"did you mean {close[0]!r}? " if close else ""
+    return f"{suggestion}{listed_as}: {', '.join(options) if options else '(none)'}"
 
 
 def criterion_text(criterion: Criterion, metric: Metric) -> str:

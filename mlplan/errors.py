@@ -12,12 +12,14 @@ message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
     ├── BaselineError      a baseline's entry point is missing, fails, or returns bad data
     └── TrackingError      the MLflow store refused a request
         └── StoreUnreachableError   the store could not be used; results wait in the outbox
+            └── StoreAuthError      it refused the credentials or the permission; results wait
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
     "BaselineError",
@@ -26,11 +28,21 @@ __all__ = [
     "PlanError",
     "Problem",
     "ResultError",
+    "Route",
     "ScaffoldError",
+    "Severity",
+    "StoreAuthError",
     "StoreUnreachableError",
     "TrackingError",
     "UsageError",
 ]
+
+# How bad a problem is: an error makes a plan invalid; a warning is reported and let through
+# (`mlplan validate --strict` turns warnings about goals and TODOs into errors).
+Severity = Literal["error", "warning"]
+# The way from the document root to a value: mapping keys and list indexes, e.g.
+# ("experiment", "hypotheses", 0, "id"). Locations, problems and checks all speak in routes.
+Route = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -46,9 +58,9 @@ class Problem:
     line: int
     column: int
     message: str
-    path: tuple[str | int, ...] = ()
+    path: Route = ()
     hint: str = ""
-    severity: str = "error"
+    severity: Severity = "error"
 
     def where(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -133,3 +145,10 @@ class TrackingError(MlplanError):
 class StoreUnreachableError(TrackingError):
     """The store could not take a result (down, stalled, locked, unwritable); it waits in the
     outbox for that store."""
+
+
+class StoreAuthError(StoreUnreachableError):
+    """The tracking server refused the credentials (401) or the permission (403).
+
+    A kind of unreachable: the result waits in the outbox for that server until the user has
+    set their credentials, rather than being lost."""

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import cli
@@ -81,7 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.kill()
 
 
-def statuses(plan: Path, uri: str, capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:
+def statuses(plan: Path, uri: str, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
     capsys.readouterr()
     assert cli("status", plan, "--json", "--today", TODAY, "--tracking-uri", uri) == 0
     report = json.loads(capsys.readouterr().out)

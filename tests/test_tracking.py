@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import cli
@@ -15,17 +16,18 @@ import mlplan
 TODAY = "2026-11-25"
 
 
-def status_json(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
+def status_json(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
     capsys.readouterr()
     assert cli("status", plan, "--json", "--today", TODAY, *extra) == 0
-    return json.loads(capsys.readouterr().out)
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
 
 
-def by_id(report: dict) -> dict[str, dict]:
+def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {row["hypothesis"]: row for row in report["hypotheses"]}
 
 
-def mlflow_runs(plan: Path) -> list:
+def mlflow_runs(plan: Path) -> list[Any]:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
@@ -69,8 +71,9 @@ def test_a_result_is_a_self_explaining_mlflow_run(make_plan: Callable[..., Path]
     assert tags["mlplan.kind"] == "hypothesis"
     assert tags["mlplan.subject"] == "H1"
     assert tags["mlflow.note.content"] == "seed 1"
+    loaded = mlplan.load_plan(plan).plan
     assert tags["mlplan.criteria_fingerprint"] == mlplan._judge.criteria_fingerprint(
-        mlplan.load_plan(plan).plan.hypothesis("H1")
+        loaded, loaded.hypothesis("H1")
     )
     assert run.data.metrics == {"recall": 0.7, "recall.loyal": 0.9}
     assert run.data.params == {"seed": "1"}
@@ -263,6 +266,7 @@ def test_an_existing_run_can_be_attached(
     experiment = mlflow.MlflowClient(
         tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}"
     ).get_experiment_by_name("mlplan/churn")
+    assert experiment is not None
     mlflow.set_tracking_uri(f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_metrics({"recall": 0.9, "recall.loyal": 0.95, "loss": 0.1})
@@ -327,6 +331,7 @@ def test_render_keeps_the_plan_and_doc_as_artifacts_of_one_run(
 
     client = MlflowClient(tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("mlplan/churn")
+    assert experiment is not None
     snapshots = client.search_runs([experiment.experiment_id], "tags.`mlplan.kind` = 'plan'")
     assert len(snapshots) == 1
     artifacts = {a.path for a in client.list_artifacts(snapshots[0].info.run_id)}

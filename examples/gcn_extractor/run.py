@@ -65,7 +65,7 @@ class _Log:
 
     def baseline_entry_point(self, baseline: str) -> str:
         """Run the baseline's declared entry point (seed 0, its default) and log it."""
-        return self._done(baseline, 0, mlplan.run_baseline(self.plan, baseline))
+        return self._done(baseline, 0, mlplan.run_baseline(self.plan, baseline, params={"seed": 0}))
 
     def result(
         self,

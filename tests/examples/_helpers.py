@@ -222,3 +222,106 @@ def missing_quotes(text: str, quotes: Sequence[str]) -> list[str]:
     """The quotes that do not occur in ``text`` (spaces and line breaks normalised)."""
     flat = " ".join(text.split())
     return [quote for quote in quotes if " ".join(quote.split()) not in flat]
+
+
+# ---------------------------------------------------------------- an independent judge
+
+#: Each side of a check is a one-sided test at 2.5% (the two sides of a 95% interval).
+ALPHA = 0.025
+
+
+@dataclass(frozen=True)
+class TTest:
+    """One check written out: the mean difference, its standard error and degrees of freedom,
+    which side is good, and the one-sided p-values of passing and of failing."""
+
+    mean: float
+    se: float
+    df: int
+    above: bool
+    p_pass: float
+    p_fail: float
+
+    def interval(self, failure_level: float = ALPHA) -> tuple[float, float]:
+        """The bound on the good side at ALPHA (passing) and on the bad side at the level the
+        failure test was held to (Holm's), as the judge shows them."""
+        from scipy import stats
+
+        if self.se == 0 or math.isnan(self.se):
+            return self.mean, self.mean
+        good = float(stats.t.ppf(1 - ALPHA, self.df)) * self.se
+        bad = float(stats.t.ppf(1 - failure_level, self.df)) * self.se
+        if self.above:
+            return self.mean - good, self.mean + bad
+        return self.mean - bad, self.mean + good
+
+
+#: The plans' default: a statistical check needs this many runs (or pairs) to decide.
+MIN_RUNS = 3
+
+
+def t_test(
+    differences: Sequence[float], limit: float, *, above: bool, strict: bool, ratio: float = 0.0
+) -> TTest:
+    """Student's one-sample t of the differences against ``limit`` (scipy.stats.t), with the
+    Nadeau–Bengio variance factor 1/n + ``ratio`` for overlapping resamples. No spread at
+    all is decided by comparing the mean with the limit; fewer than MIN_RUNS values decide
+    nothing."""
+    from scipy import stats
+
+    values = [float(v) for v in differences]
+    n, mean = len(values), math.fsum(values) / len(values)
+    if n < MIN_RUNS:
+        return TTest(mean, math.nan, n - 1, above, 1.0, 1.0)
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    if sd == 0:
+        good = mean > limit if strict else mean >= limit
+        if not above:
+            good = mean < limit if strict else mean <= limit
+        return TTest(mean, 0.0, n - 1, above, 0.0 if good else 1.0, 1.0 if good else 0.0)
+    se = sd * math.sqrt(1 / n + ratio)
+    statistic = (mean - limit) / se
+    high_side, low_side = float(stats.t.sf(statistic, n - 1)), float(stats.t.cdf(statistic, n - 1))
+    p_pass, p_fail = (high_side, low_side) if above else (low_side, high_side)
+    return TTest(mean, se, n - 1, above, p_pass, p_fail)
+
+
+def holm(p_values: Sequence[float]) -> tuple[list[bool], list[float]]:
+    """Holm's step-down (Holm 1979, Scand. J. Statist. 6:65–70) at ALPHA: which p-values are
+    rejected, and the level each was held to (ALPHA/(m − rank) up to the first that is not
+    rejected; that one's level for the rest)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    rejected, levels = [False] * m, [ALPHA] * m
+    stopped = False
+    for rank, i in enumerate(order):
+        level = ALPHA / (m - rank)
+        if not stopped and p_values[i] <= level:
+            rejected[i], levels[i] = True, level
+            continue
+        if not stopped:
+            stopped, stop_level = True, level
+        levels[i] = stop_level
+    return rejected, levels
+
+
+def outcomes(tests: Sequence[TTest]) -> list[str]:
+    """Pass at ALPHA (success needs every check: an intersection–union test, no adjustment);
+    fail when Holm's procedure over the checks' failure tests rejects; else unclear."""
+    failed, _ = holm([t.p_fail for t in tests])
+    return [
+        "pass" if t.p_pass <= ALPHA else "fail" if failed[i] else "unclear"
+        for i, t in enumerate(tests)
+    ]
+
+
+def intervals(tests: Sequence[TTest]) -> list[tuple[float, float, float]]:
+    """(mean, low, high) of each check as the judge reports it."""
+    _, levels = holm([t.p_fail for t in tests])
+    return [(t.mean, *t.interval(level)) for t, level in zip(tests, levels, strict=True)]
+
+
+def status(checks: Sequence[str]) -> str:
+    if "fail" in checks:
+        return "failed"
+    return "succeeded" if set(checks) == {"pass"} else "inconclusive"

@@ -11,6 +11,7 @@ import math
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -18,7 +19,10 @@ from sklearn.metrics import f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "gcn_extractor"))
 
-import extractor_study as es
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from examples.gcn_extractor import extractor_study as es
+else:
+    import extractor_study as es
 
 SEEDS = (0, 1, 2)
 FIELD_KEYS = [f"f1.{f}" for f in es.FIELDS]

@@ -16,20 +16,12 @@ import datetime as dt
 import fnmatch
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from _helpers import (
-    QUICK_TODAY,
-    doc_differences,
-    figure_differences,
-    missing_quotes,
-    project_run,
-    quoted_text,
-)
 from scipy import sparse, stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -38,6 +30,31 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 import mlplan
 from mlplan import Plan, Result
+
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from tests.examples._helpers import (
+        QUICK_TODAY,
+        doc_differences,
+        figure_differences,
+        missing_quotes,
+        outcomes,
+        project_run,
+        quoted_text,
+        status,
+        t_test,
+    )
+else:  # pytest puts this folder on sys.path
+    from _helpers import (
+        QUICK_TODAY,
+        doc_differences,
+        figure_differences,
+        missing_quotes,
+        outcomes,
+        project_run,
+        quoted_text,
+        status,
+        t_test,
+    )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "gcn_extractor"
 sys.path.insert(0, str(EXAMPLE))
@@ -142,7 +159,7 @@ def test_gold_labels_agree_with_their_text() -> None:
     docs = es.generate_documents(0)
     gold = [{s.label: s.text for s in d.segments} for d in docs]
     assert sorted({d.layout for d in docs}) == list(FAMILIES)
-    checks = {
+    checks: dict[str, Callable[[str], bool]] = {
         "date": _is_date,
         "total": lambda text: bool(_MONEY.match(text)),
         "invoice_number": lambda text: any(c.isdigit() for c in text),
@@ -190,46 +207,38 @@ def _interval(values: Sequence[float]) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def _outcome(values: Sequence[float], threshold: float, strict: bool = False) -> str:
-    _, low, high = _interval(values)
-    if low > threshold or (not strict and low >= threshold):
-        return "pass"
-    if high < threshold or (strict and high <= threshold):
-        return "fail"
-    return "unclear"
-
-
 def _expected_checks(plan: Plan, hypothesis: str, results: Sequence[Result]) -> list[str]:
-    """Every check's outcome, in the judge's order: criteria, then guardrails."""
+    """Every check's outcome, in the judge's order (criteria, then guardrails): paired on the
+    seed (each seed is its own corpus and split), Student's t, Holm across failure tests."""
 
-    def runs(subject: str, metric: str) -> list[float]:
-        return [r.metrics[metric] for r in results if r.subject == subject]
+    def by_seed(subject: str, metric: str) -> dict[str, float]:
+        return {r.params["seed"]: r.metrics[metric] for r in results if r.subject == subject}
+
+    def paired(metric: str, baseline: str) -> list[float]:
+        mine, theirs = by_seed(hypothesis, metric), by_seed(baseline, metric)
+        assert set(mine) == set(theirs), (hypothesis, baseline, metric)
+        return [mine[seed] - theirs[seed] for seed in sorted(mine)]
 
     h = plan.hypothesis(hypothesis)
-    outcomes = []
+    tests = []
     for c in h.success_criteria:
-        mine = runs(hypothesis, c.metric)
         if c.at_least is not None:
-            outcomes.append(_outcome(mine, c.at_least))
+            values = list(by_seed(hypothesis, c.metric).values())
+            tests.append(t_test(values, c.at_least, above=True, strict=False))
             continue
         assert c.better_than is not None and c.by is not None and not c.by.relative
-        for baseline in c.better_than:
-            reference = float(np.mean(runs(baseline, c.metric)))
-            outcomes.append(_outcome(mine, reference + c.by.value))
+        tests += [
+            t_test(paired(c.metric, b), c.by.value, above=True, strict=True) for b in c.better_than
+        ]
     targets = {c.metric for c in h.success_criteria}
     for g in h.guardrails:
         assert not g.max_drop.relative
-        for m in plan.metrics:
-            if fnmatch.fnmatchcase(m.key, g.metrics) and m.key not in targets:
-                reference = float(np.mean(runs(g.against, m.key)))
-                outcomes.append(_outcome(runs(hypothesis, m.key), reference - g.max_drop.value))
-    return outcomes
-
-
-def _expected_status(outcomes: Sequence[str]) -> str:
-    if "fail" in outcomes:
-        return "failed"
-    return "succeeded" if set(outcomes) == {"pass"} else "inconclusive"
+        tests += [
+            t_test(paired(m.key, g.against), -g.max_drop.value, above=True, strict=False)
+            for m in plan.metrics
+            if fnmatch.fnmatchcase(m.key, g.metrics) and m.key not in targets
+        ]
+    return outcomes(tests)
 
 
 def _check_verdicts(plan_path: Path, today: dt.date) -> dict[str, str]:
@@ -239,8 +248,8 @@ def _check_verdicts(plan_path: Path, today: dt.date) -> dict[str, str]:
     for verdict in mlplan.verdicts(plan_path, today=today):
         expected = _expected_checks(plan, verdict.hypothesis, results)
         assert [c.outcome for c in verdict.checks] == expected, verdict.hypothesis
-        assert verdict.status == _expected_status(expected), verdict.hypothesis
-        statuses[verdict.hypothesis] = verdict.status
+        assert verdict.status_ignoring_deadline == status(expected), verdict.hypothesis
+        statuses[verdict.hypothesis] = verdict.status_ignoring_deadline
     return statuses
 
 
@@ -319,15 +328,15 @@ def test_quick_figures_match_independent_computation(quick: Path) -> None:
 
 def test_quick_verdicts(quick: Path) -> None:
     statuses = _check_verdicts(quick.parent / "plan.yaml", TODAY)
-    # Seed 0 alone: the text model is far below the rules, the graph model far above both in
-    # distribution, and below the rules on the held-out classic family.
-    assert statuses == {"H1": "failed", "H2": "succeeded", "H3": "failed"}
+    # Seed 0 alone: one pair per check, fewer than the 3 a check needs: nothing is decided.
+    assert statuses == dict.fromkeys(("H1", "H2", "H3"), "inconclusive")
 
 
 def test_main_prints_verdicts_and_how_to_open_the_store(quick_cli: tuple[Path, str]) -> None:
     doc, printed = quick_cli
     assert f"design doc:   {doc} (" in printed
-    assert "H1: failed" in printed and "H2: succeeded" in printed and "H3: failed" in printed
+    for verdict in mlplan.verdicts(doc.parent / "plan.yaml", today=TODAY):
+        assert f"  {verdict.hypothesis}: {verdict.status} (" in printed
     store = (doc.parent / ".mlplan" / "mlflow.db").resolve()
     assert f"mlflow ui --backend-store-uri sqlite:///{store}" in printed
 
@@ -365,12 +374,12 @@ def test_full_run_reproduces_the_committed_design_doc(full: tuple[Path, dt.date]
 def test_full_verdicts(full: tuple[Path, dt.date]) -> None:
     doc, today = full
     statuses = _check_verdicts(doc.parent / "plan.yaml", today)
-    assert statuses == {"H1": "failed", "H2": "succeeded", "H3": "failed"}
+    assert statuses == {"H1": "failed", "H2": "succeeded", "H3": "inconclusive"}
     next_steps = {
         v.hypothesis: (v.next_hypothesis, v.next_action)
         for v in mlplan.verdicts(doc.parent / "plan.yaml", today=today)
     }
-    assert next_steps == {"H1": ("H2", None), "H2": ("H3", None), "H3": (None, "collect-data")}
+    assert next_steps == {"H1": ("H2", None), "H2": ("H3", None), "H3": (None, None)}
 
 
 @pytest.mark.slow
@@ -454,8 +463,8 @@ def test_numbers_quoted_in_the_plan_and_readme_are_the_measured_ones(
         f"**H1 {verdicts['H1'].status}**",
         f"total F1 {text[total]:.3f}",
         f"**H2 {verdicts['H2'].status}**: all {len(h2_checks)} checks pass",
-        f"**H3 {verdicts['H3'].status}**",
-        f"tops out at {h3_high:.3f} against {means['B-rules'] + 0.05:.3f}",
+        f"**H3 {verdicts['H3'].status}** (inconclusive; it was *failed*",
+        f"tops out at {h3_high:.3f} against {means['B-rules'] + 0.05:.3f} (the rules + 0.05)",
     ]
     assert not missing_quotes(readme, readme_quotes)
     plan_quotes = [

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from _helpers import doc_differences, figure_differences, numbers_agree
+
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from tests.examples._helpers import doc_differences, figure_differences, numbers_agree
+else:  # pytest puts this folder on sys.path
+    from _helpers import doc_differences, figure_differences, numbers_agree
 
 
 @pytest.mark.parametrize(

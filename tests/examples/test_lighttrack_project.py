@@ -14,29 +14,51 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
-from _helpers import (
-    ProjectRun,
-    committed_today,
-    doc_differences,
-    figure_differences,
-    missing_quotes,
-    project_run,
-    quoted_text,
-    readme_findings,
-)
 from scipy import stats
 
 import mlplan
 from mlplan import Result
 
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from tests.examples._helpers import (
+        ProjectRun,
+        committed_today,
+        doc_differences,
+        figure_differences,
+        intervals,
+        missing_quotes,
+        outcomes,
+        project_run,
+        quoted_text,
+        readme_findings,
+        t_test,
+    )
+else:  # pytest puts this folder on sys.path
+    from _helpers import (
+        ProjectRun,
+        committed_today,
+        doc_differences,
+        figure_differences,
+        intervals,
+        missing_quotes,
+        outcomes,
+        project_run,
+        quoted_text,
+        readme_findings,
+        t_test,
+    )
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lighttrack"
 sys.path.insert(0, str(EXAMPLE))
 
-import tracker_study as ts  # noqa: E402  (the study's data and trackers; not its scoring)
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from examples.lighttrack import tracker_study as ts
+else:
+    import tracker_study as ts
 
 COMMITTED_DOC = EXAMPLE / "design.md"
 
@@ -81,7 +103,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     h = np.maximum(0.0, np.minimum(ay1, by1) - np.maximum(ay0, by0))
     inter = w * h
     union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
-    return inter / union
+    return np.asarray(inter / union, dtype=np.float64)
 
 
 def _metrics(preds: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
@@ -206,60 +228,76 @@ def test_light_tracker_scores_recomputed(quick: Path) -> None:
         assert h1.metrics[key] == pytest.approx(value, abs=1e-12), key
     for key, value in expected_full.items():
         assert base.metrics[key] == pytest.approx(value, abs=1e-12), key
-    drop = expected_full["success_auc"] - expected_light["success_auc"]
-    assert h1.metrics["auc_drop_vs_full"] == pytest.approx(drop, abs=1e-12)
+    assert "auc_drop_vs_full" not in h1.metrics  # the judge pairs by seed itself
     # The logged MACs are the multiply-accumulates the tracker executed, per tracked frame.
     assert base.metrics["macs_per_frame"] == np.mean([macs for _, macs in full_runs])
     assert h1.metrics["macs_per_frame"] == np.mean([macs for _, macs in light_runs])
 
 
+def _paired_by_seed(results: list[Result], subject: str, baseline: str, key: str) -> list[float]:
+    """h − b per seed, matched on the seed param (every result carries one)."""
+    mine = {r.params["seed"]: r.metrics[key] for r in _of(results, subject)}
+    theirs = {r.params["seed"]: r.metrics[key] for r in _of(results, baseline)}
+    assert set(mine) == set(theirs) == {str(s) for s in range(10)}
+    return [mine[s] - theirs[s] for s in sorted(mine, key=int)]
+
+
 @pytest.mark.slow
-def test_h1_checks_are_the_t_intervals_and_thresholds(full_run: Path) -> None:
+def test_h1_checks_are_paired_t_intervals_and_exact_macs(full_run: Path) -> None:
+    """Each check of H1 as the judge must make it, written out with scipy's t: paired on seed
+    (the trackers and heuristics of a seed share its sequences); MACs exact, by value."""
     results = _results(full_run)
     (h1,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H1"]
-    checks = {(c.metric, c.baseline): c for c in h1.checks}
+    checks = {(c.metric, c.baseline, str(c.kind)): c for c in h1.checks}
+    assert h1.status == "succeeded" and h1.confirmatory
 
-    # Paired drops, matched seed by seed from the logged runs themselves.
-    full_auc = {_seed(r): r.metrics["success_auc"] for r in _of(results, "B-ncc-full")}
-    light = {_seed(r): r.metrics for r in _of(results, "H1")}
-    drops = [full_auc[s] - light[s]["success_auc"] for s in range(10)]
-    assert drops == pytest.approx([light[s]["auc_drop_vs_full"] for s in range(10)], abs=1e-12)
-    mean, low, high = _interval(drops)
-    drop_check = checks[("auc_drop_vs_full", None)]
-    assert drop_check.value is not None
-    assert (drop_check.value.mean, drop_check.value.low, drop_check.value.high) == pytest.approx(
-        (mean, low, high), rel=1e-9
-    )
-    assert high < 0.10 and drop_check.outcome == "pass"
+    expected: dict[tuple[str, str, str], tuple[float, bool]] = {
+        ("success_auc", "B-ncc-full", "criterion"): (-0.10, True),  # no worse by 0.10
+        ("success_auc", "B-static", "criterion"): (0.30, True),
+        ("success_auc", "B-velocity", "criterion"): (0.30, True),
+        ("mean_center_error_px", "B-static", "guardrail"): (0.0, False),
+    }
+    tests = [
+        t_test(_paired_by_seed(results, "H1", baseline, key), limit, above=above, strict=False)
+        for (key, baseline, _), (limit, above) in expected.items()
+    ]
+    # The bad side's bound is shown at the Holm-adjusted level of the check's failure test.
+    for (key, baseline, kind), shown, outcome in zip(
+        expected, intervals(tests), outcomes(tests), strict=True
+    ):
+        check = checks[(key, baseline, kind)]
+        assert check.paired and check.n == 10, key
+        got = (check.estimate, check.low, check.high)
+        assert got == pytest.approx(shown, rel=1e-9), (key, baseline)
+        assert check.outcome == outcome == "pass"
 
     # An unpaired comparison of the same question would not have been conclusive.
-    _, light_low, light_high = _interval([light[s]["success_auc"] for s in range(10)])
-    assert light_low < np.mean(list(full_auc.values())) - 0.10 < light_high
+    full_auc = [r.metrics["success_auc"] for r in _of(results, "B-ncc-full")]
+    _, light_low, light_high = _interval([r.metrics["success_auc"] for r in _of(results, "H1")])
+    assert light_low < np.mean(full_auc) - 0.10 < light_high
 
-    # ≥ 90% fewer MACs than the full tracker's mean: the light tracker's worst seed suffices.
+    # ≥ 90% fewer MACs than the full tracker's mean, each seed decided by its exact value.
     full_macs = np.mean([r.metrics["macs_per_frame"] for r in _of(results, "B-ncc-full")])
-    macs_check = checks[("macs_per_frame", "B-ncc-full")]
+    macs_check = checks[("macs_per_frame", "B-ncc-full", "criterion")]
     assert macs_check.threshold == pytest.approx(0.1 * full_macs)
-    assert max(light[s]["macs_per_frame"] for s in range(10)) < 0.1 * full_macs
-    assert full_macs / np.mean([light[s]["macs_per_frame"] for s in range(10)]) > 13
-
-    for baseline in ("B-static", "B-velocity"):
-        reference = np.mean([r.metrics["success_auc"] for r in _of(results, baseline)])
-        assert checks[("success_auc", baseline)].threshold == pytest.approx(reference + 0.30)
-    static_cle = np.mean([r.metrics["mean_center_error_px"] for r in _of(results, "B-static")])
-    guard = checks[("mean_center_error_px", "B-static")]
-    assert guard.kind == "guardrail"
-    assert guard.threshold == pytest.approx(static_cle)
+    assert macs_check.test.startswith("exact") and macs_check.outcome == "pass"
+    light_macs = [r.metrics["macs_per_frame"] for r in _of(results, "H1")]
+    assert max(light_macs) < 0.1 * full_macs
+    assert full_macs / np.mean(light_macs) > 13
 
 
 @pytest.mark.slow
 def test_h2_fails_because_speed_does_not_follow_macs(full_run: Path) -> None:
     results = _results(full_run)
-    light_fps = [r.metrics["fps"] for r in _of(results, "H2")]
-    full_fps = np.mean([r.metrics["fps"] for r in _of(results, "B-ncc-full")])
-    _, _, high = _interval(light_fps)
-    assert high < 5 * full_fps  # the whole interval short of 5×: a clear failure
-    assert np.mean(light_fps) > full_fps  # faster, only by far less than the MACs say
+    light = {r.params["seed"]: r.metrics["fps"] for r in _of(results, "H2")}
+    full = {r.params["seed"]: r.metrics["fps"] for r in _of(results, "B-ncc-full")}
+    # Paired on seed: the two trackers of a seed ran one after the other, under the same load.
+    _, _, high = _interval([light[s] - 5 * full[s] for s in light])
+    assert high < 0  # the whole interval short of 5×: a clear failure
+    assert all(light[s] > full[s] for s in light)  # faster, by far less than the MACs say
+    (h2,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H2"]
+    (check,) = h2.checks
+    assert check.paired and check.outcome == "fail" and h2.status == "failed"
 
 
 def test_head_parameters_and_reported_figures(quick: Path) -> None:
@@ -312,6 +350,8 @@ MASKS = (
     # ... and its threshold (5× the full tracker's mean fps) and value in the verdicts table.
     # The check's mark (✓ ✗ ?) stays unmasked: the verdict itself must not change.
     (re.compile(r"\bfps ≥ [^:|<]+: [^|<]*[^|<\s]"), "fps ≥ <5× wall clock>: <wall clock>"),
+    # ... and the runs its spread says a decision would need, in the same verdict.
+    (re.compile(r"(?m)^(.*<wall clock>.*runs needed for 80% power: )\d+"), r"\1<n>"),
 )
 
 
@@ -332,6 +372,15 @@ def test_mask_hides_only_wall_clock_and_run_bookkeeping() -> None:
     )
     verdict = "| ✗ fps ≥ 4994.9 (B-ncc-full 998.97 + 400%): 1933 \\[1544, 2322\\] over 10 runs |"
     assert mask(verdict) == "| ✗ fps ≥ <5× wall clock>: <wall clock> |"
+    runs = "| **H2** | failed | ✗ fps ≥ 695.23 (x): y<br>runs needed for 80% power: 3 | done |"
+    assert mask(runs) == (
+        "| **H2** | failed | ✗ fps ≥ <5× wall clock>: <wall clock><br>"
+        "runs needed for 80% power: <n> | done |"
+    )
+    assert (
+        mask("| **H1** | runs needed for 80% power: 3 |")
+        == "| **H1** | runs needed for 80% power: 3 |"
+    )
     assert mask("mean\\_iou = 0.7571, success\\_auc = 0.7443") == (
         "mean\\_iou = 0.7571, success\\_auc = 0.7443"
     )
@@ -378,7 +427,7 @@ def test_numbers_quoted_in_the_plan_and_readme_are_the_measured_ones(full_run: P
     results = _results(full_run)
     full_macs = _mean_of(results, "B-ncc-full", "macs_per_frame")
     light_macs = _mean_of(results, "H1", "macs_per_frame")
-    drops = [r.metrics["auc_drop_vs_full"] for r in _of(results, "H1")]
+    drops = [-d for d in _paired_by_seed(results, "H1", "B-ncc-full", "success_auc")]
     _, drop_low, drop_high = _interval(drops)
     full_auc = [r.metrics["success_auc"] for r in _of(results, "B-ncc-full")]
     _, light_low, light_high = _interval([r.metrics["success_auc"] for r in _of(results, "H1")])

@@ -11,7 +11,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -23,7 +23,10 @@ from sklearn.preprocessing import StandardScaler, scale
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "ridge"))
 
-import ridge_study as rs
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from examples.ridge import ridge_study as rs
+else:
+    import ridge_study as rs
 
 METRIC_KEY = re.compile(r"^[a-z0-9_.]+$")
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "lighttrack"))
 
-import tracker_study as ts
+if TYPE_CHECKING:  # mypy resolves modules from the repository root
+    from examples.lighttrack import tracker_study as ts
+else:
+    import tracker_study as ts
 
 
 def _boxes(*rows: tuple[float, float, float, float]) -> np.ndarray:

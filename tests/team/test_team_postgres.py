@@ -163,7 +163,7 @@ def test_a_result_kept_for_a_dead_server_is_synced_to_it_when_it_is_back(  # noq
     # The server comes back (a second process on the same database, at the same address).
     with start_server(plan.parent.parent / "again", pg_server.backend, port=port, workers=1):
         assert cli("sync", plan, "--tracking-uri", later) == 0
-    assert "Delivered 1 waiting results" in capsys.readouterr().out
+    assert "Delivered 1 waiting result " in capsys.readouterr().out
     runs = runs_of(pg_server.url, plan_id)
     assert [(run.data.metrics, run.info.status) for run in runs] == [({"recall": 0.7}, "FINISHED")]
 

@@ -211,6 +211,8 @@ class Journal:
         delivered = []
         for path, submission in self.outbox.pending():
             run_id = self.store.redeliver(submission, self.loaded.path)
+            if submission.replaces:  # the judge reads `replaces` too; the tag makes it visible
+                self.store.mark_replaced(submission.replaces, run_id)
             self.outbox.remove(path)
             delivered.append(Delivery(run_id, submission))
         self._synced = True

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from mlplan._keys import key_problem
 from mlplan._models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
 from mlplan._text import did_you_mean
 from mlplan.errors import Route
@@ -35,6 +36,7 @@ def find_problems(plan: Plan) -> list[Finding]:
     checks = (
         _unique_ids,
         _unique_metric_keys,
+        _storable_metric_keys,
         _goal_references,
         _hypothesis_references,
         _next_step_targets,
@@ -69,6 +71,18 @@ def _unique_metric_keys(plan: Plan) -> Iterator[Finding]:
                 "declare each metric once",
             )
         seen.add(metric.key)
+
+
+def _storable_metric_keys(plan: Plan) -> Iterator[Finding]:
+    # Caught here, not at the first log-result: MLflow would refuse every result for it.
+    for index, metric in enumerate(plan.metrics):
+        problem = key_problem(metric.key)
+        if problem is not None:
+            yield Finding(
+                ("metrics", index, "key"),
+                f"MLflow cannot store the metric key {metric.key!r}: {problem}",
+                "use a key like recall or f1.total",
+            )
 
 
 def _metric_pattern(pattern: str, plan: Plan, path: Route) -> Iterator[Finding]:

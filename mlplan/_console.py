@@ -8,6 +8,8 @@ are written here; rich is imported only for what needs it: the status table, the
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sys
@@ -18,6 +20,51 @@ if TYPE_CHECKING:
     import rich.status
 
 __all__ = ["Console"]
+
+
+class _Stdout:
+    """Standard output that a closed pipe cannot break.
+
+    ``mlplan validate plan.yaml | head -1``: once ``head`` has its line it closes the pipe,
+    and the next write raises BrokenPipeError. The command still finishes, with its own exit
+    code; what the reader no longer wants is dropped. sys.stdout is looked up on every write
+    so that tests capturing it see the output.
+    """
+
+    broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                sys.stdout.write(text)
+            except BrokenPipeError:
+                self._close()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                self._close()
+
+    def isatty(self) -> bool:
+        return not self.broken and sys.stdout.isatty()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(sys.stdout, "encoding", None) or "utf-8"
+
+    def _close(self) -> None:
+        self.broken = True
+        # Python flushes stdout once more at exit; point it at /dev/null so that flush
+        # neither fails nor prints "Exception ignored ... BrokenPipeError".
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
+_STDOUT = _Stdout()
 
 # ANSI SGR codes of the styles the CLI uses; any other style goes through rich.
 _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "magenta": "35"}
@@ -34,7 +81,7 @@ class Console:
     @property
     def file(self) -> TextIO:
         # Looked up on each use, so that pytest's capsys and redirections see the output.
-        return sys.stderr if self.stderr else sys.stdout
+        return sys.stderr if self.stderr else _STDOUT  # type: ignore[return-value]
 
     def print(self, *objects: Any, style: str | None = None, markup: bool | None = None) -> None:
         strings = [o for o in objects if isinstance(o, str)]
@@ -62,7 +109,9 @@ class Console:
         if self._rich is None:
             from rich.console import Console as RichConsole
 
-            self._rich = RichConsole(stderr=self.stderr, highlight=False, soft_wrap=True)
+            self._rich = RichConsole(
+                file=self.file, stderr=self.stderr, highlight=False, soft_wrap=True
+            )
         return self._rich
 
     def _colour(self) -> bool:

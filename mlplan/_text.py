@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from mlplan._models import Criterion, Guardrail, Metric, NextStep
 
-__all__ = ["criterion_text", "did_you_mean", "guardrail_text", "next_step_text"]
+__all__ = ["criterion_text", "did_you_mean", "guardrail_text", "next_step_text", "plural"]
 
 
 def did_you_mean(name: str, options: Sequence[str], listed_as: str = "known") -> str:
@@ -47,3 +47,8 @@ def guardrail_text(guardrail: Guardrail) -> str:
 
 def next_step_text(step: NextStep) -> str:
     return f"{step.description} → {step.then}" if step.then else step.description
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 error``, ``2 errors``, ``1 hypothesis``, ``3 hypotheses``."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"

@@ -11,22 +11,25 @@ subject id, and the fingerprint of the criteria it was judged by.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import hashlib
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
 from mlplan._cache import ResultsCache
-from mlplan._location import StoreLocation
+from mlplan._location import StoreLocation, redact
 from mlplan._models import Plan
 from mlplan._outbox import Submission
 from mlplan._results import Result, ResultKind
@@ -36,7 +39,15 @@ if TYPE_CHECKING:
     from mlflow import ActiveRun
     from mlflow.tracking import MlflowClient
 
-__all__ = ["REVISION_TAG", "TAG", "MlflowStore", "experiment_name", "probe"]
+__all__ = [
+    "REVISION_TAG",
+    "TAG",
+    "ExistingRun",
+    "MlflowStore",
+    "experiment_name",
+    "probe",
+    "store_errors",
+]
 
 TAG = "mlplan."
 # Changed after every mlplan write, so a local copy of the results knows when it is stale.
@@ -71,6 +82,15 @@ PROBE_TIMEOUT_S = 3.0
 BUSY_PROBE_TIMEOUT_S = 20.0
 
 
+@dataclass(frozen=True)
+class ExistingRun:
+    run_id: str
+    status: str  # RUNNING, FINISHED, FAILED or KILLED
+    kind: str  # the mlplan kind it is tied to, or "" for a run mlplan never tagged
+    subject: str
+    metrics: dict[str, float]
+
+
 def experiment_name(plan: Plan) -> str:
     return f"mlplan/{plan.id}"
 
@@ -79,7 +99,7 @@ def probe(location: StoreLocation) -> None:
     """Fail fast, without importing mlflow, when a tracking server does not answer."""
     if not location.remote:
         return
-    url = location.uri.rstrip("/") + "/health"
+    url = _health_request(location.uri)
     try:
         try:
             _get(url, PROBE_TIMEOUT_S)
@@ -88,16 +108,54 @@ def probe(location: StoreLocation) -> None:
                 raise
             _get(url, BUSY_PROBE_TIMEOUT_S)
     except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
+        reason = redact(str(getattr(error, "reason", error)))
         raise StoreUnreachableError(
-            f"the tracking server {location.uri} did not answer ({reason}). "
+            f"the tracking server {redact(location.uri)} did not answer ({reason}). "
             "Check that it is running and MLFLOW_TRACKING_URI is right."
         ) from None
 
 
-def _get(url: str, timeout: float) -> None:
+def _get(url: urllib.request.Request, timeout: float) -> None:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         response.read()
+
+
+def _health_request(uri: str) -> urllib.request.Request:
+    # urllib cannot open http://user:password@host itself (it reads "password@host" as a
+    # port), so the credentials move into the header a server with basic auth expects.
+    parts = urllib.parse.urlsplit(uri.rstrip("/") + "/health")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port is not None else "")
+    request = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        request.add_header("Authorization", f"Basic {token}")
+    return request
+
+
+@contextlib.contextmanager
+def _no_stray_folders(location: StoreLocation) -> Iterator[None]:
+    """Remove the folders MLflow makes from the *encoded* path of a sqlite URI.
+
+    The embedded store's URI is percent-encoded (a "?" in a folder name must not end the
+    path); SQLAlchemy decodes it, but MLflow first creates the database's parent folders
+    from the raw text, leaving an empty "a%3Fb/.mlplan" beside the plan's "a?b" folder.
+    """
+    raw = Path(location.uri.removeprefix("sqlite:///")).parent
+    if not location.embedded or raw == location.home:
+        yield
+        return
+    missing = [folder for folder in [raw, *raw.parents] if not folder.exists()]
+    try:
+        yield
+    finally:
+        for folder in missing:  # deepest first; only if MLflow left them empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _quiet_mlflow_logging() -> None:
@@ -107,6 +165,8 @@ def _quiet_mlflow_logging() -> None:
 
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # It logs a database error with a traceback before raising it; mlplan's message names it.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -146,7 +206,7 @@ class MlflowStore:
             _quiet_mlflow_logging()
             from mlflow.tracking import MlflowClient
 
-            with self._writer_lock():
+            with self._writer_lock(), _no_stray_folders(self.location):
                 client = MlflowClient(tracking_uri=self.location.uri)
                 self._experiment_id = self._ensure_experiment(client)
             self._client = client
@@ -348,8 +408,8 @@ class MlflowStore:
         except MlflowException as error:
             raise self._refused(error, "MLflow refused to mark the replaced result") from None
 
-    def existing_run(self, run_id: str) -> dict[str, float]:
-        """The metrics of an existing run, to attach it; an error if it does not exist."""
+    def existing_run(self, run_id: str) -> ExistingRun:
+        """An existing run, to attach it; an error if it does not exist in this experiment."""
         from mlflow.exceptions import MlflowException
 
         try:
@@ -361,7 +421,32 @@ class MlflowStore:
                 f"run {run_id} belongs to another experiment ({run.info.experiment_id}); "
                 f"attach runs logged in {experiment_name(self.plan)!r}"
             )
-        return {key: float(value) for key, value in run.data.metrics.items()}
+        tags: dict[str, str] = run.data.tags
+        return ExistingRun(
+            run_id=run_id,
+            status=str(run.info.status),
+            kind=tags.get(f"{TAG}kind", ""),
+            subject=tags.get(f"{TAG}subject", ""),
+            metrics={key: float(value) for key, value in run.data.metrics.items()},
+        )
+
+    def unfinished(self) -> list[ExistingRun]:
+        """This plan's runs still RUNNING: in progress, or left by an interrupted process."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{TAG}plan` = '{self.plan.id}' and attributes.status = 'RUNNING'",
+            max_results=PAGE_SIZE,
+        )
+        return [
+            ExistingRun(
+                run_id=str(run.info.run_id),
+                status="RUNNING",
+                kind=run.data.tags.get(f"{TAG}kind", ""),
+                subject=run.data.tags.get(f"{TAG}subject", ""),
+                metrics={},
+            )
+            for run in runs
+        ]
 
     @contextlib.contextmanager
     def active_run(
@@ -553,16 +638,73 @@ def _auth_refusal(error: Any, uri: str) -> StoreAuthError | None:
     return None
 
 
+# MLflow error codes that mean "this request is wrong": sending it again cannot help, so the
+# result is refused (or, from the outbox, parked). Every other failure is the store being
+# unavailable -- down, stalled, locked, corrupt, unwritable -- and the result waits for it.
+_REFUSED = frozenset(
+    {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "RESOURCE_DOES_NOT_EXIST"}
+)
+
+
 def _refusal(error: Any, what: str, uri: str = "") -> TrackingError:
-    # A dropped connection mid-request is the server going away, not a refusal: the caller
-    # keeps the result in the outbox for those.
     denied = _auth_refusal(error, uri)
     if denied is not None:
         return denied
-    message = str(getattr(error, "message", error))
-    if any(word in message for word in ("Max retries", "Connection", "connect", "timed out")):
-        return StoreUnreachableError(f"the tracking server stopped answering: {message[:300]}")
-    return TrackingError(f"{what}: {message[:2000]}")
+    message = redact(" ".join(str(getattr(error, "message", error)).split()))
+    code = str(getattr(error, "error_code", ""))
+    if code in _REFUSED and not _database_broke(error):
+        return TrackingError(f"{what}: {message[:2000]}")
+    return StoreUnreachableError(
+        f"the store could not be used ({code}: {message[:300]}). Check that the server is "
+        "healthy, or that the database is intact and its folder writable."
+    )
+
+
+def _database_broke(error: BaseException) -> bool:
+    # MLflow reports any SQLAlchemy error but a lost connection as BAD_REQUEST, among them "file
+    # is not a database": that is a damaged store, not a wrong request.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(error.__cause__, SQLAlchemyError)
+
+
+@contextlib.contextmanager
+def store_errors(location: StoreLocation) -> Iterator[None]:
+    """Turn what MLflow and the environment raise into mlplan's two store errors.
+
+    A corrupt or unwritable database, a missing database driver or a dropped connection is
+    the user's environment, not a bug in mlplan: one message, and the result kept.
+    """
+    try:
+        yield
+    except TrackingError:
+        raise
+    except Exception as error:
+        unavailable = _unavailable(error, location)
+        if unavailable is None:
+            raise
+        raise unavailable from None
+
+
+def _unavailable(error: Exception, location: StoreLocation) -> TrackingError | None:
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    where = location.describe()
+    if isinstance(error, MlflowException):
+        return _refusal(error, f"{where} refused the request", redact(location.uri))
+    if isinstance(error, ImportError):
+        return StoreUnreachableError(
+            f"{where} needs a module that is not installed ({error}); install the database "
+            "driver MLflow needs for this URI, e.g. pip install 'psycopg[binary]'"
+        )
+    if isinstance(error, SQLAlchemyError | OSError):
+        detail = redact(" ".join(str(getattr(error, "orig", None) or error).split()))[:300]
+        return StoreUnreachableError(
+            f"{where} could not be used ({type(error).__name__}: {detail}). Check that "
+            "the database is intact and its folder writable"
+        )
+    return None
 
 
 def _to_result(run: Any) -> Result | None:

@@ -8,6 +8,7 @@ bomb composes into a few nodes but converts into billions of values).
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,16 @@ def read_document(path: Path) -> Document:
         raise _error(path, refusal.message, refusal.mark, refusal.hint) from None
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(path, text, exc) from None
+    except yaml.reader.ReaderError as exc:  # a control character: it carries no Mark
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise _error_at(
+            path,
+            line,
+            column,
+            f"the character U+{_code_point(exc.character):04X} cannot appear in YAML",
+            "delete it; plans are plain text",
+        ) from None
     except RecursionError:  # a last resort: _convert refuses deep nesting with a location
         raise _error(path, _TOO_DEEP, None, "flatten the structure") from None
 
@@ -101,6 +112,17 @@ _TOO_DEEP = f"the document nests more than {MAX_DEPTH} levels deep; a plan canno
 
 def _read_text(path: Path) -> str:
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            # A FIFO would block forever and /dev/zero never ends: look before opening.
+            raise _error(
+                path,
+                "this is not a regular file (a pipe, a device or a socket)",
+                None,
+                "give the path of the plan's YAML file",
+            )
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise _error(
@@ -109,14 +131,25 @@ def _read_text(path: Path) -> str:
                 None,
                 "is this the right file? A plan is a few kilobytes of YAML",
             )
-        raw = path.read_bytes()
+        raw = _read_at_most(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise _error(path, "no such file", None, "check the path") from None
     except IsADirectoryError:
         raise _error(path, "this is a directory, not a plan file", None, "") from None
     except PermissionError:
         raise _error(path, "permission denied", None, "check the file's permissions") from None
+    except OSError as error:  # a path through a file, a name too long, a symlink loop, ...
+        raise _error(path, f"cannot be read: {error.strerror or error}", None, "") from None
     return _decode(path, raw)
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    # The file may have grown, or been swapped for something else, since it was looked at.
+    with path.open("rb") as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise _error(path, f"the file is over {limit:,} bytes; plans are not this long", None, "")
+    return raw
 
 
 # Checked before NUL bytes: UTF-16 text is full of them but is not binary.
@@ -338,6 +371,11 @@ def _short_tag(tag: str) -> str:
 
 def _mark(mark: yaml.Mark) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
+
+
+def _code_point(character: object) -> int:
+    # PyYAML gives the offending character as its code point; be lenient about older versions.
+    return character if isinstance(character, int) else ord(str(character)[:1] or "\0")
 
 
 def _yaml_error(path: Path, text: str, exc: yaml.MarkedYAMLError) -> PlanError:

@@ -4,12 +4,14 @@ Every error a user can fix derives from :class:`MlplanError`; the CLI turns thos
 message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
 
     MlplanError
+    ├── UsageError         the call itself is wrong (options that conflict or are missing)
     ├── PlanError          a plan file is unreadable or invalid; carries every problem found
     ├── ScaffoldError      `mlplan new` refused a name, a template or an existing file
     ├── ResultError        a result that does not fit the plan (unknown id or metric, NaN, ...)
+    ├── OutputError        an output path that mlplan must not replace (the plan, a device, ...)
     ├── BaselineError      a baseline's entry point is missing, fails, or returns bad data
     └── TrackingError      the MLflow store refused a request
-        └── StoreUnreachableError   the tracking server did not answer; results wait in the outbox
+        └── StoreUnreachableError   the store could not be used; results wait in the outbox
             └── StoreAuthError      it refused the credentials or the permission; results wait
 """
 
@@ -22,6 +24,7 @@ from typing import Literal
 __all__ = [
     "BaselineError",
     "MlplanError",
+    "OutputError",
     "PlanError",
     "Problem",
     "ResultError",
@@ -31,6 +34,7 @@ __all__ = [
     "StoreAuthError",
     "StoreUnreachableError",
     "TrackingError",
+    "UsageError",
 ]
 
 # How bad a problem is: an error makes a plan invalid; a warning is reported and let through
@@ -108,12 +112,26 @@ class PlanError(MlplanError):
         return f"{self.file}: {count} {noun}\n{body}"
 
 
+class UsageError(MlplanError):
+    """The call itself is wrong: options that conflict, or a required one missing.
+
+    The command line exits with code 2 for these, as for any other usage mistake."""
+
+
 class ScaffoldError(MlplanError):
     """``mlplan new`` refused to write a plan."""
 
 
+class UnknownTemplateError(ScaffoldError, UsageError):
+    """``mlplan new --template`` named a template that does not exist."""
+
+
 class ResultError(MlplanError):
     """A result does not fit the plan it is logged against."""
+
+
+class OutputError(MlplanError):
+    """An output path mlplan refuses to replace: the plan it reads, a device, a symlink."""
 
 
 class BaselineError(MlplanError):
@@ -125,7 +143,8 @@ class TrackingError(MlplanError):
 
 
 class StoreUnreachableError(TrackingError):
-    """The tracking server did not answer in time."""
+    """The store could not take a result (down, stalled, locked, unwritable); it waits in the
+    outbox for that store."""
 
 
 class StoreAuthError(StoreUnreachableError):

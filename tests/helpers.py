@@ -72,9 +72,14 @@ SERVICES = {
         "PostgreSQL",
         "127.0.0.1",
         5432,
-        "service postgresql start",
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     ),
-    "mariadb": Service("MariaDB", "127.0.0.1", 3306, "service mariadb start"),
+    "mariadb": Service(
+        "MariaDB",
+        "127.0.0.1",
+        3306,
+        "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
+    ),
 }
 REQUIRE_SERVICES = "MLPLAN_REQUIRE_SERVICES"
 

@@ -2,8 +2,8 @@
 
 mlflow costs over a second to import; scipy.stats is only needed where verdicts are computed.
 Each command runs in a fresh interpreter (that is the point: in this process other tests have
-long imported everything), through ``mlplan._cli.main``, which then prints
-which heavy top-level packages got imported.
+long imported everything), through
+``mlplan._cli.main``, which then prints which heavy top-level packages got imported.
 """
 
 from __future__ import annotations

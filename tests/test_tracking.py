@@ -84,17 +84,21 @@ def test_a_result_is_a_self_explaining_mlflow_run(make_plan: Callable[..., Path]
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (["-H", "H9", "-m", "recall=1"], "no hypothesis 'H9'"),
-        (["-H", "H1", "-m", "precision=1"], "unknown metric 'precision'"),
-        (["-H", "H1", "-m", "recall=nan"], "not a finite number"),
-        (["-H", "H1", "-m", "recall=inf"], "not a finite number"),
-        (["-H", "H1", "-m", "recall=high"], "expected a number"),
-        (["-H", "H1", "-m", "recall"], "is not KEY=VALUE"),
-        (["-H", "H1"], "at least one --metric"),
-        (["-H", "H1", "-B", "B1", "-m", "recall=1"], "exactly one of"),
-        (["-H", "H1", "-m", "recall=1", "--reported"], "needs its source"),
+        (["-H", "H9", "-m", "recall=1"], "no hypothesis 'H9'", 1),
+        (["-H", "H1", "-m", "precision=1"], "unknown metric 'precision'", 1),
+        (["-H", "H1", "-m", "recall=nan"], "not a finite number", 1),
+        (["-H", "H1", "-m", "recall=inf"], "not a finite number", 1),
+        (["-H", "H1", "-m", "recall=high"], "expected a number", 1),
+        (["-H", "H1", "-m", "recall=1", "-p", "a#b=1"], "cannot be stored", 1),
+        (["-H", "H1", "-m", "recall=1", "-p", "../etc=1"], "cannot be stored", 1),
+        (["-H", "H1", "-m", "recall=1", "--reported"], "needs its source", 1),
+        # Usage mistakes: exit 2, as for any other wrong switch.
+        (["-H", "H1", "-m", "recall"], "is not KEY=VALUE", 2),
+        (["-H", "H1"], "at least one metric", 2),
+        (["-H", "H1", "-B", "B1", "-m", "recall=1"], "exactly one of", 2),
+        (["-H", "H1", "--run-id", "abc", "-m", "recall=1"], "not both", 2),
     ],
 )
 def test_bad_results_log_nothing(
@@ -102,9 +106,10 @@ def test_bad_results_log_nothing(
     capsys: pytest.CaptureFixture[str],
     args: list[str],
     message: str,
+    code: int,
 ) -> None:
     plan = make_plan()
-    assert cli("log-result", plan, *args) == 1
+    assert cli("log-result", plan, *args) == code
     captured = capsys.readouterr()
     assert message in captured.err
     assert "Traceback" not in captured.err + captured.out

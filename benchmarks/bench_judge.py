@@ -114,16 +114,19 @@ def main() -> None:
     the_plan, the_results = plan(), results(args.results)
     today = dt.date(2026, 1, 10)
     judge(the_plan, the_results[:50], today)  # warm-up: imports scipy, fills caches
-    times = []
+    times, cpu = [], []
     for _ in range(args.repeats):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         verdicts = judge(the_plan, the_results, today)
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     median = statistics.median(times)
+    # CPU time as well: on a shared machine the wall clock mostly measures the neighbours.
     print(
         f"judge: {len(the_results):,} results, {len(verdicts)} hypotheses, "
-        f"{sum(len(v.checks) for v in verdicts)} checks: median {median:.3f} s "
-        f"(min {min(times):.3f} s) over {args.repeats} runs; target ≤ {TARGET_S} s"
+        f"{sum(len(v.checks) for v in verdicts)} checks: median {median:.3f} s wall "
+        f"(min {min(times):.3f} s), {statistics.median(cpu):.3f} s CPU, over {args.repeats} "
+        f"runs; target ≤ {TARGET_S} s"
     )
     if median > TARGET_S:
         raise SystemExit(1)

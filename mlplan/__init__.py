@@ -14,56 +14,92 @@ The library works without the command line::
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mlplan.errors import (
-    BaselineError,
-    MlplanError,
-    PlanError,
-    Problem,
-    ResultError,
-    ScaffoldError,
-    StoreUnreachableError,
-    TrackingError,
-)
-
-__version__ = "0.1.0"
-
-# Names are imported on first use (PEP 562): `mlplan validate` must not pay for the judge,
-# the journal or the API it never touches, and start-up time is a feature here.
-_HOMES = {
+# Every public name and the private module it lives in: the one list that drives __getattr__,
+# __all__ and __dir__ (tests/test_public_api.py pins the exact set, as httpx does). Names are
+# imported on first use (PEP 562): `mlplan validate` must not pay for the judge, the journal or
+# the API it never touches, and start-up time is a feature here.
+_PUBLIC: dict[str, str] = {
+    # the plan file and its sections
+    "SCHEMA_VERSION": "mlplan._models",
+    "Plan": "mlplan._models",
+    "ProblemStatement": "mlplan._models",
+    "Goals": "mlplan._models",
+    "MetricGoal": "mlplan._models",
+    "GoalGuardrail": "mlplan._models",
+    "Metric": "mlplan._models",
+    "ExperimentDesign": "mlplan._models",
+    "Baseline": "mlplan._models",
+    "Hypothesis": "mlplan._models",
+    "Criterion": "mlplan._models",
+    "Guardrail": "mlplan._models",
+    "Margin": "mlplan._models",
+    "Timebox": "mlplan._models",
+    "NextStep": "mlplan._models",
+    "SoftwareDesign": "mlplan._models",
+    "Considerations": "mlplan._models",
+    "Risks": "mlplan._models",
+    "ExperimentLog": "mlplan._models",
+    "LogEntry": "mlplan._models",
+    "CriteriaAmendment": "mlplan._models",
+    "RecordedVerdict": "mlplan._models",
+    "Decision": "mlplan._models",
+    # loading, checking, grading
+    "LoadedPlan": "mlplan._load",
+    "load_plan": "mlplan._load",
+    "Report": "mlplan._validate",
+    "validate_file": "mlplan._validate",
+    "GradedGoal": "mlplan._grading",
+    "grade_goal": "mlplan._grading",
+    "grade_goals": "mlplan._grading",
+    "new_plan": "mlplan._scaffold",
+    "plan_schema": "mlplan._schema",
+    # results and the judge
+    "Result": "mlplan._results",
+    "ResultKind": "mlplan._results",
+    "Aggregate": "mlplan._judge",
+    "Amendment": "mlplan._judge",
+    "Check": "mlplan._judge",
+    "Status": "mlplan._judge",
+    "Verdict": "mlplan._judge",
+    "active_hypotheses": "mlplan._judge",
+    "judge": "mlplan._judge",
+    "StatusRow": "mlplan._summary",
+    "LogRow": "mlplan._summary",
+    # workflows
+    "amend": "mlplan._api",
+    "decide": "mlplan._api",
     "log_result": "mlplan._api",
+    "publish": "mlplan._api",
     "read_log": "mlplan._api",
     "render_design_doc": "mlplan._api",
     "run_baseline": "mlplan._api",
     "start_run": "mlplan._api",
     "verdicts": "mlplan._api",
-    "GradedGoal": "mlplan._grading",
-    "grade_goal": "mlplan._grading",
-    "grade_goals": "mlplan._grading",
-    "Aggregate": "mlplan._judge",
-    "Amendment": "mlplan._judge",
-    "Check": "mlplan._judge",
-    "Verdict": "mlplan._judge",
-    "active_hypotheses": "mlplan._judge",
-    "judge": "mlplan._judge",
-    "LoadedPlan": "mlplan._load",
-    "load_plan": "mlplan._load",
-    "SCHEMA_VERSION": "mlplan._models",
-    "Plan": "mlplan._models",
     "LogView": "mlplan._render",
     "render_markdown": "mlplan._render",
-    "Result": "mlplan._results",
-    "new_plan": "mlplan._scaffold",
-    "plan_schema": "mlplan._schema",
-    "Report": "mlplan._validate",
-    "validate_file": "mlplan._validate",
+    # errors and located problems
+    "MlplanError": "mlplan.errors",
+    "PlanError": "mlplan.errors",
+    "Problem": "mlplan.errors",
+    "Severity": "mlplan.errors",
+    "ScaffoldError": "mlplan.errors",
+    "ResultError": "mlplan.errors",
+    "BaselineError": "mlplan.errors",
+    "TrackingError": "mlplan.errors",
+    "StoreUnreachableError": "mlplan.errors",
+    "StoreAuthError": "mlplan.errors",
 }
+
+__all__ = ["__version__", *_PUBLIC]  # noqa: PLE0604 (the table is the one list of names)
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    else:
         raise AttributeError(f"module 'mlplan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value
 
@@ -72,59 +108,104 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+def _version() -> str:
+    # Written once, in pyproject.toml; an installed mlplan knows it from its metadata.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlplan")
+    except PackageNotFoundError:  # a source tree on sys.path without an install
+        return "0+unknown"
+
+
+# For type checkers and editors only: the same names, spelled as re-exports. A test checks that
+# this block imports exactly _PUBLIC, each from its module.
 if TYPE_CHECKING:
     from mlplan._api import (
-        log_result,
-        read_log,
-        render_design_doc,
-        run_baseline,
-        start_run,
-        verdicts,
+        amend as amend,
+        decide as decide,
+        log_result as log_result,
+        publish as publish,
+        read_log as read_log,
+        render_design_doc as render_design_doc,
+        run_baseline as run_baseline,
+        start_run as start_run,
+        verdicts as verdicts,
     )
-    from mlplan._grading import GradedGoal, grade_goal, grade_goals
-    from mlplan._judge import Aggregate, Amendment, Check, Verdict, active_hypotheses, judge
-    from mlplan._load import LoadedPlan, load_plan
-    from mlplan._models import SCHEMA_VERSION, Plan
-    from mlplan._render import LogView, render_markdown
-    from mlplan._results import Result
-    from mlplan._scaffold import new_plan
-    from mlplan._schema import plan_schema
-    from mlplan._validate import Report, validate_file
-
-__all__ = [
-    "SCHEMA_VERSION",
-    "Aggregate",
-    "Amendment",
-    "BaselineError",
-    "Check",
-    "GradedGoal",
-    "LoadedPlan",
-    "LogView",
-    "MlplanError",
-    "Plan",
-    "PlanError",
-    "Problem",
-    "Report",
-    "Result",
-    "ResultError",
-    "ScaffoldError",
-    "StoreUnreachableError",
-    "TrackingError",
-    "Verdict",
-    "__version__",
-    "active_hypotheses",
-    "grade_goal",
-    "grade_goals",
-    "judge",
-    "load_plan",
-    "log_result",
-    "new_plan",
-    "plan_schema",
-    "read_log",
-    "render_design_doc",
-    "render_markdown",
-    "run_baseline",
-    "start_run",
-    "validate_file",
-    "verdicts",
-]
+    from mlplan._grading import (
+        GradedGoal as GradedGoal,
+        grade_goal as grade_goal,
+        grade_goals as grade_goals,
+    )
+    from mlplan._judge import (
+        Aggregate as Aggregate,
+        Amendment as Amendment,
+        Check as Check,
+        Status as Status,
+        Verdict as Verdict,
+        active_hypotheses as active_hypotheses,
+        judge as judge,
+    )
+    from mlplan._load import (
+        LoadedPlan as LoadedPlan,
+        load_plan as load_plan,
+    )
+    from mlplan._models import (
+        SCHEMA_VERSION as SCHEMA_VERSION,
+        Baseline as Baseline,
+        Considerations as Considerations,
+        CriteriaAmendment as CriteriaAmendment,
+        Criterion as Criterion,
+        Decision as Decision,
+        ExperimentDesign as ExperimentDesign,
+        ExperimentLog as ExperimentLog,
+        GoalGuardrail as GoalGuardrail,
+        Goals as Goals,
+        Guardrail as Guardrail,
+        Hypothesis as Hypothesis,
+        LogEntry as LogEntry,
+        Margin as Margin,
+        Metric as Metric,
+        MetricGoal as MetricGoal,
+        NextStep as NextStep,
+        Plan as Plan,
+        ProblemStatement as ProblemStatement,
+        RecordedVerdict as RecordedVerdict,
+        Risks as Risks,
+        SoftwareDesign as SoftwareDesign,
+        Timebox as Timebox,
+    )
+    from mlplan._render import (
+        LogView as LogView,
+        render_markdown as render_markdown,
+    )
+    from mlplan._results import (
+        Result as Result,
+        ResultKind as ResultKind,
+    )
+    from mlplan._scaffold import (
+        new_plan as new_plan,
+    )
+    from mlplan._schema import (
+        plan_schema as plan_schema,
+    )
+    from mlplan._summary import (
+        LogRow as LogRow,
+        StatusRow as StatusRow,
+    )
+    from mlplan._validate import (
+        Report as Report,
+        validate_file as validate_file,
+    )
+    from mlplan.errors import (
+        BaselineError as BaselineError,
+        MlplanError as MlplanError,
+        PlanError as PlanError,
+        Problem as Problem,
+        ResultError as ResultError,
+        ScaffoldError as ScaffoldError,
+        Severity as Severity,
+        StoreAuthError as StoreAuthError,
+        StoreUnreachableError as StoreUnreachableError,
+        TrackingError as TrackingError,
+    )

@@ -11,80 +11,218 @@ mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplan._baselines import run_entry_point
-from mlplan._journal import Delivery, Journal
+from mlplan._files import check_output
+from mlplan._journal import Delivery, Journal, SyncReport
 from mlplan._judge import Verdict
 from mlplan._load import load_plan
 from mlplan._render import LogView, render_markdown, write_markdown
 from mlplan._results import ResultKind
-from mlplan.errors import MlplanError, TrackingError
+from mlplan.errors import MlplanError, TrackingError, UsageError
+
+if TYPE_CHECKING:
+    from mlplan._gate import StatusReport
+    from mlplan._models import CriteriaAmendment, Decision
 
 __all__ = [
+    "BaselineOutcome",
+    "Logged",
+    "amend",
+    "decide",
     "journal_for",
     "log_result",
+    "publish",
     "read_log",
+    "record_result",
     "render_design_doc",
     "run_and_log_baseline",
     "run_baseline",
+    "run_baselines",
     "start_run",
+    "status",
+    "sync",
     "verdicts",
 ]
 
 
-def journal_for(plan: str | Path, tracking_uri: str | None = None) -> Journal:
-    return Journal(load_plan(plan), tracking_uri)
+def journal_for(
+    plan: str | Path, tracking_uri: str | None = None, refresh: bool = False
+) -> Journal:
+    """``refresh`` reads every result from the store instead of the local copy (see _cache)."""
+    return Journal(load_plan(plan), tracking_uri, refresh=refresh)
 
 
 def _subject(hypothesis: str | None, baseline: str | None) -> tuple[ResultKind, str]:
     if (hypothesis is None) == (baseline is None):
-        raise MlplanError("give exactly one of hypothesis= or baseline=")
+        raise UsageError("give exactly one of a hypothesis (-H H) or a baseline (-B B)")
     if hypothesis is not None:
         return "hypothesis", hypothesis
     assert baseline is not None
     return "baseline", baseline
 
 
-def log_result(
+@dataclass(frozen=True)
+class Logged:
+    """A result that reached its store (or was already there: ``deduplicated``)."""
+
+    run_id: str
+    kind: ResultKind
+    subject: str
+    reported: bool
+    store: str  # where it went, as a sentence can name it
+    deduplicated: bool = False
+
+
+def record_result(
     plan: str | Path,
     *,
-    metrics: Mapping[str, float],
+    metrics: Mapping[str, Any] | None = None,
     hypothesis: str | None = None,
     baseline: str | None = None,
     note: str = "",
     params: Mapping[str, Any] | None = None,
     reported: bool = False,
     source: str = "",
+    run_id: str = "",
+    tracking_uri: str | None = None,
+    replace: str = "",
+    reason: str = "",
+) -> Logged:
+    """Log one result, or attach the finished run ``run_id``; say where it went."""
+    kind, subject = _subject(hypothesis, baseline)
+    if run_id and (metrics or params or reported or replace):
+        raise UsageError(
+            "--run-id attaches a run with the metrics it already has; give either --run-id "
+            "or --metric/--param/--reported/--replace, not both"
+        )
+    if not run_id and not metrics:
+        raise UsageError("give at least one metric (--metric KEY=VALUE) or a run (--run-id ID)")
+    journal = journal_for(plan, tracking_uri)
+    if run_id:
+        delivery = journal.attach(run_id, kind, subject, note)
+    else:
+        submission = journal.submission(
+            kind=kind,
+            subject=subject,
+            metrics=metrics or {},
+            note=note,
+            params=params,
+            reported=reported,
+            source=source,
+            replaces=replace,
+            reason=reason,
+        )
+        delivery = journal.log(submission)
+    return Logged(
+        delivery.run_id,
+        kind,
+        subject,
+        reported,
+        journal.location.describe(),
+        delivery.deduplicated,
+    )
+
+
+def log_result(
+    plan: str | Path,
+    *,
+    metrics: Mapping[str, Any] | None = None,
+    hypothesis: str | None = None,
+    baseline: str | None = None,
+    note: str = "",
+    params: Mapping[str, Any] | None = None,
+    reported: bool = False,
+    source: str = "",
+    run_id: str = "",
     tracking_uri: str | None = None,
     replace: str = "",
     reason: str = "",
 ) -> str:
     """Log one result for a hypothesis (or a baseline); return its MLflow run id.
 
+    With ``run_id``, attach that finished run (made by a training script or autolog) instead.
     One result per subject and pair key: a second one for the same key is refused unless it
     names the run it replaces (``replace=``) and why (``reason=``); logging the same values
     again logs nothing and returns the existing run's id.
     """
-    kind, subject = _subject(hypothesis, baseline)
-    journal = journal_for(plan, tracking_uri)
-    submission = journal.submission(
-        kind=kind,
-        subject=subject,
+    return record_result(
+        plan,
         metrics=metrics,
+        hypothesis=hypothesis,
+        baseline=baseline,
         note=note,
         params=params,
         reported=reported,
         source=source,
-        replaces=replace,
+        run_id=run_id,
+        tracking_uri=tracking_uri,
+        replace=replace,
         reason=reason,
+    ).run_id
+
+
+def sync(plan: str | Path, *, tracking_uri: str | None = None) -> SyncReport:
+    """Send the results waiting in the outbox for this store; report what still waits, why."""
+    return journal_for(plan, tracking_uri).sync()
+
+
+def status(
+    plan: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    today: dt.date | None = None,
+    require_store: bool = False,
+    refresh: bool = False,
+) -> StatusReport:
+    """Every hypothesis judged, what needs attention, and what waits in the outbox, and why."""
+    from mlplan._gate import status_report
+
+    return status_report(
+        plan, tracking_uri=tracking_uri, today=today, require_store=require_store, refresh=refresh
     )
-    return journal.log(submission).run_id
+
+
+def decide(
+    plan: str | Path,
+    hypothesis: str,
+    decision: str,
+    *,
+    rationale: str | None = None,
+    date: dt.date | None = None,
+    tracking_uri: str | None = None,
+) -> Decision:
+    """Append a decision to the plan's experiment log with the verdict it was taken on.
+
+    Only the new entry is added to the file; everything else stays byte for byte as it was.
+    """
+    from mlplan._decisions import record_decision
+
+    return record_decision(
+        plan, hypothesis, decision, rationale=rationale, date=date, tracking_uri=tracking_uri
+    )
+
+
+def amend(
+    plan: str | Path,
+    hypothesis: str,
+    reason: str,
+    *,
+    date: dt.date | None = None,
+    tracking_uri: str | None = None,
+) -> list[CriteriaAmendment]:
+    """Record that ``hypothesis``'s criteria changed after its results, with the reason."""
+    from mlplan._decisions import record_amendment
+
+    return record_amendment(plan, hypothesis, reason, date=date, tracking_uri=tracking_uri)
 
 
 @contextmanager
@@ -114,19 +252,20 @@ def run_and_log_baseline(
     *,
     replace: str = "",
     reason: str = "",
+    timeout: float | None = None,
 ) -> tuple[Delivery, float, list[str]]:
     """Run a baseline's entry point with ``params`` as keyword arguments and log what it
     returns for the plan's declared metrics, with the params as the run's params."""
     journal.check_subject("baseline", baseline_id)
     folder = journal.loaded.path.parent
-    ran = run_entry_point(journal.plan.baseline(baseline_id), folder, params)
+    ran = run_entry_point(journal.plan.baseline(baseline_id), folder, params, timeout)
     declared = {metric.key for metric in journal.plan.metrics}
     kept = {k: v for k, v in ran.metrics.items() if k in declared}
     ignored = sorted(k for k in ran.metrics if k not in declared)
     if not kept:
         raise MlplanError(
             f"baseline {baseline_id} returned none of the plan's metrics: "
-            f"{', '.join(sorted(ran.metrics)) or 'nothing'}"
+            f"{', '.join(sorted(map(str, ran.metrics))) or 'nothing'}"
         )
     entry_point = journal.plan.baseline(baseline_id).entry_point
     submission = journal.submission(
@@ -139,6 +278,65 @@ def run_and_log_baseline(
         reason=reason,
     )
     return journal.log(submission), ran.seconds, ignored
+
+
+@dataclass(frozen=True)
+class BaselineOutcome:
+    """A baseline run by its entry point and logged."""
+
+    baseline: str
+    run_id: str
+    metrics: Mapping[str, float]
+    seconds: float
+    ignored: list[str]  # metrics it returned that the plan does not declare
+    deduplicated: bool = False
+
+
+def run_baselines(
+    plan: str | Path,
+    baseline_ids: Sequence[str] = (),
+    *,
+    tracking_uri: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    replace: str = "",
+    reason: str = "",
+    timeout: float | None = None,
+    on_start: Callable[[str], None] | None = None,
+) -> list[BaselineOutcome]:
+    """Run baselines' entry points (default: every one that has one) and log their results.
+
+    ``timeout`` bounds each entry point in seconds; ``on_start`` hears each id before it runs.
+    """
+    journal = journal_for(plan, tracking_uri)
+    chosen = list(baseline_ids) or [
+        b.id for b in journal.plan.experiment.baselines if b.entry_point is not None
+    ]
+    if not chosen:
+        raise MlplanError(
+            "no baseline in this plan declares an entry_point; "
+            "log baseline results with `mlplan log-result --baseline`"
+        )
+    if replace and len(chosen) > 1:
+        raise UsageError("--replace names one run: give the one baseline it belongs to")
+    shown = {key: str(value) for key, value in (params or {}).items()}
+    outcomes = []
+    for baseline_id in chosen:
+        if on_start is not None:
+            on_start(baseline_id)
+        delivery, seconds, ignored = run_and_log_baseline(
+            journal, baseline_id, shown, replace=replace, reason=reason, timeout=timeout
+        )
+        outcomes.append(
+            BaselineOutcome(
+                baseline_id,
+                delivery.run_id,
+                dict(delivery.submission.metrics),
+                seconds,
+                ignored,
+                delivery.deduplicated,
+            )
+        )
+    return outcomes
 
 
 def run_baseline(
@@ -174,10 +372,11 @@ def read_log(
     read: bool | None = None,
     today: dt.date | None = None,
     plots_dir: Path | None = None,
+    refresh: bool = False,
 ) -> LogView:
     """The experiment log for the design doc. ``read=None`` reads it when a store exists;
     an unreachable store gives a log marked unavailable rather than an error."""
-    journal = Journal(load_plan(plan), tracking_uri)
+    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
     return _read_log(journal, read=read, today=today, plots_dir=plots_dir)
 
 
@@ -221,17 +420,48 @@ def render_design_doc(
     tracking_uri: str | None = None,
     read: bool | None = None,
     today: dt.date | None = None,
+    refresh: bool = False,
 ) -> str:
     """Render the design doc; with ``output``, write it there with its plots beside it."""
-    journal = Journal(load_plan(plan), tracking_uri)  # opens no store until the log is read
+    # Opens no store until the log is read.
+    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
+    if output is not None:
+        check_output(output, [journal.loaded.path])  # before any plot is drawn
     plots_dir = output.parent / f"{output.stem}_plots" if output is not None else None
     log = _read_log(journal, read=read, today=today, plots_dir=plots_dir)
+    files: list[Path] = [Path(p) for p in log.plots.values()]
     if output is not None and log.plots:
-        relative = {h: Path(p).relative_to(output.parent).as_posix() for h, p in log.plots.items()}
-        log = replace(log, plots=relative)
+        links = {h: _link(Path(p), output) for h, p in log.plots.items()}
+        log = dataclasses.replace(log, plots=links)
     markdown = render_markdown(journal.plan, log)
     if output is not None:
-        write_markdown(output, markdown)
+        write_markdown(output, markdown, protect=[journal.loaded.path])
         if log.available:
-            journal.snapshot(output, [output.parent / path for path in log.plots.values()])
+            journal.snapshot(output, files)
     return markdown
+
+
+def _link(plot: Path, doc: Path) -> str:
+    # Percent-encoded: a space in "my doc_plots/H1.png" would end the Markdown link.
+    return urllib.parse.quote(plot.relative_to(doc.parent).as_posix())
+
+
+def publish(
+    plan: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    today: dt.date | None = None,
+    refresh: bool = False,
+) -> dict[str, str]:
+    """Judge every hypothesis and write the verdicts to the experiment as tags; return them.
+
+    The only call that writes verdicts: see mlplan._publish for why ``status`` does not.
+    """
+    from mlplan._publish import git_commit, verdict_tags
+
+    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
+    day = today or dt.date.today()
+    _, judged = journal.verdicts(day)
+    tags = verdict_tags(journal.plan, judged, git_commit(journal.loaded.path), day)
+    journal.store.publish(tags)
+    return tags

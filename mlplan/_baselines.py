@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -64,6 +65,11 @@ def _load(entry_point: str, folder: Path) -> Callable[[], Any]:
                 f"cannot import {module_name!r} for entry point {entry_point!r}"
                 f" ({error}); looked in {folder} and on sys.path"
             ) from None
+        except SystemExit as error:
+            raise BaselineError(
+                f"importing {module_name!r} for entry point {entry_point!r} called "
+                f"sys.exit({error.code!r}); nothing was logged"
+            ) from None
         except Exception as error:  # the module itself is broken: a user error, not ours
             raise BaselineError(
                 f"importing {module_name!r} for entry point {entry_point!r} failed: "
@@ -86,8 +92,12 @@ def _literal(value: str) -> Any:
 
 
 def run_entry_point(
-    baseline: Baseline, plan_folder: Path, params: Mapping[str, str] | None = None
+    baseline: Baseline,
+    plan_folder: Path,
+    params: Mapping[str, str] | None = None,
+    timeout: float | None = None,
 ) -> BaselineRun:
+    """Call a baseline's entry point; give up after ``timeout`` seconds if one is given."""
     if baseline.entry_point is None:
         raise BaselineError(
             f"baseline {baseline.id} declares no entry_point; log its result with "
@@ -95,16 +105,42 @@ def run_entry_point(
         )
     function = _load(baseline.entry_point, plan_folder)
     started = time.perf_counter()
-    try:
-        metrics = function(**{key: _literal(value) for key, value in (params or {}).items()})
-    except Exception as error:
-        raise BaselineError(
-            f"baseline {baseline.id} ({baseline.entry_point}) failed: "
-            f"{type(error).__name__}: {error}"
-        ) from error
+    arguments = {key: _literal(value) for key, value in (params or {}).items()}
+    metrics = _call(
+        lambda: function(**arguments), f"baseline {baseline.id} ({baseline.entry_point})", timeout
+    )
     if not isinstance(metrics, Mapping):
         raise BaselineError(
             f"baseline {baseline.id} returned {type(metrics).__name__}; "
             "it must return a mapping of metric key to value"
         )
     return BaselineRun(baseline.id, dict(metrics), time.perf_counter() - started)
+
+
+def _call(function: Callable[[], Any], what: str, timeout: float | None) -> Any:
+    # Run in a daemon thread so that a timeout can be enforced without killing mlplan, and so
+    # that sys.exit() inside the entry point ends only its thread, never mlplan with exit 0.
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as error:
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target, name=f"mlplan {what}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise BaselineError(f"{what} did not finish within {timeout:g} s; nothing was logged")
+    error = outcome.get("error")
+    if isinstance(error, SystemExit):
+        raise BaselineError(
+            f"{what} called sys.exit({error.code!r}) instead of returning its metrics; "
+            "nothing was logged"
+        )
+    if isinstance(error, KeyboardInterrupt):
+        raise error
+    if error is not None:
+        raise BaselineError(f"{what} failed: {type(error).__name__}: {error}") from error
+    return outcome.get("value")

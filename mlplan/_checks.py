@@ -1,21 +1,33 @@
 """Rules that look across a whole plan: unique ids, references that resolve, no cycles.
 
-Each check yields ``(path, message, hint)`` findings; the loader turns them into located
-problems. They run only on a plan that already has the right shape.
+Each check yields :class:`Finding`s (route, message, hint); the loader locates each in the
+file and turns it into a :class:`~mlplan.errors.Problem`. They run only on a plan that already
+has the right shape.
 """
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from typing import NamedTuple
 
+from mlplan._keys import key_problem
 from mlplan._models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
+from mlplan._text import did_you_mean
+from mlplan.errors import Route
 
 __all__ = ["Finding", "find_problems", "find_warnings"]
 
-Finding = tuple[tuple[str | int, ...], str, str]
+
+class Finding(NamedTuple):
+    """A problem found in a plan's values, not yet located in its file."""
+
+    route: Route
+    message: str
+    hint: str
+
+
 HYPOTHESES = ("experiment", "hypotheses")
 BASELINES = ("experiment", "baselines")
 
@@ -24,6 +36,7 @@ def find_problems(plan: Plan) -> list[Finding]:
     checks = (
         _unique_ids,
         _unique_metric_keys,
+        _storable_metric_keys,
         _goal_references,
         _hypothesis_references,
         _next_step_targets,
@@ -33,13 +46,6 @@ def find_problems(plan: Plan) -> list[Finding]:
     return [finding for check in checks for finding in check(plan)]
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    suggestion = f"did you mean {close[0]!r}? " if close else ""
-    return f"{suggestion}known: {', '.join(known) if known else '(none)'}"
-
-
 def _unique_ids(plan: Plan) -> Iterator[Finding]:
     ids = [(BASELINES, i, b.id) for i, b in enumerate(plan.experiment.baselines)]
     ids += [(HYPOTHESES, i, h.id) for i, h in enumerate(plan.experiment.hypotheses)]
@@ -47,7 +53,7 @@ def _unique_ids(plan: Plan) -> Iterator[Finding]:
     seen: set[str] = set()
     for section, index, identifier in ids:
         if counts[identifier] > 1 and identifier in seen:
-            yield (
+            yield Finding(
                 (*section, index, "id"),
                 f"the id {identifier!r} is used more than once",
                 "hypothesis and baseline ids must all be different",
@@ -59,7 +65,7 @@ def _unique_metric_keys(plan: Plan) -> Iterator[Finding]:
     seen: set[str] = set()
     for index, metric in enumerate(plan.metrics):
         if metric.key in seen:
-            yield (
+            yield Finding(
                 ("metrics", index, "key"),
                 f"the metric {metric.key!r} is declared twice",
                 "declare each metric once",
@@ -67,10 +73,22 @@ def _unique_metric_keys(plan: Plan) -> Iterator[Finding]:
         seen.add(metric.key)
 
 
-def _metric_pattern(pattern: str, plan: Plan, path: tuple[str | int, ...]) -> Iterator[Finding]:
+def _storable_metric_keys(plan: Plan) -> Iterator[Finding]:
+    # Caught here, not at the first log-result: MLflow would refuse every result for it.
+    for index, metric in enumerate(plan.metrics):
+        problem = key_problem(metric.key)
+        if problem is not None:
+            yield Finding(
+                ("metrics", index, "key"),
+                f"MLflow cannot store the metric key {metric.key!r}: {problem}",
+                "use a key like recall or f1.total",
+            )
+
+
+def _metric_pattern(pattern: str, plan: Plan, path: Route) -> Iterator[Finding]:
     keys = [metric.key for metric in plan.metrics]
     if not [key for key in keys if fnmatch.fnmatchcase(key, pattern)]:  # keys are case-sensitive
-        yield (
+        yield Finding(
             path,
             f"the pattern {pattern!r} matches no declared metric",
             f"declared metrics: {', '.join(keys)}",
@@ -80,12 +98,12 @@ def _metric_pattern(pattern: str, plan: Plan, path: tuple[str | int, ...]) -> It
 def _goal_references(plan: Plan) -> Iterator[Finding]:
     keys = {metric.key for metric in plan.metrics}
     for index, goal in enumerate(plan.goals.metrics):
-        path: tuple[str | int, ...] = ("goals", "metrics", index)
+        path: Route = ("goals", "metrics", index)
         if goal.metric is not None and goal.metric not in keys:
-            yield (
+            yield Finding(
                 (*path, "metric"),
                 f"unknown metric {goal.metric!r}",
-                _did_you_mean(goal.metric, keys),
+                did_you_mean(goal.metric, sorted(keys)),
             )
         if goal.guardrail is not None:
             yield from _metric_pattern(
@@ -100,13 +118,17 @@ def _hypothesis_references(plan: Plan) -> Iterator[Finding]:
         path = (*HYPOTHESES, index)
         for m, key in enumerate(hypothesis.metrics):
             if key not in keys:
-                yield ((*path, "metrics", m), f"unknown metric {key!r}", _did_you_mean(key, keys))
+                yield Finding(
+                    (*path, "metrics", m),
+                    f"unknown metric {key!r}",
+                    did_you_mean(key, sorted(keys)),
+                )
         for b, baseline in enumerate(hypothesis.baselines):
             if baseline not in baselines:
-                yield (
+                yield Finding(
                     (*path, "baselines", b),
                     f"unknown baseline {baseline!r}",
-                    _did_you_mean(baseline, baselines),
+                    did_you_mean(baseline, sorted(baselines)),
                 )
         for c, criterion in enumerate(hypothesis.success_criteria):
             yield from _criterion_references(criterion, hypothesis, (*path, "success_criteria", c))
@@ -116,10 +138,10 @@ def _hypothesis_references(plan: Plan) -> Iterator[Finding]:
 
 
 def _criterion_references(
-    criterion: Criterion, hypothesis: Hypothesis, path: tuple[str | int, ...]
+    criterion: Criterion, hypothesis: Hypothesis, path: Route
 ) -> Iterator[Finding]:
     if criterion.metric not in hypothesis.metrics:
-        yield (
+        yield Finding(
             (*path, "metric"),
             f"the criterion judges {criterion.metric!r}, which is not among "
             f"{hypothesis.id}'s metrics",
@@ -128,22 +150,21 @@ def _criterion_references(
     field = "better_than" if criterion.better_than is not None else "no_worse_than"
     for b, baseline in enumerate(criterion.baselines_named or []):
         if baseline not in hypothesis.baselines:
-            yield (
+            yield Finding(
                 (*path, field, b),
                 f"{baseline!r} is not one of {hypothesis.id}'s baselines",
-                _did_you_mean(baseline, hypothesis.baselines),
+                did_you_mean(baseline, sorted(hypothesis.baselines)),
             )
 
 
-def _condition_reference(
-    criterion: Criterion, plan: Plan, path: tuple[str | int, ...]
-) -> Iterator[Finding]:
+def _condition_reference(criterion: Criterion, plan: Plan, path: Route) -> Iterator[Finding]:
     conditions = plan.experiment.conditions
     if criterion.for_each is not None and criterion.for_each not in conditions:
-        yield (
+        yield Finding(
             (*path, "for_each"),
             f"for_each: {criterion.for_each!r} is not a declared condition",
-            "declare it in experiment.conditions; " + _did_you_mean(criterion.for_each, conditions),
+            "declare it in experiment.conditions; "
+            + did_you_mean(criterion.for_each, sorted(conditions)),
         )
 
 
@@ -167,7 +188,7 @@ def _relative_margins(plan: Plan) -> Iterator[Finding]:
             for metric in plan.metrics
             if fnmatch.fnmatchcase(metric.key, guardrail.metrics)
         ]
-        warned: set[tuple[str | int, ...]] = set()
+        warned: set[Route] = set()
         for steps, key, margin in margins:
             bounds = next((m.bounds for m in plan.metrics if m.key == key), None)
             if margin is None or not margin.relative or (bounds is not None and bounds[0] >= 0):
@@ -175,7 +196,7 @@ def _relative_margins(plan: Plan) -> Iterator[Finding]:
             if steps in warned:
                 continue
             warned.add(steps)
-            yield (
+            yield Finding(
                 (*path, *steps),
                 f"a relative margin ({margin}) on {key!r}, whose values may be 0 or negative",
                 f"declare bounds: [0, ...] on metric {key!r} if it cannot go below 0, "
@@ -184,13 +205,13 @@ def _relative_margins(plan: Plan) -> Iterator[Finding]:
 
 
 def _guardrail_references(
-    guardrail: Guardrail, hypothesis: Hypothesis, plan: Plan, path: tuple[str | int, ...]
+    guardrail: Guardrail, hypothesis: Hypothesis, plan: Plan, path: Route
 ) -> Iterator[Finding]:
     if guardrail.against not in hypothesis.baselines:
-        yield (
+        yield Finding(
             (*path, "against"),
             f"{guardrail.against!r} is not one of {hypothesis.id}'s baselines",
-            _did_you_mean(guardrail.against, hypothesis.baselines),
+            did_you_mean(guardrail.against, sorted(hypothesis.baselines)),
         )
     yield from _metric_pattern(guardrail.metrics, plan, (*path, "metrics"))
 
@@ -208,10 +229,10 @@ def _next_step_targets(plan: Plan) -> Iterator[Finding]:
             path = (*HYPOTHESES, index, outcome, "then")
             if target is None or target in TERMINAL_ACTIONS or target in hypotheses:
                 continue
-            yield (
+            yield Finding(
                 path,
                 f"{target!r} is neither a hypothesis nor a terminal action",
-                _did_you_mean(target, valid),
+                did_you_mean(target, sorted(valid)),
             )
 
 
@@ -232,7 +253,7 @@ def _next_step_cycles(plan: Plan) -> Iterator[Finding]:
             reported.add(frozenset(cycle))
             closer = cycle[-2]
             outcome = next(o for o, t in _next_steps(plan.hypothesis(closer)) if t == cycle[-1])
-            yield (
+            yield Finding(
                 (*HYPOTHESES, index_of[closer], outcome, "then"),
                 f"the next steps form a cycle: {' → '.join(cycle)}",
                 "the decision graph must end in ship, stop, collect-data or redesign",
@@ -275,8 +296,8 @@ def _log_references(plan: Plan) -> Iterator[Finding]:
     mentioned += [("amendments", i, amended.hypothesis) for i, amended in enumerate(log.amendments)]
     for section, index, hypothesis in mentioned:
         if hypothesis is not None and hypothesis not in hypotheses:
-            yield (
+            yield Finding(
                 ("experiment_log", section, index, "hypothesis"),
                 f"unknown hypothesis {hypothesis!r}",
-                _did_you_mean(hypothesis, hypotheses),
+                did_you_mean(hypothesis, sorted(hypotheses)),
             )

@@ -26,6 +26,8 @@ from typing import Any
 import yaml
 
 from mlplan._checks import find_problems
+from mlplan._deviations import change_lines as _change_lines
+from mlplan._deviations import setting_changes
 from mlplan._edit import PlanText, append_to_list
 from mlplan._files import write_atomically
 from mlplan._judge import (
@@ -48,14 +50,11 @@ __all__ = [
     "Deviation",
     "FrozenReview",
     "criteria_now",
-    "decision_rows",
-    "deviation_rows",
     "frozen_review",
     "judge_under",
     "plan_lock",
     "record_amendment",
     "record_decision",
-    "setting_changes",
 ]
 
 # ------------------------------------------------------------------------------ criteria
@@ -71,48 +70,6 @@ def criteria_now(plan: Plan, hypothesis: Hypothesis, stamp: str = "") -> tuple[s
     if stamp:
         return _fingerprint_as(stamp, plan, hypothesis)
     return criteria_fingerprint(plan, hypothesis), criteria_text(plan, hypothesis)
-
-
-def setting_changes(before: str, after: str) -> list[tuple[str, str, str]]:
-    """(setting, before, after) for every setting that differs between two criteria texts.
-
-    The texts are the judge's canonical JSON; one that does not parse (a stamp cut short by
-    MLflow's tag limit, say) is compared as a whole.
-    """
-    try:
-        old, new = json.loads(before), json.loads(after)
-    except ValueError:
-        return [("criteria", before, after)] if before != after else []
-    return list(_differences("", old, new))
-
-
-_ABSENT = object()
-
-
-def _differences(where: str, old: Any, new: Any) -> Iterator[tuple[str, str, str]]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            inner = f"{where}.{key}" if where else str(key)
-            yield from _differences(inner, old.get(key, _ABSENT), new.get(key, _ABSENT))
-    elif isinstance(old, list) and isinstance(new, list):
-        for index in range(max(len(old), len(new))):
-            yield from _differences(
-                f"{where}[{index}]",
-                old[index] if index < len(old) else _ABSENT,
-                new[index] if index < len(new) else _ABSENT,
-            )
-    elif old != new:
-        yield where, _shown(old), _shown(new)
-
-
-def _shown(value: Any) -> str:
-    if value is _ABSENT:
-        return "(none)"
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _change_lines(before: str, after: str) -> list[str]:
-    return [f"{where}: {old} → {new}" for where, old, new in setting_changes(before, after)]
 
 
 def judge_under(
@@ -549,70 +506,3 @@ def _amendment_entry(
         fingerprint_after=change.fingerprint_after,
         changes=_change_lines(change.criteria_before, change.criteria_after),
     )
-
-
-# ------------------------------------------------------------------------------ for the doc
-
-
-def _verdict_text(verdict: Verdict | None, read: bool) -> str:
-    if not read:
-        return "— (experiment log not read)"
-    if verdict is None:
-        return "could not be recomputed (the stamped criteria do not read back)"
-    return f"{verdict.status} (n = {verdict.runs}; {verdict.reason})"
-
-
-def _then_text(recorded: RecordedVerdict) -> str:
-    text = f"{recorded.status}, n = {recorded.n}"
-    if recorded.interval is not None:
-        text += f", [{recorded.interval[0]:g}, {recorded.interval[1]:g}]"
-    return text + (f" ({recorded.check})" if recorded.check else "")
-
-
-def decision_rows(plan: Plan, review: FrozenReview | None) -> list[dict[str, Any]]:
-    """Each decision, with the verdict it was taken on and, if that changed, the one now."""
-    drifted = {id(d.decision): d for d in review.drift} if review is not None else {}
-    rows = []
-    for decision in plan.experiment_log.decisions:
-        drift = drifted.get(id(decision))
-        rows.append(
-            {
-                "decision": decision,
-                "verdict": _then_text(decision.verdict) if decision.verdict else "",
-                "now": f"now {drift.now.status} (n = {drift.now.runs})" if drift else "",
-            }
-        )
-    return rows
-
-
-def deviation_rows(plan: Plan, review: FrozenReview | None) -> list[dict[str, Any]]:
-    """Every recorded amendment and every unrecorded change, with both verdicts."""
-    if review is None:  # no log: the recorded amendments, without verdicts
-        return [
-            _deviation_row(Deviation(a.hypothesis, a, None, None, None), read=False)
-            for a in plan.experiment_log.amendments
-        ]
-    return [_deviation_row(d, read=True) for d in review.deviations]
-
-
-def _deviation_row(deviation: Deviation, read: bool) -> dict[str, Any]:
-    amendment, change = deviation.amendment, deviation.change
-    if amendment is not None:
-        date, reason = str(amendment.date), amendment.reason
-        changes = amendment.changes or _change_lines(
-            amendment.criteria_before, amendment.criteria_after
-        )
-    else:
-        assert change is not None
-        date = f"since {change.since:%Y-%m-%d}"
-        reason = "not recorded: no amendment in the plan covers this change"
-        changes = _change_lines(change.criteria_before, change.criteria_after)
-    return {
-        "date": date,
-        "hypothesis": deviation.hypothesis,
-        "reason": reason,
-        "changes": changes,
-        "recorded": deviation.recorded,
-        "original": _verdict_text(deviation.original, read),
-        "amended": _verdict_text(deviation.amended, read),
-    }

@@ -11,13 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlplan._decisions import FrozenReview, frozen_review
 from mlplan._judge import Verdict
 from mlplan._models import Plan
 from mlplan._results import Result
-from mlplan._summary import StatusRow, attention, status_rows
+from mlplan._summary import StatusRow, attention, orphans, status_rows
+
+if TYPE_CHECKING:
+    from mlplan._journal import Journal
 
 __all__ = ["StatusReport", "markdown_status", "status_report"]
 
@@ -34,6 +37,10 @@ class StatusReport:
     verdicts: list[Verdict]
     review: FrozenReview
     reasons: list[str] = field(default_factory=list)
+    # What the store and outbox say beside the verdicts: results waiting or parked, runs left
+    # RUNNING, results for ids the plan no longer has. Shown, never a reason to fail.
+    store_notes: list[str] = field(default_factory=list)
+    outbox: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rows(self) -> list[StatusRow]:
@@ -65,6 +72,8 @@ class StatusReport:
                 for change in self.review.unrecorded
             ],
             "needs_attention": self.reasons,
+            "store_notes": self.store_notes,
+            "outbox": self.outbox,
         }
 
 
@@ -74,12 +83,14 @@ def status_report(
     tracking_uri: str | None = None,
     today: dt.date | None = None,
     require_store: bool = False,
+    refresh: bool = False,
 ) -> StatusReport:
     """Judge the plan and review its record. With ``require_store``, a missing store or one
-    with no result for the plan is a reason to fail; the missing store is not created."""
+    with no result for the plan is a reason to fail; the missing store is not created.
+    ``refresh`` reads every result from the store, not the local copy (mlplan._cache)."""
     from mlplan._api import journal_for
 
-    journal = journal_for(plan, tracking_uri)
+    journal = journal_for(plan, tracking_uri, refresh=refresh)
     today = today or dt.date.today()
     store = journal.location.describe()
     reasons: list[str] = []
@@ -95,7 +106,21 @@ def status_report(
     verdicts = judge(journal.plan, results, today)
     review = frozen_review(journal.plan, results, verdicts, today)
     reasons += attention(journal.plan, verdicts) + review.reasons()
-    return StatusReport(journal.plan, store, today, results, verdicts, review, reasons)
+    outbox = journal.sync()  # already run by results(); here it only reports
+    notes = [*outbox.notes(), *orphans(journal.plan, results), *_unfinished(journal, results)]
+    return StatusReport(
+        journal.plan, store, today, results, verdicts, review, reasons, notes, outbox.to_dict()
+    )
+
+
+def _unfinished(journal: Journal, results: list[Result]) -> list[str]:
+    if not journal.location.exists():
+        return []  # no store: nothing can be RUNNING, and none is created to find out
+    return [
+        f"run {run.run_id} ({run.kind or 'untagged'} {run.subject}) is still RUNNING: in "
+        "progress, or left by an interrupted process; it counts once it is FINISHED"
+        for run in journal.unfinished()
+    ]
 
 
 # ---------------------------------------------------------------------------- Markdown

@@ -11,22 +11,30 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filelock import FileLock, Timeout
+
 from mlplan._judge import Verdict, criteria_fingerprint, criteria_text, judge
+from mlplan._keys import key_problem
 from mlplan._load import LoadedPlan
 from mlplan._location import StoreLocation, locate_store
-from mlplan._outbox import Outbox, Submission
+from mlplan._outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._results import Result, ResultKind
-from mlplan.errors import ResultError, StoreUnreachableError
+from mlplan._text import plural
+from mlplan.errors import ResultError, StoreUnreachableError, TrackingError
 
 if TYPE_CHECKING:
-    from mlplan._tracking import MlflowStore
+    from mlplan._tracking import ExistingRun, MlflowStore
 
-__all__ = ["Delivery", "Journal"]
+__all__ = ["Delivery", "Journal", "SyncReport"]
+
+IN_FLIGHT = "being delivered; if it is still here, the process that logged it was interrupted"
+# MLflow's limit on a param value (mlflow/utils/validation.py, MAX_PARAM_VAL_LENGTH).
+PARAM_VALUE_LIMIT = 6000
 
 
 @dataclass(frozen=True)
@@ -38,23 +46,78 @@ class Delivery:
     deduplicated: bool = False
 
 
+@dataclass(frozen=True)
+class SyncReport:
+    """What the outbox holds for a plan after a sync: what went, and what still waits, why."""
+
+    destination: str
+    delivered: list[Delivery] = field(default_factory=list)
+    parked: list[Waiting] = field(default_factory=list)  # refused by this store
+    elsewhere: list[Waiting] = field(default_factory=list)  # meant for another store
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """Nothing refused or unreadable: nothing that needs the user."""
+        return not self.parked and not self.unreadable
+
+    def notes(self) -> list[str]:
+        """One line per thing in the outbox that did not go, saying why."""
+        lines = [
+            f"{e.path}: {e.submission.kind} {e.submission.subject} was refused and is parked: "
+            f"{e.refused}"
+            for e in self.parked
+        ]
+        lines += [
+            f"{e.path}: {e.submission.kind} {e.submission.subject} waits for {e.destination}"
+            + (f" ({e.reason})" if e.reason else "")
+            for e in self.elsewhere
+        ]
+        lines += [f"{u.path}: {u.problem}; it was left as it is" for u in self.unreadable]
+        return lines
+
+    def summary(self) -> str:
+        return f"Delivered {plural(len(self.delivered), 'waiting result')} to {self.destination}"
+
+    def to_dict(self) -> dict[str, Any]:
+        def entry(e: Waiting) -> dict[str, Any]:
+            return {
+                "file": str(e.path),
+                "kind": e.submission.kind,
+                "subject": e.submission.subject,
+                "destination": e.destination,
+                "reason": e.reason,
+                "refused": e.refused,
+            }
+
+        return {
+            "delivered": [d.run_id for d in self.delivered],
+            "parked": [entry(e) for e in self.parked],
+            "waiting_elsewhere": [entry(e) for e in self.elsewhere],
+            "unreadable": [{"file": str(u.path), "problem": u.problem} for u in self.unreadable],
+        }
+
+
 class Journal:
     """The results of one plan in its MLflow store."""
 
-    def __init__(self, loaded: LoadedPlan, tracking_uri: str | None = None) -> None:
+    def __init__(
+        self, loaded: LoadedPlan, tracking_uri: str | None = None, refresh: bool = False
+    ) -> None:
         self.loaded = loaded
+        self.refresh = refresh  # read every result from the store, not the local copy
         self.plan = loaded.plan
         self.location: StoreLocation = locate_store(loaded.path, tracking_uri)
         self.outbox = Outbox(self.location.outbox)
         self._store: MlflowStore | None = None
-        self._synced = False
+        self._report: SyncReport | None = None
 
     @property
     def store(self) -> MlflowStore:
         if self._store is None:
             from mlplan._tracking import MlflowStore
 
-            self._store = MlflowStore(self.plan, self.location)
+            self._store = MlflowStore(self.plan, self.location, refresh=self.refresh)
         return self._store
 
     # -- building submissions ----------------------------------------------------------------
@@ -85,7 +148,7 @@ class Journal:
             reported=reported,
             source=source.strip(),
             run_id=run_id,
-            params={k: str(v) for k, v in (params or {}).items()},
+            params=_checked_params(params or {}),
             replaces=replaces,
             reason=reason.strip(),
         )
@@ -120,23 +183,66 @@ class Journal:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def _guarded(self) -> AbstractContextManager[None]:
+        from mlplan._tracking import store_errors
+
+        return store_errors(self.location)
+
     def log(self, submission: Submission) -> Delivery:
-        """Deliver a result now; if the server is unreachable it waits in the outbox."""
+        """Deliver a result now; if the store cannot take it, it waits in the outbox.
+
+        The result is written to the outbox *before* it is sent, so a process killed mid-way
+        leaves it there for the next command, which finds the half-made run by its submission
+        id and completes it: nothing is lost, nothing is sent twice.
+        """
+        entry: Waiting | None = None
         try:
-            self.sync()
-            existing = self._one_per_key(submission)
+            with self._guarded():
+                self.sync()  # older results first, so they keep their order
+                # Checked before writing, not under the writer lock: holding it across a
+                # search serialised parallel writers. Two processes logging the same key in
+                # the same instant can both pass; the judge then counts the later one and
+                # says so.
+                existing = self._one_per_key(submission)
             if existing is not None:
                 return Delivery(existing, submission, deduplicated=True)
-            run_id = self.store.log(submission, self.loaded.path)
-            if submission.replaces:
-                self.store.mark_replaced(submission.replaces, run_id)
+            entry = self._in_flight(submission)
+            with self._entry_lock(entry), self._guarded():
+                run_id = self.store.log(submission, self.loaded.path)
+                if submission.replaces:
+                    self.store.mark_replaced(submission.replaces, run_id)
         except StoreUnreachableError as error:
-            saved = self.outbox.put(submission)
+            kept = self._keep(entry, submission, str(error))
             raise StoreUnreachableError(
-                f"{error} The result was kept in {saved} and will be sent by the next "
-                "mlplan command that reaches the server, or by `mlplan sync`."
+                f"{error} The result was kept in {kept.path} and will be sent by the next "
+                "mlplan command that reaches this store, or by `mlplan sync`."
             ) from None
+        except BaseException:
+            if entry is not None:
+                self.outbox.remove(entry)  # refused (the message says so) or interrupted
+            raise
+        if entry is not None:
+            self.outbox.remove(entry)
         return Delivery(run_id, submission)
+
+    def _in_flight(self, submission: Submission) -> Waiting | None:
+        try:
+            return self.outbox.put(self.plan.id, submission, self.location.destination, IN_FLIGHT)
+        except TrackingError:
+            return None  # the folder is not writable: try the store all the same
+
+    def _keep(self, entry: Waiting | None, submission: Submission, reason: str) -> Waiting:
+        if entry is None:
+            return self.outbox.put(self.plan.id, submission, self.location.destination, reason)
+        return self.outbox.note(entry, reason)
+
+    def _entry_lock(self, entry: Waiting | None) -> AbstractContextManager[object]:
+        # One process delivers an entry at a time; others skip it rather than wait for it.
+        if entry is None:
+            return nullcontext()
+        locks = self.location.home / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(locks / f"{entry.submission.submission_id}.lock"), timeout=0)
 
     def _key_params(self, kind: ResultKind, subject: str) -> list[str]:
         """The params that name a result's slot: its pair key and the declared conditions. A
@@ -163,9 +269,7 @@ class Journal:
             if k in submission.params
         ]
         mine = [
-            r
-            for r in self.store.results()
-            if (r.kind, r.subject) == (submission.kind, submission.subject) and not r.replaced_by
+            r for r in self.store.results(submission.kind, submission.subject) if not r.replaced_by
         ]
         if submission.replaces and submission.replaces not in {r.run_id for r in mine}:
             raise ResultError(
@@ -173,11 +277,7 @@ class Journal:
                 "has that run id"
             )
         for result in mine:
-            if (
-                dict(result.metrics) == dict(submission.metrics)
-                and dict(result.params) == dict(submission.params)
-                and result.reported == submission.reported
-            ):
+            if _same_result(result, submission):
                 return result.run_id
             same_slot = keys and all(result.params.get(k) == submission.params[k] for k in keys)
             if same_slot and result.run_id != submission.replaces:
@@ -191,42 +291,88 @@ class Journal:
         return None
 
     def attach(self, run_id: str, kind: ResultKind, subject: str, note: str = "") -> Delivery:
-        """Tie an existing run (made by a training script or autolog) to a hypothesis."""
-        metrics = self.store.existing_run(run_id)
+        """Tie an existing, finished run (made by a training script or autolog) to a subject."""
+        self.check_subject(kind, subject)
+        with self._guarded():
+            run = self.store.existing_run(run_id)
+        _check_attachable(run, kind, subject)
         declared = {m.key for m in self.plan.metrics}
-        relevant = {k: v for k, v in metrics.items() if k in declared}
+        relevant = {k: v for k, v in run.metrics.items() if k in declared}
         if not relevant:
             raise ResultError(
                 f"run {run_id} has none of the plan's metrics "
                 f"({', '.join(sorted(declared))}); it has: "
-                f"{', '.join(sorted(metrics)) or 'no metrics'}"
+                f"{', '.join(sorted(run.metrics)) or 'no metrics'}"
             )
         submission = self.submission(kind=kind, subject=subject, metrics=relevant, note=note)
         return self.log(replace(submission, run_id=run_id))
 
-    def sync(self) -> list[Delivery]:
-        """Send every result waiting in the outbox, oldest first, each exactly once."""
-        if self._synced:
+    def sync(self) -> SyncReport:
+        """Send every result waiting for this store, oldest first, each exactly once.
+
+        Results for another store stay where they are; one the store refuses is parked with
+        its reason and the others go on. Runs once per journal.
+        """
+        if self._report is not None:
+            return self._report
+        waiting, unreadable = self.outbox.entries()
+        delivered: list[Delivery] = []
+        with self._guarded():
+            for entry in waiting:
+                if self._mine(entry) and not entry.parked:
+                    delivered += self._deliver(entry)
+        self._report = self._sync_report(delivered, unreadable)
+        return self._report
+
+    def _mine(self, entry: Waiting) -> bool:
+        return entry.plan == self.plan.id and entry.destination == self.location.destination
+
+    def _deliver(self, entry: Waiting) -> list[Delivery]:
+        try:
+            with self._entry_lock(entry), self._guarded():
+                if not self.outbox.still_there(entry):
+                    return []  # another process delivered it a moment ago
+                run_id = self.store.redeliver(entry.submission, self.loaded.path)
+                if entry.submission.replaces:
+                    self.store.mark_replaced(entry.submission.replaces, run_id)
+        except Timeout:
+            return []  # another process is delivering it right now
+        except StoreUnreachableError:
+            raise
+        except TrackingError as refusal:
+            self.outbox.park(entry, str(refusal))
             return []
-        delivered = []
-        for path, submission in self.outbox.pending():
-            run_id = self.store.redeliver(submission, self.loaded.path)
-            self.outbox.remove(path)
-            delivered.append(Delivery(run_id, submission))
-        self._synced = True
-        return delivered
+        self.outbox.remove(entry)
+        return [Delivery(run_id, entry.submission)]
+
+    def _sync_report(self, delivered: list[Delivery], unreadable: list[Unreadable]) -> SyncReport:
+        waiting, _ = self.outbox.entries()
+        return SyncReport(
+            destination=self.location.describe(),
+            delivered=delivered,
+            parked=[e for e in waiting if self._mine(e) and e.parked],
+            elsewhere=[e for e in waiting if e.plan == self.plan.id and not self._mine(e)],
+            unreadable=unreadable,
+        )
 
     @contextmanager
     def active_run(self, submission: Submission) -> Iterator[Any]:
-        self.sync()
-        with self.store.active_run(submission) as run:
+        with self._guarded():
+            self.sync()
+            store = self.store
+        with store.active_run(submission, self.loaded.path) as run:
             yield run
 
     # -- reading -------------------------------------------------------------------------------
 
     def results(self) -> list[Result]:
-        self.sync()
-        return self.store.results()
+        with self._guarded():
+            self.sync()
+            return self.store.results()
+
+    def unfinished(self) -> list[ExistingRun]:
+        with self._guarded():
+            return self.store.unfinished()
 
     def verdicts(self, today: dt.date | None = None) -> tuple[list[Result], list[Verdict]]:
         results = self.results()
@@ -234,7 +380,51 @@ class Journal:
 
     def snapshot(self, doc: Path, plots: list[Path]) -> str:
         """Keep the plan file, its rendered doc and plots as artifacts in the experiment."""
-        return self.store.log_plan_snapshot(self.loaded.path, doc, plots)
+        with self._guarded():
+            return self.store.log_plan_snapshot(self.loaded.path, doc, plots)
+
+
+def _checked_params(params: Mapping[str, Any]) -> dict[str, str]:
+    # Checked here so that MLflow never refuses a result half-way through writing its run.
+    checked = {}
+    for key, value in params.items():
+        problem = key_problem(str(key))
+        if problem is not None:
+            raise ResultError(f"param {key!r} cannot be stored: {problem}; nothing was logged")
+        text = str(value)
+        if len(text) > PARAM_VALUE_LIMIT:
+            raise ResultError(
+                f"param {key!r} is {len(text)} characters long; MLflow keeps at most "
+                f"{PARAM_VALUE_LIMIT}; nothing was logged"
+            )
+        checked[str(key)] = text
+    return checked
+
+
+def _check_attachable(run: ExistingRun, kind: ResultKind, subject: str) -> None:
+    if run.status != "FINISHED":
+        advice = (
+            "attach it once it has finished"
+            if run.status == "RUNNING"
+            else "only a finished run counts as a result"
+        )
+        raise ResultError(f"run {run.run_id} is {run.status}: {advice}; nothing was logged")
+    if run.kind and (run.kind, run.subject) != (kind, subject):
+        raise ResultError(
+            f"run {run.run_id} is already a result for {run.kind} {run.subject}; a run counts "
+            f"for one subject only, so it was not attached to {kind} {subject}"
+        )
+
+
+def _same_result(result: Result, submission: Submission) -> bool:
+    """The same result logged again: same values, params, note and provenance."""
+    return (
+        dict(result.metrics) == dict(submission.metrics)
+        and dict(result.params) == dict(submission.params)
+        and result.note == submission.note
+        and result.reported == submission.reported
+        and result.source == submission.source
+    )
 
 
 def _checked_metrics(metrics: Mapping[str, Any], declared: set[str]) -> dict[str, float]:

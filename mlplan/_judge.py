@@ -257,14 +257,15 @@ def _identity(result: Result) -> tuple[object, ...]:
         result.kind,
         result.subject,
         result.reported,
+        result.note,
         tuple(result.params.items()),
         tuple(result.metrics.items()),
     )
 
 
 def _live(results: Sequence[Result]) -> list[Result]:
-    """Results that count: replaced ones dropped, identical ones (same subject, params and
-    values: a result logged twice) counted once."""
+    """Results that count: replaced ones dropped, identical ones (same subject, params, note
+    and values: a result logged twice) counted once."""
     gone = _replaced(results)
     seen: set[tuple[object, ...]] = set()
     kept = []
@@ -722,9 +723,12 @@ def _paired_test(
     assert pair_by is not None and rule.baseline is not None
     key = rule.metric.key
     mine, theirs = _latest_by_key(runs, pair_by), _latest_by_key(b_runs, pair_by)
-    matched = sorted(set(mine) & set(theirs), key=_natural)
+    # In the hypothesis's logging order: deterministic, whatever order the results came in.
+    matched = [k for k in mine if k in theirs]
     unmatched = _unmatched(ctx.hypothesis.id, runs, pair_by, rule.baseline, set(theirs))
     unmatched += _unmatched(rule.baseline, b_runs, pair_by, ctx.hypothesis.id, set(mine))
+    unmatched += _superseded(ctx.hypothesis.id, runs, pair_by, mine)
+    unmatched += _superseded(rule.baseline, b_runs, pair_by, theirs)
     h = [mine[k].metrics[key] for k in matched]
     b = [theirs[k].metrics[key] for k in matched]
     differences = [x - scale * y for x, y in zip(h, b, strict=True)]
@@ -753,6 +757,19 @@ def _paired_test(
         p_failure=failure,
         power=_power_tuple(ctx, rule, base.reference.mean, sd, None),
     )
+
+
+def _superseded(
+    subject: str, runs: Sequence[Result], key: str, kept: Mapping[str, Result]
+) -> list[str]:
+    """Runs that share a key with a later one (logged at the same instant, past the
+    journal's check): only the latest counts, and the doc says which were set aside."""
+    return [
+        f"{subject} run {run.run_id} ({key}={run.params[key]}): a later result has the same "
+        f"{key} (run {kept[run.params[key]].run_id}); only that one is used"
+        for run in runs
+        if key in run.params and kept[run.params[key]] is not run
+    ]
 
 
 def _natural(key: str) -> tuple[int, float, str]:

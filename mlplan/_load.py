@@ -6,7 +6,6 @@ file are reported at once, so a user fixes a plan in one pass rather than one er
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from dataclasses import dataclass
@@ -18,12 +17,11 @@ from pydantic_core import ErrorDetails
 
 from mlplan._checks import find_problems
 from mlplan._models import SCHEMA_VERSION, Plan
+from mlplan._text import did_you_mean
 from mlplan._yaml import Locations, read_document
-from mlplan.errors import PlanError, Problem
+from mlplan.errors import PlanError, Problem, Route, Severity
 
 __all__ = ["LoadedPlan", "load_plan"]
-
-PathSteps = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -35,11 +33,10 @@ class LoadedPlan:
     locations: Locations
 
     def problem_at(
-        self, steps: PathSteps, message: str, hint: str = "", severity: str = "error"
+        self, route: Route, message: str, hint: str = "", severity: Severity = "error"
     ) -> Problem:
-        """A problem located at the value ``steps`` points to."""
-        line, column = self.locations.of_value(steps)
-        return Problem(str(self.path), line, column, message, steps, hint, severity)
+        """A problem located at the value ``route`` points to."""
+        return self.locations.problem(self.path, route, message, hint, severity)
 
 
 def load_plan(path: str | Path) -> LoadedPlan:
@@ -52,12 +49,11 @@ def load_plan(path: str | Path) -> LoadedPlan:
         raise PlanError(
             path,
             [
-                Problem(
-                    str(path),
-                    1,
-                    1,
+                document.locations.problem(
+                    path,
+                    (),
                     f"a plan is a mapping of sections, but this file holds {kind}",
-                    hint="start from `mlplan new NAME`",
+                    "start from `mlplan new NAME`",
                 )
             ],
         )
@@ -72,10 +68,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
     if findings:
         raise PlanError(
             path,
-            [
-                _problem(path, document.locations.of_value(steps), message, steps, hint)
-                for steps, message, hint in findings
-            ],
+            [document.locations.problem(path, *finding) for finding in findings],
         )
     return LoadedPlan(plan=plan, path=path, locations=document.locations)
 
@@ -85,45 +78,35 @@ def _check_version(path: Path, data: dict[str, Any], locations: Locations) -> No
     # instead of a page of unknown-key errors.
     version = data.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-        steps: PathSteps = ("schema_version",)
         raise PlanError(
             path,
             [
-                _problem(
+                locations.problem(
                     path,
-                    locations.of_value(steps),
+                    ("schema_version",),
                     f"this plan uses schema version {version}; "
                     f"this mlplan reads up to {SCHEMA_VERSION}",
-                    steps,
                     "upgrade mlplan",
                 )
             ],
         )
 
 
-def _problem(
-    path: Path, position: tuple[int, int], message: str, steps: PathSteps, hint: str
-) -> Problem:
-    line, column = position
-    return Problem(str(path), line, column, message, steps, hint)
-
-
 def _shape_problems(
     path: Path, exc: ValidationError, data: Any, locations: Locations
 ) -> list[Problem]:
-    problems: dict[tuple[PathSteps, str], Problem] = {}
+    problems: dict[tuple[Route, str], Problem] = {}
     for error in exc.errors(include_url=False):
         steps = _data_path(error["loc"], data)
         message, hint = _explain(error, steps)
-        if error["type"] == "extra_forbidden":
-            position = locations.of_key(steps)
-        else:
-            position = locations.of_value(steps)
-        problems.setdefault((steps, message), _problem(path, position, message, steps, hint))
+        # An unknown key is wrong where the key is written, not where its value is.
+        at_key = error["type"] == "extra_forbidden"
+        problem = locations.problem(path, steps, message, hint, at_key=at_key)
+        problems.setdefault((steps, message), problem)
     return sorted(problems.values(), key=lambda p: (p.line, p.column))
 
 
-def _data_path(loc: tuple[int | str, ...], data: Any) -> PathSteps:
+def _data_path(loc: tuple[int | str, ...], data: Any) -> Route:
     """Pydantic's error location with its internal steps (union and validator tags) removed."""
     steps: list[str | int] = []
     node = data
@@ -162,7 +145,7 @@ _TYPE_NAMES = {
 }
 
 
-def _explain(error: ErrorDetails, steps: PathSteps) -> tuple[str, str]:
+def _explain(error: ErrorDetails, steps: Route) -> tuple[str, str]:
     kind = error["type"]
     field = steps[-1] if steps else "plan"
     if kind == "missing":
@@ -197,7 +180,7 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _model_at(steps: PathSteps) -> type[BaseModel] | None:
+def _model_at(steps: Route) -> type[BaseModel] | None:
     """The model class that describes the mapping at ``steps``, if any."""
     model: Any = Plan
     for step in steps:
@@ -225,17 +208,15 @@ def _innermost(annotation: Any) -> Any:
             return annotation
 
 
-def _valid_keys_hint(key: str, parent: PathSteps) -> str:
+def _valid_keys_hint(key: str, parent: Route) -> str:
     model = _model_at(parent)
     if model is None:
         return ""
     valid = list(model.model_fields)
-    close = difflib.get_close_matches(key, valid, n=1)
-    suggestion = f"did you mean {close[0]!r}? " if close else ""
-    return f"{suggestion}valid keys here: {', '.join(valid)}"
+    return did_you_mean(key, valid, listed_as="valid keys here")
 
 
-def _field_help(steps: PathSteps) -> str:
+def _field_help(steps: Route) -> str:
     """The description of the field that ``steps`` points into, as a hint of what is expected."""
     for end in range(len(steps) - 1, -1, -1):
         name = steps[end]

@@ -9,10 +9,12 @@ server, and lock files that serialise writers.
 from __future__ import annotations
 
 import os
+import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["STORE_DIR", "StoreLocation", "locate_store"]
+__all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact"]
 
 STORE_DIR = ".mlplan"
 
@@ -47,22 +49,31 @@ class StoreLocation:
         """Whether there can be anything to read: a configured URI, or an embedded database."""
         return not self.embedded or self.database.is_file()
 
+    @property
+    def destination(self) -> str:
+        """Which store a kept result is for, as it may be shown and kept on disk.
+
+        The embedded store is named relative to the plan (the folder may move); a URI has
+        any password masked.
+        """
+        return f"{STORE_DIR}/mlflow.db" if self.embedded else redact(self.uri)
+
     def describe(self) -> str:
-        return f"the embedded store {self.database}" if self.embedded else self.uri
+        return f"the embedded store {self.database}" if self.embedded else redact(self.uri)
 
     def describe_for_doc(self) -> str:
         """Like describe(), but the same wherever the plan's folder is: docs are committed."""
         if self.embedded:
             return f"the embedded store {STORE_DIR}/mlflow.db beside the plan"
-        return self.uri
+        return redact(self.uri)
 
     def ui_command(self) -> str:
         if self.embedded:
             return f"mlflow ui --backend-store-uri {self.uri}"
         return (
-            f"open {self.uri} in a browser"
+            f"open {redact(self.uri)} in a browser"
             if self.remote
-            else f"mlflow ui --backend-store-uri {self.uri}"
+            else f"mlflow ui --backend-store-uri {redact(self.uri)}"
         )
 
 
@@ -72,4 +83,15 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
     if uri:
         return StoreLocation(uri=uri, embedded=False, home=home)
-    return StoreLocation(uri=f"sqlite:///{home / 'mlflow.db'}", embedded=True, home=home)
+    # Percent-encoded: a folder named "a?b" or "x#1" would otherwise end the path at the "?"
+    # or "#" and put the store somewhere else, shared with unrelated plans.
+    database = urllib.parse.quote(str(home / "mlflow.db"), safe="/")
+    return StoreLocation(uri=f"sqlite:///{database}", embedded=True, home=home)
+
+
+_USERINFO = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
+
+
+def redact(uri: str) -> str:
+    """``uri`` with the password of ``user:password@host`` replaced by ``***``."""
+    return _USERINFO.sub(r"\1:***@", uri)

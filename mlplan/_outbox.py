@@ -2,6 +2,11 @@
 
 A submission carries a unique id that is also written to its MLflow run as a tag, so a
 delivery that was interrupted after the run was created is recognised and never sent twice.
+
+Each entry remembers the store it was meant for and why it waits. It is delivered only to that
+store: a result meant for the team's server must never land in the embedded store because a
+later command happened to run without ``--tracking-uri``. An entry the store refused is parked
+with the store's reason; it stays on disk for the user to read, and never blocks the others.
 """
 
 from __future__ import annotations
@@ -10,14 +15,18 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from mlplan._files import write_atomically
 from mlplan._results import ResultKind
+from mlplan.errors import TrackingError
 
-__all__ = ["Outbox", "Submission"]
+__all__ = ["OUTBOX_FORMAT", "Outbox", "Submission", "Unreadable", "Waiting"]
+
+# Bumped when an entry's layout changes; an entry from a newer mlplan is left alone, not guessed.
+OUTBOX_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -41,31 +50,132 @@ class Submission:
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     )
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, indent=2)
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
     @classmethod
-    def from_json(cls, text: str) -> Submission:
-        data: dict[str, Any] = json.loads(text)
+    def from_dict(cls, data: Mapping[str, Any]) -> Submission:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown fields {', '.join(unknown)}")
+        if data.get("kind") not in ("hypothesis", "baseline"):
+            raise ValueError(f"kind {data.get('kind')!r} is neither hypothesis nor baseline")
+        metrics = data.get("metrics")
+        if not isinstance(metrics, dict) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values()
+        ):
+            raise ValueError("metrics is not a mapping of numbers")
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One result in the outbox: what, for which store, and why it has not arrived."""
+
+    path: Path
+    plan: str  # the plan's id: two plans in one folder share an outbox
+    submission: Submission
+    destination: str  # StoreLocation.destination of the store it is meant for
+    reason: str = ""  # why it could not be delivered when it was logged
+    refused: str = ""  # the store's reason for refusing it; a refused entry is parked
+
+    @property
+    def parked(self) -> bool:
+        return bool(self.refused)
+
+    def to_json(self) -> str:
+        document = {
+            "format": OUTBOX_FORMAT,
+            "plan": self.plan,
+            "destination": self.destination,
+            "reason": self.reason,
+            "refused": self.refused,
+            "submission": self.submission.to_dict(),
+        }
+        return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=True)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An outbox file mlplan cannot read: damaged, or written by a newer mlplan."""
+
+    path: Path
+    problem: str
 
 
 class Outbox:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def put(self, submission: Submission) -> Path:
+    def put(self, plan: str, submission: Submission, destination: str, reason: str = "") -> Waiting:
+        """Keep ``submission`` for ``destination``; a TrackingError if it cannot be kept."""
         path = self.folder / f"{submission.created_at[:10]}-{submission.submission_id}.json"
-        write_atomically(path, submission.to_json())
-        return path
+        entry = Waiting(path, plan, submission, destination, reason)
+        self._write(entry)
+        return entry
 
-    def pending(self) -> list[tuple[Path, Submission]]:
+    def park(self, entry: Waiting, refusal: str) -> Waiting:
+        parked = replace(entry, refused=refusal)
+        self._write(parked)
+        return parked
+
+    def note(self, entry: Waiting, reason: str) -> Waiting:
+        noted = replace(entry, reason=reason)
+        self._write(noted)
+        return noted
+
+    def still_there(self, entry: Waiting) -> bool:
+        return entry.path.is_file()
+
+    def _write(self, entry: Waiting) -> None:
+        try:
+            write_atomically(entry.path, entry.to_json())
+        except OSError as error:
+            raise TrackingError(
+                f"the result could not be kept in the outbox {self.folder} either "
+                f"({error.strerror or error}); nothing was saved: log it again once "
+                "the folder is writable"
+            ) from None
+
+    def entries(self) -> tuple[list[Waiting], list[Unreadable]]:
+        """Every entry, oldest first, and the files that could not be read."""
         if not self.folder.is_dir():
-            return []
-        return [
-            (path, Submission.from_json(path.read_text(encoding="utf-8")))
-            for path in sorted(self.folder.glob("*.json"))
-        ]
+            return [], []
+        waiting: list[Waiting] = []
+        unreadable: list[Unreadable] = []
+        for path in sorted(self.folder.glob("*.json")):
+            entry = _read(path)
+            if isinstance(entry, Waiting):
+                waiting.append(entry)
+            else:
+                unreadable.append(entry)
+        return waiting, unreadable
 
-    def remove(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
+    def remove(self, entry: Waiting) -> None:
+        entry.path.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> Waiting | Unreadable:
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return Unreadable(path, f"not a readable outbox entry ({type(error).__name__})")
+    if not isinstance(document, dict):
+        return Unreadable(path, "not a readable outbox entry (not a JSON object)")
+    version = document.get("format")
+    if isinstance(version, int) and version > OUTBOX_FORMAT:
+        return Unreadable(
+            path, f"written by a newer mlplan (outbox format {version}); upgrade mlplan to send it"
+        )
+    try:
+        return Waiting(
+            path,
+            str(document["plan"]),
+            Submission.from_dict(document["submission"]),
+            str(document["destination"]),
+            str(document.get("reason", "")),
+            str(document.get("refused", "")),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        return Unreadable(path, f"not a readable outbox entry ({error})")

@@ -17,7 +17,8 @@ from typing import Any
 
 import jinja2
 
-from mlplan._files import write_atomically
+from mlplan._deviations import decision_rows, deviation_rows
+from mlplan._files import write_output
 from mlplan._grading import grade_goals
 from mlplan._models import TERMINAL_ACTIONS, Hypothesis, Plan
 from mlplan._resources import templates_dir
@@ -53,6 +54,8 @@ _UNDERLINE = re.compile(r"^(\s*)([-=])(?=[-=\s]*$)", re.MULTILINE)
 def _escape(value: object) -> str:
     escaped = html.escape(str(value), quote=False)
     escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", escaped)
+    # GitHub renders $...$ as maths; an entity shows the dollar and opens no formula.
+    escaped = escaped.replace("$", "&#36;")
     escaped = _BULLET.sub(r"\1\\\2\3", escaped)
     escaped = _NUMBERED.sub(r"\1\\\2\3", escaped)  # only punctuation escapes: 1\. not \1.
     return _UNDERLINE.sub(r"\1\\\2", escaped)
@@ -163,14 +166,11 @@ def _log_context(plan: Plan, log: LogView) -> dict[str, Any]:
 
 def _record_context(plan: Plan, log: LogView) -> dict[str, Any]:
     """Decisions with the verdict they were taken on, and the deviations from the plan."""
-    # Imported here: these need the judge, which a plan-only render does not load.
-    from mlplan._decisions import decision_rows, deviation_rows
-
     return {
         "decisions": decision_rows(plan, log.review),
         "deviations": deviation_rows(plan, log.review),
     }
 
 
-def write_markdown(path: Path, markdown: str) -> None:
-    write_atomically(path, markdown)
+def write_markdown(path: Path, markdown: str, *, protect: Sequence[Path] = ()) -> None:
+    write_output(path, markdown, protect=protect)

@@ -14,7 +14,7 @@ from mlplan._files import write_atomically, write_new
 from mlplan._location import STORE_DIR
 from mlplan._resources import example_names, templates_dir
 from mlplan._schema import plan_schema_json
-from mlplan.errors import ScaffoldError
+from mlplan.errors import ScaffoldError, UnknownTemplateError
 
 __all__ = ["SCHEMA_FILE", "Scaffolded", "available_templates", "new_plan", "scaffold"]
 
@@ -60,6 +60,10 @@ def scaffold(
     is left as it is. Beside the plan: the JSON Schema it points at, a worked example's study
     modules, and a .gitignore that keeps the embedded store out of git.
     """
+    if template not in available_templates():
+        raise UnknownTemplateError(
+            f"unknown template {template!r}; available: {', '.join(available_templates())}"
+        )
     name = _checked_name(name)
     directory = directory or Path.cwd()
     target = directory / f"{name}.yaml"
@@ -135,11 +139,7 @@ def _plan_id(name: str) -> str:
 def _fill(template: str, name: str, file_name: str, today: dt.date) -> str:
     if template == "blank":
         return _fill_blank(name, file_name, today)
-    if template in example_names():
-        return _from_example(template, name, today)
-    raise ScaffoldError(
-        f"unknown template {template!r}; available: {', '.join(available_templates())}"
-    )
+    return _from_example(template, name, today)
 
 
 def _fill_blank(name: str, file_name: str, today: dt.date) -> str:

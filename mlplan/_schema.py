@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from mlplan._files import check_output, write_output
 from mlplan._models import Plan
+from mlplan.errors import OutputError
 
-__all__ = ["plan_schema", "plan_schema_json"]
+__all__ = ["plan_schema", "plan_schema_json", "write_schema"]
 
 
 def plan_schema() -> dict[str, Any]:
@@ -19,3 +22,17 @@ def plan_schema() -> dict[str, Any]:
 
 def plan_schema_json() -> str:
     return json.dumps(plan_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write_schema(path: Path) -> None:
+    """Write the schema to ``path``, replacing only a file that is already a JSON schema."""
+    check_output(path)
+    if path.is_file():
+        with path.open("rb") as existing:
+            start = existing.read(64).lstrip()
+        if not start.startswith(b"{"):
+            raise OutputError(
+                f"{path} exists and is not a JSON schema; `mlplan schema -o` replaces only a "
+                "schema it wrote before: choose another name"
+            )
+    write_output(path, plan_schema_json())

@@ -11,8 +11,16 @@ from typing import Any
 from mlplan._judge import Aggregate, Check, Verdict, baseline_values
 from mlplan._models import Plan
 from mlplan._results import Result
+from mlplan._text import plural
 
-__all__ = ["LogRow", "StatusRow", "attention", "log_rows", "status_rows"]
+__all__ = [
+    "LogRow",
+    "StatusRow",
+    "attention",
+    "log_rows",
+    "orphans",
+    "status_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -137,8 +145,8 @@ def _timebox_text(verdict: Verdict) -> str:
     if verdict.status in ("succeeded", "failed"):
         return f"done (deadline {verdict.deadline})"
     if verdict.days_left < 0:
-        return f"{-verdict.days_left} days overdue"
-    return f"{verdict.days_left} days left"
+        return f"{plural(-verdict.days_left, 'day')} overdue"
+    return f"{plural(verdict.days_left, 'day')} left"
 
 
 def _next_text(verdict: Verdict) -> str:
@@ -187,6 +195,21 @@ def attention(plan: Plan, verdicts: list[Verdict]) -> list[str]:
     return reasons
 
 
+def orphans(plan: Plan, results: list[Result]) -> list[str]:
+    """Results for ids the plan no longer has (renamed or removed): they count for nothing."""
+    known = {("hypothesis", h.id) for h in plan.experiment.hypotheses}
+    known |= {("baseline", b.id) for b in plan.experiment.baselines}
+    lost: dict[tuple[str, str], int] = {}
+    for result in results:
+        if (result.kind, result.subject) not in known:
+            lost[result.kind, result.subject] = lost.get((result.kind, result.subject), 0) + 1
+    return [
+        f"{plural(count, 'result')} for {kind} {subject!r}, which the plan no longer has, "
+        "count for nothing; rename it back or log them again under the new id"
+        for (kind, subject), count in sorted(lost.items())
+    ]
+
+
 @dataclass(frozen=True)
 class LogRow:
     """One result as the experiment log shows it."""
@@ -208,10 +231,11 @@ def _delta(value: float, reference: float) -> str:
 
 
 def _deltas(plan: Plan, result: Result, baselines: dict[str, dict[str, Aggregate]]) -> str:
-    if result.kind != "hypothesis":
-        return "—"
+    hypotheses = {h.id: h for h in plan.experiment.hypotheses}
+    if result.kind != "hypothesis" or result.subject not in hypotheses:
+        return "—"  # a baseline, or a result for a hypothesis the plan no longer has
     parts = []
-    for baseline in plan.hypothesis(result.subject).baselines:
+    for baseline in hypotheses[result.subject].baselines:
         reference = baselines.get(baseline, {})
         shown = [
             f"{key} {_delta(value, reference[key].mean)}"

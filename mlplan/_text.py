@@ -1,21 +1,41 @@
-"""Plain-language phrasing of criteria and guardrails, shared by status, render and the judge."""
+"""Plain-language phrasing shared by status, render, the judge and the checks: criteria,
+guardrails, next steps, and the hint for a name that is not known."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 from mlplan._models import Criterion, Guardrail, Metric, NextStep
 
-__all__ = ["criterion_text", "guardrail_text", "next_step_text"]
+__all__ = ["criterion_text", "did_you_mean", "guardrail_text", "next_step_text", "plural"]
+
+
+def did_you_mean(name: str, options: Sequence[str], listed_as: str = "known") -> str:
+    """A hint for an unknown name: the closest option, if one is close, then every option."""
+    close = difflib.get_close_matches(name, options, n=1)
+    suggestion = f"did you mean {close[0]!r}? " if close else ""
+    return f"{suggestion}{listed_as}: {', '.join(options) if options else '(none)'}"
 
 
 def criterion_text(criterion: Criterion, metric: Metric) -> str:
     """E.g. ``test_mse ≤ 20``, or ``test_mse better than OLS by ≥ 5% (lower is better)``."""
+    each = f" for each {criterion.for_each}" if criterion.for_each else ""
     if criterion.at_least is not None:
-        return f"{criterion.metric} ≥ {criterion.at_least:g}"
+        return f"{criterion.metric} ≥ {criterion.at_least:g}{each}"
     if criterion.at_most is not None:
-        return f"{criterion.metric} ≤ {criterion.at_most:g}"
-    baselines = " and ".join(criterion.better_than or [])
+        return f"{criterion.metric} ≤ {criterion.at_most:g}{each}"
+    baselines = " and ".join(criterion.baselines_named or [])
+    if criterion.no_worse_than is not None:
+        margin = f" by more than {criterion.by}" if criterion.by is not None else ""
+        return (
+            f"{criterion.metric} no worse than {baselines}{margin}{each} "
+            f"({metric.direction} is better)"
+        )
     margin = f" by ≥ {criterion.by}" if criterion.by is not None else ""
-    return f"{criterion.metric} better than {baselines}{margin} ({metric.direction} is better)"
+    return (
+        f"{criterion.metric} better than {baselines}{margin}{each} ({metric.direction} is better)"
+    )
 
 
 def guardrail_text(guardrail: Guardrail) -> str:
@@ -27,3 +47,8 @@ def guardrail_text(guardrail: Guardrail) -> str:
 
 def next_step_text(step: NextStep) -> str:
     return f"{step.description} → {step.then}" if step.then else step.description
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 error``, ``2 errors``, ``1 hypothesis``, ``3 hypotheses``."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"

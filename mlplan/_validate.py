@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from mlplan._checks import find_warnings
 from mlplan._grading import GradedGoal, grade_goals
 from mlplan._load import LoadedPlan, load_plan
-from mlplan.errors import PlanError, Problem
+from mlplan.errors import PlanError, Problem, Route, Severity
 
 __all__ = ["Report", "validate_file"]
 
@@ -52,7 +53,7 @@ def validate_file(path: Path, *, strict: bool = False) -> Report:
     except PlanError as error:
         return Report(path=path, loaded=None, problems=error.problems)
     grades = grade_goals(loaded.plan)
-    severity = "error" if strict else "warning"
+    severity: Severity = "error" if strict else "warning"
     placeholders = list(_placeholder_problems(loaded, severity))
     if not strict and len(placeholders) > 1:
         placeholders = [_summarised(placeholders)]
@@ -65,7 +66,7 @@ def validate_file(path: Path, *, strict: bool = False) -> Report:
 
 
 def _bad_goal_problems(
-    loaded: LoadedPlan, grades: list[GradedGoal], severity: str
+    loaded: LoadedPlan, grades: list[GradedGoal], severity: Severity
 ) -> Iterator[Problem]:
     for graded in grades:
         if graded.grade != "bad":
@@ -78,7 +79,7 @@ def _bad_goal_problems(
         )
 
 
-def _placeholder_problems(loaded: LoadedPlan, severity: str) -> Iterator[Problem]:
+def _placeholder_problems(loaded: LoadedPlan, severity: Severity) -> Iterator[Problem]:
     for steps, value in _strings(loaded.plan.model_dump(mode="json"), ()):
         if value.lstrip().startswith(PLACEHOLDER):
             yield loaded.problem_at(
@@ -90,21 +91,14 @@ def _placeholder_problems(loaded: LoadedPlan, severity: str) -> Iterator[Problem
 
 
 def _summarised(placeholders: list[Problem]) -> Problem:
-    first = placeholders[0]
-    return Problem(
-        first.file,
-        first.line,
-        first.column,
-        f"{len(placeholders)} values still hold the template's TODO (the first is here)",
-        first.path,
-        "replace them with the plan's own text; --strict lists each one",
-        first.severity,
+    return dataclasses.replace(
+        placeholders[0],
+        message=f"{len(placeholders)} values still hold the template's TODO (the first is here)",
+        hint="replace them with the plan's own text; --strict lists each one",
     )
 
 
-def _strings(
-    value: Any, steps: tuple[str | int, ...]
-) -> Iterator[tuple[tuple[str | int, ...], str]]:
+def _strings(value: Any, steps: Route) -> Iterator[tuple[Route, str]]:
     if isinstance(value, str):
         yield steps, value
     elif isinstance(value, dict):

@@ -8,6 +8,7 @@ bomb composes into a few nodes but converts into billions of values).
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from mlplan.errors import PlanError, Problem
+from mlplan.errors import PlanError, Problem, Route, Severity
 
 __all__ = ["MAX_FILE_BYTES", "MAX_VALUES", "Document", "Locations", "read_document"]
 
@@ -29,29 +30,42 @@ MAX_DEPTH = 100
 # silently dropped on a mapping or a list if the converter did not refuse them.
 _PLAIN_TAGS = frozenset(tag for tag in yaml.SafeLoader.yaml_constructors if tag is not None)
 
-Path_ = tuple[str | int, ...]
-
 
 @dataclass
 class Locations:
     """1-based (line, column) of every value, and of every mapping key, by path."""
 
-    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    values: dict[Route, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Route, tuple[int, int]] = field(default_factory=dict)
 
-    def of_value(self, path: Path_) -> tuple[int, int]:
+    def of_value(self, path: Route) -> tuple[int, int]:
         """Where the value at ``path`` is, or its nearest ancestor if it is missing."""
         for prefix in _prefixes(path):
             if prefix in self.values:
                 return self.values[prefix]
         return (1, 1)
 
-    def of_key(self, path: Path_) -> tuple[int, int]:
+    def of_key(self, path: Route) -> tuple[int, int]:
         """Where the key naming ``path`` is written, falling back to the value."""
         return self.keys.get(path) or self.of_value(path)
 
+    def problem(
+        self,
+        file: Path,
+        route: Route,
+        message: str,
+        hint: str = "",
+        severity: Severity = "error",
+        *,
+        at_key: bool = False,
+    ) -> Problem:
+        """A problem located at the value ``route`` points to (or at its key, for a key that
+        should not be there). Every problem found in a parsed document is made here."""
+        line, column = self.of_key(route) if at_key else self.of_value(route)
+        return Problem(str(file), line, column, message, route, hint, severity)
 
-def _prefixes(path: Path_) -> Iterator[Path_]:
+
+def _prefixes(path: Route) -> Iterator[Route]:
     for end in range(len(path), -1, -1):
         yield path[:end]
 
@@ -79,6 +93,16 @@ def read_document(path: Path) -> Document:
         raise _error(path, refusal.message, refusal.mark, refusal.hint) from None
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(path, text, exc) from None
+    except yaml.reader.ReaderError as exc:  # a control character: it carries no Mark
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise _error_at(
+            path,
+            line,
+            column,
+            f"the character U+{_code_point(exc.character):04X} cannot appear in YAML",
+            "delete it; plans are plain text",
+        ) from None
     except RecursionError:  # a last resort: _convert refuses deep nesting with a location
         raise _error(path, _TOO_DEEP, None, "flatten the structure") from None
 
@@ -88,6 +112,17 @@ _TOO_DEEP = f"the document nests more than {MAX_DEPTH} levels deep; a plan canno
 
 def _read_text(path: Path) -> str:
     try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            # A FIFO would block forever and /dev/zero never ends: look before opening.
+            raise _error(
+                path,
+                "this is not a regular file (a pipe, a device or a socket)",
+                None,
+                "give the path of the plan's YAML file",
+            )
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise _error(
@@ -96,14 +131,25 @@ def _read_text(path: Path) -> str:
                 None,
                 "is this the right file? A plan is a few kilobytes of YAML",
             )
-        raw = path.read_bytes()
+        raw = _read_at_most(path, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise _error(path, "no such file", None, "check the path") from None
     except IsADirectoryError:
         raise _error(path, "this is a directory, not a plan file", None, "") from None
     except PermissionError:
         raise _error(path, "permission denied", None, "check the file's permissions") from None
+    except OSError as error:  # a path through a file, a name too long, a symlink loop, ...
+        raise _error(path, f"cannot be read: {error.strerror or error}", None, "") from None
     return _decode(path, raw)
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    # The file may have grown, or been swapped for something else, since it was looked at.
+    with path.open("rb") as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise _error(path, f"the file is over {limit:,} bytes; plans are not this long", None, "")
+    return raw
 
 
 # Checked before NUL bytes: UTF-16 text is full of them but is not binary.
@@ -245,6 +291,9 @@ def _check_graph(root: yaml.Node) -> None:
     size(root)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _Converter:
     def __init__(self, loader: SafeConstructor) -> None:
         self.loader = loader
@@ -254,7 +303,7 @@ class _Converter:
         # `<<:`. Kept because flatten_mapping rewrites the node, which an alias may revisit.
         self.explicit: dict[int, int] = {}
 
-    def convert(self, node: yaml.Node, path: Path_) -> Any:
+    def convert(self, node: yaml.Node, path: Route) -> Any:
         self.locations.values[path] = _mark(node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
@@ -269,6 +318,10 @@ class _Converter:
         return value
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _STR_TAG:
+            # What construct_object returns for a string, without its bookkeeping: most of a
+            # plan is text, and this is a third of the conversion's time on a large plan.
+            return node.value
         try:
             return self.loader.construct_object(node, deep=True)
         except ValueError as exc:  # e.g. a date that does not exist, such as 2026-02-30
@@ -278,7 +331,7 @@ class _Converter:
                 "dates are written YYYY-MM-DD and must exist",
             ) from None
 
-    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: Route) -> dict[Any, Any]:
         if id(node) not in self.explicit:
             self.explicit[id(node)] = sum(
                 1 for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge"
@@ -318,6 +371,11 @@ def _short_tag(tag: str) -> str:
 
 def _mark(mark: yaml.Mark) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1
+
+
+def _code_point(character: object) -> int:
+    # PyYAML gives the offending character as its code point; be lenient about older versions.
+    return character if isinstance(character, int) else ord(str(character)[:1] or "\0")
 
 
 def _yaml_error(path: Path, text: str, exc: yaml.MarkedYAMLError) -> PlanError:

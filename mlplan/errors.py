@@ -4,29 +4,45 @@ Every error a user can fix derives from :class:`MlplanError`; the CLI turns thos
 message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
 
     MlplanError
+    ├── UsageError         the call itself is wrong (options that conflict or are missing)
     ├── PlanError          a plan file is unreadable or invalid; carries every problem found
     ├── ScaffoldError      `mlplan new` refused a name, a template or an existing file
     ├── ResultError        a result that does not fit the plan (unknown id or metric, NaN, ...)
+    ├── OutputError        an output path that mlplan must not replace (the plan, a device, ...)
     ├── BaselineError      a baseline's entry point is missing, fails, or returns bad data
     └── TrackingError      the MLflow store refused a request
-        └── StoreUnreachableError   the tracking server did not answer; results wait in the outbox
+        └── StoreUnreachableError   the store could not be used; results wait in the outbox
+            └── StoreAuthError      it refused the credentials or the permission; results wait
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
     "BaselineError",
     "MlplanError",
+    "OutputError",
     "PlanError",
     "Problem",
     "ResultError",
+    "Route",
     "ScaffoldError",
+    "Severity",
+    "StoreAuthError",
     "StoreUnreachableError",
     "TrackingError",
+    "UsageError",
 ]
+
+# How bad a problem is: an error makes a plan invalid; a warning is reported and let through
+# (`mlplan validate --strict` turns warnings about goals and TODOs into errors).
+Severity = Literal["error", "warning"]
+# The way from the document root to a value: mapping keys and list indexes, e.g.
+# ("experiment", "hypotheses", 0, "id"). Locations, problems and checks all speak in routes.
+Route = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -42,9 +58,9 @@ class Problem:
     line: int
     column: int
     message: str
-    path: tuple[str | int, ...] = ()
+    path: Route = ()
     hint: str = ""
-    severity: str = "error"
+    severity: Severity = "error"
 
     def where(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -96,12 +112,26 @@ class PlanError(MlplanError):
         return f"{self.file}: {count} {noun}\n{body}"
 
 
+class UsageError(MlplanError):
+    """The call itself is wrong: options that conflict, or a required one missing.
+
+    The command line exits with code 2 for these, as for any other usage mistake."""
+
+
 class ScaffoldError(MlplanError):
     """``mlplan new`` refused to write a plan."""
 
 
+class UnknownTemplateError(ScaffoldError, UsageError):
+    """``mlplan new --template`` named a template that does not exist."""
+
+
 class ResultError(MlplanError):
     """A result does not fit the plan it is logged against."""
+
+
+class OutputError(MlplanError):
+    """An output path mlplan refuses to replace: the plan it reads, a device, a symlink."""
 
 
 class BaselineError(MlplanError):
@@ -113,4 +143,12 @@ class TrackingError(MlplanError):
 
 
 class StoreUnreachableError(TrackingError):
-    """The tracking server did not answer in time."""
+    """The store could not take a result (down, stalled, locked, unwritable); it waits in the
+    outbox for that store."""
+
+
+class StoreAuthError(StoreUnreachableError):
+    """The tracking server refused the credentials (401) or the permission (403).
+
+    A kind of unreachable: the result waits in the outbox for that server until the user has
+    set their credentials, rather than being lost."""

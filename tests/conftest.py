@@ -129,7 +129,7 @@ def _stores_start_from_a_migrated_template(_migrated_schema: Path) -> Iterator[N
     """
     from mlflow.store.db import utils
 
-    initialize = utils._initialize_tables
+    initialize: Callable[[Any], None] = utils._initialize_tables
     lock = FileLock(str(_migrated_schema) + ".lock")
 
     def from_template(engine: Any) -> None:

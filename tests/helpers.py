@@ -72,9 +72,14 @@ SERVICES = {
         "PostgreSQL",
         "127.0.0.1",
         5432,
-        "service postgresql start",
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     ),
-    "mariadb": Service("MariaDB", "127.0.0.1", 3306, "service mariadb start"),
+    "mariadb": Service(
+        "MariaDB",
+        "127.0.0.1",
+        3306,
+        "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
+    ),
 }
 REQUIRE_SERVICES = "MLPLAN_REQUIRE_SERVICES"
 
@@ -138,8 +143,8 @@ goals:
       guardrail: {{metrics: "recall.*", max_drop: "2%"}}
   trade_offs: [Precision may drop by up to 5%.]
 metrics:
-  - {{key: recall, direction: higher, description: Share of churners found.}}
-  - {{key: recall.loyal, direction: higher, description: Recall on loyal customers.}}
+  - {{key: recall, direction: higher, bounds: [0, 1], description: Share of churners found.}}
+  - {{key: recall.loyal, direction: higher, bounds: [0, 1], description: Loyal recall.}}
   - {{key: latency_ms, direction: lower, unit: ms, description: Scoring time.}}
 experiment:
   data_motivation: Each churner costs 300 EUR a year.
@@ -147,6 +152,7 @@ experiment:
     - id: B1
       description: Flag customers whose usage fell by half.
       entry_point: churn_baselines:usage_drop
+      exact: true
     - id: B2
       description: Flag nobody.
   hypotheses:

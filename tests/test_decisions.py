@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def log(plan: Path, kind: str, subject: str, runs: Sequence[tuple[float, float]]
         journal.log(submission)
 
 
-def status(plan: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:
+def status(plan: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, Any]]:
     capsys.readouterr()
     assert cli("status", plan, "--json", "--today", TODAY) == 0
     return {row["hypothesis"]: row for row in json.loads(capsys.readouterr().out)["hypotheses"]}

@@ -39,11 +39,11 @@ def test_a_complete_plan_loads_with_every_section(make_plan: MakePlan) -> None:
     # a single baseline id is accepted where a list is expected
     assert plan.hypothesis("H1").success_criteria[0].better_than == ["B1"]
     assert plan.experiment_log.entries == []
-    # every value is located: H2 starts on line 43, its at_most criterion on line 50
-    assert loaded.locations.of_value(("experiment", "hypotheses", 1)) == (43, 7)
+    # every value is located: H2 starts on line 44, its at_most criterion on line 51
+    assert loaded.locations.of_value(("experiment", "hypotheses", 1)) == (44, 7)
     assert loaded.locations.of_value(
         ("experiment", "hypotheses", 1, "success_criteria", 1, "at_most")
-    ) == (50, 41)
+    ) == (51, 41)
 
 
 def test_the_blank_scaffold_loads_and_validates_as_generated(capsys: Capsys) -> None:
@@ -302,7 +302,7 @@ def test_json_report_holds_problems_and_grades(make_plan: MakePlan, capsys: Caps
     assert reports[1]["goals"] == []
     [problem] = reports[1]["problems"]
     assert problem["message"] == "expected a whole number, got 'ten'"
-    assert (problem["line"], problem["column"], problem["severity"]) == (40, 23, "error")
+    assert (problem["line"], problem["column"], problem["severity"]) == (41, 23, "error")
     assert problem["path"] == ["experiment", "hypotheses", 0, "timebox", "days"]
 
 
@@ -318,7 +318,7 @@ def test_several_paths_are_all_reported(make_plan: MakePlan, capsys: Capsys) -> 
     assert code == 1
     assert f"✓ {first}: valid" in out
     assert f"✓ {second}: valid" in out
-    assert f"✗ {broken}: invalid (1 errors)" in err
+    assert f"✗ {broken}: invalid (1 error)" in err
     assert "'H9' is neither a hypothesis nor a terminal action" in err
 
 
@@ -379,7 +379,7 @@ def test_new_refuses_names_that_are_not_slugs(name: str, capsys: Capsys) -> None
 
 def test_new_with_an_unknown_template_lists_the_valid_ones(capsys: Capsys) -> None:
     code, _, err = run(capsys, "new", "x", "--template", "nope")
-    assert code == 1
+    assert code == 2  # a usage mistake, as the README promises
     assert f"unknown template 'nope'; available: {', '.join(available_templates())}" in err
     assert available_templates()[0] == "blank"
     assert not Path("x.yaml").exists()

@@ -1,23 +1,76 @@
-"""The public API: every exported name resolves, and importing mlplan stays light."""
+"""The public API: exactly these names, each resolving, and importing mlplan stays light."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import subprocess
 import sys
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
 import mlplan
 
+# The exact public surface (httpx's habit): adding or removing a name is a decision, made here.
+PUBLIC = {
+    # the plan file and its sections
+    "SCHEMA_VERSION", "Plan", "ProblemStatement", "Goals", "MetricGoal", "GoalGuardrail",
+    "Metric", "ExperimentDesign", "Baseline", "Hypothesis", "Criterion", "Guardrail", "Margin",
+    "Timebox", "NextStep", "SoftwareDesign", "Considerations", "Risks", "ExperimentLog",
+    "LogEntry", "Decision", "RecordedVerdict", "CriteriaAmendment",
+    # loading, checking, grading
+    "LoadedPlan", "load_plan", "Report", "validate_file", "GradedGoal", "grade_goal",
+    "grade_goals", "new_plan", "plan_schema",
+    # results and the judge
+    "Result", "ResultKind", "Aggregate", "Amendment", "Check", "Status", "Verdict",
+    "active_hypotheses", "judge", "StatusRow", "LogRow",
+    # workflows
+    "decide", "amend", "log_result", "publish", "read_log", "render_design_doc",
+    "run_baseline", "start_run", "verdicts", "LogView", "render_markdown",
+    # errors and located problems
+    "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
+    "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError",
+    "__version__",
+}  # fmt: skip
 
-@pytest.mark.parametrize("name", mlplan.__all__)
-def test_every_exported_name_resolves(name: str) -> None:
-    assert getattr(mlplan, name) is not None
+
+def test_the_public_names_are_exactly_these() -> None:
+    assert set(mlplan.__all__) == PUBLIC
+    assert len(mlplan.__all__) == len(PUBLIC)  # no name listed twice
+    assert dir(mlplan) == sorted(PUBLIC)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC - {"__version__"}))
+def test_every_public_name_is_the_object_of_its_home_module(name: str) -> None:
+    value = getattr(mlplan, name)
+    assert value is getattr(importlib.import_module(mlplan._PUBLIC[name]), name)
+    home = mlplan._PUBLIC[name]
+    assert home == "mlplan.errors" or home.split(".")[1].startswith("_")
+
+
+def test_the_type_checking_imports_are_the_same_table() -> None:
+    """Type checkers read the `if TYPE_CHECKING:` block, the runtime reads _PUBLIC: one list."""
+    tree = ast.parse(Path(mlplan.__file__).read_text(encoding="utf-8"))
+    [block] = [node for node in tree.body if isinstance(node, ast.If)]
+    imported = {
+        alias.name: node.module
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name  # `import x as x`: an explicit re-export
+    }
+    assert imported == mlplan._PUBLIC
+
+
+def test_the_version_is_the_installed_distributions() -> None:
+    assert mlplan.__version__ == version("mlplan")
 
 
 def test_unknown_names_are_attribute_errors() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
-        _ = mlplan.nonsense  # type: ignore[attr-defined]
+        _ = mlplan.nonsense
 
 
 def test_importing_mlplan_loads_only_what_is_used() -> None:
@@ -25,4 +78,4 @@ def test_importing_mlplan_loads_only_what_is_used() -> None:
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip() == "['mlplan', 'mlplan.errors']"
+    assert out.strip() == "['mlplan']"

@@ -30,6 +30,7 @@ from mlplan._cli import main
 from mlplan._load import load_plan
 from mlplan._render import LogView, decision_graph, render_markdown, write_markdown
 from mlplan._scaffold import new_plan
+from mlplan.errors import OutputError
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("MLPLAN_UPDATE_GOLDEN") == "1"
@@ -447,7 +448,8 @@ def test_a_failed_write_keeps_the_old_file_and_no_temporary(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OSError, match="No space left on device"):
+    # A full disk is the user's environment: one message (exit 1 on the CLI), not a crash.
+    with pytest.raises(OutputError, match="No space left on device"):
         write_markdown(target, "new\n" * 1000)
     assert calls, "the failure was not injected: write_markdown no longer calls os.fsync"
     assert target.read_text(encoding="utf-8") == "old\n"

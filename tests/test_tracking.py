@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import cli
@@ -15,17 +16,18 @@ import mlplan
 TODAY = "2026-11-25"
 
 
-def status_json(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict:
+def status_json(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
     capsys.readouterr()
     assert cli("status", plan, "--json", "--today", TODAY, *extra) == 0
-    return json.loads(capsys.readouterr().out)
+    report: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return report
 
 
-def by_id(report: dict) -> dict[str, dict]:
+def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {row["hypothesis"]: row for row in report["hypotheses"]}
 
 
-def mlflow_runs(plan: Path) -> list:
+def mlflow_runs(plan: Path) -> list[Any]:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
@@ -69,8 +71,9 @@ def test_a_result_is_a_self_explaining_mlflow_run(make_plan: Callable[..., Path]
     assert tags["mlplan.kind"] == "hypothesis"
     assert tags["mlplan.subject"] == "H1"
     assert tags["mlflow.note.content"] == "seed 1"
+    loaded = mlplan.load_plan(plan).plan
     assert tags["mlplan.criteria_fingerprint"] == mlplan._judge.criteria_fingerprint(
-        mlplan.load_plan(plan).plan.hypothesis("H1")
+        loaded, loaded.hypothesis("H1")
     )
     assert run.data.metrics == {"recall": 0.7, "recall.loyal": 0.9}
     assert run.data.params == {"seed": "1"}
@@ -81,17 +84,21 @@ def test_a_result_is_a_self_explaining_mlflow_run(make_plan: Callable[..., Path]
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (["-H", "H9", "-m", "recall=1"], "no hypothesis 'H9'"),
-        (["-H", "H1", "-m", "precision=1"], "unknown metric 'precision'"),
-        (["-H", "H1", "-m", "recall=nan"], "not a finite number"),
-        (["-H", "H1", "-m", "recall=inf"], "not a finite number"),
-        (["-H", "H1", "-m", "recall=high"], "expected a number"),
-        (["-H", "H1", "-m", "recall"], "is not KEY=VALUE"),
-        (["-H", "H1"], "at least one --metric"),
-        (["-H", "H1", "-B", "B1", "-m", "recall=1"], "exactly one of"),
-        (["-H", "H1", "-m", "recall=1", "--reported"], "needs its source"),
+        (["-H", "H9", "-m", "recall=1"], "no hypothesis 'H9'", 1),
+        (["-H", "H1", "-m", "precision=1"], "unknown metric 'precision'", 1),
+        (["-H", "H1", "-m", "recall=nan"], "not a finite number", 1),
+        (["-H", "H1", "-m", "recall=inf"], "not a finite number", 1),
+        (["-H", "H1", "-m", "recall=high"], "expected a number", 1),
+        (["-H", "H1", "-m", "recall=1", "-p", "a#b=1"], "cannot be stored", 1),
+        (["-H", "H1", "-m", "recall=1", "-p", "../etc=1"], "cannot be stored", 1),
+        (["-H", "H1", "-m", "recall=1", "--reported"], "needs its source", 1),
+        # Usage mistakes: exit 2, as for any other wrong switch.
+        (["-H", "H1", "-m", "recall"], "is not KEY=VALUE", 2),
+        (["-H", "H1"], "at least one metric", 2),
+        (["-H", "H1", "-B", "B1", "-m", "recall=1"], "exactly one of", 2),
+        (["-H", "H1", "--run-id", "abc", "-m", "recall=1"], "not both", 2),
     ],
 )
 def test_bad_results_log_nothing(
@@ -99,9 +106,10 @@ def test_bad_results_log_nothing(
     capsys: pytest.CaptureFixture[str],
     args: list[str],
     message: str,
+    code: int,
 ) -> None:
     plan = make_plan()
-    assert cli("log-result", plan, *args) == 1
+    assert cli("log-result", plan, *args) == code
     captured = capsys.readouterr()
     assert message in captured.err
     assert "Traceback" not in captured.err + captured.out
@@ -137,7 +145,8 @@ def test_a_guardrail_breach_fails_the_hypothesis_and_check_asks_for_a_decision(
 ) -> None:
     plan = make_plan()
     mlplan.run_baseline(plan, "B1")
-    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.8, "recall.loyal": 0.8})
+    for loyal in (0.8, 0.79, 0.81):  # far below B1's exact 0.9 less 2%
+        mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.8, "recall.loyal": loyal})
 
     h1 = by_id(status_json(plan, capsys))["H1"]
     assert h1["status"] == "failed"
@@ -233,9 +242,10 @@ def test_training_scripts_log_through_start_run(make_plan: Callable[..., Path]) 
 
     plan = make_plan()
     mlplan.run_baseline(plan, "B1")
-    with mlplan.start_run(plan, hypothesis="H1", note="from a training script"):
-        mlflow.log_metric("recall", 0.9)
-        mlflow.log_metric("recall.loyal", 0.95)
+    for seed in range(3):
+        with mlplan.start_run(plan, hypothesis="H1", note=f"from a training script, seed {seed}"):
+            mlflow.log_metric("recall", 0.9 + seed / 100)
+            mlflow.log_metric("recall.loyal", 0.95)
     with pytest.raises(ZeroDivisionError), mlplan.start_run(plan, hypothesis="H1"):
         mlflow.log_metric("recall", 0.1)
         _ = 1 / 0  # a crashed training run is never judged
@@ -243,7 +253,7 @@ def test_training_scripts_log_through_start_run(make_plan: Callable[..., Path]) 
     verdict = next(
         v for v in mlplan.verdicts(plan, today=dt.date(2026, 11, 25)) if v.hypothesis == "H1"
     )
-    assert verdict.runs == 1
+    assert verdict.runs == 3
     assert verdict.status == "succeeded"
 
 
@@ -258,13 +268,16 @@ def test_an_existing_run_can_be_attached(
     experiment = mlflow.MlflowClient(
         tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}"
     ).get_experiment_by_name("mlplan/churn")
+    assert experiment is not None
     mlflow.set_tracking_uri(f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
     with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
         mlflow.log_metrics({"recall": 0.9, "recall.loyal": 0.95, "loss": 0.1})
 
     assert cli("log-result", plan, "-H", "H1", "--run-id", run.info.run_id) == 0
     h1 = by_id(status_json(plan, capsys))["H1"]
-    assert (h1["status"], h1["runs"]) == ("succeeded", 1)
+    # Attached and counted; one run cannot decide a non-exact metric.
+    assert (h1["status"], h1["runs"]) == ("inconclusive", 1)
+    assert "n = 1; needs ≥ 3" in h1["checks"][0]["explanation"]
     assert cli("log-result", plan, "-H", "H1", "--run-id", "0" * 32) == 1
     assert "no run" in capsys.readouterr().err
 
@@ -297,7 +310,8 @@ def test_render_without_a_store_says_the_log_is_not_available(
 def test_render_with_a_log_writes_plots_beside_the_doc(make_plan: Callable[..., Path]) -> None:
     plan = make_plan()
     mlplan.run_baseline(plan, "B1")
-    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.7, "recall.loyal": 0.9})
+    for recall in (0.7, 0.71, 0.72):
+        mlplan.log_result(plan, hypothesis="H1", metrics={"recall": recall, "recall.loyal": 0.9})
     output = plan.parent / "docs" / "design.md"
 
     doc = mlplan.render_design_doc(plan, output, today=dt.date.fromisoformat(TODAY))
@@ -322,6 +336,7 @@ def test_render_keeps_the_plan_and_doc_as_artifacts_of_one_run(
 
     client = MlflowClient(tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("mlplan/churn")
+    assert experiment is not None
     snapshots = client.search_runs([experiment.experiment_id], "tags.`mlplan.kind` = 'plan'")
     assert len(snapshots) == 1
     artifacts = {a.path for a in client.list_artifacts(snapshots[0].info.run_id)}

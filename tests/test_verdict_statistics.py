@@ -29,7 +29,9 @@ PROPERTY = settings(
 )
 
 
-def hyp(hid: str = "H1", criteria: list[dict[str, Any]] | None = None, **extra: Any) -> dict:
+def hyp(
+    hid: str = "H1", criteria: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
     criteria = criteria or [{"metric": "acc", "at_least": 0.5}]
     guardrails = extra.pop("guardrails", [])
     return {
@@ -105,7 +107,9 @@ def run(
     )
 
 
-def seeds(subject: str, values: list[float], key: str = "acc", **options: Any) -> list:
+def seeds(
+    subject: str, values: list[float], key: str = "acc", **options: Any
+) -> list[mlplan.Result]:
     kind = "baseline" if subject.startswith("B") else "hypothesis"
     return [run(subject, {key: v}, kind=kind, seed=i, **options) for i, v in enumerate(values)]
 
@@ -166,9 +170,8 @@ def test_the_welch_interval_is_scipys() -> None:
     h, b = [0.61, 0.72, 0.58, 0.69, 0.7], [0.60, 0.5, 0.57]
     (check,) = verdict(plan, [*seeds("B1", b), *seeds("H1", h)]).checks
     interval = stats.ttest_ind(h, b, equal_var=False).confidence_interval(0.95)
-    assert (check.low, check.high) == (
-        pytest.approx(interval.low),
-        pytest.approx(interval.high),
+    assert [check.low, check.high] == pytest.approx(
+        [interval.low, interval.high],
     )
     assert check.limit == pytest.approx(0.01)
 
@@ -215,7 +218,8 @@ def test_overlapping_splits_get_the_nadeau_bengio_correction() -> None:
     ]
     plain, fixed = verdict(naive, results).checks[0], verdict(corrected, results).checks[0]
     assert "Nadeau–Bengio" in fixed.test
-    assert fixed.low is not None and plain.low is not None
+    assert fixed.high is not None and fixed.estimate is not None
+    assert plain.high is not None and plain.estimate is not None
     # The corrected standard error is √((1/J + 3/7)/(1/J)) = 2.3 times the naive one.
     assert (fixed.high - fixed.estimate) / (plain.high - plain.estimate) == pytest.approx(
         np.sqrt((1 / 10 + 0.3 / 0.7) / (1 / 10)), rel=1e-6
@@ -585,3 +589,40 @@ def test_success_and_failure_never_both(values: list[float], by: str | float) ->
     if check.low is not None and check.high is not None:
         assert check.low <= check.high
     assert found.status in ("succeeded", "failed", "inconclusive")
+
+
+# ---------------------------------------------------------------------------- _stats layer
+
+
+@PROPERTY
+@given(st.lists(st.floats(0.0, 0.1), min_size=1, max_size=6))
+def test_holm_is_closed_testing_with_bonferroni(p: list[float]) -> None:
+    # Holm's procedure equals the closed test of Bonferroni intersections (Marcus, Peritz &
+    # Gabriel 1976): H_i is rejected iff every subset containing i has min p ≤ α/|subset|.
+    from mlplan import _stats
+
+    m = len(p)
+    subsets = [[j for j in range(m) if mask >> j & 1] for mask in range(1, 2**m)]
+    expected = [
+        all(min(p[j] for j in s) <= 0.025 / len(s) for s in subsets if i in s) for i in range(m)
+    ]
+    assert list(_stats.holm(p)) == expected
+
+
+@PROPERTY
+@given(st.floats(0.05, 2.0), st.floats(0.2, 3.0), st.sampled_from([0.0, 0.3 / 0.7]))
+def test_runs_needed_is_the_smallest_n_with_enough_power(
+    effect: float, sd: float, ratio: float
+) -> None:
+    from mlplan import _stats
+
+    def power(n: int) -> float:
+        noncentrality = effect / (sd * np.sqrt(1 / n + ratio))
+        return float(stats.nct.sf(stats.t.ppf(0.975, n - 1), n - 1, noncentrality))
+
+    needed = _stats.runs_needed(effect, sd, 0.025, ratio=ratio)
+    if needed is None:
+        assert power(100_000) < 0.8
+        return
+    assert power(needed) >= 0.8
+    assert needed == 2 or power(needed - 1) < 0.8

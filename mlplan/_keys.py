@@ -1,0 +1,34 @@
+"""The names MLflow accepts for metric, param and tag keys, checked without importing MLflow.
+
+MLflow refuses a key only when a run is written, which used to leave an empty RUNNING run
+behind and the result nowhere. The rule is MLflow's own (mlflow/utils/validation.py,
+``validate_param_and_metric_name`` and ``path_not_unique``): keys may be stored as file
+names, so they must be made of safe characters and must not normalise to another path.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+__all__ = ["MAX_KEY_LENGTH", "key_problem"]
+
+MAX_KEY_LENGTH = 250
+_SAFE = re.compile(r"^[/\w.\- :]*$")
+
+
+def key_problem(key: str) -> str | None:
+    """Why MLflow would refuse ``key``, or None when it accepts it."""
+    if not key:
+        return "a key cannot be empty"
+    if len(key) > MAX_KEY_LENGTH:
+        return f"a key is at most {MAX_KEY_LENGTH} characters; this one has {len(key)}"
+    if not _SAFE.match(key):
+        return "MLflow accepts only letters, digits, '_', '-', '.', ' ', ':' and '/' in a key"
+    normal = posixpath.normpath(key)
+    if normal != key or normal == "." or normal.startswith(("..", "/")):
+        return (
+            "MLflow stores keys as file paths, and this one would resolve to "
+            f"{normal!r}: no leading '/', no '..', '.' or '//' parts"
+        )
+    return None

@@ -1,0 +1,65 @@
+"""Verdicts written back to MLflow as experiment tags, so its UI and search show them.
+
+Only ``mlplan publish`` writes these: ``status`` judges with whatever plan is on the reader's
+disk (perhaps a teammate's uncommitted edit) and must not change what everyone sees. Each
+verdict is stamped with the criteria it was judged by and the git commit of the plan, so a
+reader can tell which version of the plan said so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlplan._judge import Verdict, criteria_fingerprint
+from mlplan._models import Plan
+
+__all__ = ["git_commit", "verdict_tags"]
+
+PREFIX = "mlplan."
+EVIDENCE_LIMIT = 1_000  # a tag shown in a table cell; the full reasoning is in `status`
+GIT_TIMEOUT_S = 10
+
+
+def verdict_tags(
+    plan: Plan, verdicts: Sequence[Verdict], commit: str, today: dt.date
+) -> dict[str, str]:
+    """``mlplan.verdict.<H>`` (the status), ``mlplan.evidence.<H>`` and ``mlplan.criteria.<H>``
+    per hypothesis, and when and from which commit they were published."""
+    tags = {
+        f"{PREFIX}published.on": today.isoformat(),
+        f"{PREFIX}published.commit": commit or "none (the plan is not in a git repository)",
+    }
+    for verdict in verdicts:
+        hypothesis = plan.hypothesis(verdict.hypothesis)
+        evidence = f"{verdict.reason} ({verdict.runs} runs)"
+        if len(evidence) > EVIDENCE_LIMIT:
+            evidence = evidence[: EVIDENCE_LIMIT - 30] + " … (cut by mlplan)"
+        tags[f"{PREFIX}verdict.{verdict.hypothesis}"] = verdict.status
+        tags[f"{PREFIX}evidence.{verdict.hypothesis}"] = evidence
+        tags[f"{PREFIX}criteria.{verdict.hypothesis}"] = criteria_fingerprint(plan, hypothesis)
+    return tags
+
+
+def git_commit(plan_file: Path) -> str:
+    """The commit the plan file is at, marked when the file has uncommitted changes; "" when
+    the plan is not in a git repository (or git is not installed)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args],
+            cwd=plan_file.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=GIT_TIMEOUT_S,
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--", plan_file.name)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"{commit} (plan file modified)" if changed else commit

@@ -1,0 +1,106 @@
+"""Frozen criteria judged without a store: stamped results, then the plan changes under them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import mlplan
+from mlplan._decisions import criteria_now, frozen_review, judge_under
+from mlplan._deviations import setting_changes
+from mlplan._judge import judge
+from mlplan._models import Plan
+from mlplan._results import Result
+
+TODAY = dt.date(2026, 11, 25)
+LOGGED = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
+
+
+def results(plan: Plan, stamp: tuple[str, str] | None = None) -> list[Result]:
+    """Three paired runs each of B1 and H1; H1's stamped with ``stamp`` or the plan's own."""
+    fingerprint, text = stamp or criteria_now(plan, plan.hypothesis("H1"))
+    made = []
+    for seed, (base, ours) in enumerate([(0.59, 0.66), (0.60, 0.665), (0.61, 0.67)]):
+        for kind, subject, recall in (("baseline", "B1", base), ("hypothesis", "H1", ours)):
+            made.append(
+                Result(
+                    run_id=f"{subject}-{seed}",
+                    kind=kind,  # type: ignore[arg-type]
+                    subject=subject,
+                    metrics={"recall": recall, "recall.loyal": 0.9 + seed / 1000},
+                    logged_at=LOGGED + dt.timedelta(minutes=seed),
+                    criteria_fingerprint=fingerprint if kind == "hypothesis" else "",
+                    criteria=text if kind == "hypothesis" else "",
+                    params={"seed": str(seed)},
+                )
+            )
+    return made
+
+
+def reload(path: Path, old: str, new: str) -> Plan:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return mlplan.load_plan(path).plan
+
+
+def status_of(plan: Plan, logged: Sequence[Result], hypothesis: str = "H1") -> str:
+    return next(v.status for v in judge(plan, logged, TODAY) if v.hypothesis == hypothesis)
+
+
+def test_a_flipped_metric_direction_is_a_change_of_criteria(
+    make_plan: Callable[..., Path],
+) -> None:
+    path = make_plan()
+    before = mlplan.load_plan(path).plan
+    logged = results(before)
+    assert status_of(before, logged) == "succeeded"
+
+    after = reload(path, "{key: recall, direction: higher", "{key: recall, direction: lower")
+    review = frozen_review(after, logged, judge(after, logged, TODAY), TODAY)
+
+    (change,) = review.unrecorded
+    assert ("metrics.recall.direction", "higher", "lower") in change.changes
+    original = judge_under(after, "H1", change.criteria_before, logged, TODAY)
+    assert original is not None and original.status == "succeeded"  # the old direction back
+    assert status_of(after, logged) == "failed"
+    assert review.reasons() and "H1" in review.reasons()[0]
+
+
+def test_an_unchanged_plan_passes_under_an_old_unversioned_stamp(
+    make_plan: Callable[..., Path],
+) -> None:
+    plan = mlplan.load_plan(make_plan()).plan
+    h1 = plan.hypothesis("H1")
+    # The first fingerprint version: criteria and guardrails only, an unprefixed hash.
+    old_text = json.dumps(
+        {
+            "success_criteria": [
+                c.model_dump(mode="json", exclude_none=True) for c in h1.success_criteria
+            ],
+            "guardrails": [g.model_dump(mode="json", exclude_none=True) for g in h1.guardrails],
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    old_print = hashlib.sha256(old_text.encode()).hexdigest()[:12]
+    logged = results(plan, (old_print, old_text))
+    review = frozen_review(plan, logged, judge(plan, logged, TODAY), TODAY)
+    assert review.unrecorded == ()
+    assert review.deviations == ()
+
+
+def test_setting_changes_name_each_difference() -> None:
+    before = '{"a": [{"by": "5%"}], "b": 1}'
+    after = '{"a": [{"by": "20%"}, {"at_most": 2}], "c": true}'
+    assert setting_changes(before, after) == [
+        ("a[0].by", "5%", "20%"),
+        ("a[1]", "(none)", '{"at_most": 2}'),
+        ("b", "1", "(none)"),
+        ("c", "(none)", "true"),
+    ]
+    assert setting_changes("cut short …", "{}") == [("criteria", "cut short …", "{}")]
+    assert setting_changes(before, before) == []

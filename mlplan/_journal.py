@@ -178,7 +178,7 @@ class Journal:
         if subject not in known:
             raise ResultError(
                 f"{self.loaded.path}: no {kind} {subject!r} in plan "
-                f"{self.plan.id!r}; {did_you_mean(subject, known, f"known {plural_noun(kind)}")}"
+                f"{self.plan.id!r}; {did_you_mean(subject, known, f'known {plural_noun(kind)}')}"
             )
 
     # -- writing -------------------------------------------------------------------------------

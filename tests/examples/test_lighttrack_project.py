@@ -23,8 +23,8 @@ from scipy import stats
 import mlplan
 from mlplan import Result
 
-if TYPE_CHECKING:  # mypy resolves modules from the repository root
-    from tests.examples._helpers import (
+if TYPE_CHECKING:  # mypy_path = tests: mypy knows this folder as `examples`
+    from examples._helpers import (
         ProjectRun,
         committed_today,
         doc_differences,

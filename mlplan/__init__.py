@@ -69,7 +69,13 @@ _PUBLIC: dict[str, str] = {
     "read_log": "mlplan._api",
     "render_design_doc": "mlplan._api",
     "run_baseline": "mlplan._api",
+    "run_baselines": "mlplan._api",
+    "BaselineOutcome": "mlplan._api",
     "start_run": "mlplan._api",
+    "status": "mlplan._api",
+    "StatusReport": "mlplan._gate",
+    "sync": "mlplan._api",
+    "SyncReport": "mlplan._journal",
     "verdicts": "mlplan._api",
     "LogView": "mlplan._render",
     "render_markdown": "mlplan._render",
@@ -84,6 +90,9 @@ _PUBLIC: dict[str, str] = {
     "TrackingError": "mlplan.errors",
     "StoreUnreachableError": "mlplan.errors",
     "StoreAuthError": "mlplan.errors",
+    "UsageError": "mlplan.errors",
+    "UnknownTemplateError": "mlplan.errors",
+    "OutputError": "mlplan.errors",
 }
 
 __all__ = ["__version__", *_PUBLIC]  # noqa: PLE0604 (the table is the one list of names)
@@ -122,9 +131,19 @@ if TYPE_CHECKING:
         publish as publish,
         read_log as read_log,
         render_design_doc as render_design_doc,
+        BaselineOutcome as BaselineOutcome,
         run_baseline as run_baseline,
+        run_baselines as run_baselines,
         start_run as start_run,
+        status as status,
+        sync as sync,
         verdicts as verdicts,
+    )
+    from mlplan._gate import (
+        StatusReport as StatusReport,
+    )
+    from mlplan._journal import (
+        SyncReport as SyncReport,
     )
     from mlplan._grading import (
         GradedGoal as GradedGoal,
@@ -200,4 +219,7 @@ if TYPE_CHECKING:
         StoreAuthError as StoreAuthError,
         StoreUnreachableError as StoreUnreachableError,
         TrackingError as TrackingError,
+        UnknownTemplateError as UnknownTemplateError,
+        UsageError as UsageError,
+        OutputError as OutputError,
     )

@@ -97,6 +97,7 @@ _PUBLIC: dict[str, str] = {
     "StoreUnreachableError": "mlplan.errors",
     "StoreAuthError": "mlplan.errors",
     "UsageError": "mlplan.errors",
+    "UnknownTemplateError": "mlplan.errors",
     "OutputError": "mlplan.errors",
 }
 
@@ -134,13 +135,13 @@ if TYPE_CHECKING:
     from mlplan._api import (
         amend as amend,
         decide as decide,
-        BaselineOutcome as BaselineOutcome,
         Logged as Logged,
         log_result as log_result,
         publish as publish,
         read_log as read_log,
         record_result as record_result,
         render_design_doc as render_design_doc,
+        BaselineOutcome as BaselineOutcome,
         run_baseline as run_baseline,
         run_baselines as run_baselines,
         start_run as start_run,
@@ -218,7 +219,6 @@ if TYPE_CHECKING:
     from mlplan.errors import (
         BaselineError as BaselineError,
         MlplanError as MlplanError,
-        OutputError as OutputError,
         PlanError as PlanError,
         Problem as Problem,
         ResultError as ResultError,
@@ -227,5 +227,7 @@ if TYPE_CHECKING:
         StoreAuthError as StoreAuthError,
         StoreUnreachableError as StoreUnreachableError,
         TrackingError as TrackingError,
+        UnknownTemplateError as UnknownTemplateError,
         UsageError as UsageError,
+        OutputError as OutputError,
     )

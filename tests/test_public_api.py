@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import mlplan
+import mlplan.errors
 
 # The exact public surface (httpx's habit): adding or removing a name is a decision, made here.
 PUBLIC = {
@@ -33,7 +34,7 @@ PUBLIC = {
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
     "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError", "UsageError",
-    "OutputError",
+    "UnknownTemplateError", "OutputError",
     "__version__",
 }  # fmt: skip
 
@@ -64,6 +65,16 @@ def test_the_type_checking_imports_are_the_same_table() -> None:
         if alias.asname == alias.name  # `import x as x`: an explicit re-export
     }
     assert imported == mlplan._PUBLIC
+
+
+def test_every_error_class_is_public() -> None:
+    """An error a user can catch must be importable from mlplan itself."""
+    classes = {
+        name
+        for name, value in vars(mlplan.errors).items()
+        if isinstance(value, type) and issubclass(value, Exception)
+    }
+    assert classes <= PUBLIC
 
 
 def test_the_version_is_the_installed_distributions() -> None:

@@ -135,13 +135,13 @@ if TYPE_CHECKING:
     from mlplan._api import (
         amend as amend,
         decide as decide,
+        BaselineOutcome as BaselineOutcome,
         Logged as Logged,
         log_result as log_result,
         publish as publish,
         read_log as read_log,
         record_result as record_result,
         render_design_doc as render_design_doc,
-        BaselineOutcome as BaselineOutcome,
         run_baseline as run_baseline,
         run_baselines as run_baselines,
         start_run as start_run,
@@ -219,6 +219,7 @@ if TYPE_CHECKING:
     from mlplan.errors import (
         BaselineError as BaselineError,
         MlplanError as MlplanError,
+        OutputError as OutputError,
         PlanError as PlanError,
         Problem as Problem,
         ResultError as ResultError,
@@ -229,5 +230,4 @@ if TYPE_CHECKING:
         TrackingError as TrackingError,
         UnknownTemplateError as UnknownTemplateError,
         UsageError as UsageError,
-        OutputError as OutputError,
     )

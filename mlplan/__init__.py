@@ -40,6 +40,8 @@ _PUBLIC: dict[str, str] = {
     "Risks": "mlplan._models",
     "ExperimentLog": "mlplan._models",
     "LogEntry": "mlplan._models",
+    "CriteriaAmendment": "mlplan._models",
+    "RecordedVerdict": "mlplan._models",
     "Decision": "mlplan._models",
     # loading, checking, grading
     "LoadedPlan": "mlplan._load",
@@ -64,6 +66,8 @@ _PUBLIC: dict[str, str] = {
     "StatusRow": "mlplan._summary",
     "LogRow": "mlplan._summary",
     # workflows: each CLI command is one of these calls
+    "amend": "mlplan._api",
+    "decide": "mlplan._api",
     "log_result": "mlplan._api",
     "record_result": "mlplan._api",
     "Logged": "mlplan._api",
@@ -128,6 +132,8 @@ def _version() -> str:
 # this block imports exactly _PUBLIC, each from its module.
 if TYPE_CHECKING:
     from mlplan._api import (
+        amend as amend,
+        decide as decide,
         BaselineOutcome as BaselineOutcome,
         Logged as Logged,
         log_result as log_result,
@@ -166,6 +172,7 @@ if TYPE_CHECKING:
         SCHEMA_VERSION as SCHEMA_VERSION,
         Baseline as Baseline,
         Considerations as Considerations,
+        CriteriaAmendment as CriteriaAmendment,
         Criterion as Criterion,
         Decision as Decision,
         ExperimentDesign as ExperimentDesign,
@@ -181,6 +188,7 @@ if TYPE_CHECKING:
         NextStep as NextStep,
         Plan as Plan,
         ProblemStatement as ProblemStatement,
+        RecordedVerdict as RecordedVerdict,
         Risks as Risks,
         SoftwareDesign as SoftwareDesign,
         Timebox as Timebox,

@@ -379,7 +379,7 @@ def test_new_refuses_names_that_are_not_slugs(name: str, capsys: Capsys) -> None
 
 def test_new_with_an_unknown_template_lists_the_valid_ones(capsys: Capsys) -> None:
     code, _, err = run(capsys, "new", "x", "--template", "nope")
-    assert code == 2  # a wrong option value is a usage mistake
+    assert code == 2  # a usage mistake, as the README promises
     assert f"unknown template 'nope'; available: {', '.join(available_templates())}" in err
     assert available_templates()[0] == "blank"
     assert not Path("x.yaml").exists()

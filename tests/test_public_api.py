@@ -19,7 +19,7 @@ PUBLIC = {
     "SCHEMA_VERSION", "Plan", "ProblemStatement", "Goals", "MetricGoal", "GoalGuardrail",
     "Metric", "ExperimentDesign", "Baseline", "Hypothesis", "Criterion", "Guardrail", "Margin",
     "Timebox", "NextStep", "SoftwareDesign", "Considerations", "Risks", "ExperimentLog",
-    "LogEntry", "Decision",
+    "LogEntry", "Decision", "RecordedVerdict", "CriteriaAmendment",
     # loading, checking, grading
     "LoadedPlan", "load_plan", "Report", "validate_file", "GradedGoal", "grade_goal",
     "grade_goals", "new_plan", "plan_schema",
@@ -27,9 +27,9 @@ PUBLIC = {
     "Result", "ResultKind", "Aggregate", "Amendment", "Check", "Status", "Verdict",
     "active_hypotheses", "judge", "StatusRow", "LogRow",
     # workflows
-    "log_result", "publish", "read_log", "render_design_doc", "run_baseline", "start_run",
-    "verdicts", "LogView", "render_markdown", "record_result", "Logged", "run_baselines",
-    "BaselineOutcome", "status", "StatusReport", "sync", "SyncReport",
+    "decide", "amend", "log_result", "publish", "read_log", "render_design_doc",
+    "run_baseline", "start_run", "verdicts", "LogView", "render_markdown", "record_result",
+    "Logged", "run_baselines", "BaselineOutcome", "status", "StatusReport", "sync", "SyncReport",
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
     "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError", "UsageError",

@@ -186,6 +186,7 @@ def copy_rows(sqlite_db: Path, backend: str) -> None:
     """Copy every MLflow row of an embedded store into a fresh database MLflow has set up."""
     import sqlalchemy as sa
     from mlflow.tracking import MlflowClient
+    from sqlalchemy.dialects import postgresql
 
     MlflowClient(tracking_uri=backend).search_experiments()  # creates MLflow's tables
     source = sa.create_engine(f"sqlite:///{sqlite_db}")
@@ -197,10 +198,11 @@ def copy_rows(sqlite_db: Path, backend: str) -> None:
             if table.name == "alembic_version":
                 continue
             rows = [dict(row._mapping) for row in reading.execute(sa.select(table))]
-            if table.name == "experiments":
-                rows = [row for row in rows if row["experiment_id"] != 0]  # exists already
+            # Rows MLflow made when it set up the database (experiment 0, the default
+            # workspace) are there already.
+            insert = postgresql.insert(table).on_conflict_do_nothing()
             for start in range(0, len(rows), 5_000):
-                writing.execute(table.insert(), rows[start : start + 5_000])
+                writing.execute(insert, rows[start : start + 5_000])
         writing.execute(
             sa.text(
                 "SELECT setval(pg_get_serial_sequence('experiments', 'experiment_id'), "

@@ -71,7 +71,7 @@ def test_no_credentials_is_told_and_the_result_waits_for_that_server(
     # With the right variables set, the waiting result goes to that server.
     login(monkeypatch, *ADMIN)
     assert cli("sync", plan, "--tracking-uri", url) == 0
-    assert "Delivered 1 waiting results" in capsys.readouterr().out
+    assert "Delivered 1 waiting result " in capsys.readouterr().out
     assert outbox(plan) == []
 
 

@@ -181,6 +181,7 @@ class MlflowStore:
         self.location = location
         self.refresh = refresh  # read every run from the store, ignoring the local copy
         self._client: MlflowClient | None = None
+        self._quick_experiment_id = ""  # set when results came from the copy, MLflow unopened
         self._experiment_id: str | None = None
         self._lock: FileLock | None = None
 
@@ -432,6 +433,10 @@ class MlflowStore:
 
     def unfinished(self) -> list[ExistingRun]:
         """This plan's runs still RUNNING: in progress, or left by an interrupted process."""
+        if self._client is None and self._quick_experiment_id:
+            quick = self._embedded_unfinished(self._quick_experiment_id)
+            if quick is not None:
+                return quick
         runs = self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.`{TAG}plan` = '{self.plan.id}' and attributes.status = 'RUNNING'",
@@ -446,6 +451,24 @@ class MlflowStore:
                 metrics={},
             )
             for run in runs
+        ]
+
+    def _embedded_unfinished(self, experiment_id: str) -> list[ExistingRun] | None:
+        """unfinished(), read with sqlite3 on the embedded store (see _embedded_copy)."""
+        rows = _sqlite_rows(
+            self.location.database,
+            "SELECT r.run_uuid, k.value, s.value FROM runs r "
+            "JOIN tags p ON p.run_uuid = r.run_uuid AND p.key = ? AND p.value = ? "
+            "LEFT JOIN tags k ON k.run_uuid = r.run_uuid AND k.key = ? "
+            "LEFT JOIN tags s ON s.run_uuid = r.run_uuid AND s.key = ? "
+            "WHERE r.experiment_id = ? AND r.status = 'RUNNING' AND r.lifecycle_stage = 'active'",
+            (f"{TAG}plan", self.plan.id, f"{TAG}kind", f"{TAG}subject", experiment_id),
+        )
+        if rows is None:
+            return None
+        return [
+            ExistingRun(str(run_id), "RUNNING", str(kind or ""), str(subject or ""), {})
+            for run_id, kind, subject in rows
         ]
 
     @contextlib.contextmanager
@@ -532,6 +555,9 @@ class MlflowStore:
         The revision is read before the search, so a write the search misses leaves the copy
         under a revision that is already out of date (see mlplan._cache).
         """
+        quick = None if self.refresh or kind is not None else self._embedded_copy()
+        if quick is not None:
+            return quick
         from mlflow.exceptions import MlflowException
 
         if kind is not None and subject is not None:
@@ -551,10 +577,36 @@ class MlflowStore:
         cache.save(revision, results)
         return results
 
-    def _destination(self) -> str:
+    def _destination(self, experiment_id: str | None = None) -> str:
         # The password of an http://user:pw@host URI must not reach a file name or the disk.
         uri = self.location.uri.split("@", 1)[-1] if "://" in self.location.uri else ""
-        return f"{uri or self.location.uri}\n{self.experiment_id}\n{self.plan.id}"
+        experiment_id = experiment_id or self.experiment_id
+        return f"{uri or self.location.uri}\n{experiment_id}\n{self.plan.id}"
+
+    def _embedded_copy(self) -> list[Result] | None:
+        """The local copy, checked against the embedded store without importing MLflow.
+
+        Importing mlflow and opening its store cost more than reading 10,000 cached results;
+        for the embedded store two sqlite queries answer the same question. Anything unexpected
+        (no such table, a locked or damaged file) returns None: MLflow's own path decides.
+        """
+        if not self.location.embedded or self._client is not None:
+            return None
+        found = _sqlite_rows(
+            self.location.database,
+            "SELECT e.experiment_id, t.value FROM experiments e JOIN experiment_tags t "
+            "ON t.experiment_id = e.experiment_id AND t.key = ? "
+            "WHERE e.name = ? AND e.lifecycle_stage = 'active'",
+            (REVISION_TAG, experiment_name(self.plan)),
+        )
+        if not found:
+            return None
+        experiment_id, revision = (str(value) for value in found[0])
+        cached = ResultsCache(self.location.home / "cache", self._destination(experiment_id))
+        results = cached.load(revision)
+        if results is not None:
+            self._quick_experiment_id = experiment_id
+        return results
 
     def _revision(self) -> str:
         experiment = self.client.get_experiment(self.experiment_id)
@@ -591,6 +643,22 @@ class MlflowStore:
 def plan_digest(plan_file: Path) -> str:
     """Which version of the plan a run was logged under: the SHA-256 of the file's bytes."""
     return hashlib.sha256(plan_file.read_bytes()).hexdigest()
+
+
+def _sqlite_rows(database: Path, query: str, args: tuple[str, ...]) -> list[Any] | None:
+    """Rows from the embedded store opened read-only, or None on any sqlite error."""
+    import sqlite3
+
+    if not database.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            return connection.execute(query, args).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return None
 
 
 def run_name(submission: Submission) -> str:

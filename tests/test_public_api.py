@@ -28,10 +28,12 @@ PUBLIC = {
     "active_hypotheses", "judge", "StatusRow", "LogRow",
     # workflows
     "decide", "amend", "log_result", "publish", "read_log", "render_design_doc",
-    "run_baseline", "start_run", "verdicts", "LogView", "render_markdown",
+    "run_baseline", "start_run", "verdicts", "LogView", "render_markdown", "record_result",
+    "Logged", "run_baselines", "BaselineOutcome", "status", "StatusReport", "sync", "SyncReport",
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
-    "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError",
+    "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError", "UsageError",
+    "OutputError",
     "__version__",
 }  # fmt: skip
 

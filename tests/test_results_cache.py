@@ -119,3 +119,25 @@ def test_status_and_render_offer_refresh(
     edit_outside_mlplan(plan, 0.75)
     assert cli("render", plan, "--today", TODAY, "--refresh") == 0
     assert "0.75" in capsys.readouterr().out
+
+
+def test_a_current_copy_of_an_embedded_store_is_read_without_importing_mlflow(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    plan = make_plan()
+    assert cli("log-result", plan, "-B", "B1", "-m", "recall=0.5") == 0
+    probe = (
+        "import sys; from mlplan._cli import main; "
+        f"code = main(['status', {str(plan)!r}, '--json', '--today', {TODAY!r}]); "
+        "print('MLFLOW' if 'mlflow' in sys.modules else 'NO-MLFLOW', code)"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    assert runs[0].stdout.split()[-2:] == ["MLFLOW", "0"]  # the first read makes the copy
+    assert runs[1].stdout.split()[-2:] == ["NO-MLFLOW", "0"]
+    assert '"results": 1' in runs[1].stdout

@@ -40,6 +40,8 @@ _PUBLIC: dict[str, str] = {
     "Risks": "mlplan._models",
     "ExperimentLog": "mlplan._models",
     "LogEntry": "mlplan._models",
+    "CriteriaAmendment": "mlplan._models",
+    "RecordedVerdict": "mlplan._models",
     "Decision": "mlplan._models",
     # loading, checking, grading
     "LoadedPlan": "mlplan._load",
@@ -63,8 +65,18 @@ _PUBLIC: dict[str, str] = {
     "judge": "mlplan._judge",
     "StatusRow": "mlplan._summary",
     "LogRow": "mlplan._summary",
-    # workflows
+    # workflows: each CLI command is one of these calls
+    "amend": "mlplan._api",
+    "decide": "mlplan._api",
     "log_result": "mlplan._api",
+    "record_result": "mlplan._api",
+    "Logged": "mlplan._api",
+    "run_baselines": "mlplan._api",
+    "BaselineOutcome": "mlplan._api",
+    "status": "mlplan._api",
+    "StatusReport": "mlplan._gate",
+    "sync": "mlplan._api",
+    "SyncReport": "mlplan._journal",
     "publish": "mlplan._api",
     "read_log": "mlplan._api",
     "render_design_doc": "mlplan._api",
@@ -84,6 +96,9 @@ _PUBLIC: dict[str, str] = {
     "TrackingError": "mlplan.errors",
     "StoreUnreachableError": "mlplan.errors",
     "StoreAuthError": "mlplan.errors",
+    "UsageError": "mlplan.errors",
+    "UnknownTemplateError": "mlplan.errors",
+    "OutputError": "mlplan.errors",
 }
 
 __all__ = ["__version__", *_PUBLIC]  # noqa: PLE0604 (the table is the one list of names)
@@ -118,14 +133,24 @@ def _version() -> str:
 # this block imports exactly _PUBLIC, each from its module.
 if TYPE_CHECKING:
     from mlplan._api import (
+        amend as amend,
+        decide as decide,
+        BaselineOutcome as BaselineOutcome,
+        Logged as Logged,
         log_result as log_result,
         publish as publish,
         read_log as read_log,
+        record_result as record_result,
         render_design_doc as render_design_doc,
         run_baseline as run_baseline,
+        run_baselines as run_baselines,
         start_run as start_run,
+        status as status,
+        sync as sync,
         verdicts as verdicts,
     )
+    from mlplan._gate import StatusReport as StatusReport
+    from mlplan._journal import SyncReport as SyncReport
     from mlplan._grading import (
         GradedGoal as GradedGoal,
         grade_goal as grade_goal,
@@ -148,6 +173,7 @@ if TYPE_CHECKING:
         SCHEMA_VERSION as SCHEMA_VERSION,
         Baseline as Baseline,
         Considerations as Considerations,
+        CriteriaAmendment as CriteriaAmendment,
         Criterion as Criterion,
         Decision as Decision,
         ExperimentDesign as ExperimentDesign,
@@ -163,6 +189,7 @@ if TYPE_CHECKING:
         NextStep as NextStep,
         Plan as Plan,
         ProblemStatement as ProblemStatement,
+        RecordedVerdict as RecordedVerdict,
         Risks as Risks,
         SoftwareDesign as SoftwareDesign,
         Timebox as Timebox,
@@ -192,6 +219,7 @@ if TYPE_CHECKING:
     from mlplan.errors import (
         BaselineError as BaselineError,
         MlplanError as MlplanError,
+        OutputError as OutputError,
         PlanError as PlanError,
         Problem as Problem,
         ResultError as ResultError,
@@ -200,4 +228,6 @@ if TYPE_CHECKING:
         StoreAuthError as StoreAuthError,
         StoreUnreachableError as StoreUnreachableError,
         TrackingError as TrackingError,
+        UnknownTemplateError as UnknownTemplateError,
+        UsageError as UsageError,
     )

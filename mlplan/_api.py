@@ -31,10 +31,13 @@ from mlplan.errors import MlplanError, TrackingError, UsageError
 
 if TYPE_CHECKING:
     from mlplan._gate import StatusReport
+    from mlplan._models import CriteriaAmendment, Decision
 
 __all__ = [
     "BaselineOutcome",
     "Logged",
+    "amend",
+    "decide",
     "journal_for",
     "log_result",
     "publish",
@@ -186,6 +189,40 @@ def status(
     return status_report(
         plan, tracking_uri=tracking_uri, today=today, require_store=require_store, refresh=refresh
     )
+
+
+def decide(
+    plan: str | Path,
+    hypothesis: str,
+    decision: str,
+    *,
+    rationale: str | None = None,
+    date: dt.date | None = None,
+    tracking_uri: str | None = None,
+) -> Decision:
+    """Append a decision to the plan's experiment log with the verdict it was taken on.
+
+    Only the new entry is added to the file; everything else stays byte for byte as it was.
+    """
+    from mlplan._decisions import record_decision
+
+    return record_decision(
+        plan, hypothesis, decision, rationale=rationale, date=date, tracking_uri=tracking_uri
+    )
+
+
+def amend(
+    plan: str | Path,
+    hypothesis: str,
+    reason: str,
+    *,
+    date: dt.date | None = None,
+    tracking_uri: str | None = None,
+) -> list[CriteriaAmendment]:
+    """Record that ``hypothesis``'s criteria changed after its results, with the reason."""
+    from mlplan._decisions import record_amendment
+
+    return record_amendment(plan, hypothesis, reason, date=date, tracking_uri=tracking_uri)
 
 
 @contextmanager

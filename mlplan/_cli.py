@@ -493,7 +493,7 @@ def decide(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Record a decision in the plan's experiment log, with the verdict it was taken on."""
-    from mlplan._decisions import record_decision
+    from mlplan._api import decide as record_decision
 
     entry = record_decision(
         path,
@@ -517,7 +517,7 @@ def amend(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Record that a hypothesis's criteria changed after its results, and why."""
-    from mlplan._decisions import record_amendment
+    from mlplan._api import amend as record_amendment
 
     entries = record_amendment(
         path, hypothesis, reason, date=_date(date, "--date"), tracking_uri=tracking_uri

@@ -8,16 +8,23 @@ the judge nor numpy.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlplan._models import CriteriaAmendment, Plan, RecordedVerdict
+from mlplan._results import Result
 
 if TYPE_CHECKING:
     from mlplan._decisions import Deviation, FrozenReview
     from mlplan._judge import Verdict
 
-__all__ = ["change_lines", "decision_rows", "deviation_rows", "setting_changes"]
+__all__ = [
+    "change_lines",
+    "decision_rows",
+    "deviation_rows",
+    "replacement_rows",
+    "setting_changes",
+]
 
 
 def setting_changes(before: str, after: str) -> list[tuple[str, str, str]]:
@@ -101,6 +108,24 @@ def deviation_rows(plan: Plan, review: FrozenReview | None) -> list[dict[str, An
     if review is None:  # no log: the recorded amendments, without verdicts
         return [_amendment_row(a, None, None, read=False) for a in plan.experiment_log.amendments]
     return [_deviation_row(d) for d in review.deviations]
+
+
+def replacement_rows(results: Sequence[Result]) -> list[dict[str, Any]]:
+    """Results that replaced another for the same subject and key (``--replace``), with the
+    reason given: a re-run is a deviation the reader must see."""
+    return [
+        {
+            "date": f"{result.logged_at:%Y-%m-%d}",
+            "hypothesis": result.subject,
+            "reason": result.reason or "no reason given",
+            "changes": [f"result {result.run_id} replaced result {result.replaces}"],
+            "recorded": True,
+            "original": "—",
+            "amended": "—",
+        }
+        for result in sorted(results, key=lambda r: (r.logged_at, r.run_id))
+        if result.replaces
+    ]
 
 
 def _deviation_row(deviation: Deviation) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from mlplan._judge import Verdict
 from mlplan._models import Plan
 from mlplan._results import Result
 from mlplan._summary import StatusRow, attention, orphans, status_rows
+from mlplan._text import plural
 
 if TYPE_CHECKING:
     from mlplan._journal import Journal
@@ -142,7 +143,8 @@ def markdown_status(report: StatusReport) -> str:
     lines = [
         f"## {heading(report.plan.title)}",
         "",
-        f"Plan `{report.plan.id}`: {len(report.results)} results from {cell(report.store)}, "
+        f"Plan `{report.plan.id}`: {plural(len(report.results), 'result')} from "
+        f"{cell(report.store)}, "
         f"judged as of {report.as_of}.",
         "",
         "| Hypothesis | Verdict | Evidence against thresholds and baselines | Timebox "

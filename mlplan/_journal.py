@@ -24,7 +24,7 @@ from mlplan._load import LoadedPlan
 from mlplan._location import StoreLocation, locate_store
 from mlplan._outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._results import Result, ResultKind
-from mlplan._text import plural
+from mlplan._text import did_you_mean, plural, plural_noun
 from mlplan.errors import ResultError, StoreUnreachableError, TrackingError
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ class Journal:
         if subject not in known:
             raise ResultError(
                 f"{self.loaded.path}: no {kind} {subject!r} in plan "
-                f"{self.plan.id!r}; known {kind}s: {', '.join(known)}"
+                f"{self.plan.id!r}; {did_you_mean(subject, known, f'known {plural_noun(kind)}')}"
             )
 
     # -- writing -------------------------------------------------------------------------------

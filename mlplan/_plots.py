@@ -13,6 +13,7 @@ from typing import Any
 from mlplan._judge import Check, Verdict
 from mlplan._models import Plan
 from mlplan._results import Result
+from mlplan._text import plural
 
 __all__ = ["plot_hypotheses"]
 
@@ -76,7 +77,7 @@ def _figure(plt: Any, verdict: Verdict) -> Any:
     shown = (
         ""
         if len(checks) == len(verdict.checks)
-        else f" ({len(checks)} of {len(verdict.checks)} checks)"
+        else f" ({len(checks)} of {plural(len(verdict.checks), 'check')})"
     )
     figure.suptitle(
         f"{verdict.hypothesis}: {verdict.status} ({label}){shown}",

@@ -8,7 +8,14 @@ from collections.abc import Sequence
 
 from mlplan._models import Criterion, Guardrail, Metric, NextStep
 
-__all__ = ["criterion_text", "did_you_mean", "guardrail_text", "next_step_text", "plural"]
+__all__ = [
+    "criterion_text",
+    "did_you_mean",
+    "guardrail_text",
+    "next_step_text",
+    "plural",
+    "plural_noun",
+]
 
 
 def did_you_mean(name: str, options: Sequence[str], listed_as: str = "known") -> str:
@@ -49,6 +56,14 @@ def next_step_text(step: NextStep) -> str:
     return f"{step.description} → {step.then}" if step.then else step.description
 
 
+_IRREGULAR = {"hypothesis": "hypotheses"}
+
+
+def plural_noun(noun: str) -> str:
+    """``hypothesis`` → ``hypotheses``, ``baseline`` → ``baselines``."""
+    return _IRREGULAR.get(noun, noun + "s")
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 error``, ``2 errors``, ``1 hypothesis``, ``3 hypotheses``."""
-    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+    return f"{count} {noun if count == 1 else (nouns or plural_noun(noun))}"

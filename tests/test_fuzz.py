@@ -107,9 +107,12 @@ def test_fuzzed_plans_never_crash_or_write(
     plan = make_plan()
     base = plan.read_text()
 
+    examples: list[str] = []
+
     @FUZZ
     @given(text=mutated_plans(base))
     def check(text: str) -> None:
+        examples.append(text)
         plan.write_text(text, encoding="utf-8")
         before = snapshot(tmp_path, [tmp_path / "home", plan])
         for argv in (["validate", str(plan)], ["render", str(plan), "--no-log"]):
@@ -119,6 +122,7 @@ def test_fuzzed_plans_never_crash_or_write(
         assert snapshot(tmp_path, [tmp_path / "home", plan]) == before
 
     check()
+    print(f"fuzzed {len(examples)} plan files, each through validate and render")
 
 
 # -- command lines ------------------------------------------------------------------------------
@@ -232,9 +236,12 @@ def test_fuzzed_command_lines_keep_the_contract(
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
     plan_text = plan.read_bytes()
 
+    examples: list[list[str]] = []
+
     @FUZZ
     @given(argv=command_lines(str(plan), dead))
     def check(argv: list[str]) -> None:
+        examples.append(argv)
         skip = [tmp_path / "home", plan.parent, *_named_output(argv, tmp_path)]
         before = snapshot(tmp_path, skip)
         total, _ = _total(plan)
@@ -250,3 +257,4 @@ def test_fuzzed_command_lines_keep_the_contract(
         assert "pw@" not in out + err
 
     check()
+    print(f"fuzzed {len(examples)} command lines")

@@ -227,7 +227,7 @@ EXACT: dict[str, list[str]] = {
     "missing_timebox.yaml": [
         "PLAN:36:7: error: missing required key 'timebox'",
         "    ==> At key: experiment ==> At key: hypotheses ==> At index 0 ==> At key: timebox",
-        "✗ PLAN: invalid (1 errors)",
+        "✗ PLAN: invalid (1 error)",
     ],
     "unknown_key_typo.yaml": [
         "PLAN:41:7: error: unknown key 'sucess_criteria'",

@@ -318,7 +318,7 @@ def test_several_paths_are_all_reported(make_plan: MakePlan, capsys: Capsys) -> 
     assert code == 1
     assert f"✓ {first}: valid" in out
     assert f"✓ {second}: valid" in out
-    assert f"✗ {broken}: invalid (1 errors)" in err
+    assert f"✗ {broken}: invalid (1 error)" in err
     assert "'H9' is neither a hypothesis nor a terminal action" in err
 
 
@@ -379,7 +379,7 @@ def test_new_refuses_names_that_are_not_slugs(name: str, capsys: Capsys) -> None
 
 def test_new_with_an_unknown_template_lists_the_valid_ones(capsys: Capsys) -> None:
     code, _, err = run(capsys, "new", "x", "--template", "nope")
-    assert code == 1
+    assert code == 2  # a usage mistake, as the README promises
     assert f"unknown template 'nope'; available: {', '.join(available_templates())}" in err
     assert available_templates()[0] == "blank"
     assert not Path("x.yaml").exists()

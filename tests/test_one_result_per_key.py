@@ -76,7 +76,9 @@ def test_a_replacement_needs_a_reason_and_shows(paired_plan: Path) -> None:
         f"run {second} replaced run {first}: seed 3 ran on the wrong split",
     )
     doc = mlplan.render_design_doc(paired_plan, today=TODAY)
-    assert "seed 3 ran on the wrong split" in doc
+    deviations = doc.split("### Deviations from the plan", 1)[1]
+    assert f"result {second} replaced result {first}" in deviations
+    assert "seed 3 ran on the wrong split" in deviations
 
 
 def test_the_cli_refuses_then_replaces(

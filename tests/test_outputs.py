@@ -210,3 +210,13 @@ def test_a_baseline_that_exits_or_hangs_logs_nothing_and_says_so(
     assert code == 1
     assert message in err
     assert not (plan.parent / ".mlplan" / "mlflow.db").exists()
+
+
+def test_an_unknown_subject_lists_the_known_ones_in_plain_english(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = make_plan()
+    code, _, err = cli(capsys, "log-result", plan, "-H", "H3", "-m", "recall=0.5")
+    assert code == 1
+    assert "known hypotheses: H1, H2" in err
+    assert "hypothesiss" not in err

@@ -169,7 +169,7 @@ def test_decide_writes_through_a_symlink_to_its_target(ridge: Path, tmp_path: Pa
 
 
 def test_decide_refuses_a_bad_date(ridge: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli("decide", ridge, "H1", "--decision", "x", "--date", "30/11/2026") == 1
+    assert cli("decide", ridge, "H1", "--decision", "x", "--date", "30/11/2026") == 2  # usage
     assert "YYYY-MM-DD" in capsys.readouterr().err
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import mlplan
+import mlplan.errors
 
 # The exact public surface (httpx's habit): adding or removing a name is a decision, made here.
 PUBLIC = {
@@ -19,7 +20,7 @@ PUBLIC = {
     "SCHEMA_VERSION", "Plan", "ProblemStatement", "Goals", "MetricGoal", "GoalGuardrail",
     "Metric", "ExperimentDesign", "Baseline", "Hypothesis", "Criterion", "Guardrail", "Margin",
     "Timebox", "NextStep", "SoftwareDesign", "Considerations", "Risks", "ExperimentLog",
-    "LogEntry", "Decision",
+    "LogEntry", "Decision", "RecordedVerdict", "CriteriaAmendment",
     # loading, checking, grading
     "LoadedPlan", "load_plan", "Report", "validate_file", "GradedGoal", "grade_goal",
     "grade_goals", "new_plan", "plan_schema",
@@ -27,11 +28,13 @@ PUBLIC = {
     "Result", "ResultKind", "Aggregate", "Amendment", "Check", "Status", "Verdict",
     "active_hypotheses", "judge", "StatusRow", "LogRow",
     # workflows
-    "log_result", "publish", "read_log", "render_design_doc", "run_baseline", "start_run",
-    "verdicts", "LogView", "render_markdown",
+    "decide", "amend", "log_result", "publish", "read_log", "render_design_doc",
+    "run_baseline", "start_run", "verdicts", "LogView", "render_markdown", "record_result",
+    "Logged", "run_baselines", "BaselineOutcome", "status", "StatusReport", "sync", "SyncReport",
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
-    "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError",
+    "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError", "UsageError",
+    "UnknownTemplateError", "OutputError",
     "__version__",
 }  # fmt: skip
 
@@ -62,6 +65,16 @@ def test_the_type_checking_imports_are_the_same_table() -> None:
         if alias.asname == alias.name  # `import x as x`: an explicit re-export
     }
     assert imported == mlplan._PUBLIC
+
+
+def test_every_error_class_is_public() -> None:
+    """An error a user can catch must be importable from mlplan itself."""
+    classes = {
+        name
+        for name, value in vars(mlplan.errors).items()
+        if isinstance(value, type) and issubclass(value, Exception)
+    }
+    assert classes <= PUBLIC
 
 
 def test_the_version_is_the_installed_distributions() -> None:

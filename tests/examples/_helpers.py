@@ -1,10 +1,15 @@
 """Helpers shared by the worked projects' tests.
 
-Golden documents and figures are compared on what the computation guarantees, never on digits
-below it: a regenerated design doc must match the committed one word for word, and number for
-number up to the last digit it shows (a value on a rounding boundary may flip that digit) or,
-below a project's stated noise floor (a solver's tolerance), not at all. Figures must exist,
-decode and keep their size: their bytes depend on the matplotlib and FreeType builds.
+- Golden documents and figures are compared on what the computation guarantees, never on
+  digits below it: a regenerated design doc must match the committed one word for word, and
+  number for number up to the last digit it shows (a value on a rounding boundary may flip
+  that digit) or, below a project's stated noise floor (a solver's tolerance), not at all.
+  Figures must exist, decode and keep their size: their bytes depend on the matplotlib and
+  FreeType builds.
+- Each project's full and quick run happens once per test session (``project_run``).
+- An independent judge (``t_test``, ``holm``, ``outcomes``, ``intervals``) writes out the
+  statistics the plans ask for with scipy.stats, so the tests check mlplan's verdicts against
+  a second implementation rather than against mlplan itself.
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 import mlplan
 from mlplan import Plan, Result
 
-if TYPE_CHECKING:  # mypy resolves modules from the repository root
-    from tests.examples._helpers import (
+if TYPE_CHECKING:  # mypy_path = tests: mypy knows this folder as `examples`
+    from examples._helpers import (
         QUICK_TODAY,
         doc_differences,
         figure_differences,

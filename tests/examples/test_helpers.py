@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:  # mypy resolves modules from the repository root
-    from tests.examples._helpers import doc_differences, figure_differences, numbers_agree
+if TYPE_CHECKING:  # mypy_path = tests: mypy knows this folder as `examples`
+    from examples._helpers import doc_differences, figure_differences, numbers_agree
 else:  # pytest puts this folder on sys.path
     from _helpers import doc_differences, figure_differences, numbers_agree
 

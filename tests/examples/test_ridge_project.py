@@ -27,8 +27,8 @@ from sklearn.model_selection import KFold, train_test_split
 
 import mlplan
 
-if TYPE_CHECKING:  # mypy resolves modules from the repository root
-    from tests.examples._helpers import (
+if TYPE_CHECKING:  # mypy_path = tests: mypy knows this folder as `examples`
+    from examples._helpers import (
         ProjectRun,
         TTest,
         doc_differences,
@@ -39,8 +39,8 @@ if TYPE_CHECKING:  # mypy resolves modules from the repository root
         readme_findings,
         t_test,
     )
-    from tests.examples._helpers import outcomes as _outcomes
-    from tests.examples._helpers import status as _status
+    from examples._helpers import outcomes as _outcomes
+    from examples._helpers import status as _status
 else:  # pytest puts this folder on sys.path
     from _helpers import (
         ProjectRun,

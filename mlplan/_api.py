@@ -318,6 +318,11 @@ def run_baselines(
         )
     if replace and len(chosen) > 1:
         raise UsageError("--replace names one run: give the one baseline it belongs to")
+    # Every id is checked before any entry point runs: a typo in the third id must not leave
+    # the first two logged behind an error message (found by the CLI fuzzer).
+    for baseline_id in chosen:
+        journal.check_subject("baseline", baseline_id)
+    chosen = list(dict.fromkeys(chosen))  # `baseline run PLAN B1 B1` runs B1 once
     shown = {key: str(value) for key, value in (params or {}).items()}
     outcomes = []
     for baseline_id in chosen:

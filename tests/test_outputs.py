@@ -220,3 +220,16 @@ def test_an_unknown_subject_lists_the_known_ones_in_plain_english(
     assert code == 1
     assert "known hypotheses: H1, H2" in err
     assert "hypothesiss" not in err
+
+
+def test_a_typo_among_several_baselines_runs_none_of_them(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    """`baseline run PLAN B1 B1 Bx`: the unknown id is refused before B1 runs, so no result is
+    logged behind an error message (the CLI fuzzer found B1 logged, then exit 1)."""
+    plan = make_plan()
+    (plan.parent / "churn_baselines.py").write_text(BASELINES)
+    code, _, err = cli(capsys, "baseline", "run", plan, "B1", "B1", "Bx")
+    assert code == 1
+    assert "no baseline 'Bx'" in err
+    assert not (plan.parent / ".mlplan" / "mlflow.db").exists()

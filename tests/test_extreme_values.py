@@ -8,10 +8,14 @@ or ``render``: the verdict is computed, or honestly inconclusive with its reason
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 from helpers import Capsys, MakePlan, run
+
+from mlplan._journal import Journal
+from mlplan._load import load_plan
 
 
 def _strict(text: str) -> object:
@@ -76,3 +80,56 @@ def test_huge_finite_values_never_crash_status_or_render(
     assert code in (0, 1), err
     assert "Traceback" not in out + err
     assert output.exists()
+
+
+@pytest.mark.parametrize(
+    ("values", "reference"),
+    [
+        pytest.param([0.7], 0.6, id="single-run"),
+        pytest.param([0.7, 0.7, 0.7], 0.6, id="zero-spread"),
+        # B1 is exact: 5% above its 1.75e308 is past the float range, an infinite threshold.
+        pytest.param([1.75e308, 1.75e308], 1.75e308, id="threshold-overflows"),
+    ],
+)
+def test_status_json_is_strict_json(
+    make_plan: MakePlan, capsys: Capsys, values: list[float], reference: float
+) -> None:
+    plan = make_plan()
+    _log(capsys, plan, ("-B", "B1"), {"recall": reference, "recall.loyal": reference})
+    for value in values:
+        _log(capsys, plan, ("-H", "H1"), {"recall": value, "recall.loyal": value})
+        _log(capsys, plan, ("-H", "H2"), {"recall": value, "latency_ms": value})
+    code, out, err = run(capsys, "status", str(plan), "--json")
+    assert code in (0, 1), err
+    report = _strict(out)
+    assert isinstance(report, dict)
+    assert {row["hypothesis"] for row in report["hypotheses"]} >= {"H1", "H2"}
+
+
+@pytest.mark.parametrize("diverged", [math.inf, -math.inf])
+def test_status_json_is_strict_json_with_a_diverged_run(
+    make_plan: MakePlan, capsys: Capsys, diverged: float
+) -> None:
+    # log-result refuses non-finite values, but a run made outside mlplan (a training loop
+    # that diverged) can be attached with --run-id.
+    from mlflow.tracking import MlflowClient
+
+    plan = make_plan()
+    _log(capsys, plan, ("-B", "B1"), {"recall": 0.6, "recall.loyal": 0.9})
+    _log(capsys, plan, ("-H", "H1"), {"recall": 0.7, "recall.loyal": 0.9})
+    journal = Journal(load_plan(plan))
+    client = MlflowClient(tracking_uri=journal.location.uri)
+    made = client.create_run(journal.store.experiment_id)
+    client.log_metric(made.info.run_id, "recall", diverged)
+    client.log_metric(made.info.run_id, "recall.loyal", diverged)
+    client.set_terminated(made.info.run_id, "FINISHED")
+    code, _, err = run(capsys, "log-result", str(plan), "-H", "H1", "--run-id", made.info.run_id)
+    assert code == 0, err
+
+    code, out, err = run(capsys, "status", str(plan), "--json")
+    assert code in (0, 1), err
+    report = _strict(out)
+    assert isinstance(report, dict)
+    row = next(row for row in report["hypotheses"] if row["hypothesis"] == "H1")
+    assert row["runs"] == 2
+    assert row["status"] in {"failed", "inconclusive"}

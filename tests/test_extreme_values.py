@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 import pytest
-from helpers import Capsys, MakePlan, run
+from helpers import PLAN, Capsys, MakePlan, run
 
 from mlplan._journal import Journal
 from mlplan._load import load_plan
@@ -80,6 +80,27 @@ def test_huge_finite_values_never_crash_status_or_render(
     assert code in (0, 1), err
     assert "Traceback" not in out + err
     assert output.exists()
+
+
+def test_huge_values_against_a_measured_baseline_are_inconclusive(
+    make_plan: MakePlan, capsys: Capsys, tmp_path: Path
+) -> None:
+    # B1 measured (not exact): the comparison would be a Welch t-test on both groups.
+    plan = make_plan(text=PLAN.format(plan_id="churn").replace("      exact: true\n", "", 1))
+    for value in (0.5, 1e300):
+        _log(capsys, plan, ("-B", "B1"), {"recall": value, "recall.loyal": value})
+    for value in (-1e300, 0.7):
+        _log(capsys, plan, ("-H", "H1"), {"recall": value, "recall.loyal": value})
+    code, out, err = run(capsys, "status", str(plan), "--json")
+    assert code in (0, 1), err
+    report = _strict(out)
+    assert isinstance(report, dict)
+    row = next(row for row in report["hypotheses"] if row["hypothesis"] == "H1")
+    assert row["status"] == "inconclusive"
+    assert all("larger units" in check["explanation"] for check in row["checks"])
+    code, out, err = run(capsys, "render", str(plan), "-o", str(tmp_path / "doc.md"))
+    assert code in (0, 1), err
+    assert "Traceback" not in out + err
 
 
 @pytest.mark.parametrize(

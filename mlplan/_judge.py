@@ -614,12 +614,17 @@ def _group_filter(runs: Sequence[Result], rule: _Rule, group_value: str | None) 
     return [r for r in runs if r.params.get(rule.for_each) == group_value]
 
 
-def _latest_by_key(runs: Sequence[Result], key: str) -> dict[str, Result]:
-    """The latest run per key; ``runs`` come in logging order (see ``_live``)."""
+def _first_by_key(runs: Sequence[Result], key: str) -> dict[str, Result]:
+    """The first run per key; ``runs`` come in logging order (see ``_live``).
+
+    The first, not the latest: a second run for seed 3 that slipped past the journal's check
+    (a training script's ``start_run``, two writers in the same instant) must not displace the
+    first one, or re-running seed 3 until it wins would work. Only an explicit replacement
+    (``--replace RUN --reason``), which marks the old run, takes a key's place."""
     keyed: dict[str, Result] = {}
     for run in runs:
         if key in run.params:
-            keyed[run.params[key]] = run
+            keyed.setdefault(run.params[key], run)
     return keyed
 
 
@@ -749,7 +754,7 @@ def _paired_test(
     pair_by = ctx.settings.pair_by
     assert pair_by is not None and rule.baseline is not None
     key = rule.metric.key
-    mine, theirs = _latest_by_key(runs, pair_by), _latest_by_key(b_runs, pair_by)
+    mine, theirs = _first_by_key(runs, pair_by), _first_by_key(b_runs, pair_by)
     # In the hypothesis's logging order: deterministic, whatever order the results came in.
     matched = [k for k in mine if k in theirs]
     unmatched = _unmatched(ctx.hypothesis.id, runs, pair_by, rule.baseline, set(theirs))
@@ -789,11 +794,12 @@ def _paired_test(
 def _superseded(
     subject: str, runs: Sequence[Result], key: str, kept: Mapping[str, Result]
 ) -> list[str]:
-    """Runs that share a key with a later one (logged at the same instant, past the
-    journal's check): only the latest counts, and the doc says which were set aside."""
+    """Runs that share a key with an earlier one (logged past the journal's check): only the
+    first counts, and the doc says which were set aside."""
     return [
-        f"{subject} run {run.run_id} ({key}={run.params[key]}): a later result has the same "
-        f"{key} (run {kept[run.params[key]].run_id}); only that one is used"
+        f"{subject} run {run.run_id} ({key}={run.params[key]}): an earlier result has the same "
+        f"{key} (run {kept[run.params[key]].run_id}); only that one is used unless it is "
+        "replaced (--replace RUN --reason TEXT)"
         for run in runs
         if key in run.params and kept[run.params[key]] is not run
     ]

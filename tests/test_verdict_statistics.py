@@ -626,3 +626,24 @@ def test_runs_needed_is_the_smallest_n_with_enough_power(
         return
     assert power(needed) >= 0.8
     assert needed == 2 or power(needed - 1) < 0.8
+
+
+def test_a_rerun_of_a_seed_that_slipped_past_the_journal_never_displaces_the_first() -> None:
+    """A training script's start_run (or two writers in one instant) can log seed 0 twice:
+    the judge keeps the first result, so re-running a seed until it wins changes nothing."""
+    import dataclasses
+
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), pair_by="seed")
+    first = seeds("H1", [0.50, 0.61, 0.72])
+    rerun = dataclasses.replace(
+        run("H1", {"acc": 0.99}, seed=0), logged_at=LOGGED + dt.timedelta(hours=1)
+    )
+    baseline = seeds("B1", [0.55, 0.60, 0.70])
+    without, with_rerun = (
+        verdict(plan, [*baseline, *first]),
+        verdict(plan, [*baseline, *first, rerun]),
+    )
+    assert with_rerun.checks[0].n == 3
+    assert with_rerun.checks[0].estimate == pytest.approx(without.checks[0].estimate)
+    assert with_rerun.status == without.status
+    assert any(rerun.run_id in line and "earlier result" in line for line in with_rerun.unmatched)

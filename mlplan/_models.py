@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -107,6 +108,16 @@ WholeNumber = Annotated[int, _not_a_bool("int_type")]
 Number = Annotated[float, _not_a_bool("float_type"), Field(allow_inf_nan=False)]
 # What mlplan itself records (a verdict's interval), which may be unbounded on one side.
 RecordedNumber = Annotated[float, _not_a_bool("float_type")]
+
+
+def _not_nan(value: float) -> float:
+    if math.isnan(value):
+        raise ValueError("a bound cannot be .nan; write .inf (or -.inf) for no bound on a side")
+    return value
+
+
+# A metric's range may be open on one side ([0, .inf]) but never NaN.
+Bound = Annotated[float, _not_a_bool("float_type"), AfterValidator(_not_nan)]
 EntryPoint = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"),
@@ -212,7 +223,7 @@ class Metric(_Section):
     direction: Literal["higher", "lower"] = Field(description="Which way is better.")
     unit: str = ""
     description: Text
-    bounds: tuple[Number, Number] | None = Field(
+    bounds: tuple[Bound, Bound] | None = Field(
         default=None, description="The metric's range, e.g. [0, 1]: no interval leaves it."
     )
     exact: bool = Field(

@@ -184,7 +184,7 @@ CASES: list[tuple[str, int, int | None, str]] = [
     ("margin_infinite.yaml", 44, 15, "expected a finite number or a percentage such as '5%'"),
     ("margin_percent_out_of_range.yaml", 44, 15, "is past the range of numbers"),
     ("max_drop_infinite.yaml", 48, 21, "expected a finite number or a percentage such as '5%'"),
-    ("bounds_infinite.yaml", 24, 17, "expected a finite number, got inf"),
+    ("bounds_nan.yaml", 24, 17, "a bound cannot be .nan; write .inf (or -.inf) for no bound"),
     ("power_at_nan.yaml", 30, 13, "expected a finite number or a percentage such as '5%', got nan"),
     # dates
     ("date_nonexistent.yaml", 51, 16, "'2026-02-30' is not a valid value"),

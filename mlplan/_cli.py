@@ -106,7 +106,7 @@ def validate(
     """Check plans: every problem with file:line:column, and each metric goal's grade."""
     reports = [validate_file(path, strict=strict) for path in paths]
     if as_json:
-        out.print_json(json.dumps([report.to_dict() for report in reports]))
+        out.print_json(json.dumps([report.to_dict() for report in reports], allow_nan=False))
     else:
         for report in reports:
             _print_report(report)
@@ -391,7 +391,7 @@ def status(
     )
     chosen = StatusFormat.json if as_json else output_format
     if chosen is StatusFormat.json:
-        out.print_json(json.dumps(report.to_dict()))
+        out.print_json(json.dumps(report.to_dict(), allow_nan=False))
     elif chosen is StatusFormat.markdown:
         out.file.write(markdown_status(report))
     else:

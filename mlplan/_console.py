@@ -99,7 +99,7 @@ class Console:
             self.rich.print_json(text)  # highlighted
             return
         document = json.loads(text)
-        self.file.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        self.file.write(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
     def status(self, message: str) -> rich.status.Status:
         return self.rich.status(message)

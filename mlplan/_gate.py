@@ -18,7 +18,7 @@ from mlplan._judge import Verdict
 from mlplan._models import Plan
 from mlplan._results import Result
 from mlplan._summary import StatusRow, attention, orphans, status_rows
-from mlplan._text import plural
+from mlplan._text import finite_json, plural
 
 if TYPE_CHECKING:
     from mlplan._journal import Journal
@@ -51,6 +51,11 @@ class StatusReport:
         return self.review.for_hypothesis(hypothesis)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data: a number JSON cannot hold (NaN, ±inf) is null."""
+        document: dict[str, Any] = finite_json(self._document())
+        return document
+
+    def _document(self) -> dict[str, Any]:
         rows = []
         for row in self.rows:
             data = row.to_dict()

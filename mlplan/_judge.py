@@ -53,6 +53,7 @@ from mlplan._models import (
     Resampling,
 )
 from mlplan._results import Result, ResultKind
+from mlplan._text import plural
 
 __all__ = [
     "ALPHA",
@@ -233,8 +234,8 @@ def aggregate(
     if not values:
         raise ValueError("cannot aggregate no values")
     values = _ordered(values)
-    mean = math.fsum(values) / len(values)
-    if len(values) == 1 or not all(map(math.isfinite, values)):
+    mean = _mean(values)
+    if len(values) == 1 or _magnitude_problem(values) or not all(map(math.isfinite, values)):
         return Aggregate(mean, None, None, len(values), reported)
     estimate = _stats.one_sample(values)
     low = float(_stats.lower_bound(estimate, ALPHA))
@@ -243,6 +244,28 @@ def aggregate(
         low = high = mean
     low, high = _stats.clip(low, high, bounds)
     return Aggregate(mean, low, high, len(values), reported)
+
+
+def _mean(values: Sequence[float]) -> float:
+    """The mean without overflow: values near the float range's top are summed scaled down."""
+    if not all(map(math.isfinite, values)):
+        with np.errstate(all="ignore"):
+            return float(np.mean(values))  # NaN or ±inf, as the runs say
+    top = max(map(abs, values))
+    if top <= _stats.LARGEST:
+        return math.fsum(values) / len(values)
+    return top * (math.fsum(v / top for v in values) / len(values))
+
+
+def _magnitude_problem(*groups: Sequence[float]) -> str:
+    """Why values too large for the t statistics cannot be tested, or "" when they can."""
+    top = max((abs(v) for group in groups for v in group if math.isfinite(v)), default=0.0)
+    if top <= _stats.LARGEST:
+        return ""
+    return (
+        f"a value of magnitude {top:.3g} is beyond ±{_stats.LARGEST:.0e}, where the t statistics "
+        "overflow; log the metric in larger units"
+    )
 
 
 def _replaced(results: Sequence[Result]) -> set[str]:
@@ -535,6 +558,8 @@ def _absolute_test(ctx: _Context, rule: _Rule, runs: list[Result], group: str) -
         return replace(base, problem=f"no value for {key} in {ctx.hypothesis.id}'s results")
     if runs[0].reported or rule.metric.exact:
         return _point_test(base, rule, values, rule.offset, reported=runs[0].reported)
+    if problem := _magnitude_problem(values):
+        return replace(base, problem=problem)
     estimate = _stats.one_sample(values, ctx.settings.ratio)
     test = _test_name("one-sample t", ctx.settings)
     base = replace(base, test=test, n=len(values), estimate=estimate)
@@ -652,6 +677,8 @@ def _comparison_test(
         return replace(
             _point_test(base, rule, effects, limit, reported=reported), points=_ordered(effects)
         )
+    if problem := _magnitude_problem(h_values, b_values):
+        return replace(base, problem=problem, points=_ordered(h_values))
     if baseline.exact:
         return _against_constant(ctx, base, rule, h_values, scale * reference.mean)
     if ctx.settings.pair_by is not None:
@@ -1110,7 +1137,7 @@ def _reason(status: Status, checks: Sequence[Check], missing_baselines: Sequence
     if status == "succeeded":
         return "the check passes" if len(checks) == 1 else f"all {len(checks)} checks pass"
     shown = [f"{counts[o]} {o}" for o in ("fail", "unclear", "missing") if counts[o]]
-    return f"{', '.join(shown)} of {len(checks)} checks"
+    return f"{', '.join(shown)} of {plural(len(checks), 'check')}"
 
 
 def _split_then(step: NextStep | None) -> tuple[str | None, str | None]:

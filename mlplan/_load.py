@@ -136,6 +136,8 @@ _TYPE_NAMES = {
     "int_from_float": "a whole number",
     "float_type": "a number",
     "float_parsing": "a number",
+    # `.nan`, `.inf` or 1e400 (past the float range): no threshold can compare with them.
+    "finite_number": "a finite number",
     "date_type": "a date written YYYY-MM-DD",
     "date_parsing": "a date written YYYY-MM-DD",
     "date_from_datetime_inexact": "a date written YYYY-MM-DD, without a time",

@@ -8,11 +8,13 @@ they can report every problem at once with a location.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -101,7 +103,21 @@ def _not_a_bool(kind: Literal["int_type", "float_type"]) -> BeforeValidator:
 
 
 WholeNumber = Annotated[int, _not_a_bool("int_type")]
-Number = Annotated[float, _not_a_bool("float_type")]
+# Thresholds, bounds and fractions: `.nan`, `.inf` and 1e400 are refused where they are written,
+# since a NaN threshold would judge every hypothesis failed and an infinite one means nothing.
+Number = Annotated[float, _not_a_bool("float_type"), Field(allow_inf_nan=False)]
+# What mlplan itself records (a verdict's interval), which may be unbounded on one side.
+RecordedNumber = Annotated[float, _not_a_bool("float_type")]
+
+
+def _not_nan(value: float) -> float:
+    if math.isnan(value):
+        raise ValueError("a bound cannot be .nan; write .inf (or -.inf) for no bound on a side")
+    return value
+
+
+# A metric's range may be open on one side ([0, .inf]) but never NaN.
+Bound = Annotated[float, _not_a_bool("float_type"), AfterValidator(_not_nan)]
 EntryPoint = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"),
@@ -139,12 +155,17 @@ def _parse_margin(raw: Any) -> Margin:
     if isinstance(raw, bool):
         raise ValueError("expected a number or a percentage such as '5%', not true/false")
     if isinstance(raw, int | float):
+        if not math.isfinite(raw):
+            raise ValueError(f"expected a finite number or a percentage such as '5%', got {raw}")
         if raw < 0:
             raise ValueError("a margin cannot be negative; write the amount, e.g. 0.02 or '2%'")
         return Margin(float(raw), relative=False)
+    shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
     if isinstance(raw, str) and (match := _PERCENT.match(raw)):
-        return Margin(float(match.group(1)) / 100, relative=True)
-    raise ValueError(f"expected a number or a percentage such as '5%', got {raw!r}")
+        if math.isfinite(percent := float(match.group(1))):
+            return Margin(percent / 100, relative=True)
+        raise ValueError(f"the percentage {shown} is past the range of numbers")
+    raise ValueError(f"expected a number or a percentage such as '5%', got {shown}")
 
 
 MarginField = Annotated[
@@ -202,7 +223,7 @@ class Metric(_Section):
     direction: Literal["higher", "lower"] = Field(description="Which way is better.")
     unit: str = ""
     description: Text
-    bounds: tuple[Number, Number] | None = Field(
+    bounds: tuple[Bound, Bound] | None = Field(
         default=None, description="The metric's range, e.g. [0, 1]: no interval leaves it."
     )
     exact: bool = Field(
@@ -454,7 +475,7 @@ class RecordedVerdict(_Section):
 
     status: VerdictStatus
     n: WholeNumber = Field(ge=0, description="How many runs the verdict rested on.")
-    interval: Annotated[list[Number], Field(min_length=2, max_length=2)] | None = Field(
+    interval: Annotated[list[RecordedNumber], Field(min_length=2, max_length=2)] | None = Field(
         default=None, description="The deciding check's 95% interval, [low, high]."
     )
     check: Text | None = Field(default=None, description="The check that decided, in words.")

@@ -6,6 +6,7 @@ PNGs are written without the software version so the same results give the same 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -94,9 +95,29 @@ def _wrap(text: str, width: int = 48) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
+# Matplotlib's tick locator computes the span of the y values and fails when it overflows
+# (±1.7e308 spans past the float range); a panel whose values reach beyond this says so instead.
+_PLOTTABLE = 1e150
+
+
+def _plottable(check: Check) -> bool:
+    shown = [*check.points, *check.reference_points]
+    shown += [v for v in (check.low, check.high, check.estimate, check.limit) if v is not None]
+    shown += [check.threshold] if check.threshold is not None else []
+    return all(abs(v) <= _PLOTTABLE for v in shown if math.isfinite(v))
+
+
+def _unplottable(axis: Any) -> None:
+    axis.text(0.5, 0.5, "values too large to plot", ha="center", va="center", fontsize=8)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
 def _panel(axis: Any, check: Check) -> None:
     colour = _OUTCOME_COLOURS[check.outcome]
-    if check.paired or (check.baseline is not None and not check.reference_points):
+    if not _plottable(check):
+        _unplottable(axis)
+    elif check.paired or (check.baseline is not None and not check.reference_points):
         _differences(axis, check)
     elif check.reference_points:
         _two_groups(axis, check)

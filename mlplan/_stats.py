@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 __all__ = [
     "ALPHA",
+    "LARGEST",
     "POWER",
     "Estimate",
     "bouckaert_frank_ratio",
@@ -48,6 +49,10 @@ ALPHA = 0.025
 POWER = 0.8
 # runs_needed searches up to this many runs; beyond it "no n suffices" in practice.
 _MAX_RUNS = 100_000
+# A variance sums squares: past this magnitude they can overflow the float range (about
+# 1.8e308, so 1e154 squared already does), and every t statistic built on them is undefined.
+# The judge reports such values as beyond its reach rather than testing them.
+LARGEST = 1e150
 
 
 def _t() -> Any:

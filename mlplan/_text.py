@@ -4,13 +4,16 @@ guardrails, next steps, and the hint for a name that is not known."""
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Sequence
+from typing import Any
 
 from mlplan._models import Criterion, Guardrail, Metric, NextStep
 
 __all__ = [
     "criterion_text",
     "did_you_mean",
+    "finite_json",
     "guardrail_text",
     "next_step_text",
     "plural",
@@ -67,3 +70,15 @@ def plural_noun(noun: str) -> str:
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """``1 error``, ``2 errors``, ``1 hypothesis``, ``3 hypotheses``."""
     return f"{count} {noun if count == 1 else (nouns or plural_noun(noun))}"
+
+
+def finite_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None: JSON has no such numbers,
+    and strict parsers (JavaScript's, Go's) refuse Python's ``NaN`` and ``Infinity``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(item) for item in value]
+    return value

@@ -376,6 +376,27 @@ def test_seeds_clear_of_the_threshold_decide() -> None:
     assert only(SEEDED, [*seeds([0.3, 0.31, 0.29]), base("B1", {})]).status == "failed"
 
 
+def test_the_mean_of_values_near_the_float_limit_does_not_overflow() -> None:
+    value = aggregate([1e308, 1.7e308])
+    assert math.isclose(value.mean, 1.35e308)
+    assert (value.low, value.high) == (None, None)  # no t interval past ±1e150
+
+
+def test_seeds_too_large_for_a_t_test_are_inconclusive_and_say_why() -> None:
+    verdict = only(SEEDED, [*seeds([1e300, 2e300, 3e300]), base("B1", {})])
+    (check,) = verdict.checks
+    assert (verdict.status, check.outcome) == ("inconclusive", "unclear")
+    assert "larger units" in check.explanation
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=5))
+def test_any_finite_values_are_judged_without_error(values: list[float]) -> None:
+    verdict = only(SEEDED, [*seeds(values), base("B1", {})])
+    assert verdict.status in {"succeeded", "failed", "inconclusive"}
+    assert verdict.reason
+
+
 def test_a_single_run_of_an_exact_metric_is_judged_on_its_value_and_says_so() -> None:
     verdict = only(ABOVE_HALF, [*seeds([0.51]), base("B1", {})])
     (check,) = verdict.checks

@@ -177,6 +177,15 @@ CASES: list[tuple[str, int, int | None, str]] = [
     ("criterion_by_without_better_than.yaml", 64, 11, "'by' only goes with 'better_than'"),
     ("criterion_negative_margin.yaml", 44, 15, "a margin cannot be negative"),
     ("criterion_margin_words.yaml", 44, 15, "a percentage such as '5%', got 'five%'"),
+    # non-finite numbers: a NaN threshold would fail every hypothesis, an infinite one means nothing
+    ("threshold_nan.yaml", 65, 21, "expected a finite number, got nan"),
+    ("threshold_out_of_range.yaml", 65, 21, "expected a finite number, got '1e400'"),
+    ("threshold_negative_infinity.yaml", 65, 20, "expected a finite number, got -inf"),
+    ("margin_infinite.yaml", 44, 15, "expected a finite number or a percentage such as '5%'"),
+    ("margin_percent_out_of_range.yaml", 44, 15, "is past the range of numbers"),
+    ("max_drop_infinite.yaml", 48, 21, "expected a finite number or a percentage such as '5%'"),
+    ("bounds_nan.yaml", 24, 17, "a bound cannot be .nan; write .inf (or -.inf) for no bound"),
+    ("power_at_nan.yaml", 30, 13, "expected a finite number or a percentage such as '5%', got nan"),
     # dates
     ("date_nonexistent.yaml", 51, 16, "'2026-02-30' is not a valid value"),
     ("date_word.yaml", 51, 16, "expected a date written YYYY-MM-DD, got 'tomorrow'"),

@@ -483,16 +483,25 @@ class MlflowStore:
         import mlflow
 
         experiment_id = self.experiment_id
+        # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI to the process environment.
+        # Left there, every later mlplan call in this process (another plan in the same
+        # notebook, say) would read it as the team's server and send its results to this
+        # plan's store: put back whatever was there before.
+        previous = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(self.location.uri)
-        tags = self._run_tags(submission)
-        if plan_file is not None:
-            tags[PLAN_DIGEST_TAG] = plan_digest(plan_file)
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name=self._run_name(submission), tags=tags
-        ) as run:
+        try:
+            tags = self._run_tags(submission)
             if plan_file is not None:
-                self.client.log_artifact(run.info.run_id, str(plan_file), artifact_path="plan")
-            yield run
+                tags[PLAN_DIGEST_TAG] = plan_digest(plan_file)
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=self._run_name(submission), tags=tags
+            ) as run:
+                if plan_file is not None:
+                    self.client.log_artifact(run.info.run_id, str(plan_file), artifact_path="plan")
+                yield run
+        finally:
+            # None unsets the variable and the global (MLflow 3 handles it; its stub says str).
+            mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
         with self._writer_lock():
             self.touch()
 

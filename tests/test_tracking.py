@@ -257,6 +257,23 @@ def test_training_scripts_log_through_start_run(make_plan: Callable[..., Path]) 
     assert verdict.status == "succeeded"
 
 
+def test_start_run_leaves_no_tracking_uri_behind(make_plan: Callable[..., Path]) -> None:
+    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; left set, the next plan logged in
+    the same process would send its result to the first plan's store."""
+    import os
+
+    import mlflow
+
+    first, second = make_plan("first"), make_plan("second", plan_id="other")
+    with mlplan.start_run(first, hypothesis="H1", note="seed 0"):
+        mlflow.log_metric("recall", 0.9)
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    mlplan.log_result(second, baseline="B1", metrics={"recall": 0.5})
+    assert (second.parent / ".mlplan" / "mlflow.db").is_file()
+    assert [r.subject for r in mlplan.read_log(second).results] == ["B1"]
+    assert [r.subject for r in mlplan.read_log(first).results] == ["H1"]
+
+
 def test_an_existing_run_can_be_attached(
     make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import os
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,19 @@ def _repo_untouched() -> Iterator[None]:
         assert not leaked, f"tests in this module wrote into the repository: {sorted(leaked)}"
 
 
+@pytest.fixture
+def _no_tracking_uri_left() -> Iterator[None]:
+    """A test that calls mlflow.set_tracking_uri (as plain MLflow user code does) exports
+    MLFLOW_TRACKING_URI; the next test in this worker would read it as a team server. Set up
+    before ``isolated``'s monkeypatch, so it is torn down after monkeypatch restores the env."""
+    yield
+    if "mlflow" in sys.modules:
+        sys.modules["mlflow"].set_tracking_uri(None)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated(_no_tracking_uri_left: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in tmp_path with a private HOME and no MLflow settings from the environment."""
     home = tmp_path / "home"
     home.mkdir()

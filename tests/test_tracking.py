@@ -374,7 +374,9 @@ def test_autologging_lands_in_the_hypothesis_run(make_plan: Callable[..., Path])
     finally:
         mlflow.sklearn.autolog(disable=True)
 
-    logged = mlflow.MlflowClient().get_run(run.info.run_id)
+    # start_run put the process's tracking URI back, so the plan's store is named here.
+    store = f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}"
+    logged = mlflow.MlflowClient(tracking_uri=store).get_run(run.info.run_id)
     assert logged.data.params["fit_intercept"] == "True"  # written by autolog
     assert logged.data.tags["mlplan.subject"] == "H1"
     [result] = mlplan.read_log(plan).results

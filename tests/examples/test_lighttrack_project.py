@@ -294,7 +294,9 @@ def test_h2_fails_because_speed_does_not_follow_macs(full_run: Path) -> None:
     # Paired on seed: the two trackers of a seed ran one after the other, under the same load.
     _, _, high = _interval([light[s] - 5 * full[s] for s in light])
     assert high < 0  # the whole interval short of 5×: a clear failure
-    assert all(light[s] > full[s] for s in light)  # faster, by far less than the MACs say
+    # Faster, by far less than the MACs say. fps is wall clock: on a loaded machine one seed
+    # can flip, so the claim is about the typical seed, not every one.
+    assert float(np.median([light[s] / full[s] for s in light])) > 1
     (h2,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H2"]
     (check,) = h2.checks
     assert check.paired and check.outcome == "fail" and h2.status == "failed"

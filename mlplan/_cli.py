@@ -24,15 +24,15 @@ import typer
 
 import mlplan
 from mlplan._console import Console
-from mlplan._scaffold import scaffold
-from mlplan._schema import plan_schema_json, write_schema
 from mlplan._text import plural
-from mlplan._validate import Report, validate_file
 from mlplan.errors import MlplanError, UsageError
 
+# Each command imports what it calls: `--help` builds no pydantic model, and `validate` imports
+# neither jinja2 (templates) nor the judge. Start-up time is a feature (benchmarks/README.md).
 if TYPE_CHECKING:
     from mlplan._decisions import CriteriaChange
     from mlplan._gate import StatusReport
+    from mlplan._validate import Report
 
 __all__ = ["app", "main"]
 
@@ -83,6 +83,8 @@ def new(
     ] = Path(),
 ) -> None:
     """Create a plan from a template, with guidance in every section."""
+    from mlplan._scaffold import scaffold
+
     made = scaffold(name, template=template, directory=directory)
     out.print(f"Created {made.plan}.", markup=False)
     if made.written:
@@ -104,6 +106,8 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Check plans: every problem with file:line:column, and each metric goal's grade."""
+    from mlplan._validate import validate_file
+
     reports = [validate_file(path, strict=strict) for path in paths]
     if as_json:
         out.print_json(json.dumps([report.to_dict() for report in reports], allow_nan=False))
@@ -174,6 +178,8 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of a plan, for editors."""
+    from mlplan._schema import plan_schema_json, write_schema
+
     if output is None:
         out.file.write(plan_schema_json())
     else:

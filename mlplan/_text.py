@@ -6,9 +6,10 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlplan._models import Criterion, Guardrail, Metric, NextStep
+if TYPE_CHECKING:  # annotations only: the CLI imports plural() before any model is built
+    from mlplan._models import Criterion, Guardrail, Metric, NextStep
 
 __all__ = [
     "criterion_text",

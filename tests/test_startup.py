@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,8 +24,21 @@ import json, sys
 from mlplan._cli import main
 code = main(sys.argv[1:])
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in {set(HEAVY)!r})
-print(json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
+print(json.dumps({{"code": code, "heavy": heavy, "modules": sorted(sys.modules)}}), file=sys.stderr)
 """
+
+
+def probe(argv: list[str], cwd: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+    report: dict[str, Any] = json.loads(result.stderr.strip().splitlines()[-1])
+    return report
 
 
 def run_fresh(argv: list[str], cwd: Path) -> tuple[int, list[str], str]:
@@ -89,3 +103,25 @@ def test_the_probe_sees_scipy(tmp_path: Path) -> None:
     )
     report = json.loads(result.stderr.strip().splitlines()[-1])
     assert "scipy" in report["heavy"]
+
+
+# What each light command must not load besides the heavy packages: --help builds no pydantic
+# model (pydantic.main is where model construction lives), and validate renders no template.
+@pytest.mark.parametrize(
+    ("argv", "absent"),
+    [
+        (["--help"], {"pydantic.main", "mlplan._models", "jinja2", "rich"}),
+        (["--version"], {"pydantic.main", "mlplan._models", "jinja2", "rich"}),
+        (["validate", "plan.yaml"], {"jinja2", "mlplan._judge", "mlplan._api"}),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_light_commands_load_only_what_they_use(
+    argv: list[str], absent: set[str], make_plan: Callable[..., Path], tmp_path: Path
+) -> None:
+    make_plan()
+    report = probe(argv, cwd=tmp_path / "project")
+    assert report["code"] == 0
+    assert absent.isdisjoint(report["modules"]), absent & set(report["modules"])
+    if argv[0] == "validate":  # the probe is not blind: validate does build the models
+        assert "mlplan._models" in report["modules"]

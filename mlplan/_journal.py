@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from mlplan._location import StoreLocation, locate_store
 from mlplan._outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._results import Result, ResultKind
 from mlplan._text import did_you_mean, plural, plural_noun
-from mlplan.errors import ResultError, StoreUnreachableError, TrackingError
+from mlplan.errors import ResultError, StoreAuthError, StoreUnreachableError, TrackingError
 
 if TYPE_CHECKING:
     from mlplan._tracking import ExistingRun, MlflowStore
@@ -53,6 +54,7 @@ class SyncReport:
     destination: str
     delivered: list[Delivery] = field(default_factory=list)
     parked: list[Waiting] = field(default_factory=list)  # refused by this store
+    waiting: list[Waiting] = field(default_factory=list)  # for this store, not delivered yet
     elsewhere: list[Waiting] = field(default_factory=list)  # meant for another store
     unreadable: list[Unreadable] = field(default_factory=list)
 
@@ -71,7 +73,7 @@ class SyncReport:
         lines += [
             f"{e.path}: {e.submission.kind} {e.submission.subject} waits for {e.destination}"
             + (f" ({e.reason})" if e.reason else "")
-            for e in self.elsewhere
+            for e in [*self.waiting, *self.elsewhere]
         ]
         lines += [f"{u.path}: {u.problem}; it was left as it is" for u in self.unreadable]
         return lines
@@ -93,6 +95,7 @@ class SyncReport:
         return {
             "delivered": [d.run_id for d in self.delivered],
             "parked": [entry(e) for e in self.parked],
+            "waiting": [entry(e) for e in self.waiting],
             "waiting_elsewhere": [entry(e) for e in self.elsewhere],
             "unreadable": [{"file": str(u.path), "problem": u.problem} for u in self.unreadable],
         }
@@ -332,9 +335,15 @@ class Journal:
             with self._entry_lock(entry), self._guarded():
                 if not self.outbox.still_there(entry):
                     return []  # another process delivered it a moment ago
-                run_id = self.store.redeliver(entry.submission, self.loaded.path)
-                if entry.submission.replaces:
-                    self.store.mark_replaced(entry.submission.replaces, run_id)
+                try:
+                    run_id = self.store.redeliver(entry.submission, self.loaded.path)
+                    if entry.submission.replaces:
+                        self.store.mark_replaced(entry.submission.replaces, run_id)
+                except StoreAuthError as refusal:
+                    # Noted while the entry is still locked: noting it later could write back
+                    # an entry that another process has delivered and removed meanwhile.
+                    self.outbox.note(entry, str(refusal))
+                    raise
         except Timeout:
             return []  # another process is delivering it right now
         except StoreUnreachableError:
@@ -351,6 +360,7 @@ class Journal:
             destination=self.location.describe(),
             delivered=delivered,
             parked=[e for e in waiting if self._mine(e) and e.parked],
+            waiting=[e for e in waiting if self._mine(e) and not e.parked],
             elsewhere=[e for e in waiting if e.plan == self.plan.id and not self._mine(e)],
             unreadable=unreadable,
         )
@@ -367,8 +377,18 @@ class Journal:
 
     def results(self) -> list[Result]:
         with self._guarded():
-            self.sync()
+            self._sync_before_reading()
             return self.store.results()
+
+    def _sync_before_reading(self) -> None:
+        """Deliver what waits, unless this account may read but not write (403): then what
+        waits keeps waiting, noted with the refusal, and the reader still gets the verdicts."""
+        try:
+            self.sync()
+        except StoreAuthError as refusal:
+            if refusal.status != HTTPStatus.FORBIDDEN:
+                raise
+            self._report = self._sync_report([], self.outbox.entries()[1])
 
     def unfinished(self) -> list[ExistingRun]:
         with self._guarded():

@@ -23,6 +23,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -710,7 +711,8 @@ def _auth_refusal(error: Any, uri: str) -> StoreAuthError | None:
         return StoreAuthError(
             f"the tracking server {uri} refused {who} permission for this (403 Forbidden). "
             "Ask an admin of that server for EDIT permission on the plan's experiment, or set "
-            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to an account that has it."
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD to an account that has it.",
+            status=HTTPStatus.FORBIDDEN,
         )
     return None
 

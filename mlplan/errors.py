@@ -18,6 +18,7 @@ message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Literal
 
@@ -152,3 +153,9 @@ class StoreAuthError(StoreUnreachableError):
 
     A kind of unreachable: the result waits in the outbox for that server until the user has
     set their credentials, rather than being lost."""
+
+    def __init__(self, message: str, status: int = HTTPStatus.UNAUTHORIZED) -> None:
+        super().__init__(message)
+        # 403: the server knows the account, which may read but not write. Reading commands
+        # go on without delivering (a reader still sees the verdicts); 401 stops everything.
+        self.status = status

@@ -123,3 +123,18 @@ def test_a_reader_can_read_but_a_write_is_refused_with_403(  # noqa: PLR0917
     assert reader[1] not in err
     assert "Traceback" not in err
     assert len(outbox(checkout)) == 1
+
+    # Reading that checkout: what waits keeps waiting (said why), and the reader still sees
+    # the verdicts instead of an exit 1 for a write they never asked for.
+    assert cli("status", checkout, "--today", TODAY, "--tracking-uri", url) == 0
+    shown = "".join(capsys.readouterr())
+    assert "waits for" in shown
+    assert "403" in shown
+    assert "Traceback" not in shown
+    assert cli("render", checkout, "--today", TODAY, "--tracking-uri", url) == 0
+    assert len(outbox(checkout)) == 1
+
+    # Once an account that may write is set, the same result goes to that server.
+    login(monkeypatch, *ADMIN)
+    assert cli("sync", checkout, "--tracking-uri", url) == 0
+    assert outbox(checkout) == []

@@ -186,7 +186,7 @@ MarginField = Annotated[
 
 class _Section(BaseModel):
     # Unknown keys are errors: a typo such as `sucess_criteria` must not vanish silently.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ProblemStatement(_Section):

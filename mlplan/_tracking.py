@@ -61,7 +61,12 @@ EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 # First writers on a new plan race to create its experiment; the losers take the winner's.
 CREATE_ATTEMPTS = 6
+# Runs per search request. The embedded store answers in-process, so fewer round trips win; a
+# server answers each page within MLFLOW_HTTP_REQUEST_TIMEOUT (20 s above), and one page of
+# 10,000 runs with their params, metrics and tags is a response a busy 2-worker server can take
+# longer than that to build. 1,000 is MLflow's own default page size for search_runs.
 PAGE_SIZE = 10_000
+SERVER_PAGE_SIZE = 1_000
 # MLflow cuts run tag values at 8,000 characters without a word and refuses longer experiment
 # descriptions than 20,000; mlplan cuts first, visibly.
 RUN_TAG_LIMIT = 7_900
@@ -640,7 +645,7 @@ class MlflowStore:
                 filter_string=f"tags.`{TAG}plan` = '{self.plan.id}' "
                 "and attributes.status = 'FINISHED'" + only,
                 run_view_type=ViewType.ACTIVE_ONLY,
-                max_results=PAGE_SIZE,
+                max_results=PAGE_SIZE if self.location.embedded else SERVER_PAGE_SIZE,
                 page_token=token,
             )
             results += [r for r in map(_to_result, page) if r is not None]

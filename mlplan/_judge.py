@@ -53,7 +53,7 @@ from mlplan._models import (
     Resampling,
 )
 from mlplan._results import Result, ResultKind
-from mlplan._text import plural
+from mlplan._text import number, plural
 
 __all__ = [
     "ALPHA",
@@ -976,12 +976,13 @@ def _explain(check: Check, test: _Test, level: float, failure_level: float, holm
     if test.problem and not test.test:
         return head + test.problem
     symbol = _symbol(rule.above, rule.strict)
-    limit = "" if check.limit is None else f"{check.limit:.4g}"
+    limit = "" if check.limit is None else number(check.limit)
     parts = [f"{test.test}, n = {test.n}"] if test.test else []
     if check.estimate is not None and math.isfinite(check.estimate):
-        shown = f"{check.effect_label or rule.metric.key} = {check.estimate:.4g}"
+        resolution = rule.metric.resolution
+        shown = f"{check.effect_label or rule.metric.key} = {number(check.estimate, resolution)}"
         if check.low is not None and check.high is not None:
-            shown += f" [{check.low:.4g}, {check.high:.4g}]"
+            shown += f" [{number(check.low, resolution)}, {number(check.high, resolution)}]"
         parts.append(f"{shown}, needs {symbol} {limit}")
     elif check.estimate is not None:
         parts.append(f"{check.effect_label or rule.metric.key} is not a number")

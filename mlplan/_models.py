@@ -231,6 +231,13 @@ class Metric(_Section):
         description="No sampling variability (MACs, an analytic error): each result is "
         "decided by its value, with no interval.",
     )
+    resolution: Number | None = Field(
+        default=None,
+        gt=0,
+        description="The smallest difference the computation guarantees, e.g. a solver's "
+        "tolerance 1e-6: status and the doc show no digit below it (0 ± 1e-06), since those "
+        "digits change with the numpy, scipy and BLAS build. Verdicts use the full value.",
+    )
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> Metric:

@@ -11,7 +11,7 @@ from typing import Any
 from mlplan._judge import Aggregate, Check, Verdict, baseline_values
 from mlplan._models import Plan
 from mlplan._results import Result
-from mlplan._text import plural
+from mlplan._text import number, plural
 
 __all__ = [
     "LogRow",
@@ -58,17 +58,6 @@ class StatusRow:
             "replacements": list(verdict.replacements),
             "warnings": list(verdict.warnings),
         }
-
-
-def _aggregate_text(value: Aggregate | None) -> str:
-    if value is None:
-        return "no result"
-    text = f"{value.mean:.4g}"
-    if value.low is not None and value.high is not None and value.runs > 1:
-        text += f" [{value.low:.4g}, {value.high:.4g}] over {value.runs} runs"
-    if value.reported:
-        text += " (reported)"
-    return text
 
 
 def _check_line(check: Check) -> str:
@@ -250,6 +239,7 @@ def _deltas(plan: Plan, result: Result, baselines: dict[str, dict[str, Aggregate
 def log_rows(plan: Plan, results: list[Result]) -> list[LogRow]:
     """Every result, baselines first, then hypotheses, each in plan order and by time."""
     baselines = baseline_values(plan, results)
+    resolutions = {m.key: m.resolution for m in plan.metrics}
     order = {("baseline", b.id): i for i, b in enumerate(plan.experiment.baselines)}
     order.update(
         {("hypothesis", h.id): len(order) + i for i, h in enumerate(plan.experiment.hypotheses)}
@@ -263,7 +253,9 @@ def log_rows(plan: Plan, results: list[Result]) -> list[LogRow]:
             run_id=r.run_id,
             subject=r.subject,
             kind=r.kind,
-            metrics=", ".join(f"{k} = {v:.4g}" for k, v in sorted(r.metrics.items())),
+            metrics=", ".join(
+                f"{k} = {number(v, resolutions.get(k))}" for k, v in sorted(r.metrics.items())
+            ),
             deltas=_deltas(plan, r, baselines),
             source=f"reported: {r.source}" if r.reported else "measured",
             note=r.note,

@@ -17,9 +17,23 @@ __all__ = [
     "finite_json",
     "guardrail_text",
     "next_step_text",
+    "number",
     "plural",
     "plural_noun",
 ]
+
+
+def number(value: float, resolution: float | None = None) -> str:
+    """A measured value to four significant digits, none of them below ``resolution`` (the
+    metric's guaranteed precision): 0.0596561 stays 0.05966, 2.31e-06 at 1e-6 is 2e-06, and
+    anything closer to 0 than the resolution is 0 ± 1e-06, whatever noise the solver left."""
+    value += 0.0  # -0.0 (a difference of equal values, negated) is shown as 0, not -0
+    if resolution is None or not math.isfinite(value):
+        return f"{value:.4g}"
+    if abs(value) < resolution:
+        return f"0 ± {resolution:g}"
+    digits = math.floor(math.log10(abs(value))) - math.floor(math.log10(resolution)) + 1
+    return f"{value:.{min(4, max(1, digits))}g}"
 
 
 def did_you_mean(name: str, options: Sequence[str], listed_as: str = "known") -> str:

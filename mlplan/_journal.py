@@ -247,19 +247,6 @@ class Journal:
         locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(locks / f"{entry.submission.submission_id}.lock"), timeout=0)
 
-    def _key_params(self, kind: ResultKind, subject: str) -> list[str]:
-        """The params that name a result's slot: its pair key and the declared conditions. A
-        baseline serves every hypothesis, so every pair_by in the plan counts for it."""
-        design = self.plan.experiment
-        if kind == "hypothesis":
-            hypothesis = self.plan.hypothesis(subject)
-            pair_by = hypothesis.pair_by if hypothesis.overrides_pair_by else design.pair_by
-            names = [pair_by] if pair_by else []
-        else:
-            names = [design.pair_by] if design.pair_by else []
-            names += [h.pair_by for h in design.hypotheses if h.pair_by]
-        return list(dict.fromkeys([*names, *design.conditions]))
-
     def _one_per_key(self, submission: Submission) -> str | None:
         """One result per subject and pair key: the run id of an identical result already
         logged (nothing to do), else None; an error for a different one, unless it replaces
@@ -268,7 +255,7 @@ class Journal:
             return None  # attaching an existing run: it is already in the store
         keys = [
             k
-            for k in self._key_params(submission.kind, submission.subject)
+            for k in self.plan.key_params(submission.kind, submission.subject)
             if k in submission.params
         ]
         mine = [

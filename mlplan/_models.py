@@ -544,3 +544,16 @@ class Plan(_Section):
 
     def baseline(self, baseline_id: str) -> Baseline:
         return next(b for b in self.experiment.baselines if b.id == baseline_id)
+
+    def key_params(self, kind: str, subject: str) -> list[str]:
+        """The run params that name a result's slot: its pair key and the declared conditions.
+        A baseline serves every hypothesis, so every pair_by in the plan counts for it."""
+        design = self.experiment
+        hypothesis = next((h for h in design.hypotheses if h.id == subject), None)
+        if kind == "hypothesis" and hypothesis is not None:
+            own = hypothesis.pair_by if hypothesis.overrides_pair_by else design.pair_by
+            names = [own] if own else []
+        else:
+            names = [design.pair_by] if design.pair_by else []
+            names += [h.pair_by for h in design.hypotheses if h.pair_by]
+        return list(dict.fromkeys([*names, *design.conditions]))

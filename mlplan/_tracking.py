@@ -21,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -313,7 +313,7 @@ class MlflowStore:
         return tags
 
     def _run_name(self, submission: Submission) -> str:
-        return run_name(submission)
+        return run_name(submission, self.plan.key_params(submission.kind, submission.subject))
 
     def log(self, submission: Submission, plan_file: Path | None = None) -> str:
         """Create a finished run for ``submission``, or complete the existing run it names."""
@@ -676,18 +676,23 @@ def _sqlite_rows(database: Path, query: str, args: tuple[str, ...]) -> list[Any]
         return None
 
 
-def run_name(submission: Submission) -> str:
+def run_name(submission: Submission, keys: Sequence[str] = ()) -> str:
     """Say what differs between runs of one subject: ``H1 · seed=3``, not five ``H1 · hypothesis``.
 
-    The parameters (which hold the pair key when the plan pairs runs), else the note, else the
-    kind; a reported figure says so.
+    The params that name the result's slot (``keys``: the plan's pair key and conditions),
+    else the note, else every param (a plan that declares no pair key), else the kind; a
+    reported figure says so. Other params (a study's measured extras, settings shared by every
+    run) would only bury the difference.
     """
+    keyed = [(key, submission.params[key]) for key in keys if key in submission.params]
+    note = " ".join(submission.note.split())
     if submission.reported:
         detail = f"reported: {submission.source}" if submission.source else "reported"
-    elif submission.params:
-        detail = ", ".join(f"{key}={value}" for key, value in sorted(submission.params.items()))
+    elif keyed or not note:
+        shown = keyed or sorted(submission.params.items())
+        detail = ", ".join(f"{key}={value}" for key, value in shown) or submission.kind
     else:
-        detail = " ".join(submission.note.split()) or submission.kind
+        detail = note
     return _clip(f"{submission.subject} · {detail}", RUN_NAME_LIMIT)
 
 

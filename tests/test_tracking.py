@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import cli
+from helpers import cli, edited
 
 import mlplan
 
@@ -381,3 +381,43 @@ def test_autologging_lands_in_the_hypothesis_run(make_plan: Callable[..., Path])
     assert logged.data.tags["mlplan.subject"] == "H1"
     [result] = mlplan.read_log(plan).results
     assert result.run_id == run.info.run_id
+
+
+def test_run_names_say_what_differs(make_plan: Callable[..., Path]) -> None:
+    # The plan pairs by seed and groups by lam: a name shows those, not a study's extra params
+    # (a measured value logged as a param, a setting every run shares) nor the note.
+    plan = edited(
+        make_plan(),
+        "experiment:\n",
+        "experiment:\n  pair_by: seed\n  conditions: [lam]\n",
+    )
+    metrics = ["-m", "recall=0.7", "-m", "recall.loyal=0.9"]
+    shared = ["-p", "test_size=0.3"]  # a setting every run shares
+    for argv in (
+        ["-H", "H1", *metrics, *shared, "-p", "seed=1", "-p", "lam=0.1", "-p", "cv_mse=25.6375"],
+        ["-H", "H1", *metrics, *shared, "-p", "seed=2", "-p", "lam=0.1", "--note", "a note"],
+        ["-H", "H1", *metrics, *shared, "--note", "a run without a pair key"],
+        ["-H", "H1", *metrics, *shared],
+        ["-B", "B2", "-m", "recall=0.5", "--reported", "--source", "a paper"],
+    ):
+        assert cli("log-result", plan, *argv) == 0
+    names = sorted(run.info.run_name for run in mlflow_runs(plan))
+    assert names == [
+        "B2 · reported: a paper",
+        "H1 · a run without a pair key",
+        "H1 · seed=1, lam=0.1",
+        "H1 · seed=2, lam=0.1",
+        "H1 · test_size=0.3",  # no key, no note: every param, still telling runs apart
+    ]
+
+
+def test_without_a_pair_key_the_note_then_the_params_name_the_run(
+    make_plan: Callable[..., Path],
+) -> None:
+    plan = make_plan()
+    metrics = ["-m", "recall=0.7", "-m", "recall.loyal=0.9"]
+    assert cli("log-result", plan, "-H", "H1", *metrics, "-p", "seed=3") == 0
+    assert cli("log-result", plan, "-H", "H1", *metrics, "--note", "more  trees") == 0
+    assert cli("log-result", plan, "-H", "H1", *metrics) == 0
+    names = sorted(run.info.run_name for run in mlflow_runs(plan))
+    assert names == ["H1 · hypothesis", "H1 · more trees", "H1 · seed=3"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import sys
 import time
@@ -221,6 +222,17 @@ def run(out: Path = HERE, *, today: dt.date | None = None, quick: bool = False) 
     return doc
 
 
+def _where(out: Path) -> tuple[str, str]:
+    """Where the results went, and how to browse them: the server or store that
+    MLFLOW_TRACKING_URI names (as mlplan itself decides), else the embedded store beside the
+    plan."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if uri.startswith(("http://", "https://")):
+        return uri, f"open {uri} in a browser"
+    store = uri or f"sqlite:///{(out / '.mlplan' / 'mlflow.db').resolve()}"
+    return store, f"mlflow ui --backend-store-uri {store}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the graph-convolution extractor study.")
     parser.add_argument("--out", type=Path, default=HERE, help="folder for plan, store and doc")
@@ -228,16 +240,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="seed 0 only (for tests)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    doc = run(args.out, today=args.today, quick=args.quick)
+    try:
+        doc = run(args.out, today=args.today, quick=args.quick)
+    except mlplan.MlplanError as error:  # e.g. a server that does not answer: one message
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     plan = doc.parent / "plan.yaml"
-    store = (doc.parent / ".mlplan" / "mlflow.db").resolve()
+    store, browse = _where(doc.parent)
     print(f"design doc:   {doc} ({time.perf_counter() - started:.0f} s)")
     print(f"study plots:  {doc.parent / 'figures'}")
     print(f"MLflow store: {store}")
     for verdict in mlplan.verdicts(plan, today=args.today):
         step = verdict.next_hypothesis or verdict.next_action or "-"
         print(f"  {verdict.hypothesis}: {verdict.status} ({verdict.reason}); next: {step}")
-    print(f"open the store: mlflow ui --backend-store-uri sqlite:///{store}")
+    print(f"open the store: {browse}")
     return 0
 
 

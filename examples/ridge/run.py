@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -224,6 +225,17 @@ def _date(text: str) -> dt.date:
         ) from None
 
 
+def _where(out: Path) -> tuple[str, str]:
+    """Where the results went, and how to browse them: the server or store that
+    MLFLOW_TRACKING_URI names (as mlplan itself decides), else the embedded store beside the
+    plan."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if uri.startswith(("http://", "https://")):
+        return uri, f"open {uri} in a browser"
+    store = uri or f"sqlite:///{(out / '.mlplan' / 'mlflow.db').resolve()}"
+    return store, f"mlflow ui --backend-store-uri {store}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=HERE, help="folder for plan, store and doc")
@@ -231,14 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 splits and 2 λ values")
     args = parser.parse_args(argv)
     out: Path = args.out.resolve()
-    doc = run(out, today=args.today, quick=args.quick)
-    store = out / ".mlplan" / "mlflow.db"
+    try:
+        doc = run(out, today=args.today, quick=args.quick)
+    except mlplan.MlplanError as error:  # e.g. a server that does not answer: one message
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    store, browse = _where(doc.parent)
     print(f"design doc:   {doc}")
     print(f"MLflow store: {store}")
     for verdict in mlplan.verdicts(out / "plan.yaml", today=args.today):
         step = verdict.next_hypothesis or verdict.next_action or "-"
         print(f"  {verdict.hypothesis}: {verdict.status} ({verdict.reason}); next: {step}")
-    print(f"open the store: mlflow ui --backend-store-uri sqlite:///{store}")
+    print(f"open the store: {browse}")
     return 0
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from _helpers import load_run_module
+
+if TYPE_CHECKING:  # mypy_path = tests: mypy knows this folder as `examples`
+    from examples._helpers import load_run_module
+else:  # pytest puts this folder on sys.path
+    from _helpers import load_run_module
 
 PROJECTS = ("ridge", "lighttrack", "gcn_extractor")
 

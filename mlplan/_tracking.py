@@ -102,7 +102,11 @@ def experiment_name(plan: Plan) -> str:
 
 
 def probe(location: StoreLocation) -> None:
-    """Fail fast, without importing mlflow, when a tracking server does not answer."""
+    """Fail fast, without importing mlflow, when the store cannot be used: a tracking server
+    that does not answer, an embedded database that sqlite cannot open."""
+    if location.embedded:
+        _probe_database(location)
+        return
     if not location.remote:
         return
     url = _health_request(location.uri)
@@ -118,6 +122,29 @@ def probe(location: StoreLocation) -> None:
         raise StoreUnreachableError(
             f"the tracking server {redact(location.uri)} did not answer ({reason}). "
             "Check that it is running and MLFLOW_TRACKING_URI is right."
+        ) from None
+
+
+def _probe_database(location: StoreLocation) -> None:
+    # MLflow retries creating its engine ten times with exponential back-off (~100 s) whatever
+    # the error; a folder, a damaged or truncated file is not going to heal in that time.
+    import sqlite3
+
+    database = location.database
+    if not database.exists():
+        return  # MLflow creates it, under the writer lock
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=rw", uri=True, timeout=30)
+        try:
+            connection.execute("PRAGMA schema_version").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        if "locked" in str(error):
+            return  # busy, not broken: MLflow waits for it
+        raise StoreUnreachableError(
+            f"the embedded store {database} cannot be opened ({error}). Check that the "
+            "database is intact and its folder writable."
         ) from None
 
 
@@ -791,7 +818,7 @@ def _unavailable(error: Exception, location: StoreLocation) -> TrackingError | N
         detail = redact(" ".join(str(getattr(error, "orig", None) or error).split()))[:300]
         return StoreUnreachableError(
             f"{where} could not be used ({type(error).__name__}: {detail}). Check that "
-            "the database is intact and its folder writable"
+            "the database is intact and its folder writable."
         )
     return None
 

@@ -33,9 +33,9 @@ from mlplan._files import write_atomically
 from mlplan._judge import (
     Check,
     Verdict,
-    _fingerprint_as,  # the stamp's own fingerprint version; see criteria_now
     criteria_fingerprint,
     criteria_text,
+    fingerprint_as,  # the stamp's own fingerprint version; see criteria_now
     judge,
 )
 from mlplan._load import LoadedPlan, load_plan
@@ -68,7 +68,7 @@ def criteria_now(plan: Plan, hypothesis: Hypothesis, stamp: str = "") -> tuple[s
     not flagged merely because the fingerprint now covers more settings.
     """
     if stamp:
-        return _fingerprint_as(stamp, plan, hypothesis)
+        return fingerprint_as(stamp, plan, hypothesis)
     return criteria_fingerprint(plan, hypothesis), criteria_text(plan, hypothesis)
 
 

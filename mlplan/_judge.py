@@ -71,6 +71,7 @@ __all__ = [
     "baseline_values",
     "criteria_fingerprint",
     "criteria_text",
+    "fingerprint_as",
     "judge",
     "subject_values",
 ]
@@ -1076,7 +1077,7 @@ def criteria_fingerprint(plan: Plan, hypothesis: Hypothesis) -> str:
     return f"{FINGERPRINT_VERSION}:{digest}"
 
 
-def _fingerprint_as(stamp: str, plan: Plan, hypothesis: Hypothesis) -> tuple[str, str]:
+def fingerprint_as(stamp: str, plan: Plan, hypothesis: Hypothesis) -> tuple[str, str]:
     """The current criteria's fingerprint and text under the stamp's own version: results
     logged before versioning are compared by the first version's rules, so a plan that did
     not change is not flagged merely because the fingerprint grew."""
@@ -1096,7 +1097,7 @@ def _amendment(plan: Plan, hypothesis: Hypothesis, results: Sequence[Result]) ->
     if not stamped:
         return None
     first = min(stamped, key=lambda result: result.logged_at)
-    current, text = _fingerprint_as(first.criteria_fingerprint, plan, hypothesis)
+    current, text = fingerprint_as(first.criteria_fingerprint, plan, hypothesis)
     if first.criteria_fingerprint == current:
         return None
     return Amendment(

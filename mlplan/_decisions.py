@@ -244,12 +244,20 @@ def frozen_review(
 
 
 def _stamps(hypothesis: str, results: Sequence[Result]) -> list[Result]:
-    stamped = [
-        r
-        for r in results
-        if (r.kind, r.subject) == ("hypothesis", hypothesis) and r.criteria_fingerprint
-    ]
-    return sorted(stamped, key=lambda r: r.logged_at)
+    """The first result stamped with each distinct fingerprint, oldest first: everything a
+    stamp decides depends on its fingerprint alone, and 10,000 results carry a handful."""
+    stamped = sorted(
+        (
+            r
+            for r in results
+            if (r.kind, r.subject) == ("hypothesis", hypothesis) and r.criteria_fingerprint
+        ),
+        key=lambda r: r.logged_at,
+    )
+    first: dict[str, Result] = {}
+    for result in stamped:
+        first.setdefault(result.criteria_fingerprint, result)
+    return list(first.values())
 
 
 def _chain_end(

@@ -104,3 +104,38 @@ def test_setting_changes_name_each_difference() -> None:
     ]
     assert setting_changes("cut short …", "{}") == [("criteria", "cut short …", "{}")]
     assert setting_changes(before, before) == []
+
+
+def test_each_stamp_is_reviewed_once_and_the_oldest_names_the_change(
+    make_plan: Callable[..., Path],
+) -> None:
+    # Two generations of stamps, many results each (review once per fingerprint, not per
+    # result: 10,000 results took a second), then the criteria change with no amendment.
+    path = make_plan()
+    first = mlplan.load_plan(path).plan
+    old = results(first)
+    second = reload(path, 'by: "5%"', 'by: "6%"')
+    newer = [
+        Result(
+            run_id=f"{r.run_id}-again",
+            kind=r.kind,
+            subject=r.subject,
+            metrics=r.metrics,
+            logged_at=r.logged_at + dt.timedelta(days=1),
+            criteria_fingerprint=criteria_now(second, second.hypothesis("H1"))[0]
+            if r.kind == "hypothesis"
+            else "",
+            criteria=criteria_now(second, second.hypothesis("H1"))[1]
+            if r.kind == "hypothesis"
+            else "",
+            params=r.params,
+        )
+        for r in old
+    ]
+    now = reload(path, 'by: "6%"', 'by: "7%"')
+    verdicts = judge(now, [*old, *newer], TODAY)
+    changes = frozen_review(now, [*old, *newer], verdicts, TODAY).unrecorded
+    assert [(c.hypothesis, c.since) for c in changes] == [
+        ("H1", min(r.logged_at for r in old if r.kind == "hypothesis")),
+        ("H1", min(r.logged_at for r in newer if r.kind == "hypothesis")),
+    ]

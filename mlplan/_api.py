@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlplan._baselines import run_entry_point
+from mlplan._baselines import require_entry_point, run_entry_point
 from mlplan._files import check_output
 from mlplan._journal import Delivery, Journal, SyncReport
 from mlplan._judge import Verdict
@@ -318,10 +318,12 @@ def run_baselines(
         )
     if replace and len(chosen) > 1:
         raise UsageError("--replace names one run: give the one baseline it belongs to")
-    # Every id is checked before any entry point runs: a typo in the third id must not leave
-    # the first two logged behind an error message (found by the CLI fuzzer).
+    # Every id is checked before any entry point runs: a typo in the third id, or one with no
+    # entry point, must not leave the first two logged behind an error message (both found by
+    # the CLI fuzzer).
     for baseline_id in chosen:
         journal.check_subject("baseline", baseline_id)
+        require_entry_point(journal.plan.baseline(baseline_id))
     chosen = list(dict.fromkeys(chosen))  # `baseline run PLAN B1 B1` runs B1 once
     shown = {key: str(value) for key, value in (params or {}).items()}
     outcomes = []

@@ -22,7 +22,7 @@ from typing import Any
 from mlplan._models import Baseline
 from mlplan.errors import BaselineError
 
-__all__ = ["BaselineRun", "run_entry_point"]
+__all__ = ["BaselineRun", "require_entry_point", "run_entry_point"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,16 @@ def _literal(value: str) -> Any:
     return value
 
 
+def require_entry_point(baseline: Baseline) -> str:
+    """The baseline's entry point, or a BaselineError saying how to log it by hand."""
+    if baseline.entry_point is None:
+        raise BaselineError(
+            f"baseline {baseline.id} declares no entry_point; log its result with "
+            f"`mlplan log-result PLAN --baseline {baseline.id} --metric KEY=VALUE`"
+        )
+    return baseline.entry_point
+
+
 def run_entry_point(
     baseline: Baseline,
     plan_folder: Path,
@@ -98,12 +108,8 @@ def run_entry_point(
     timeout: float | None = None,
 ) -> BaselineRun:
     """Call a baseline's entry point; give up after ``timeout`` seconds if one is given."""
-    if baseline.entry_point is None:
-        raise BaselineError(
-            f"baseline {baseline.id} declares no entry_point; log its result with "
-            f"`mlplan log-result PLAN --baseline {baseline.id} --metric KEY=VALUE`"
-        )
-    function = _load(baseline.entry_point, plan_folder)
+    entry_point = require_entry_point(baseline)
+    function = _load(entry_point, plan_folder)
     started = time.perf_counter()
     arguments = {key: _literal(value) for key, value in (params or {}).items()}
     metrics = _call(

@@ -233,3 +233,16 @@ def test_a_typo_among_several_baselines_runs_none_of_them(
     assert code == 1
     assert "no baseline 'Bx'" in err
     assert not (plan.parent / ".mlplan" / "mlflow.db").exists()
+
+
+def test_a_baseline_without_an_entry_point_among_several_runs_none_of_them(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    """`baseline run PLAN B1 B2` where B2 has no entry point: refused before B1 runs (the CLI
+    fuzzer found B1 logged, then exit 1 saying B2 declares none)."""
+    plan = make_plan()
+    (plan.parent / "churn_baselines.py").write_text(BASELINES)
+    code, _, err = cli(capsys, "baseline", "run", plan, "B1", "B2")
+    assert code == 1
+    assert "baseline B2 declares no entry_point" in err
+    assert not (plan.parent / ".mlplan" / "mlflow.db").exists()

@@ -29,6 +29,8 @@ print(json.dumps({{"code": code, "heavy": heavy, "modules": sorted(sys.modules)}
 
 
 def probe(argv: list[str], cwd: Path) -> dict[str, Any]:
+    """Run the CLI in a fresh interpreter: its exit code, the heavy packages and every module it
+    imported, and what it printed on stdout."""
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, *argv],
         capture_output=True,
@@ -38,20 +40,13 @@ def probe(argv: list[str], cwd: Path) -> dict[str, Any]:
         check=False,
     )
     report: dict[str, Any] = json.loads(result.stderr.strip().splitlines()[-1])
+    report["stdout"] = result.stdout
     return report
 
 
 def run_fresh(argv: list[str], cwd: Path) -> tuple[int, list[str], str]:
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        check=False,
-    )
-    report = json.loads(result.stderr.strip().splitlines()[-1])
-    return report["code"], report["heavy"], result.stdout
+    report = probe(argv, cwd)
+    return report["code"], report["heavy"], report["stdout"]
 
 
 @pytest.mark.parametrize(

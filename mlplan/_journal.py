@@ -258,9 +258,7 @@ class Journal:
             for k in self.plan.key_params(submission.kind, submission.subject)
             if k in submission.params
         ]
-        mine = [
-            r for r in self.store.results(submission.kind, submission.subject) if not r.replaced_by
-        ]
+        mine = [r for r in self._rivals(submission, keys) if not r.replaced_by]
         if submission.replaces and submission.replaces not in {r.run_id for r in mine}:
             raise ResultError(
                 f"--replace {submission.replaces}: no current result of {submission.subject} "
@@ -279,6 +277,17 @@ class Journal:
                     "(API: replace=, reason=)"
                 )
         return None
+
+    def _rivals(self, submission: Submission, keys: list[str]) -> list[Result]:
+        """The results the one-per-key check must see: those in the submission's slot (same
+        key params), or without keys those identical in params and values. A replacement
+        names its run, which may sit anywhere: then every result of the subject."""
+        kind, subject = submission.kind, submission.subject
+        if submission.replaces:
+            return self.store.results(kind, subject)
+        if keys:
+            return self.store.matching(kind, subject, {k: submission.params[k] for k in keys})
+        return self.store.matching(kind, subject, submission.params, submission.metrics)
 
     def attach(self, run_id: str, kind: ResultKind, subject: str, note: str = "") -> Delivery:
         """Tie an existing, finished run (made by a training script or autolog) to a subject."""

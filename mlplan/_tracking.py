@@ -15,13 +15,14 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import math
 import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -654,8 +655,38 @@ class MlflowStore:
         experiment = self.client.get_experiment(self.experiment_id)
         return str(experiment.tags.get(REVISION_TAG, ""))
 
+    def matching(
+        self,
+        kind: ResultKind,
+        subject: str,
+        params: Mapping[str, str],
+        metrics: Mapping[str, float] | None = None,
+    ) -> list[Result]:
+        """This subject's finished results whose params (and, given ``metrics``, whose values)
+        equal these: the few runs a uniqueness check needs, found by the store's own search
+        rather than by reading every result of the subject (8 s on a 10,000-run plan).
+
+        A value MLflow's filter syntax cannot carry (a quote in a param) falls back to reading
+        the subject's results and comparing here: slower, same answer.
+        """
+        from mlflow.exceptions import MlflowException
+
+        clauses = _equal_clauses(params, metrics or {})
+        if clauses is None:
+            return self.results(kind, subject)
+        try:
+            found = self._search_results(kind, subject, clauses)
+        except MlflowException as error:
+            raise self._refused(error, "MLflow refused to list the results") from None
+        return [
+            r
+            for r in found
+            if all(r.params.get(k) == v for k, v in params.items())
+            and all(r.metrics.get(k) == v for k, v in (metrics or {}).items())
+        ]
+
     def _search_results(
-        self, kind: ResultKind | None = None, subject: str | None = None
+        self, kind: ResultKind | None = None, subject: str | None = None, clauses: str = ""
     ) -> list[Result]:
         """Every finished result of this plan, in one paginated search."""
         from mlflow.entities import ViewType
@@ -664,6 +695,7 @@ class MlflowStore:
         if kind is not None and subject is not None:
             quoted = subject.replace("'", "''")
             only = f" and tags.`{TAG}kind` = '{kind}' and tags.`{TAG}subject` = '{quoted}'"
+        only += clauses
         results: list[Result] = []
         token: str | None = None
         while True:
@@ -680,6 +712,22 @@ class MlflowStore:
             if not token:
                 break
         return sorted(results, key=lambda r: (r.logged_at, r.run_id))
+
+
+def _equal_clauses(params: Mapping[str, str], metrics: Mapping[str, float]) -> str | None:
+    """`` and params.`k` = 'v' and metrics.`m` = 0.7`` for MLflow's search, or None when a value
+    cannot be written in its filter syntax (it has no escape for a quote in a string)."""
+    clauses = []
+    for key, value in params.items():
+        if "'" in value or "\\" in value or "`" in key:
+            return None
+        clauses.append(f" and params.`{key}` = '{value}'")
+    for key, number in metrics.items():
+        if not math.isfinite(number) or "`" in key:
+            return None
+        # repr round-trips the float exactly; MLflow's parser rejects the "+" of "1.5e+20".
+        clauses.append(f" and metrics.`{key}` = {repr(float(number)).replace('e+', 'e')}")
+    return "".join(clauses)
 
 
 def plan_digest(plan_file: Path) -> str:

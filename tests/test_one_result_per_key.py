@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,3 +114,58 @@ def test_baseline_run_passes_params_to_the_entry_point(
     row = report["hypotheses"][0]
     assert {"runs_needed", "confirmatory", "explanation"} <= set(row)
     assert all("explanation" in check for check in row["checks"])
+
+
+@pytest.mark.parametrize(
+    ("metrics", "params"),
+    [
+        ({"recall": 0.7, "recall.loyal": 0.9}, {}),
+        ({"recall": 1.5e20}, {}),  # repr gives "1.5e+20", which MLflow's parser refuses
+        ({"recall": 0.7}, {"note": "MLflow's filter has no escape for a quote"}),
+        ({"recall": -3.45e-09}, {"lr": "1e-3"}),
+        ({"recall": 0.1 + 0.2}, {"path": "a\\b"}),
+    ],
+    ids=["plain", "e+20", "quote", "negative-tiny", "backslash"],
+)
+def test_the_same_result_again_is_found_by_the_store_whatever_its_values(
+    make_plan: Callable[..., Path], metrics: dict[str, float], params: dict[str, str]
+) -> None:
+    # Without a pair key, the duplicate check asks the store for runs equal in params and
+    # values (or, for a value its filter cannot carry, reads the subject's results): either
+    # way the same result logged twice is one run, and a different value is a new one.
+    plan = make_plan()
+    first = mlplan.log_result(plan, hypothesis="H1", metrics=metrics, params=params)
+    assert mlplan.log_result(plan, hypothesis="H1", metrics=metrics, params=params) == first
+    other = {key: value * 2 for key, value in metrics.items()}
+    assert mlplan.log_result(plan, hypothesis="H1", metrics=other, params=params) != first
+    from mlplan._api import journal_for
+
+    assert len(journal_for(plan).results()) == 2
+
+
+def test_among_many_results_the_slot_is_found_by_the_store(
+    paired_plan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for seed in range(30):
+        mlplan.log_result(
+            paired_plan,
+            hypothesis="H1",
+            metrics={"recall": 0.7 + seed / 1000},
+            params={"seed": seed},
+        )
+    # The check asks the store for seed 17's runs; it never reads H1's 30 results one by one.
+    from mlplan._tracking import MlflowStore
+
+    read_all: list[str | None] = []
+    every = MlflowStore.results
+
+    def spy(self: MlflowStore, kind: Any = None, subject: str | None = None) -> Any:
+        read_all.append(subject)
+        return every(self, kind, subject)
+
+    monkeypatch.setattr(MlflowStore, "results", spy)
+    with pytest.raises(ResultError, match="already has a result for seed=17"):
+        mlplan.log_result(
+            paired_plan, hypothesis="H1", metrics={"recall": 0.1}, params={"seed": 17}
+        )
+    assert "H1" not in read_all

@@ -209,11 +209,15 @@ class Journal:
                 existing = self._one_per_key(submission)
             if existing is not None:
                 return Delivery(existing, submission, deduplicated=True)
-            entry = self._in_flight(submission)
-            with self._entry_lock(entry), self._guarded():
-                run_id = self.store.log(submission, self.loaded.path)
-                if submission.replaces:
-                    self.store.mark_replaced(submission.replaces, run_id)
+            # Locked before the entry exists: a sync in another process that finds it in the
+            # outbox a moment later skips it, instead of taking it from under this one (8
+            # parallel writers once made this process fail to lock its own entry).
+            with self._submission_lock(submission.submission_id):
+                entry = self._in_flight(submission)
+                with self._guarded():
+                    run_id = self.store.log(submission, self.loaded.path)
+                    if submission.replaces:
+                        self.store.mark_replaced(submission.replaces, run_id)
         except StoreUnreachableError as error:
             kept = self._keep(entry, submission, str(error))
             raise StoreUnreachableError(
@@ -243,9 +247,15 @@ class Journal:
         # One process delivers an entry at a time; others skip it rather than wait for it.
         if entry is None:
             return nullcontext()
+        return self._submission_lock(entry.submission.submission_id)
+
+    def _submission_lock(self, submission_id: str) -> AbstractContextManager[object]:
         locks = self.location.home / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(locks / f"{entry.submission.submission_id}.lock"), timeout=0)
+        try:
+            locks.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return nullcontext()  # no outbox either, then: nothing another process could take
+        return FileLock(str(locks / f"{submission_id}.lock"), timeout=0)
 
     def _one_per_key(self, submission: Submission) -> str | None:
         """One result per subject and pair key: the run id of an identical result already

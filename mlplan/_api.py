@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplan import _clock
 from mlplan._baselines import require_entry_point, run_entry_point
 from mlplan._files import check_output
 from mlplan._journal import Delivery, Journal, SyncReport
@@ -31,7 +32,7 @@ from mlplan.errors import MlplanError, TrackingError, UsageError
 
 if TYPE_CHECKING:
     from mlplan._gate import StatusReport
-    from mlplan._models import CriteriaAmendment, Decision
+    from mlplan._models import Closure, CriteriaAmendment, Decision
 
 __all__ = [
     "BaselineOutcome",
@@ -199,15 +200,24 @@ def decide(
     rationale: str | None = None,
     date: dt.date | None = None,
     tracking_uri: str | None = None,
+    close: Closure | None = None,
 ) -> Decision:
     """Append a decision to the plan's experiment log with the verdict it was taken on.
 
-    Only the new entry is added to the file; everything else stays byte for byte as it was.
+    ``close="abandoned"`` (or ``"superseded"``) also closes the hypothesis: its verdict stays
+    visible, it is no longer active, and its deadline no longer makes it overdue. Only the new
+    entry is added to the file; everything else stays byte for byte as it was.
     """
     from mlplan._decisions import record_decision
 
     return record_decision(
-        plan, hypothesis, decision, rationale=rationale, date=date, tracking_uri=tracking_uri
+        plan,
+        hypothesis,
+        decision,
+        rationale=rationale,
+        date=date,
+        tracking_uri=tracking_uri,
+        close=close,
     )
 
 
@@ -402,7 +412,7 @@ def _read_log(
         return LogView(reason=f"{location.describe()} could not be read ({error})")
     from mlplan._decisions import frozen_review
 
-    as_of = today or dt.date.today()
+    as_of = today or _clock.today()
     review = frozen_review(journal.plan, results, judged, as_of)
     plots = {}
     if plots_dir is not None:
@@ -467,7 +477,7 @@ def publish(
     from mlplan._publish import git_commit, verdict_tags
 
     journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
-    day = today or dt.date.today()
+    day = today or _clock.today()
     _, judged = journal.verdicts(day)
     tags = verdict_tags(journal.plan, judged, git_commit(journal.loaded.path), day)
     journal.store.publish(tags)

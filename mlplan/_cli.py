@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 import mlplan
+from mlplan import _clock
 from mlplan._console import Console
 from mlplan._text import plural
 from mlplan.errors import MlplanError, UsageError
@@ -231,7 +232,7 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 
 def _today(value: str | None) -> dt.date:
     if value is None:
-        return dt.date.today()
+        return _clock.today()
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -349,6 +350,11 @@ def baseline_run(
             f"run {outcome.run_id}{extra if outcome.ignored else ''}",
             markup=False,
         )
+
+
+class CloseAs(enum.StrEnum):
+    abandoned = "abandoned"
+    superseded = "superseded"
 
 
 class StatusFormat(enum.StrEnum):
@@ -497,6 +503,14 @@ def decide(
     ] = None,
     date: DateOption = None,
     tracking_uri: TrackingUri = None,
+    close: Annotated[
+        CloseAs | None,
+        typer.Option(
+            "--close",
+            help="Also close the hypothesis: no more runs, its deadline no longer applies.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Record a decision in the plan's experiment log, with the verdict it was taken on."""
     from mlplan._api import decide as record_decision
@@ -508,10 +522,12 @@ def decide(
         rationale=rationale,
         date=_date(date, "--date"),
         tracking_uri=tracking_uri,
+        close=None if close is None else close.value,
     )
     verdict = entry.verdict
     basis = f" (verdict {verdict.status}, n = {verdict.n})" if verdict is not None else ""
-    out.print(f"Recorded a decision on {hypothesis}{basis} in {path}", markup=False)
+    closed = f" and closed it as {entry.closes}" if entry.closes else ""
+    out.print(f"Recorded a decision on {hypothesis}{basis}{closed} in {path}", markup=False)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from mlplan import _clock
 from mlplan._checks import find_problems
 from mlplan._deviations import change_lines as _change_lines
 from mlplan._deviations import setting_changes
@@ -40,7 +41,14 @@ from mlplan._judge import (
 )
 from mlplan._load import LoadedPlan, load_plan
 from mlplan._location import STORE_DIR
-from mlplan._models import CriteriaAmendment, Decision, Hypothesis, Plan, RecordedVerdict
+from mlplan._models import (
+    Closure,
+    CriteriaAmendment,
+    Decision,
+    Hypothesis,
+    Plan,
+    RecordedVerdict,
+)
 from mlplan._results import Result
 from mlplan.errors import MlplanError
 
@@ -440,10 +448,12 @@ def record_decision(
     date: dt.date | None = None,
     tracking_uri: str | None = None,
     today: dt.date | None = None,
+    close: Closure | None = None,
 ) -> Decision:
-    """Append a decision on ``hypothesis`` with the verdict it was taken on; return it."""
+    """Append a decision on ``hypothesis`` with the verdict it was taken on; return it.
+    ``close`` also closes the hypothesis (abandoned or superseded)."""
     target = _writable_target(Path(plan))
-    today = today or dt.date.today()
+    today = today or _clock.today()
     with plan_lock(target):
         loaded = load_plan(target)
         _known_hypothesis(loaded, hypothesis)
@@ -455,6 +465,7 @@ def record_decision(
             decision=decision,
             rationale=rationale or None,
             verdict=_recorded(verdict),
+            closes=close,
         )
         _append(target, "decisions", entry.model_dump(exclude_none=True))
     return entry
@@ -505,7 +516,7 @@ def _amendment_entry(
     change: CriteriaChange, reason: str, date: dt.date | None
 ) -> CriteriaAmendment:
     return CriteriaAmendment(
-        date=date or dt.date.today(),
+        date=date or _clock.today(),
         hypothesis=change.hypothesis,
         reason=reason,
         criteria_before=change.criteria_before,

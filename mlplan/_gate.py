@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplan import _clock
 from mlplan._decisions import FrozenReview, frozen_review
 from mlplan._judge import Verdict
 from mlplan._models import Plan
@@ -97,7 +98,7 @@ def status_report(
     from mlplan._api import journal_for
 
     journal = journal_for(plan, tracking_uri, refresh=refresh)
-    today = today or dt.date.today()
+    today = today or _clock.today()
     store = journal.location.describe()
     reasons: list[str] = []
     if require_store and not journal.location.exists():

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
+from mlplan import _clock
 from mlplan._judge import Verdict, criteria_fingerprint, criteria_text, judge
 from mlplan._keys import key_problem
 from mlplan._load import LoadedPlan
@@ -402,7 +403,7 @@ class Journal:
 
     def verdicts(self, today: dt.date | None = None) -> tuple[list[Result], list[Verdict]]:
         results = self.results()
-        return results, judge(self.plan, results, today or dt.date.today())
+        return results, judge(self.plan, results, today or _clock.today())
 
     def snapshot(self, doc: Path, plots: list[Path]) -> str:
         """Keep the plan file, its rendered doc and plots as artifacts in the experiment."""

@@ -14,7 +14,8 @@ How a verdict is reached, in order:
    Technometrics 24:295–300); it fails when a failure test rejects, Holm-adjusted (Holm 1979)
    across all of its failure tests so that more checks do not mean more false failures.
    Anything else is ``inconclusive``; a guardrail metric without a value is ``missing``.
-4. ``overdue`` replaces pending, blocked and inconclusive once ``today`` is past the deadline.
+4. ``overdue`` replaces pending, blocked and inconclusive once ``today`` is past the deadline,
+   unless a recorded decision closed the hypothesis (abandoned or superseded).
 
 What each check compares (issue 7): with ``pair_by``, a paired t-test on the matched keys
 (Nadeau–Bengio corrected for overlapping resamples); without it, Welch's test, so the
@@ -43,7 +44,9 @@ import numpy as np
 from mlplan import _stats
 from mlplan._models import (
     TERMINAL_ACTIONS,
+    Closure,
     Criterion,
+    Decision,
     Guardrail,
     Hypothesis,
     Margin,
@@ -191,10 +194,17 @@ class Verdict:
     unmatched: tuple[str, ...] = ()
     replacements: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    closed: Closure | None = None
+    closed_on: dt.date | None = None
 
     @property
     def final(self) -> bool:
         return self.status in ("succeeded", "failed")
+
+    @property
+    def settled(self) -> bool:
+        """Final, or closed by a recorded decision: nothing more is run for it."""
+        return self.final or self.closed is not None
 
 
 # ---------------------------------------------------------------------------- settings
@@ -238,12 +248,10 @@ def aggregate(
     mean = _mean(values)
     if len(values) == 1 or _magnitude_problem(values) or not all(map(math.isfinite, values)):
         return Aggregate(mean, None, None, len(values), reported)
-    estimate = _stats.one_sample(values)
-    low = float(_stats.lower_bound(estimate, ALPHA))
-    high = float(_stats.upper_bound(estimate, ALPHA))
-    if estimate.se == 0:
-        low = high = mean
-    low, high = _stats.clip(low, high, bounds)
+    # The interval is laid around the mean that is shown, with a half-width ≥ 0: built from
+    # numpy's mean instead, seven copies of one value once gave a low end one ulp above it.
+    half = float(_stats.half_width(_stats.one_sample(values), ALPHA))
+    low, high = _stats.clip(mean - half, mean + half, bounds)
     return Aggregate(mean, low, high, len(values), reported)
 
 
@@ -1260,7 +1268,8 @@ def _verdict(
     runs = prepared.runs
     judged = _status_of(len(runs), prepared.missing, checks)
     deadline = hypothesis.timebox.deadline
-    overdue = judged in _UNRESOLVED and today > deadline
+    closure = _closure(ctx.plan, hypothesis.id)
+    overdue = judged in _UNRESOLVED and today > deadline and closure is None
     reason = _reason(judged, checks, prepared.missing)
     worst = _worst(checks)
     if worst is not None and judged in ("failed", "inconclusive"):
@@ -1273,7 +1282,9 @@ def _verdict(
         hypothesis=hypothesis.id,
         status="overdue" if overdue else judged,
         status_ignoring_deadline=judged,
-        reason=f"deadline {deadline.isoformat()} passed; {reason}" if overdue else reason,
+        reason=_closed_reason(closure, reason)
+        if closure
+        else (f"deadline {deadline.isoformat()} passed; {reason}" if overdue else reason),
         checks=checks,
         runs=len(runs),
         reported=bool(runs) and runs[0].reported,
@@ -1292,7 +1303,20 @@ def _verdict(
         unmatched=unmatched,
         replacements=tuple(_replacement_lines(results, hypothesis.id)),
         warnings=tuple(_condition_warnings(ctx)),
+        closed=closure.closes if closure else None,
+        closed_on=closure.date if closure else None,
     )
+
+
+def _closure(plan: Plan, hypothesis: str) -> Decision | None:
+    """The last recorded decision that closes the hypothesis, if any: a team that gives up on
+    a question (or replaces it) says so once, and its deadline stops counting (issue 14)."""
+    closing = [d for d in plan.experiment_log.decisions if d.hypothesis == hypothesis and d.closes]
+    return closing[-1] if closing else None
+
+
+def _closed_reason(closure: Decision, reason: str) -> str:
+    return f"closed as {closure.closes} on {closure.date.isoformat()}; {reason}"
 
 
 def _confirmatory(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, bool]:
@@ -1373,7 +1397,8 @@ def active_hypotheses(plan: Plan, verdicts: Sequence[Verdict]) -> list[str]:
 
     Walk the decision graph from its roots (hypotheses no step leads to), following each
     final verdict's next step; the hypotheses reached that have no final verdict are active.
-    A terminal action ends its path. A hypothesis without a verdict counts as unresolved.
+    A terminal action ends its path. A hypothesis without a verdict counts as unresolved; a
+    closed one is not active.
     """
     by_id = {verdict.hypothesis: verdict for verdict in verdicts}
     reached: set[str] = set()
@@ -1389,5 +1414,5 @@ def active_hypotheses(plan: Plan, verdicts: Sequence[Verdict]) -> list[str]:
     return [
         h.id
         for h in plan.experiment.hypotheses
-        if h.id in reached and not (h.id in by_id and by_id[h.id].final)
+        if h.id in reached and not (h.id in by_id and by_id[h.id].settled)
     ]

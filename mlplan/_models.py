@@ -488,12 +488,22 @@ class RecordedVerdict(_Section):
     check: Text | None = Field(default=None, description="The check that decided, in words.")
 
 
+Closure = Literal["abandoned", "superseded"]
+
+
 class Decision(_Section):
     date: dt.date
     hypothesis: Identifier
     decision: Text
     rationale: Text | None = None
     verdict: RecordedVerdict | None = None
+    closes: Closure | None = Field(
+        default=None,
+        description=(
+            "Closes the hypothesis (abandoned, or superseded by another): no more runs are "
+            "planned, its verdict stays as the results say, and its deadline no longer applies."
+        ),
+    )
 
 
 class CriteriaAmendment(_Section):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jinja2
 
+from mlplan import _clock
 from mlplan._files import write_atomically, write_new
 from mlplan._location import STORE_DIR
 from mlplan._resources import example_names, templates_dir
@@ -67,7 +68,7 @@ def scaffold(
     name = _checked_name(name)
     directory = directory or Path.cwd()
     target = directory / f"{name}.yaml"
-    text = _fill(template, name, target.name, today or dt.date.today())
+    text = _fill(template, name, target.name, today or _clock.today())
     try:
         write_new(target, text)
     except FileExistsError:

@@ -31,6 +31,7 @@ __all__ = [
     "bouckaert_frank_ratio",
     "clip",
     "failure_p",
+    "half_width",
     "holm",
     "holm_levels",
     "lower_bound",
@@ -175,6 +176,12 @@ def _quantile(alpha: Any, df: Array) -> Any:
     if np.ndim(alpha) == 0 and np.ndim(df) == 0:
         return _t_quantile(1 - float(alpha), float(df))
     return _t().ppf(1 - np.asarray(alpha), df)
+
+
+def half_width(estimate: Estimate, alpha: Any) -> Array:
+    """t(1 − alpha, df)·se, the half-width of the two-sided (1 − 2·alpha) interval: ≥ 0 (0 where
+    the sample has no spread), to be laid around whichever mean is displayed."""
+    return np.asarray(np.maximum(_quantile(alpha, estimate.df) * estimate.se, 0.0))
 
 
 def lower_bound(estimate: Estimate, alpha: Any) -> Array:

@@ -57,6 +57,8 @@ class StatusRow:
             "unmatched": list(verdict.unmatched),
             "replacements": list(verdict.replacements),
             "warnings": list(verdict.warnings),
+            "closed": verdict.closed,
+            "closed_on": verdict.closed_on.isoformat() if verdict.closed_on else None,
         }
 
 
@@ -133,6 +135,8 @@ def _amendment_dict(verdict: Verdict) -> dict[str, Any] | None:
 def _timebox_text(verdict: Verdict) -> str:
     if verdict.status in ("succeeded", "failed"):
         return f"done (deadline {verdict.deadline})"
+    if verdict.closed_on is not None:
+        return f"closed {verdict.closed_on} (deadline {verdict.deadline})"
     if verdict.days_left < 0:
         return f"{plural(-verdict.days_left, 'day')} overdue"
     return f"{plural(verdict.days_left, 'day')} left"
@@ -149,7 +153,9 @@ def status_rows(verdicts: list[Verdict]) -> list[StatusRow]:
     return [
         StatusRow(
             hypothesis=v.hypothesis,
-            status=v.status + (" (on reported figures)" if v.reported else ""),
+            status=v.status
+            + (" (on reported figures)" if v.reported else "")
+            + (f", closed ({v.closed})" if v.closed else ""),
             evidence=(
                 tuple(_check_line(check) for check in v.checks) + tuple(_verdict_lines(v))
                 if v.runs

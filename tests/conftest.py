@@ -20,7 +20,10 @@ from typing import Any
 
 import pytest
 from filelock import FileLock
-from helpers import BASELINES_MODULE, PLAN, REPO, MakePlan, require_service
+from helpers import BASELINES_MODULE, PLAN, REPO, TODAY, MakePlan, require_service
+
+# mlplan's clock is the suite's TODAY, in this process and every one it starts (see helpers).
+os.environ["MLPLAN_TODAY"] = TODAY.isoformat()
 
 __all__ = ["require_service"]  # re-exported: `from conftest import require_service` works too
 

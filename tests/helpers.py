@@ -7,6 +7,7 @@ these live in conftest.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 from collections.abc import Callable
@@ -22,6 +23,7 @@ __all__ = [
     "PLAN",
     "REPO",
     "SERVICES",
+    "TODAY",
     "Capsys",
     "MakePlan",
     "Service",
@@ -32,18 +34,25 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The one "today" of the test suite, and mlplan's clock while it runs (conftest exports it as
+# MLPLAN_TODAY, so subprocesses see it too). No test reads the calendar: dates in plans are
+# written relative to TODAY, or a test passes its own fixed dates everywhere. CI runs the fast
+# tier a second time with MLPLAN_TODAY years ahead, so a test that depends on the calendar
+# fails on the day it is written (issue 14).
+TODAY = dt.date.fromisoformat(os.environ.get("MLPLAN_TODAY") or "2026-11-25")
 MakePlan = Callable[..., Path]
 Capsys = pytest.CaptureFixture[str]
 
 
-def run(capsys: Capsys, *argv: str) -> tuple[int, str, str]:
+def run(capsys: Capsys, *argv: object) -> tuple[int, str, str]:
     """``mlplan ARGV`` in-process: the exit code, stdout and stderr."""
-    code = main(list(argv))
+    code = main([str(arg) for arg in argv])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
 
-def cli(*args: str | Path) -> int:
+def cli(*args: object) -> int:
     """``mlplan ARGS`` in-process, for tests that only need the exit code."""
     return main([str(arg) for arg in args])
 
@@ -124,7 +133,8 @@ def require_service(
 
 # --- the plan most tests start from ------------------------------------------------------------
 
-PLAN = """\
+# H1 runs from 5 days before TODAY for 10 days (5 left); H2 starts 6 days after TODAY.
+_PLAN = """\
 schema_version: 1
 id: {plan_id}
 title: Churn model
@@ -165,7 +175,7 @@ experiment:
         - {{metric: recall, better_than: B1, by: "5%"}}
       guardrails:
         - {{metrics: "recall.*", against: B1, max_drop: "2%"}}
-      timebox: {{days: 10, start: 2026-11-20}}
+      timebox: {{days: 10, start: H1_START}}
       on_success: {{description: Put it in production., then: ship}}
       on_failure: {{description: Try more features., then: H2}}
     - id: H2
@@ -176,7 +186,7 @@ experiment:
       success_criteria:
         - {{metric: recall, at_least: 0.8}}
         - {{metric: latency_ms, at_most: 50}}
-      timebox: {{days: 5, start: 2026-12-01}}
+      timebox: {{days: 5, start: H2_START}}
       on_success: {{description: Ship it., then: ship}}
       on_failure: {{description: Stop., then: stop}}
 software_design:
@@ -193,6 +203,10 @@ considerations:
   security: Scores are internal only.
   privacy: No personal data leaves the warehouse.
 """
+
+PLAN = _PLAN.replace("H1_START", (TODAY - dt.timedelta(days=5)).isoformat()).replace(
+    "H2_START", (TODAY + dt.timedelta(days=6)).isoformat()
+)
 
 BASELINES_MODULE = """\
 def usage_drop():

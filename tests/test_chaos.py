@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TODAY
 
 from mlplan._cli import main
 from mlplan._journal import Journal
@@ -32,7 +33,6 @@ pytestmark = pytest.mark.chaos
 
 MakePlan = Callable[..., Path]
 Capsys = pytest.CaptureFixture[str]
-TODAY = "2026-11-25"
 ENVIRONMENT = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 WRITER = textwrap.dedent(

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TODAY, cli
 
 import mlplan
 from mlplan._api import journal_for
-from mlplan._cli import main
 
-TODAY = "2026-11-25"
 # Three runs each, spread a little: clear verdicts whatever the minimum number of runs.
 B1 = [(0.59, 0.900), (0.60, 0.901), (0.61, 0.899)]
 H1 = [(0.66, 0.900), (0.665, 0.9005), (0.67, 0.8995)]  # beats B1 by 5%, not by 20%
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
 
 
 def log(plan: Path, kind: str, subject: str, runs: Sequence[tuple[float, float]]) -> None:
@@ -187,3 +183,54 @@ def test_markdown_status_and_a_gate_that_reads_nothing(
     assert h1.startswith("| **H1** | ✅ succeeded |")
     assert h1.count(" | ") == 4  # five cells: no stray pipe from the evidence text
     assert "✅ Nothing needs attention." in markdown
+
+
+def test_closing_a_hypothesis_ends_its_deadline_and_keeps_its_verdict(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    log(plan, "baseline", "B1", B1)
+    log(plan, "hypothesis", "H1", [(0.55, 0.90), (0.70, 0.91), (0.62, 0.89)])  # unclear
+    late = (TODAY + dt.timedelta(days=8)).isoformat()  # past H1's deadline, before H2's
+    assert cli("status", plan, "--check", "--today", late) == 1
+    assert "H1 is overdue" in capsys.readouterr().err
+    # A decision alone does not settle an unresolved hypothesis: it stays overdue.
+    assert cli("decide", plan, "H1", "--decision", "Wait for more seeds.", "--date", late) == 0
+    assert cli("status", plan, "--check", "--today", late) == 1
+
+    assert (
+        cli(
+            "decide",
+            plan,
+            "H1",
+            "--decision",
+            "Stop: the data cannot settle it.",
+            "--close",
+            "abandoned",
+            "--date",
+            late,
+        )
+        == 0
+    )
+    assert "and closed it as abandoned" in capsys.readouterr().out
+    assert cli("status", plan, "--check", "--today", late) == 0
+    capsys.readouterr()
+    assert cli("status", plan, "--json", "--today", late) == 0
+    row = json.loads(capsys.readouterr().out)["hypotheses"][0]
+    assert (row["status"], row["closed"], row["closed_on"]) == ("inconclusive", "abandoned", late)
+    assert row["reason"].startswith(f"closed as abandoned on {late}; ")
+    assert row["checks"]  # the verdict's evidence stays visible
+    assert cli("status", plan, "--format", "markdown", "--today", late) == 0
+    assert "inconclusive, closed (abandoned)" in capsys.readouterr().out
+    verdicts = mlplan.verdicts(plan, today=dt.date.fromisoformat(late))
+    assert "H1" not in mlplan.active_hypotheses(mlplan.load_plan(plan).plan, verdicts)
+
+
+def test_close_takes_only_the_closures_it_knows(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    before = plan.read_bytes()
+    assert cli("decide", plan, "H1", "--decision", "x", "--close", "paused") == 2
+    assert "abandoned" in capsys.readouterr().err
+    assert plan.read_bytes() == before

@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from helpers import TODAY
+
 import mlplan
 from mlplan._decisions import criteria_now, frozen_review, judge_under
 from mlplan._deviations import setting_changes
@@ -15,7 +17,6 @@ from mlplan._judge import judge
 from mlplan._models import Plan
 from mlplan._results import Result
 
-TODAY = dt.date(2026, 11, 25)
 LOGGED = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
 
 

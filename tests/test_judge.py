@@ -34,7 +34,7 @@ from mlplan._models import Plan
 from mlplan._results import Result
 
 START = dt.date(2024, 1, 1)  # with the default 10-day timebox the deadline is 2024-01-11
-TODAY = dt.date(2024, 1, 5)
+JUDGED_ON = dt.date(2024, 1, 5)
 LOGGED = dt.datetime(2024, 1, 2, 12, 0, tzinfo=dt.UTC)
 _run_ids = itertools.count()
 
@@ -139,7 +139,7 @@ def base(subject: str, metrics: dict[str, float], **options: Any) -> Result:
     return result(subject, metrics, kind="baseline", **options)
 
 
-def only(plan: Plan, results: list[Result], today: dt.date = TODAY) -> Verdict:
+def only(plan: Plan, results: list[Result], today: dt.date = JUDGED_ON) -> Verdict:
     (verdict,) = judge(plan, results, today)
     return verdict
 
@@ -499,7 +499,7 @@ def outcomes(**scores: float) -> list[Result]:
 
 
 def test_a_verdict_names_the_declared_next_step() -> None:
-    verdicts = {v.hypothesis: v for v in judge(graph_plan(), outcomes(H1=0.9, H3=0.1), TODAY)}
+    verdicts = {v.hypothesis: v for v in judge(graph_plan(), outcomes(H1=0.9, H3=0.1), JUDGED_ON)}
     assert verdicts["H1"].next_step is not None
     assert verdicts["H1"].next_step.description == "on success"
     assert (verdicts["H1"].next_hypothesis, verdicts["H1"].next_action) == ("H2", None)
@@ -510,7 +510,7 @@ def test_a_verdict_names_the_declared_next_step() -> None:
 
 
 def test_a_next_step_without_then_leads_nowhere() -> None:
-    (_, h2, *_) = judge(graph_plan(), outcomes(H2=0.1), TODAY)
+    (_, h2, *_) = judge(graph_plan(), outcomes(H2=0.1), JUDGED_ON)
     assert h2.next_step is not None and h2.next_step.then is None
     assert (h2.next_hypothesis, h2.next_action) == (None, None)
 
@@ -529,7 +529,7 @@ def test_a_next_step_without_then_leads_nowhere() -> None:
 )
 def test_active_hypotheses_follow_the_verdicts(scores: dict[str, float], active: list[str]) -> None:
     plan = graph_plan()
-    assert active_hypotheses(plan, judge(plan, outcomes(**scores), TODAY)) == active
+    assert active_hypotheses(plan, judge(plan, outcomes(**scores), JUDGED_ON)) == active
 
 
 def test_an_overdue_hypothesis_stays_active() -> None:
@@ -771,3 +771,21 @@ def test_the_interval_holds_the_mean_and_the_runs(values: list[float]) -> None:
     assert got.low <= got.mean <= got.high
     assert got.runs == len(values)
     assert min(values) - 1e-6 <= got.mean <= max(values) + 1e-6
+
+
+@PROPERTY
+@given(
+    st.one_of(
+        st.floats(-1e150, 1e150, allow_subnormal=True),
+        st.sampled_from([419431.128852247, 1e-300, -5e-324, 0.1, 1e149, -1e149]),
+    ),
+    st.integers(2, 40),
+)
+def test_equal_runs_get_an_interval_around_the_shown_mean(value: float, n: int) -> None:
+    # Seven copies of 419431.128852247 once gave an interval whose low end was one ulp above
+    # the mean shown beside it (issue 14): the interval is that mean ± a half-width ≥ 0.
+    got = aggregate([value] * n)
+    assert got.low is not None and got.high is not None
+    assert got.low <= got.mean <= got.high
+    assert math.isclose(got.mean, value, rel_tol=1e-15, abs_tol=1e-320)
+    assert math.isclose(got.high - got.mean, got.mean - got.low, rel_tol=1e-9, abs_tol=1e-300)

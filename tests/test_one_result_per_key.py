@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TODAY
 
 import mlplan
 from mlplan._cli import main
 from mlplan.errors import ResultError
 
-TODAY = dt.date(2026, 11, 25)
 SEEDED_BASELINE = """\
 def usage_drop(seed=0):
     return {"recall": 0.6 + seed / 100, "recall.loyal": 0.9}

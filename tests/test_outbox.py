@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import TODAY
 
 from mlplan._cli import main
 from mlplan._journal import Journal
@@ -20,7 +21,6 @@ from mlplan._outbox import Outbox, Submission
 
 MakePlan = Callable[..., Path]
 Capsys = pytest.CaptureFixture[str]
-TODAY = "2026-11-25"
 
 
 def cli(capsys: Capsys, *argv: object) -> tuple[int, str, str]:

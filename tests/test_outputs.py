@@ -19,7 +19,6 @@ from mlplan._render import cell, text
 
 MakePlan = Callable[..., Path]
 Capsys = pytest.CaptureFixture[str]
-TODAY = "2026-11-25"
 
 
 def cli(capsys: Capsys, *argv: object) -> tuple[int, str, str]:

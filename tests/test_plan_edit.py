@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import cli
 
 import mlplan
-from mlplan._cli import main
 from mlplan._decisions import record_decision
 from mlplan._edit import PlanText, append_to_list
 
@@ -24,10 +24,6 @@ ENTRY = {
     "verdict": {"status": "failed", "n": 3, "interval": [0.01, 0.07]},
 }
 BOM = b"\xef\xbb\xbf"
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
 
 
 def variants(raw: bytes) -> dict[str, bytes]:
@@ -146,7 +142,8 @@ def test_decide_appends_the_decision_and_its_verdict(ridge: Path) -> None:
     decision = mlplan.load_plan(ridge).plan.experiment_log.decisions[-1]
     assert (decision.hypothesis, decision.date) == ("H3", dt.date(2026, 11, 30))
     assert decision.verdict is not None
-    assert (decision.verdict.status, decision.verdict.n) == ("overdue", 0)  # no store, no runs
+    # No store, no runs; and the plan's own log closed H3, so its deadline no longer counts.
+    assert (decision.verdict.status, decision.verdict.n) == ("pending", 0)
     assert ridge.stat().st_mode & 0o777 == 0o644
     assert not (ridge.parent / ".mlplan" / "mlflow.db").exists()  # reading made no store
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_judge import PROPERTY, TODAY, base, hyp, make_plan, metric, result
+from test_judge import JUDGED_ON, PROPERTY, base, hyp, make_plan, metric, result
 
 from mlplan._judge import judge
 from mlplan._summary import log_rows, status_rows
@@ -66,7 +66,7 @@ def _plan(resolution: float | None) -> Any:
 def test_status_and_the_log_show_noise_as_zero_within_the_resolution() -> None:
     results = [result("H1", {"err": 3.45e-09}), base("B1", {"err": 0.06})]
     plan = _plan(1e-6)
-    [verdict] = judge(plan, results, TODAY)
+    [verdict] = judge(plan, results, JUDGED_ON)
     [row] = status_rows([verdict])
     assert verdict.status == "succeeded"
     assert "err = 0 ± 1e-06" in " ".join(row.evidence)
@@ -77,7 +77,7 @@ def test_status_and_the_log_show_noise_as_zero_within_the_resolution() -> None:
 
 def test_without_a_resolution_every_significant_digit_is_shown() -> None:
     results = [result("H1", {"err": 3.45e-09})]
-    [verdict] = judge(_plan(None), results, TODAY)
+    [verdict] = judge(_plan(None), results, JUDGED_ON)
     assert "err = 3.45e-09" in " ".join(status_rows([verdict])[0].evidence)
 
 
@@ -86,8 +86,8 @@ def test_the_verdict_decides_on_the_full_value_not_the_shown_one(value: float) -
     # 1.5e-6 is shown "2e-06" and fails "≤ 1e-6"; 9e-7 is shown "0 ± 1e-06" and passes.
     # Rounding for the reader must not move a result across the threshold.
     results = [result("H1", {"err": value}), base("B1", {"err": 0.06})]
-    [with_resolution] = judge(_plan(1e-6), results, TODAY)
-    [without] = judge(_plan(None), results, TODAY)
+    [with_resolution] = judge(_plan(1e-6), results, JUDGED_ON)
+    [without] = judge(_plan(None), results, JUDGED_ON)
     assert with_resolution.status == without.status
     assert with_resolution.status == ("failed" if value > 1e-6 else "succeeded")
 

@@ -8,16 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import TODAY, cli
 
-from mlplan._cli import main
 from mlplan._journal import Journal
 from mlplan._load import load_plan
-
-TODAY = "2026-11-25"
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
 
 
 def recalls(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> list[float]:
@@ -131,7 +125,7 @@ def test_a_current_copy_of_an_embedded_store_is_read_without_importing_mlflow(
     assert cli("log-result", plan, "-B", "B1", "-m", "recall=0.5") == 0
     probe = (
         "import sys; from mlplan._cli import main; "
-        f"code = main(['status', {str(plan)!r}, '--json', '--today', {TODAY!r}]); "
+        f"code = main(['status', {str(plan)!r}, '--json', '--today', {TODAY.isoformat()!r}]); "
         "print('MLFLOW' if 'mlflow' in sys.modules else 'NO-MLFLOW', code)"
     )
     runs = [

@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import cli
+from helpers import TODAY, cli
 
 from mlplan._journal import Journal
 from mlplan._load import load_plan
 
 pytestmark = pytest.mark.server
-
-TODAY = "2026-11-25"
 
 
 def free_port() -> int:

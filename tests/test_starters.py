@@ -9,18 +9,14 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import cli
 
 import mlplan
-from mlplan._cli import main
 from mlplan._resources import example_names
 from mlplan._scaffold import scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
-TODAY = dt.date(2027, 3, 1)
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
+STARTED_ON = dt.date(2027, 3, 1)
 
 
 def starts(data: dict[str, Any]) -> list[dt.date]:
@@ -29,12 +25,12 @@ def starts(data: dict[str, Any]) -> list[dt.date]:
 
 @pytest.mark.parametrize("example", example_names())
 def test_the_example_starts_today_without_its_history(example: str, tmp_path: Path) -> None:
-    made = scaffold("mine", template=example, directory=tmp_path, today=TODAY)
+    made = scaffold("mine", template=example, directory=tmp_path, today=STARTED_ON)
     new = yaml.safe_load(made.plan.read_text(encoding="utf-8"))
     old = yaml.safe_load((ROOT / "examples" / example / "plan.yaml").read_text(encoding="utf-8"))
 
-    assert min(starts(new)) == TODAY
-    shift = TODAY - min(starts(old))
+    assert min(starts(new)) == STARTED_ON
+    shift = STARTED_ON - min(starts(old))
     assert starts(new) == [start + shift for start in starts(old)]  # spacing kept
     assert new["experiment_log"] == {"entries": [], "decisions": []}
     assert new["id"] == "mine"
@@ -44,12 +40,12 @@ def test_the_example_starts_today_without_its_history(example: str, tmp_path: Pa
             del hypothesis["timebox"]["start"]
     assert new == old
     loaded = mlplan.load_plan(made.plan)  # a valid plan, nothing overdue on day one
-    assert all(h.timebox.deadline >= TODAY for h in loaded.plan.experiment.hypotheses)
+    assert all(h.timebox.deadline >= STARTED_ON for h in loaded.plan.experiment.hypotheses)
 
 
 @pytest.mark.parametrize("example", example_names())
 def test_the_study_modules_come_along_and_are_bundled(example: str, tmp_path: Path) -> None:
-    made = scaffold("mine", template=example, directory=tmp_path, today=TODAY)
+    made = scaffold("mine", template=example, directory=tmp_path, today=STARTED_ON)
     modules = {
         b.entry_point.partition(":")[0]
         for b in mlplan.load_plan(made.plan).plan.experiment.baselines

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import cli, edited
+from helpers import TODAY, cli, edited
 
 import mlplan
-
-TODAY = "2026-11-25"
 
 
 def status_json(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
@@ -167,8 +165,9 @@ def test_overdue_hypotheses_fail_the_check(
     make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     plan = make_plan()
-    assert by_id(status_json(plan, capsys, "--today", "2026-12-31"))["H1"]["status"] == "overdue"
-    assert cli("status", plan, "--check", "--today", "2026-12-31") == 1
+    late = (TODAY + dt.timedelta(days=36)).isoformat()  # H1's deadline is 5 days after TODAY
+    assert by_id(status_json(plan, capsys, "--today", late))["H1"]["status"] == "overdue"
+    assert cli("status", plan, "--check", "--today", late) == 1
     assert "H1 is overdue" in capsys.readouterr().err
 
 
@@ -232,7 +231,7 @@ def test_reported_results_are_labelled_everywhere(
     h2 = by_id(status_json(plan, capsys))["H2"]
     assert h2["status"] == "succeeded"
     assert h2["reported"] is True
-    doc = mlplan.render_design_doc(plan, plan.parent / "doc.md", today=dt.date.fromisoformat(TODAY))
+    doc = mlplan.render_design_doc(plan, plan.parent / "doc.md", today=TODAY)
     assert "succeeded (on reported figures)" in doc
     assert "reported: Smith 2024, Table 3" in doc
 
@@ -331,12 +330,12 @@ def test_render_with_a_log_writes_plots_beside_the_doc(make_plan: Callable[..., 
         mlplan.log_result(plan, hypothesis="H1", metrics={"recall": recall, "recall.loyal": 0.9})
     output = plan.parent / "docs" / "design.md"
 
-    doc = mlplan.render_design_doc(plan, output, today=dt.date.fromisoformat(TODAY))
+    doc = mlplan.render_design_doc(plan, output, today=TODAY)
 
     assert output.read_text() == doc
     assert "![H1: results against threshold and baselines](design_plots/H1.png)" in doc
     assert (output.parent / "design_plots" / "H1.png").read_bytes().startswith(b"\x89PNG")
-    assert "judged as of 2026-11-25" in doc
+    assert f"judged as of {TODAY}" in doc
     assert "| **H1** | succeeded |" in doc
 
 

@@ -21,7 +21,7 @@ from mlplan._checks import find_problems, find_warnings
 from mlplan._models import Plan
 
 START = dt.date(2024, 1, 1)
-TODAY = dt.date(2024, 1, 5)
+JUDGED_ON = dt.date(2024, 1, 5)
 LOGGED = dt.datetime(2024, 1, 2, 12, 0, tzinfo=dt.UTC)
 _ids = itertools.count()
 PROPERTY = settings(
@@ -115,7 +115,7 @@ def seeds(
 
 
 def verdict(plan: Plan, results: list[mlplan.Result], hid: str = "H1") -> mlplan.Verdict:
-    return next(v for v in mlplan.judge(plan, results, TODAY) if v.hypothesis == hid)
+    return next(v for v in mlplan.judge(plan, results, JUDGED_ON) if v.hypothesis == hid)
 
 
 BY_5 = [{"metric": "acc", "better_than": "B1", "by": "5%"}]
@@ -394,11 +394,11 @@ def test_a_path_of_hypotheses_is_a_fixed_sequence() -> None:
     good = [0.9, 0.91, 0.92]
     bad = [0.1, 0.11, 0.12]
     results = [*seeds("B1", [0.5]), *seeds("H1", good), *seeds("H2", good), *seeds("H3", good)]
-    by_id = {v.hypothesis: v for v in mlplan.judge(plan, results, TODAY)}
+    by_id = {v.hypothesis: v for v in mlplan.judge(plan, results, JUDGED_ON)}
     assert by_id["H1"].confirmatory and by_id["H2"].confirmatory
     assert not by_id["H3"].confirmatory  # reached only after a non-success
     failed_first = [*seeds("B1", [0.5]), *seeds("H1", bad), *seeds("H2", good)]
-    by_id = {v.hypothesis: v for v in mlplan.judge(plan, failed_first, TODAY)}
+    by_id = {v.hypothesis: v for v in mlplan.judge(plan, failed_first, JUDGED_ON)}
     assert not by_id["H2"].confirmatory
     assert by_id["H2"].status == "succeeded"  # its own verdict does not depend on H1's
     assert by_id["H2"].explanation.endswith("exploratory")
@@ -423,8 +423,8 @@ def test_holm_across_a_declared_family() -> None:
         results += seeds(h, values)
     p = stats.ttest_1samp(values, 0.5, alternative="greater").pvalue
     assert 0.025 / 3 < p <= 0.025
-    assert {v.status for v in mlplan.judge(none, results, TODAY)} == {"succeeded"}
-    held = mlplan.judge(holm, results, TODAY)
+    assert {v.status for v in mlplan.judge(none, results, JUDGED_ON)} == {"succeeded"}
+    held = mlplan.judge(holm, results, JUDGED_ON)
     assert {v.status for v in held} == {"inconclusive"}
     assert all("Holm across family alt" in v.correction for v in held)
 

@@ -256,7 +256,7 @@ def _check_verdicts(plan_path: Path, today: dt.date) -> dict[str, str]:
 # -- quick run ------------------------------------------------------------------------------
 
 
-TODAY = QUICK_TODAY
+JUDGED_ON = QUICK_TODAY
 
 
 @pytest.fixture(scope="session")
@@ -327,7 +327,7 @@ def test_quick_figures_match_independent_computation(quick: Path) -> None:
 
 
 def test_quick_verdicts(quick: Path) -> None:
-    statuses = _check_verdicts(quick.parent / "plan.yaml", TODAY)
+    statuses = _check_verdicts(quick.parent / "plan.yaml", JUDGED_ON)
     # Seed 0 alone: one pair per check, fewer than the 3 a check needs: nothing is decided.
     assert statuses == dict.fromkeys(("H1", "H2", "H3"), "inconclusive")
 
@@ -335,7 +335,7 @@ def test_quick_verdicts(quick: Path) -> None:
 def test_main_prints_verdicts_and_how_to_open_the_store(quick_cli: tuple[Path, str]) -> None:
     doc, printed = quick_cli
     assert f"design doc:   {doc} (" in printed
-    for verdict in mlplan.verdicts(doc.parent / "plan.yaml", today=TODAY):
+    for verdict in mlplan.verdicts(doc.parent / "plan.yaml", today=JUDGED_ON):
         assert f"  {verdict.hypothesis}: {verdict.status} (" in printed
     store = (doc.parent / ".mlplan" / "mlflow.db").resolve()
     assert f"mlflow ui --backend-store-uri sqlite:///{store}" in printed

@@ -553,9 +553,10 @@ def test_quick_run_through_main(quick: tuple[Ran, str]) -> None:
         assert [c.outcome for c in verdicts[hypothesis].checks] == outcomes, hypothesis
         assert verdicts[hypothesis].status_ignoring_deadline == _status(outcomes)
     assert verdicts["H1"].status == "succeeded"
-    # three splits cannot settle H4 before its deadline, so it is overdue, not decided
-    assert verdicts["H4"].status == "overdue"
-    assert "H4: overdue" in printed
+    # three splits cannot settle H4, and the plan's log closed it: inconclusive, not overdue
+    assert verdicts["H4"].status == "inconclusive"
+    assert verdicts["H4"].closed == "abandoned"
+    assert "H4: inconclusive (closed as abandoned on 2026-11-30" in printed
 
 
 @pytest.mark.slow

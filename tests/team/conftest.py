@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import require_service
-
-from mlplan._cli import main
+from helpers import TODAY, cli, require_service
 
 HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -236,10 +234,6 @@ def basic_auth(username: str, password: str) -> dict[str, str]:
 # -- using them ------------------------------------------------------------------------------
 
 
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
-
-
 @pytest.fixture
 def start_server() -> Callable[..., Any]:
     """``start_server(root, backend, port=...)``: a context manager for another server."""
@@ -290,7 +284,7 @@ def all_runs(uri: str, plan_id: str) -> list[Any]:
 def status_json(capsys: pytest.CaptureFixture[str]) -> Callable[..., dict[str, Any]]:
     def read(plan: Path, uri: str, *extra: str) -> dict[str, Any]:
         capsys.readouterr()
-        code = cli("status", plan, "--json", "--today", "2026-11-25", "--tracking-uri", uri, *extra)
+        code = cli("status", plan, "--json", "--today", TODAY, "--tracking-uri", uri, *extra)
         captured = capsys.readouterr()
         assert code == 0, captured.err
         report: dict[str, Any] = json.loads(captured.out)

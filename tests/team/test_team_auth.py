@@ -9,17 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mlplan._cli import main
+from helpers import TODAY, cli
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 ADMIN = ("admin", "admin-secret-4f1c")  # as configured by the auth_server fixture
-TODAY = "2026-11-25"
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
 
 
 def login(monkeypatch: pytest.MonkeyPatch, username: str, password: str) -> None:

@@ -10,14 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from mlplan._cli import main
+from helpers import TODAY, cli
 
 pytestmark = [pytest.mark.server, pytest.mark.mariadb]
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
 
 
 def test_the_team_flow_on_mariadb(
@@ -35,12 +30,12 @@ def test_the_team_flow_on_mariadb(
         assert cli("log-result", plan, *args) == 0
 
     capsys.readouterr()
-    assert cli("status", plan, "--json", "--today", "2026-11-25", "--tracking-uri", url) == 0
+    assert cli("status", plan, "--json", "--today", TODAY, "--tracking-uri", url) == 0
     report = json.loads(capsys.readouterr().out)
     h1 = next(row for row in report["hypotheses"] if row["hypothesis"] == "H1")
     assert (h1["status"], h1["runs"], report["results"]) == ("succeeded", 3, 4)
     doc = plan.parent / "doc.md"
-    assert cli("render", plan, "-o", doc, "--today", "2026-11-25", "--tracking-uri", url) == 0
+    assert cli("render", plan, "-o", doc, "--today", TODAY, "--tracking-uri", url) == 0
     assert f"Read from {url}: 4 results" in doc.read_text()
 
     runs = runs_of(url, plan_id)

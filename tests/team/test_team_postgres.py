@@ -11,16 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import TODAY, cli
 
 import mlplan
-from mlplan._cli import main
 
 pytestmark = [pytest.mark.server, pytest.mark.postgres]
 Server = Any  # tests/team/conftest.py's Server: url, backend, root
-
-
-def cli(*args: str | Path) -> int:
-    return main([str(arg) for arg in args])
 
 
 def new_plan_id(prefix: str) -> str:
@@ -55,7 +51,7 @@ def test_the_team_flow_on_postgres(
     assert (h1["status"], h1["runs"], report["results"]) == ("succeeded", 3, 4)
 
     doc = plan.parent / "doc.md"
-    assert cli("render", plan, "-o", doc, "--today", "2026-11-25", "--tracking-uri", url) == 0
+    assert cli("render", plan, "-o", doc, "--today", TODAY, "--tracking-uri", url) == 0
     assert f"Read from {url}: 4 results" in doc.read_text()
 
     runs = runs_of(url, plan_id)
@@ -117,11 +113,11 @@ def test_publish_writes_verdicts_and_status_never_does(
     for recall in (0.70, 0.71, 0.72):  # enough runs for the judge to decide
         log(plan, url, "-H", "H1", "-m", f"recall={recall}", "-m", "recall.loyal=0.9")
 
-    assert cli("status", plan, "--tracking-uri", url, "--today", "2026-11-25") == 0
+    assert cli("status", plan, "--tracking-uri", url, "--today", TODAY) == 0
     assert not any(key.startswith("mlplan.verdict.") for key in experiment(url, plan_id).tags)
 
     capsys.readouterr()
-    assert cli("publish", plan, "--tracking-uri", url, "--today", "2026-11-25") == 0
+    assert cli("publish", plan, "--tracking-uri", url, "--today", TODAY) == 0
     assert "Published 2 verdicts: H1 succeeded, H2 pending" in capsys.readouterr().out
     tags = experiment(url, plan_id).tags
     assert (tags["mlplan.verdict.H1"], tags["mlplan.verdict.H2"]) == ("succeeded", "pending")
@@ -136,9 +132,9 @@ def test_publish_writes_verdicts_and_status_never_does(
     # A teammate's uncommitted edit (a higher bar for H1), run through status: nothing changes
     # for everyone else until it is published.
     plan.write_text(plan.read_text().replace('by: "5%"', 'by: "50%"'))
-    assert cli("status", plan, "--tracking-uri", url, "--today", "2026-11-25") == 0
+    assert cli("status", plan, "--tracking-uri", url, "--today", TODAY) == 0
     assert experiment(url, plan_id).tags["mlplan.verdict.H1"] == "succeeded"
-    assert cli("publish", plan, "--tracking-uri", url, "--today", "2026-11-25") == 0
+    assert cli("publish", plan, "--tracking-uri", url, "--today", TODAY) == 0
     tags = experiment(url, plan_id).tags
     assert tags["mlplan.verdict.H1"] != "succeeded"
     assert tags["mlplan.criteria.H1"] != fingerprint

@@ -1,8 +1,8 @@
 """Calibration of verdicts: the true value exactly on the threshold, many times over.
 
 Each cell draws ``TRIALS`` experiments at once (numpy, trials along the first axis) and
-decides them with the very functions the judge uses (``mlplan._stats``: the paired, Welch and
-corrected t, one-sided p-values, Holm), combined the way ``mlplan._judge`` combines them:
+decides them with the very functions the judge uses (``mlplan._judge.stats``: the paired, Welch and
+corrected t, one-sided p-values, Holm), combined the way ``mlplan._judge.verdicts`` combines them:
 success needs every check to pass at α (intersection–union), failure is Holm-adjusted across
 a hypothesis's failure tests, and along a path each hypothesis is confirmatory only when every
 one before it succeeded (fixed sequence). ``tests/test_verdict_statistics.py`` checks through
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from mlplan import _stats
+from mlplan._judge import stats as _stats
 
 Array = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from mlplan import judge
-from mlplan._models import Plan
-from mlplan._results import Result
+from mlplan._judge.results import Result
+from mlplan._plan.models import Plan
 
 TARGET_S = 0.3
 HYPOTHESES = 10

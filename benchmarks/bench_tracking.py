@@ -106,9 +106,9 @@ client.set_terminated(run.info.run_id, "FINISHED")
 
 def build_store(folder: Path, runs: int, uri: str | None = None) -> Path:
     """A plan with ``runs`` results, written through mlplan's own store (one process)."""
-    from mlplan._journal import Journal
-    from mlplan._load import load_plan
-    from mlplan._results import ResultKind
+    from mlplan._judge.results import ResultKind
+    from mlplan._plan.load import load_plan
+    from mlplan._record.journal import Journal
 
     plan = folder / "plan.yaml"
     plan.write_text(PLAN)

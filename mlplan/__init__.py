@@ -20,51 +20,51 @@ from typing import TYPE_CHECKING, Any
 # the API it never touches, and start-up time is a feature here.
 _PUBLIC: dict[str, str] = {
     # the plan file and its sections
-    "SCHEMA_VERSION": "mlplan._models",
-    "Plan": "mlplan._models",
-    "ProblemStatement": "mlplan._models",
-    "Goals": "mlplan._models",
-    "MetricGoal": "mlplan._models",
-    "GoalGuardrail": "mlplan._models",
-    "Metric": "mlplan._models",
-    "ExperimentDesign": "mlplan._models",
-    "Baseline": "mlplan._models",
-    "Hypothesis": "mlplan._models",
-    "Criterion": "mlplan._models",
-    "Guardrail": "mlplan._models",
-    "Margin": "mlplan._models",
-    "Timebox": "mlplan._models",
-    "NextStep": "mlplan._models",
-    "SoftwareDesign": "mlplan._models",
-    "Considerations": "mlplan._models",
-    "Risks": "mlplan._models",
-    "ExperimentLog": "mlplan._models",
-    "LogEntry": "mlplan._models",
-    "CriteriaAmendment": "mlplan._models",
-    "RecordedVerdict": "mlplan._models",
-    "Decision": "mlplan._models",
+    "SCHEMA_VERSION": "mlplan._plan.models",
+    "Plan": "mlplan._plan.models",
+    "ProblemStatement": "mlplan._plan.models",
+    "Goals": "mlplan._plan.models",
+    "MetricGoal": "mlplan._plan.models",
+    "GoalGuardrail": "mlplan._plan.models",
+    "Metric": "mlplan._plan.models",
+    "ExperimentDesign": "mlplan._plan.models",
+    "Baseline": "mlplan._plan.models",
+    "Hypothesis": "mlplan._plan.models",
+    "Criterion": "mlplan._plan.models",
+    "Guardrail": "mlplan._plan.models",
+    "Margin": "mlplan._plan.models",
+    "Timebox": "mlplan._plan.models",
+    "NextStep": "mlplan._plan.models",
+    "SoftwareDesign": "mlplan._plan.models",
+    "Considerations": "mlplan._plan.models",
+    "Risks": "mlplan._plan.models",
+    "ExperimentLog": "mlplan._plan.models",
+    "LogEntry": "mlplan._plan.models",
+    "CriteriaAmendment": "mlplan._plan.models",
+    "RecordedVerdict": "mlplan._plan.models",
+    "Decision": "mlplan._plan.models",
     # loading, checking, grading
-    "LoadedPlan": "mlplan._load",
-    "load_plan": "mlplan._load",
-    "Report": "mlplan._validate",
-    "validate_file": "mlplan._validate",
-    "GradedGoal": "mlplan._grading",
-    "grade_goal": "mlplan._grading",
-    "grade_goals": "mlplan._grading",
-    "new_plan": "mlplan._scaffold",
-    "plan_schema": "mlplan._schema",
+    "LoadedPlan": "mlplan._plan.load",
+    "load_plan": "mlplan._plan.load",
+    "Report": "mlplan._plan.validate",
+    "validate_file": "mlplan._plan.validate",
+    "GradedGoal": "mlplan._plan.grading",
+    "grade_goal": "mlplan._plan.grading",
+    "grade_goals": "mlplan._plan.grading",
+    "new_plan": "mlplan._plan.scaffold",
+    "plan_schema": "mlplan._plan.schema",
     # results and the judge
-    "Result": "mlplan._results",
-    "ResultKind": "mlplan._results",
-    "Aggregate": "mlplan._judge",
-    "Amendment": "mlplan._judge",
-    "Check": "mlplan._judge",
-    "Status": "mlplan._judge",
-    "Verdict": "mlplan._judge",
-    "active_hypotheses": "mlplan._judge",
-    "judge": "mlplan._judge",
-    "StatusRow": "mlplan._summary",
-    "LogRow": "mlplan._summary",
+    "Result": "mlplan._judge.results",
+    "ResultKind": "mlplan._judge.results",
+    "Aggregate": "mlplan._judge.verdicts",
+    "Amendment": "mlplan._judge.verdicts",
+    "Check": "mlplan._judge.verdicts",
+    "Status": "mlplan._judge.verdicts",
+    "Verdict": "mlplan._judge.verdicts",
+    "active_hypotheses": "mlplan._judge.verdicts",
+    "judge": "mlplan._judge.verdicts",
+    "StatusRow": "mlplan._report.rows",
+    "LogRow": "mlplan._report.rows",
     # workflows: each CLI command is one of these calls
     "amend": "mlplan._api",
     "decide": "mlplan._api",
@@ -74,17 +74,17 @@ _PUBLIC: dict[str, str] = {
     "run_baselines": "mlplan._api",
     "BaselineOutcome": "mlplan._api",
     "status": "mlplan._api",
-    "StatusReport": "mlplan._gate",
+    "StatusReport": "mlplan._report.status",
     "sync": "mlplan._api",
-    "SyncReport": "mlplan._journal",
+    "SyncReport": "mlplan._record.journal",
     "publish": "mlplan._api",
     "read_log": "mlplan._api",
     "render_design_doc": "mlplan._api",
     "run_baseline": "mlplan._api",
     "start_run": "mlplan._api",
     "verdicts": "mlplan._api",
-    "LogView": "mlplan._render",
-    "render_markdown": "mlplan._render",
+    "LogView": "mlplan._report.doc",
+    "render_markdown": "mlplan._report.doc",
     # errors and located problems
     "MlplanError": "mlplan.errors",
     "PlanError": "mlplan.errors",
@@ -149,14 +149,14 @@ if TYPE_CHECKING:
         sync as sync,
         verdicts as verdicts,
     )
-    from mlplan._gate import StatusReport as StatusReport
-    from mlplan._journal import SyncReport as SyncReport
-    from mlplan._grading import (
+    from mlplan._report.status import StatusReport as StatusReport
+    from mlplan._record.journal import SyncReport as SyncReport
+    from mlplan._plan.grading import (
         GradedGoal as GradedGoal,
         grade_goal as grade_goal,
         grade_goals as grade_goals,
     )
-    from mlplan._judge import (
+    from mlplan._judge.verdicts import (
         Aggregate as Aggregate,
         Amendment as Amendment,
         Check as Check,
@@ -165,11 +165,11 @@ if TYPE_CHECKING:
         active_hypotheses as active_hypotheses,
         judge as judge,
     )
-    from mlplan._load import (
+    from mlplan._plan.load import (
         LoadedPlan as LoadedPlan,
         load_plan as load_plan,
     )
-    from mlplan._models import (
+    from mlplan._plan.models import (
         SCHEMA_VERSION as SCHEMA_VERSION,
         Baseline as Baseline,
         Considerations as Considerations,
@@ -194,25 +194,25 @@ if TYPE_CHECKING:
         SoftwareDesign as SoftwareDesign,
         Timebox as Timebox,
     )
-    from mlplan._render import (
+    from mlplan._report.doc import (
         LogView as LogView,
         render_markdown as render_markdown,
     )
-    from mlplan._results import (
+    from mlplan._judge.results import (
         Result as Result,
         ResultKind as ResultKind,
     )
-    from mlplan._scaffold import (
+    from mlplan._plan.scaffold import (
         new_plan as new_plan,
     )
-    from mlplan._schema import (
+    from mlplan._plan.schema import (
         plan_schema as plan_schema,
     )
-    from mlplan._summary import (
+    from mlplan._report.rows import (
         LogRow as LogRow,
         StatusRow as StatusRow,
     )
-    from mlplan._validate import (
+    from mlplan._plan.validate import (
         Report as Report,
         validate_file as validate_file,
     )

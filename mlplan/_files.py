@@ -11,7 +11,12 @@ from pathlib import Path
 
 from mlplan.errors import OutputError
 
-__all__ = ["write_atomically", "write_new", "write_output"]
+__all__ = ["STORE_DIR", "write_atomically", "write_new", "write_output"]
+
+
+# The folder beside a plan that holds mlplan's own state: the embedded store, the outbox,
+# the local copy of results and the locks.
+STORE_DIR = ".mlplan"
 
 
 def write_output(path: Path, content: str, *, protect: Sequence[Path] = ()) -> None:

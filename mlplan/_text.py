@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: the CLI imports plural() before any model is built
-    from mlplan._models import Criterion, Guardrail, Metric, NextStep
+    from mlplan._plan.models import Criterion, Guardrail, Metric, NextStep
 
 __all__ = [
     "criterion_text",

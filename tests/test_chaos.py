@@ -26,8 +26,8 @@ import pytest
 from helpers import TODAY
 
 from mlplan._cli import main
-from mlplan._journal import Journal
-from mlplan._load import load_plan
+from mlplan._plan.load import load_plan
+from mlplan._record.journal import Journal
 
 pytestmark = pytest.mark.chaos
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mlplan._journal import Journal
-from mlplan._load import load_plan
+from mlplan._plan.load import load_plan
+from mlplan._record.journal import Journal
 
 PROCESSES = 8
 CALLS = 25

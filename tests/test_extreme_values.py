@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from helpers import PLAN, Capsys, MakePlan, run
 
-from mlplan._journal import Journal
-from mlplan._load import load_plan
+from mlplan._plan.load import load_plan
+from mlplan._record.journal import Journal
 
 
 def _strict(text: str) -> object:

@@ -11,11 +11,10 @@ from pathlib import Path
 from helpers import TODAY
 
 import mlplan
-from mlplan._decisions import criteria_now, frozen_review, judge_under
-from mlplan._deviations import setting_changes
-from mlplan._judge import judge
-from mlplan._models import Plan
-from mlplan._results import Result
+from mlplan._judge.frozen import criteria_now, frozen_review, judge_under, setting_changes
+from mlplan._judge.results import Result
+from mlplan._judge.verdicts import judge
+from mlplan._plan.models import Plan
 
 LOGGED = dt.datetime(2026, 11, 21, 9, 0, tzinfo=dt.UTC)
 

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlplan._checks import find_problems
-from mlplan._judge import (
+from mlplan._judge.results import Result
+from mlplan._judge.verdicts import (
     Aggregate,
     Verdict,
     active_hypotheses,
@@ -30,8 +30,8 @@ from mlplan._judge import (
     judge,
     subject_values,
 )
-from mlplan._models import Plan
-from mlplan._results import Result
+from mlplan._plan.models import Plan
+from mlplan._plan.rules import find_problems
 
 START = dt.date(2024, 1, 1)  # with the default 10-day timebox the deadline is 2024-01-11
 JUDGED_ON = dt.date(2024, 1, 5)

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlplan import _yaml
 from mlplan._cli import main
+from mlplan._plan import located_yaml as _yaml
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 

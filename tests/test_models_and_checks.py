@@ -17,12 +17,12 @@ import yaml
 from helpers import Capsys, MakePlan, edited, run
 from pydantic import ValidationError
 
-from mlplan._checks import find_problems
-from mlplan._grading import grade_goal
-from mlplan._load import load_plan
-from mlplan._models import Criterion, Margin, MetricGoal, Plan, Timebox
-from mlplan._scaffold import SCHEMA_FILE, available_templates, new_plan
-from mlplan._schema import plan_schema
+from mlplan._plan.grading import grade_goal
+from mlplan._plan.load import load_plan
+from mlplan._plan.models import Criterion, Margin, MetricGoal, Plan, Timebox
+from mlplan._plan.rules import find_problems
+from mlplan._plan.scaffold import SCHEMA_FILE, available_templates, new_plan
+from mlplan._plan.schema import plan_schema
 from mlplan.errors import PlanError, ScaffoldError
 
 # --- valid plans ------------------------------------------------------------------------------

@@ -153,7 +153,7 @@ def test_among_many_results_the_slot_is_found_by_the_store(
             params={"seed": seed},
         )
     # The check asks the store for seed 17's runs; it never reads H1's 30 results one by one.
-    from mlplan._tracking import MlflowStore
+    from mlplan._record.store import MlflowStore
 
     read_all: list[str | None] = []
     every = MlflowStore.results

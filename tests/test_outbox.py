@@ -15,9 +15,9 @@ import pytest
 from helpers import TODAY
 
 from mlplan._cli import main
-from mlplan._journal import Journal
-from mlplan._load import load_plan
-from mlplan._outbox import Outbox, Submission
+from mlplan._plan.load import load_plan
+from mlplan._record.journal import Journal
+from mlplan._record.outbox import Outbox, Submission
 
 MakePlan = Callable[..., Path]
 Capsys = pytest.CaptureFixture[str]

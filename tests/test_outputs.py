@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mlplan._cli import main
-from mlplan._render import cell, text
+from mlplan._report.doc import cell, text
 
 MakePlan = Callable[..., Path]
 Capsys = pytest.CaptureFixture[str]

@@ -12,8 +12,8 @@ import yaml
 from helpers import cli
 
 import mlplan
-from mlplan._decisions import record_decision
-from mlplan._edit import PlanText, append_to_list
+from mlplan._api.decisions import record_decision
+from mlplan._plan.text_edit import PlanText, append_to_list
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(ROOT.glob("examples/*/plan.yaml"))

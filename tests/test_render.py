@@ -27,9 +27,9 @@ from helpers import Capsys, MakePlan
 from markdown_it import MarkdownIt
 
 from mlplan._cli import main
-from mlplan._load import load_plan
-from mlplan._render import LogView, decision_graph, render_markdown, write_markdown
-from mlplan._scaffold import new_plan
+from mlplan._plan.load import load_plan
+from mlplan._plan.scaffold import new_plan
+from mlplan._report.doc import LogView, decision_graph, render_markdown, write_markdown
 from mlplan.errors import OutputError
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_judge import JUDGED_ON, PROPERTY, base, hyp, make_plan, metric, result
 
-from mlplan._judge import judge
-from mlplan._summary import log_rows, status_rows
+from mlplan._judge.verdicts import judge
+from mlplan._report.rows import log_rows, status_rows
 from mlplan._text import number
 from mlplan.errors import PlanError
 

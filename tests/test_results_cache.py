@@ -1,4 +1,4 @@
-"""The local copy of a plan's results (mlplan._cache): used while nothing changed, dropped by
+"""The local copy of a plan's results (mlplan._record.cache): used while nothing changed, dropped by
 every mlplan write, bypassed by --refresh, and never trusted when damaged."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import TODAY, cli
 
-from mlplan._journal import Journal
-from mlplan._load import load_plan
+from mlplan._plan.load import load_plan
+from mlplan._record.journal import Journal
 
 
 def recalls(plan: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> list[float]:

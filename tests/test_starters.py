@@ -12,8 +12,8 @@ import yaml
 from helpers import cli
 
 import mlplan
+from mlplan._plan.scaffold import scaffold
 from mlplan._resources import example_names
-from mlplan._scaffold import scaffold
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED_ON = dt.date(2027, 3, 1)

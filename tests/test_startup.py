@@ -87,7 +87,8 @@ def test_the_probe_sees_scipy(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import mlplan._stats as s; s.success_p\ns.holm([0.5])\nimport scipy.stats\n" + SCRIPT,
+            "import mlplan._judge.stats as s; s.success_p\ns.holm([0.5])\nimport scipy.stats\n"
+            + SCRIPT,
             "--version",
         ],
         capture_output=True,
@@ -105,9 +106,9 @@ def test_the_probe_sees_scipy(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "absent"),
     [
-        (["--help"], {"pydantic.main", "mlplan._models", "jinja2", "rich"}),
-        (["--version"], {"pydantic.main", "mlplan._models", "jinja2", "rich"}),
-        (["validate", "plan.yaml"], {"jinja2", "mlplan._judge", "mlplan._api"}),
+        (["--help"], {"pydantic.main", "mlplan._plan.models", "jinja2", "rich"}),
+        (["--version"], {"pydantic.main", "mlplan._plan.models", "jinja2", "rich"}),
+        (["validate", "plan.yaml"], {"jinja2", "mlplan._judge.verdicts", "mlplan._api"}),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )
@@ -119,4 +120,4 @@ def test_light_commands_load_only_what_they_use(
     assert report["code"] == 0
     assert absent.isdisjoint(report["modules"]), absent & set(report["modules"])
     if argv[0] == "validate":  # the probe is not blind: validate does build the models
-        assert "mlplan._models" in report["modules"]
+        assert "mlplan._plan.models" in report["modules"]

@@ -70,7 +70,7 @@ def test_a_result_is_a_self_explaining_mlflow_run(make_plan: Callable[..., Path]
     assert tags["mlplan.subject"] == "H1"
     assert tags["mlflow.note.content"] == "seed 1"
     loaded = mlplan.load_plan(plan).plan
-    assert tags["mlplan.criteria_fingerprint"] == mlplan._judge.criteria_fingerprint(
+    assert tags["mlplan.criteria_fingerprint"] == mlplan._judge.verdicts.criteria_fingerprint(
         loaded, loaded.hypothesis("H1")
     )
     assert run.data.metrics == {"recall": 0.7, "recall.loyal": 0.9}

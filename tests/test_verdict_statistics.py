@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import mlplan
-from mlplan._checks import find_problems, find_warnings
-from mlplan._models import Plan
+from mlplan._plan.models import Plan
+from mlplan._plan.rules import find_problems, find_warnings
 
 START = dt.date(2024, 1, 1)
 JUDGED_ON = dt.date(2024, 1, 5)
@@ -509,7 +509,7 @@ def test_the_fingerprint_covers_every_verdict_setting() -> None:
 def test_an_old_unversioned_stamp_is_compared_by_the_old_rules() -> None:
     plan = plan_of(hyp(criteria=BY_5))
     hypothesis = plan.experiment.hypotheses[0]
-    old_text = mlplan._judge._v1_text(hypothesis)
+    old_text = mlplan._judge.verdicts._v1_text(hypothesis)
     import hashlib
 
     old_print = hashlib.sha256(old_text.encode()).hexdigest()[:12]
@@ -599,7 +599,7 @@ def test_success_and_failure_never_both(values: list[float], by: str | float) ->
 def test_holm_is_closed_testing_with_bonferroni(p: list[float]) -> None:
     # Holm's procedure equals the closed test of Bonferroni intersections (Marcus, Peritz &
     # Gabriel 1976): H_i is rejected iff every subset containing i has min p ≤ α/|subset|.
-    from mlplan import _stats
+    from mlplan._judge import stats as _stats
 
     m = len(p)
     subsets = [[j for j in range(m) if mask >> j & 1] for mask in range(1, 2**m)]
@@ -614,7 +614,7 @@ def test_holm_is_closed_testing_with_bonferroni(p: list[float]) -> None:
 def test_runs_needed_is_the_smallest_n_with_enough_power(
     effect: float, sd: float, ratio: float
 ) -> None:
-    from mlplan import _stats
+    from mlplan._judge import stats as _stats
 
     def power(n: int) -> float:
         noncentrality = effect / (sd * np.sqrt(1 / n + ratio))

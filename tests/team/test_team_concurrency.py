@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from mlplan._journal import Journal
-from mlplan._load import load_plan
+from mlplan._plan.load import load_plan
+from mlplan._record.journal import Journal
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -14,9 +14,9 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact"]
+from mlplan._files import STORE_DIR
 
-STORE_DIR = ".mlplan"
+__all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact"]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from mlplan._models import MetricGoal, Plan
+from mlplan._plan.models import MetricGoal, Plan
 
 __all__ = ["Grade", "GradedGoal", "grade_goal", "grade_goals"]
 

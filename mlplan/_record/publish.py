@@ -13,8 +13,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlplan._judge import Verdict, criteria_fingerprint
-from mlplan._models import Plan
+from mlplan._judge.verdicts import Verdict, criteria_fingerprint
+from mlplan._plan.models import Plan
 
 __all__ = ["git_commit", "verdict_tags"]
 

@@ -21,18 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
-from mlplan._baselines import require_entry_point, run_entry_point
 from mlplan._files import check_output
-from mlplan._journal import Delivery, Journal, SyncReport
-from mlplan._judge import Verdict
-from mlplan._load import load_plan
-from mlplan._render import LogView, render_markdown, write_markdown
-from mlplan._results import ResultKind
+from mlplan._judge.results import ResultKind
+from mlplan._judge.verdicts import Verdict
+from mlplan._plan.load import load_plan
+from mlplan._record.entry_points import require_entry_point, run_entry_point
+from mlplan._record.journal import Delivery, Journal, SyncReport
+from mlplan._report.doc import LogView, render_markdown, write_markdown
 from mlplan.errors import MlplanError, TrackingError, UsageError
 
 if TYPE_CHECKING:
-    from mlplan._gate import StatusReport
-    from mlplan._models import Closure, CriteriaAmendment, Decision
+    from mlplan._plan.models import Closure, CriteriaAmendment, Decision
+    from mlplan._report.status import StatusReport
 
 __all__ = [
     "BaselineOutcome",
@@ -185,7 +185,7 @@ def status(
     refresh: bool = False,
 ) -> StatusReport:
     """Every hypothesis judged, what needs attention, and what waits in the outbox, and why."""
-    from mlplan._gate import status_report
+    from mlplan._report.status import status_report
 
     return status_report(
         plan, tracking_uri=tracking_uri, today=today, require_store=require_store, refresh=refresh
@@ -208,7 +208,7 @@ def decide(
     visible, it is no longer active, and its deadline no longer makes it overdue. Only the new
     entry is added to the file; everything else stays byte for byte as it was.
     """
-    from mlplan._decisions import record_decision
+    from mlplan._api.decisions import record_decision
 
     return record_decision(
         plan,
@@ -230,7 +230,7 @@ def amend(
     tracking_uri: str | None = None,
 ) -> list[CriteriaAmendment]:
     """Record that ``hypothesis``'s criteria changed after its results, with the reason."""
-    from mlplan._decisions import record_amendment
+    from mlplan._api.decisions import record_amendment
 
     return record_amendment(plan, hypothesis, reason, date=date, tracking_uri=tracking_uri)
 
@@ -410,13 +410,13 @@ def _read_log(
         results, judged = journal.verdicts(today)
     except TrackingError as error:
         return LogView(reason=f"{location.describe()} could not be read ({error})")
-    from mlplan._decisions import frozen_review
+    from mlplan._judge.frozen import frozen_review
 
     as_of = today or _clock.today()
     review = frozen_review(journal.plan, results, judged, as_of)
     plots = {}
     if plots_dir is not None:
-        from mlplan._plots import plot_hypotheses
+        from mlplan._report.plots import plot_hypotheses
 
         plots = plot_hypotheses(journal.plan, results, judged, plots_dir)
     return LogView(
@@ -472,9 +472,9 @@ def publish(
 ) -> dict[str, str]:
     """Judge every hypothesis and write the verdicts to the experiment as tags; return them.
 
-    The only call that writes verdicts: see mlplan._publish for why ``status`` does not.
+    The only call that writes verdicts: see mlplan._record.publish for why ``status`` does not.
     """
-    from mlplan._publish import git_commit, verdict_tags
+    from mlplan._record.publish import git_commit, verdict_tags
 
     journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
     day = today or _clock.today()

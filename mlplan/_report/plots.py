@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlplan._judge import Check, Verdict
-from mlplan._models import Plan
-from mlplan._results import Result
+from mlplan._judge.results import Result
+from mlplan._judge.verdicts import Check, Verdict
+from mlplan._plan.models import Plan
 from mlplan._text import plural
 
 __all__ = ["plot_hypotheses"]

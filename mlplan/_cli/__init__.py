@@ -24,16 +24,16 @@ import typer
 
 import mlplan
 from mlplan import _clock
-from mlplan._console import Console
+from mlplan._cli.console import Console
 from mlplan._text import plural
 from mlplan.errors import MlplanError, UsageError
 
 # Each command imports what it calls: `--help` builds no pydantic model, and `validate` imports
 # neither jinja2 (templates) nor the judge. Start-up time is a feature (benchmarks/README.md).
 if TYPE_CHECKING:
-    from mlplan._decisions import CriteriaChange
-    from mlplan._gate import StatusReport
-    from mlplan._validate import Report
+    from mlplan._judge.frozen import CriteriaChange
+    from mlplan._plan.validate import Report
+    from mlplan._report.status import StatusReport
 
 __all__ = ["app", "main"]
 
@@ -84,7 +84,7 @@ def new(
     ] = Path(),
 ) -> None:
     """Create a plan from a template, with guidance in every section."""
-    from mlplan._scaffold import scaffold
+    from mlplan._plan.scaffold import scaffold
 
     made = scaffold(name, template=template, directory=directory)
     out.print(f"Created {made.plan}.", markup=False)
@@ -107,7 +107,7 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Check plans: every problem with file:line:column, and each metric goal's grade."""
-    from mlplan._validate import validate_file
+    from mlplan._plan.validate import validate_file
 
     reports = [validate_file(path, strict=strict) for path in paths]
     if as_json:
@@ -179,7 +179,7 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of a plan, for editors."""
-    from mlplan._schema import plan_schema_json, write_schema
+    from mlplan._plan.schema import plan_schema_json, write_schema
 
     if output is None:
         out.file.write(plan_schema_json())
@@ -392,7 +392,7 @@ def status(
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
     from mlplan._api import status as status_of
-    from mlplan._gate import markdown_status
+    from mlplan._report.status import markdown_status
 
     report = status_of(
         path,

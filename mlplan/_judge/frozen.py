@@ -1,16 +1,6 @@
-"""The plan as the team's record: decisions, amendments, and criteria that stay frozen.
-
-Once a hypothesis has results, its criteria are frozen: every result is stamped with the
-criteria text and fingerprint in force when it was logged (see ``_judge.criteria_text``). A
-later change to the criteria is fine only when the plan records it as an amendment (date,
-reason, before and after), the practice of preregistered studies, where every deviation from
-the registered plan is reported beside the result it affects (OSF; Nosek et al. 2018, "The
-preregistration revolution", PNAS 115(11)). Here:
-
-- ``frozen_review`` finds changes no amendment covers, recomputes each amended hypothesis's
-  verdict under its original criteria, and notes decisions whose verdict has since changed;
-- ``record_decision`` and ``record_amendment`` write those entries into the plan file, as text,
-  leaving the rest of the file byte for byte as it was (``_edit``).
+"""Criteria that stay frozen once results exist: what changed, under which amendment, and
+the verdict under the original criteria. Read-only analysis; writing an amendment into
+the plan is the API's (``mlplan._api.decisions``).
 """
 
 from __future__ import annotations
@@ -18,52 +8,81 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mlplan import _clock
-from mlplan._checks import find_problems
-from mlplan._deviations import change_lines as _change_lines
-from mlplan._deviations import setting_changes
-from mlplan._edit import PlanText, append_to_list
-from mlplan._files import write_atomically
-from mlplan._judge import (
-    Check,
+from mlplan._judge.results import Result
+from mlplan._judge.verdicts import (
     Verdict,
     criteria_fingerprint,
     criteria_text,
     fingerprint_as,  # the stamp's own fingerprint version; see criteria_now
     judge,
 )
-from mlplan._load import LoadedPlan, load_plan
-from mlplan._location import STORE_DIR
-from mlplan._models import (
-    Closure,
+from mlplan._plan.models import (
     CriteriaAmendment,
     Decision,
     Hypothesis,
     Plan,
     RecordedVerdict,
 )
-from mlplan._results import Result
-from mlplan.errors import MlplanError
 
 __all__ = [
     "CriteriaChange",
     "DecisionDrift",
     "Deviation",
     "FrozenReview",
+    "change_lines",
     "criteria_now",
+    "first_stamps",
     "frozen_review",
     "judge_under",
-    "plan_lock",
-    "record_amendment",
-    "record_decision",
+    "setting_changes",
+    "unrecorded_changes",
 ]
+
+
+def setting_changes(before: str, after: str) -> list[tuple[str, str, str]]:
+    """(setting, before, after) for every setting that differs between two criteria texts.
+
+    The texts are the judge's canonical JSON; one that does not parse (a stamp cut short by
+    MLflow's tag limit, say) is compared as a whole.
+    """
+    try:
+        old, new = json.loads(before), json.loads(after)
+    except ValueError:
+        return [("criteria", before, after)] if before != after else []
+    return list(_differences("", old, new))
+
+
+_ABSENT = object()
+
+
+def _differences(where: str, old: Any, new: Any) -> Iterator[tuple[str, str, str]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            inner = f"{where}.{key}" if where else str(key)
+            yield from _differences(inner, old.get(key, _ABSENT), new.get(key, _ABSENT))
+    elif isinstance(old, list) and isinstance(new, list):
+        for index in range(max(len(old), len(new))):
+            yield from _differences(
+                f"{where}[{index}]",
+                old[index] if index < len(old) else _ABSENT,
+                new[index] if index < len(new) else _ABSENT,
+            )
+    elif old != new:
+        yield where, _shown(old), _shown(new)
+
+
+def _shown(value: Any) -> str:
+    if value is _ABSENT:
+        return "(none)"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def change_lines(before: str, after: str) -> list[str]:
+    return [f"{where}: {old} → {new}" for where, old, new in setting_changes(before, after)]
+
 
 # ------------------------------------------------------------------------------ criteria
 
@@ -209,7 +228,7 @@ class FrozenReview:
         """One line per note on ``hypothesis``, for the status table."""
         notes = [
             f"⚠ criteria changed since {c.since:%Y-%m-%d} with no amendment recorded: "
-            + "; ".join(_change_lines(c.criteria_before, c.criteria_after))
+            + "; ".join(change_lines(c.criteria_before, c.criteria_after))
             for c in self.unrecorded
             if c.hypothesis == hypothesis
         ]
@@ -241,7 +260,9 @@ def frozen_review(
 ) -> FrozenReview:
     """What the plan's record says beside the verdicts: see the module docstring."""
     unrecorded = [
-        change for h in plan.experiment.hypotheses for change in _unrecorded(plan, h, results)
+        change
+        for h in plan.experiment.hypotheses
+        for change in unrecorded_changes(plan, h, results)
     ]
     deviations = [
         _recorded_deviation(plan, amendment, results, today)
@@ -251,7 +272,7 @@ def frozen_review(
     return FrozenReview(tuple(unrecorded), tuple(deviations), tuple(_drift(plan, verdicts)))
 
 
-def _stamps(hypothesis: str, results: Sequence[Result]) -> list[Result]:
+def first_stamps(hypothesis: str, results: Sequence[Result]) -> list[Result]:
     """The first result stamped with each distinct fingerprint, oldest first: everything a
     stamp decides depends on its fingerprint alone, and 10,000 results carry a handful."""
     stamped = sorted(
@@ -303,12 +324,12 @@ def _reachable(plan: Plan, hypothesis: str, start: set[str]) -> set[str]:
     return reached
 
 
-def _unrecorded(
+def unrecorded_changes(
     plan: Plan, hypothesis: Hypothesis, results: Sequence[Result]
 ) -> Iterator[CriteriaChange]:
     current, text = criteria_now(plan, hypothesis)
     seen: set[str] = set()
-    for stamp in _stamps(hypothesis.id, results):
+    for stamp in first_stamps(hypothesis.id, results):
         end, end_text, reached = _chain_end(
             plan, hypothesis.id, stamp.criteria_fingerprint, stamp.criteria
         )
@@ -358,170 +379,3 @@ def _drift(plan: Plan, verdicts: Sequence[Verdict]) -> Iterator[DecisionDrift]:
             and now.status != decision.verdict.status
         ):
             yield DecisionDrift(decision, decision.verdict, now)
-
-
-# ------------------------------------------------------------------------------ writing
-
-
-@contextmanager
-def plan_lock(target: Path) -> Iterator[None]:
-    """Serialise writers of one plan file (two `mlplan decide` at once keep both entries)."""
-    from filelock import FileLock
-
-    home = target.parent / STORE_DIR
-    home.mkdir(exist_ok=True)
-    with FileLock(str(home / f"{target.name}.lock"), timeout=60):
-        yield
-
-
-def _writable_target(path: Path) -> Path:
-    """The file a write lands in: a symlinked plan's target, which must be a regular file."""
-    target = path.resolve()
-    if not target.is_file():
-        raise MlplanError(f"{path} is not a regular file; mlplan writes only to a plan file")
-    return target
-
-
-def _known_hypothesis(loaded: LoadedPlan, hypothesis: str) -> Hypothesis:
-    known = [h.id for h in loaded.plan.experiment.hypotheses]
-    if hypothesis not in known:
-        raise MlplanError(
-            f"{loaded.path}: no hypothesis {hypothesis!r} in plan {loaded.plan.id!r}; "
-            f"known hypotheses: {', '.join(known)}"
-        )
-    return loaded.plan.hypothesis(hypothesis)
-
-
-def _append(target: Path, section: str, entry: dict[str, Any]) -> None:
-    """Splice ``entry`` into ``experiment_log.<section>``, check the plan, replace the file."""
-    source = PlanText.decode(target.read_bytes())
-    spliced = append_to_list(source, ("experiment_log", section), entry)
-    plan = Plan.model_validate(yaml.safe_load(spliced.text))
-    if problems := list(find_problems(plan)):
-        raise MlplanError(f"the new entry would make the plan invalid: {problems[0][1]}")
-    mode = target.stat().st_mode & 0o7777
-    write_atomically(target, spliced.encode(), mode=mode)
-
-
-def _read_results(loaded: LoadedPlan, tracking_uri: str | None) -> list[Result]:
-    """The plan's results, or none when it has no store yet (none is created to find out)."""
-    from mlplan._journal import Journal
-
-    journal = Journal(loaded, tracking_uri)
-    return journal.results() if journal.location.exists() else []
-
-
-def _deciding_check(verdict: Verdict) -> Check | None:
-    """The check a reader of the decision should see: the first failing one for a failure,
-    else the first unclear, missing or passing one that has a value."""
-    first: tuple[str, ...] = ("fail",) if verdict.status_ignoring_deadline == "failed" else ()
-    order = (*first, "unclear", "missing", "pass", "fail")
-    for outcome in order:
-        for check in verdict.checks:
-            if check.outcome == outcome and (check.estimate is not None or check.value):
-                return check
-    return None
-
-
-def _recorded(verdict: Verdict) -> RecordedVerdict:
-    """The verdict in three figures: status, runs, and the deciding check's interval (the
-    bounds its test used, on the effect the check is about), with the check's explanation."""
-    check = _deciding_check(verdict)
-    interval = None
-    if check is not None and check.low is not None and check.high is not None:
-        interval = [float(f"{check.low:.4g}"), float(f"{check.high:.4g}")]
-    described = (check.explanation or check.description) if check is not None else None
-    return RecordedVerdict(
-        status=verdict.status,
-        n=verdict.runs,
-        interval=interval,
-        check=described or None,
-    )
-
-
-def record_decision(
-    plan: str | Path,
-    hypothesis: str,
-    decision: str,
-    *,
-    rationale: str | None = None,
-    date: dt.date | None = None,
-    tracking_uri: str | None = None,
-    today: dt.date | None = None,
-    close: Closure | None = None,
-) -> Decision:
-    """Append a decision on ``hypothesis`` with the verdict it was taken on; return it.
-    ``close`` also closes the hypothesis (abandoned or superseded)."""
-    target = _writable_target(Path(plan))
-    today = today or _clock.today()
-    with plan_lock(target):
-        loaded = load_plan(target)
-        _known_hypothesis(loaded, hypothesis)
-        results = _read_results(loaded, tracking_uri)
-        verdict = next(v for v in judge(loaded.plan, results, today) if v.hypothesis == hypothesis)
-        entry = Decision(
-            date=date or today,
-            hypothesis=hypothesis,
-            decision=decision,
-            rationale=rationale or None,
-            verdict=_recorded(verdict),
-            closes=close,
-        )
-        _append(target, "decisions", entry.model_dump(exclude_none=True))
-    return entry
-
-
-def record_amendment(
-    plan: str | Path,
-    hypothesis: str,
-    reason: str,
-    *,
-    date: dt.date | None = None,
-    tracking_uri: str | None = None,
-) -> list[CriteriaAmendment]:
-    """Record that ``hypothesis``'s criteria changed after its results; return the entries.
-
-    One entry per set of old criteria no amendment leads from yet (usually one). Refused when
-    nothing changed, or when the hypothesis has no results (its criteria are not frozen yet).
-    """
-    target = _writable_target(Path(plan))
-    with plan_lock(target):
-        loaded = load_plan(target)
-        chosen = _known_hypothesis(loaded, hypothesis)
-        results = _read_results(loaded, tracking_uri)
-        changes = list(_unrecorded(loaded.plan, chosen, results))
-        _refuse_empty_amendment(loaded, hypothesis, results, changes)
-        entries = [_amendment_entry(change, reason, date) for change in changes]
-        for entry in entries:
-            _append(target, "amendments", entry.model_dump(exclude_none=True))
-    return entries
-
-
-def _refuse_empty_amendment(
-    loaded: LoadedPlan, hypothesis: str, results: Sequence[Result], changes: list[CriteriaChange]
-) -> None:
-    if changes:
-        return
-    if not _stamps(hypothesis, results):
-        raise MlplanError(
-            f"{hypothesis} has no results yet, so its criteria are not frozen: edit them freely"
-        )
-    raise MlplanError(
-        f"{hypothesis}'s criteria in {loaded.path} are those its results were logged under "
-        "(or an amendment already records the change); there is nothing to amend"
-    )
-
-
-def _amendment_entry(
-    change: CriteriaChange, reason: str, date: dt.date | None
-) -> CriteriaAmendment:
-    return CriteriaAmendment(
-        date=date or _clock.today(),
-        hypothesis=change.hypothesis,
-        reason=reason,
-        criteria_before=change.criteria_before,
-        criteria_after=change.criteria_after,
-        fingerprint_before=change.fingerprint_before,
-        fingerprint_after=change.fingerprint_after,
-        changes=_change_lines(change.criteria_before, change.criteria_after),
-    )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplan._files import write_atomically
-from mlplan._results import ResultKind
+from mlplan._judge.results import ResultKind
 from mlplan.errors import TrackingError
 
 __all__ = ["OUTBOX_FORMAT", "Outbox", "Submission", "Unreadable", "Waiting"]

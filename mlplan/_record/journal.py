@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 
 from mlplan import _clock
-from mlplan._judge import Verdict, criteria_fingerprint, criteria_text, judge
-from mlplan._keys import key_problem
-from mlplan._load import LoadedPlan
-from mlplan._location import StoreLocation, locate_store
-from mlplan._outbox import Outbox, Submission, Unreadable, Waiting
-from mlplan._results import Result, ResultKind
+from mlplan._judge.results import Result, ResultKind
+from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
+from mlplan._plan.keys import key_problem
+from mlplan._plan.load import LoadedPlan
+from mlplan._record.location import StoreLocation, locate_store
+from mlplan._record.outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._text import did_you_mean, plural, plural_noun
 from mlplan.errors import ResultError, StoreAuthError, StoreUnreachableError, TrackingError
 
 if TYPE_CHECKING:
-    from mlplan._tracking import ExistingRun, MlflowStore
+    from mlplan._record.store import ExistingRun, MlflowStore
 
 __all__ = ["Delivery", "Journal", "SyncReport"]
 
@@ -119,7 +119,7 @@ class Journal:
     @property
     def store(self) -> MlflowStore:
         if self._store is None:
-            from mlplan._tracking import MlflowStore
+            from mlplan._record.store import MlflowStore
 
             self._store = MlflowStore(self.plan, self.location, refresh=self.refresh)
         return self._store
@@ -188,7 +188,7 @@ class Journal:
     # -- writing -------------------------------------------------------------------------------
 
     def _guarded(self) -> AbstractContextManager[None]:
-        from mlplan._tracking import store_errors
+        from mlplan._record.store import store_errors
 
         return store_errors(self.location)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from mlplan._edit import content_end
+from mlplan._plan.text_edit import content_end
 from mlplan._resources import example_plan
 
 __all__ = ["starter_text", "study_modules"]

@@ -1,7 +1,7 @@
 """The one module that talks to MLflow.
 
-Everything else in mlplan sees results as :class:`~mlplan._results.Result` and hands new ones
-over as :class:`~mlplan._outbox.Submission`. mlflow takes over a second to import, so it is
+Everything else in mlplan sees results as :class:`~mlplan._judge.results.Result` and hands new ones
+over as :class:`~mlplan._record.outbox.Submission`. mlflow takes over a second to import, so it is
 imported inside the functions here, and only when a command really needs the store.
 
 One plan is one MLflow experiment, ``mlplan/<plan id>``, described by the plan's problem
@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock
 
-from mlplan._cache import ResultsCache
-from mlplan._location import StoreLocation, redact
-from mlplan._models import Plan
-from mlplan._outbox import Submission
-from mlplan._results import Result, ResultKind
+from mlplan._judge.results import Result, ResultKind
+from mlplan._plan.models import Plan
+from mlplan._record.cache import ResultsCache
+from mlplan._record.location import StoreLocation, redact
+from mlplan._record.outbox import Submission
 from mlplan.errors import StoreAuthError, StoreUnreachableError, TrackingError
 
 if TYPE_CHECKING:
@@ -596,7 +596,7 @@ class MlflowStore:
         uniqueness check before a write must see what is there now, not a copy).
 
         The revision is read before the search, so a write the search misses leaves the copy
-        under a revision that is already out of date (see mlplan._cache).
+        under a revision that is already out of date (see mlplan._record.cache).
         """
         quick = None if self.refresh or kind is not None else self._embedded_copy()
         if quick is not None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlplan._judge import Aggregate, Check, Verdict, baseline_values
-from mlplan._models import Plan
-from mlplan._results import Result
+from mlplan._judge.results import Result
+from mlplan._judge.verdicts import Aggregate, Check, Verdict, baseline_values
+from mlplan._plan.models import Plan
 from mlplan._text import number, plural
 
 __all__ = [

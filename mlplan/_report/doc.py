@@ -17,12 +17,12 @@ from typing import Any
 
 import jinja2
 
-from mlplan._deviations import decision_rows, deviation_rows, replacement_rows
 from mlplan._files import write_output
-from mlplan._grading import grade_goals
-from mlplan._models import TERMINAL_ACTIONS, Hypothesis, Plan
+from mlplan._judge.results import Result
+from mlplan._plan.grading import grade_goals
+from mlplan._plan.models import TERMINAL_ACTIONS, Hypothesis, Plan
+from mlplan._report.deviations import decision_rows, deviation_rows, replacement_rows
 from mlplan._resources import templates_dir
-from mlplan._results import Result
 from mlplan._text import criterion_text, guardrail_text, next_step_text
 
 __all__ = ["LogView", "cell", "mermaid_label", "render_markdown", "text", "write_markdown"]
@@ -152,8 +152,8 @@ def _log_context(plan: Plan, log: LogView) -> dict[str, Any]:
     if not log.available:
         return {"status": [], "log_rows": [], "active": [], **record}
     # Imported here: the judge is only needed when there is a log to show.
-    from mlplan._judge import active_hypotheses
-    from mlplan._summary import log_rows, status_rows
+    from mlplan._judge.verdicts import active_hypotheses
+    from mlplan._report.rows import log_rows, status_rows
 
     verdicts = list(log.verdicts)
     return {

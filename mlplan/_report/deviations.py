@@ -7,66 +7,22 @@ the judge nor numpy.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlplan._models import CriteriaAmendment, Plan, RecordedVerdict
-from mlplan._results import Result
+from mlplan._judge.frozen import change_lines
+from mlplan._judge.results import Result
+from mlplan._plan.models import CriteriaAmendment, Plan, RecordedVerdict
 
 if TYPE_CHECKING:
-    from mlplan._decisions import Deviation, FrozenReview
-    from mlplan._judge import Verdict
+    from mlplan._judge.frozen import Deviation, FrozenReview
+    from mlplan._judge.verdicts import Verdict
 
 __all__ = [
-    "change_lines",
     "decision_rows",
     "deviation_rows",
     "replacement_rows",
-    "setting_changes",
 ]
-
-
-def setting_changes(before: str, after: str) -> list[tuple[str, str, str]]:
-    """(setting, before, after) for every setting that differs between two criteria texts.
-
-    The texts are the judge's canonical JSON; one that does not parse (a stamp cut short by
-    MLflow's tag limit, say) is compared as a whole.
-    """
-    try:
-        old, new = json.loads(before), json.loads(after)
-    except ValueError:
-        return [("criteria", before, after)] if before != after else []
-    return list(_differences("", old, new))
-
-
-_ABSENT = object()
-
-
-def _differences(where: str, old: Any, new: Any) -> Iterator[tuple[str, str, str]]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            inner = f"{where}.{key}" if where else str(key)
-            yield from _differences(inner, old.get(key, _ABSENT), new.get(key, _ABSENT))
-    elif isinstance(old, list) and isinstance(new, list):
-        for index in range(max(len(old), len(new))):
-            yield from _differences(
-                f"{where}[{index}]",
-                old[index] if index < len(old) else _ABSENT,
-                new[index] if index < len(new) else _ABSENT,
-            )
-    elif old != new:
-        yield where, _shown(old), _shown(new)
-
-
-def _shown(value: Any) -> str:
-    if value is _ABSENT:
-        return "(none)"
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def change_lines(before: str, after: str) -> list[str]:
-    return [f"{where}: {old} → {new}" for where, old, new in setting_changes(before, after)]
 
 
 # ------------------------------------------------------------------------------ for the doc

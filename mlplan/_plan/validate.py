@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplan._checks import find_warnings
-from mlplan._grading import GradedGoal, grade_goals
-from mlplan._load import LoadedPlan, load_plan
+from mlplan._plan.grading import GradedGoal, grade_goals
+from mlplan._plan.load import LoadedPlan, load_plan
+from mlplan._plan.rules import find_warnings
 from mlplan.errors import PlanError, Problem, Route, Severity
 
 __all__ = ["Report", "validate_file"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mlplan._models import Baseline
+from mlplan._plan.models import Baseline
 from mlplan.errors import BaselineError
 
 __all__ = ["BaselineRun", "require_entry_point", "run_entry_point"]

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from mlplan._keys import key_problem
-from mlplan._models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
+from mlplan._plan.keys import key_problem
+from mlplan._plan.models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
 from mlplan._text import did_you_mean
 from mlplan.errors import Route
 

@@ -2,7 +2,7 @@
 
 The judge is pure. It reads a ``Plan`` and plain ``Result`` values and is told the date, so it
 never touches MLflow or the clock and the same inputs always give the same verdicts. Its
-statistics live in ``_stats`` (scipy.stats); this module decides what to test.
+statistics live in ``stats`` (scipy.stats); this module decides what to test.
 
 How a verdict is reached, in order:
 
@@ -41,8 +41,9 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from mlplan import _stats
-from mlplan._models import (
+from mlplan._judge import stats as _stats
+from mlplan._judge.results import Result, ResultKind
+from mlplan._plan.models import (
     TERMINAL_ACTIONS,
     Closure,
     Criterion,
@@ -55,7 +56,6 @@ from mlplan._models import (
     Plan,
     Resampling,
 )
-from mlplan._results import Result, ResultKind
 from mlplan._text import number, plural
 
 __all__ = [

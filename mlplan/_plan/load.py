@@ -15,10 +15,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from mlplan._checks import find_problems
-from mlplan._models import SCHEMA_VERSION, Plan
+from mlplan._plan.located_yaml import Locations, read_document
+from mlplan._plan.models import SCHEMA_VERSION, Plan
+from mlplan._plan.rules import find_problems
 from mlplan._text import did_you_mean
-from mlplan._yaml import Locations, read_document
 from mlplan.errors import PlanError, Problem, Route, Severity
 
 __all__ = ["LoadedPlan", "load_plan"]

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
-from mlplan._decisions import FrozenReview, frozen_review
-from mlplan._judge import Verdict
-from mlplan._models import Plan
-from mlplan._results import Result
-from mlplan._summary import StatusRow, attention, orphans, status_rows
+from mlplan._judge.frozen import FrozenReview, frozen_review
+from mlplan._judge.results import Result
+from mlplan._judge.verdicts import Verdict
+from mlplan._plan.models import Plan
+from mlplan._report.rows import StatusRow, attention, orphans, status_rows
 from mlplan._text import finite_json, plural
 
 if TYPE_CHECKING:
-    from mlplan._journal import Journal
+    from mlplan._record.journal import Journal
 
 __all__ = ["StatusReport", "markdown_status", "status_report"]
 
@@ -94,7 +94,7 @@ def status_report(
 ) -> StatusReport:
     """Judge the plan and review its record. With ``require_store``, a missing store or one
     with no result for the plan is a reason to fail; the missing store is not created.
-    ``refresh`` reads every result from the store, not the local copy (mlplan._cache)."""
+    ``refresh`` reads every result from the store, not the local copy (mlplan._record.cache)."""
     from mlplan._api import journal_for
 
     journal = journal_for(plan, tracking_uri, refresh=refresh)
@@ -108,7 +108,7 @@ def status_report(
         results = journal.results()
         if require_store and not results:
             reasons.append(f"no results for plan {journal.plan.id!r} in {store}")
-    from mlplan._judge import judge
+    from mlplan._judge.verdicts import judge
 
     verdicts = judge(journal.plan, results, today)
     review = frozen_review(journal.plan, results, verdicts, today)
@@ -144,7 +144,7 @@ _ICONS = {
 
 def markdown_status(report: StatusReport) -> str:
     """The verdict table, notes, unrecorded changes and gate reasons as GitHub Markdown."""
-    from mlplan._render import cell, heading
+    from mlplan._report.doc import cell, heading
 
     lines = [
         f"## {heading(report.plan.title)}",
@@ -170,7 +170,7 @@ def markdown_status(report: StatusReport) -> str:
 
 
 def _markdown_changes(review: FrozenReview) -> list[str]:
-    from mlplan._render import cell
+    from mlplan._report.doc import cell
 
     lines: list[str] = []
     for change in review.unrecorded:
@@ -189,7 +189,7 @@ def _markdown_changes(review: FrozenReview) -> list[str]:
 
 
 def _markdown_reasons(reasons: list[str]) -> list[str]:
-    from mlplan._render import text
+    from mlplan._report.doc import text
 
     if not reasons:
         return ["", "✅ Nothing needs attention."]

@@ -1,7 +1,7 @@
 """The plan schema: one Pydantic model per section of the ML engineering design template.
 
 The models only describe shape and local rules (types, allowed values, one-of choices).
-Rules that look across the plan, such as references and cycles, live in ``_checks`` so that
+Rules that look across the plan, such as references and cycles, live in ``rules`` so that
 they can report every problem at once with a location.
 """
 
@@ -201,7 +201,7 @@ class GoalGuardrail(_Section):
 
 
 class MetricGoal(_Section):
-    """A metric goal, graded with the template's rubric (bad, ok, good) by ``_grading``."""
+    """A metric goal, graded with the template's rubric (bad, ok, good) by ``grading``."""
 
     statement: Text
     metric: MetricKey | None = None

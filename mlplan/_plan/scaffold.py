@@ -11,10 +11,9 @@ from pathlib import Path
 import jinja2
 
 from mlplan import _clock
-from mlplan._files import write_atomically, write_new
-from mlplan._location import STORE_DIR
+from mlplan._files import STORE_DIR, write_atomically, write_new
+from mlplan._plan.schema import plan_schema_json
 from mlplan._resources import example_names, templates_dir
-from mlplan._schema import plan_schema_json
 from mlplan.errors import ScaffoldError, UnknownTemplateError
 
 __all__ = ["SCHEMA_FILE", "Scaffolded", "available_templates", "new_plan", "scaffold"]
@@ -95,7 +94,7 @@ def scaffold(
 def _study_modules(template: str) -> list[Path]:
     if template not in example_names():
         return []
-    from mlplan._starters import study_modules
+    from mlplan._plan.starters import study_modules
 
     return study_modules(template)
 
@@ -160,6 +159,6 @@ def _fill_blank(name: str, file_name: str, today: dt.date) -> str:
 
 
 def _from_example(example: str, name: str, today: dt.date) -> str:
-    from mlplan._starters import starter_text
+    from mlplan._plan.starters import starter_text
 
     return starter_text(example, _plan_id(name), SCHEMA_FILE, today)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplan._files import write_atomically
-from mlplan._results import Result
+from mlplan._judge.results import Result
 
 __all__ = ["ResultsCache"]
 

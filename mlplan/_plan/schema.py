@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplan._files import check_output, write_output
-from mlplan._models import Plan
+from mlplan._plan.models import Plan
 from mlplan.errors import OutputError
 
 __all__ = ["plan_schema", "plan_schema_json", "write_schema"]

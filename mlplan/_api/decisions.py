@@ -1,0 +1,191 @@
+"""Decisions and amendments written into the plan file as text, leaving the rest of the
+file byte for byte as it was (``_plan.text_edit``), with the verdict they were taken on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlplan import _clock
+from mlplan._files import write_atomically
+from mlplan._judge.frozen import CriteriaChange, first_stamps, unrecorded_changes
+from mlplan._judge.frozen import change_lines as _change_lines
+from mlplan._judge.results import Result
+from mlplan._judge.verdicts import (
+    Check,
+    Verdict,
+    judge,
+)
+from mlplan._plan.load import LoadedPlan, load_plan
+from mlplan._plan.models import (
+    Closure,
+    CriteriaAmendment,
+    Decision,
+    Hypothesis,
+    Plan,
+    RecordedVerdict,
+)
+from mlplan._plan.rules import find_problems
+from mlplan._plan.text_edit import PlanText, append_to_list
+from mlplan._record.locks import plan_lock
+
+__all__ = ["record_amendment", "record_decision"]
+from mlplan.errors import MlplanError
+
+
+def _writable_target(path: Path) -> Path:
+    """The file a write lands in: a symlinked plan's target, which must be a regular file."""
+    target = path.resolve()
+    if not target.is_file():
+        raise MlplanError(f"{path} is not a regular file; mlplan writes only to a plan file")
+    return target
+
+
+def _known_hypothesis(loaded: LoadedPlan, hypothesis: str) -> Hypothesis:
+    known = [h.id for h in loaded.plan.experiment.hypotheses]
+    if hypothesis not in known:
+        raise MlplanError(
+            f"{loaded.path}: no hypothesis {hypothesis!r} in plan {loaded.plan.id!r}; "
+            f"known hypotheses: {', '.join(known)}"
+        )
+    return loaded.plan.hypothesis(hypothesis)
+
+
+def _append(target: Path, section: str, entry: dict[str, Any]) -> None:
+    """Splice ``entry`` into ``experiment_log.<section>``, check the plan, replace the file."""
+    source = PlanText.decode(target.read_bytes())
+    spliced = append_to_list(source, ("experiment_log", section), entry)
+    plan = Plan.model_validate(yaml.safe_load(spliced.text))
+    if problems := list(find_problems(plan)):
+        raise MlplanError(f"the new entry would make the plan invalid: {problems[0][1]}")
+    mode = target.stat().st_mode & 0o7777
+    write_atomically(target, spliced.encode(), mode=mode)
+
+
+def _read_results(loaded: LoadedPlan, tracking_uri: str | None) -> list[Result]:
+    """The plan's results, or none when it has no store yet (none is created to find out)."""
+    from mlplan._record.journal import Journal
+
+    journal = Journal(loaded, tracking_uri)
+    return journal.results() if journal.location.exists() else []
+
+
+def _deciding_check(verdict: Verdict) -> Check | None:
+    """The check a reader of the decision should see: the first failing one for a failure,
+    else the first unclear, missing or passing one that has a value."""
+    first: tuple[str, ...] = ("fail",) if verdict.status_ignoring_deadline == "failed" else ()
+    order = (*first, "unclear", "missing", "pass", "fail")
+    for outcome in order:
+        for check in verdict.checks:
+            if check.outcome == outcome and (check.estimate is not None or check.value):
+                return check
+    return None
+
+
+def _recorded(verdict: Verdict) -> RecordedVerdict:
+    """The verdict in three figures: status, runs, and the deciding check's interval (the
+    bounds its test used, on the effect the check is about), with the check's explanation."""
+    check = _deciding_check(verdict)
+    interval = None
+    if check is not None and check.low is not None and check.high is not None:
+        interval = [float(f"{check.low:.4g}"), float(f"{check.high:.4g}")]
+    described = (check.explanation or check.description) if check is not None else None
+    return RecordedVerdict(
+        status=verdict.status,
+        n=verdict.runs,
+        interval=interval,
+        check=described or None,
+    )
+
+
+def record_decision(
+    plan: str | Path,
+    hypothesis: str,
+    decision: str,
+    *,
+    rationale: str | None = None,
+    date: dt.date | None = None,
+    tracking_uri: str | None = None,
+    today: dt.date | None = None,
+    close: Closure | None = None,
+) -> Decision:
+    """Append a decision on ``hypothesis`` with the verdict it was taken on; return it.
+    ``close`` also closes the hypothesis (abandoned or superseded)."""
+    target = _writable_target(Path(plan))
+    today = today or _clock.today()
+    with plan_lock(target):
+        loaded = load_plan(target)
+        _known_hypothesis(loaded, hypothesis)
+        results = _read_results(loaded, tracking_uri)
+        verdict = next(v for v in judge(loaded.plan, results, today) if v.hypothesis == hypothesis)
+        entry = Decision(
+            date=date or today,
+            hypothesis=hypothesis,
+            decision=decision,
+            rationale=rationale or None,
+            verdict=_recorded(verdict),
+            closes=close,
+        )
+        _append(target, "decisions", entry.model_dump(exclude_none=True))
+    return entry
+
+
+def record_amendment(
+    plan: str | Path,
+    hypothesis: str,
+    reason: str,
+    *,
+    date: dt.date | None = None,
+    tracking_uri: str | None = None,
+) -> list[CriteriaAmendment]:
+    """Record that ``hypothesis``'s criteria changed after its results; return the entries.
+
+    One entry per set of old criteria no amendment leads from yet (usually one). Refused when
+    nothing changed, or when the hypothesis has no results (its criteria are not frozen yet).
+    """
+    target = _writable_target(Path(plan))
+    with plan_lock(target):
+        loaded = load_plan(target)
+        chosen = _known_hypothesis(loaded, hypothesis)
+        results = _read_results(loaded, tracking_uri)
+        changes = list(unrecorded_changes(loaded.plan, chosen, results))
+        _refuse_empty_amendment(loaded, hypothesis, results, changes)
+        entries = [_amendment_entry(change, reason, date) for change in changes]
+        for entry in entries:
+            _append(target, "amendments", entry.model_dump(exclude_none=True))
+    return entries
+
+
+def _refuse_empty_amendment(
+    loaded: LoadedPlan, hypothesis: str, results: Sequence[Result], changes: list[CriteriaChange]
+) -> None:
+    if changes:
+        return
+    if not first_stamps(hypothesis, results):
+        raise MlplanError(
+            f"{hypothesis} has no results yet, so its criteria are not frozen: edit them freely"
+        )
+    raise MlplanError(
+        f"{hypothesis}'s criteria in {loaded.path} are those its results were logged under "
+        "(or an amendment already records the change); there is nothing to amend"
+    )
+
+
+def _amendment_entry(
+    change: CriteriaChange, reason: str, date: dt.date | None
+) -> CriteriaAmendment:
+    return CriteriaAmendment(
+        date=date or _clock.today(),
+        hypothesis=change.hypothesis,
+        reason=reason,
+        criteria_before=change.criteria_before,
+        criteria_after=change.criteria_after,
+        fingerprint_before=change.fingerprint_before,
+        fingerprint_after=change.fingerprint_after,
+        changes=_change_lines(change.criteria_before, change.criteria_after),
+    )

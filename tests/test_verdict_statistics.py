@@ -509,7 +509,7 @@ def test_the_fingerprint_covers_every_verdict_setting() -> None:
 def test_an_old_unversioned_stamp_is_compared_by_the_old_rules() -> None:
     plan = plan_of(hyp(criteria=BY_5))
     hypothesis = plan.experiment.hypotheses[0]
-    old_text = mlplan._judge.verdicts._v1_text(hypothesis)
+    old_text = mlplan._judge.fingerprint.v1_text(hypothesis)
     import hashlib
 
     old_print = hashlib.sha256(old_text.encode()).hexdigest()[:12]

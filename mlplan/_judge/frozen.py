@@ -6,11 +6,10 @@ the plan is the API's (``mlplan._api.decisions``).
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from mlplan._judge.fingerprint import change_lines, plan_with_criteria, setting_changes
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import (
     Verdict,
@@ -19,6 +18,7 @@ from mlplan._judge.verdicts import (
     fingerprint_as,  # the stamp's own fingerprint version; see criteria_now
     judge,
 )
+from mlplan._plan import graph
 from mlplan._plan.models import (
     CriteriaAmendment,
     Decision,
@@ -40,48 +40,6 @@ __all__ = [
     "setting_changes",
     "unrecorded_changes",
 ]
-
-
-def setting_changes(before: str, after: str) -> list[tuple[str, str, str]]:
-    """(setting, before, after) for every setting that differs between two criteria texts.
-
-    The texts are the judge's canonical JSON; one that does not parse (a stamp cut short by
-    MLflow's tag limit, say) is compared as a whole.
-    """
-    try:
-        old, new = json.loads(before), json.loads(after)
-    except ValueError:
-        return [("criteria", before, after)] if before != after else []
-    return list(_differences("", old, new))
-
-
-_ABSENT = object()
-
-
-def _differences(where: str, old: Any, new: Any) -> Iterator[tuple[str, str, str]]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            inner = f"{where}.{key}" if where else str(key)
-            yield from _differences(inner, old.get(key, _ABSENT), new.get(key, _ABSENT))
-    elif isinstance(old, list) and isinstance(new, list):
-        for index in range(max(len(old), len(new))):
-            yield from _differences(
-                f"{where}[{index}]",
-                old[index] if index < len(old) else _ABSENT,
-                new[index] if index < len(new) else _ABSENT,
-            )
-    elif old != new:
-        yield where, _shown(old), _shown(new)
-
-
-def _shown(value: Any) -> str:
-    if value is _ABSENT:
-        return "(none)"
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def change_lines(before: str, after: str) -> list[str]:
-    return [f"{where}: {old} → {new}" for where, old, new in setting_changes(before, after)]
 
 
 # ------------------------------------------------------------------------------ criteria
@@ -106,59 +64,10 @@ def judge_under(
 
     None when the text cannot be read back into criteria (cut short, or from a future mlplan).
     """
-    older = _plan_with_criteria(plan, hypothesis_id, criteria)
+    older = plan_with_criteria(plan, hypothesis_id, criteria)
     if older is None:
         return None
     return next(v for v in judge(older, results, today) if v.hypothesis == hypothesis_id)
-
-
-def _plan_with_criteria(plan: Plan, hypothesis_id: str, criteria: str) -> Plan | None:
-    try:
-        document = json.loads(criteria)
-    except ValueError:
-        return None
-    if not isinstance(document, dict):
-        return None
-    # exclude_unset keeps an explicit `pair_by: null` (pairing switched off) as written.
-    data = plan.model_dump(mode="json", exclude_unset=True)
-    for hypothesis in data["experiment"]["hypotheses"]:
-        if hypothesis["id"] == hypothesis_id:
-            hypothesis.update({k: v for k, v in document.items() if k in _HYPOTHESIS_SETTINGS})
-    design = data["experiment"]
-    design.update({k: v for k, v in document.items() if k in _DESIGN_SETTINGS})
-    _apply_metrics(data, document.get("metrics"))
-    if isinstance(document.get("exact_baselines"), list):
-        for baseline in design["baselines"]:
-            baseline["exact"] = baseline["id"] in document["exact_baselines"]
-    try:
-        return Plan.model_validate(data)
-    except ValueError:
-        return None
-
-
-# The keys of the judge's criteria text (see _judge.criteria_text) and where each one lives in
-# the plan. pair_by, min_runs and resampling are stamped as the settings in force, so they go
-# back as the hypothesis's own overrides, which is what they were for this hypothesis.
-_HYPOTHESIS_SETTINGS = (
-    "success_criteria",
-    "guardrails",
-    "pair_by",
-    "min_runs",
-    "resampling",
-    "exploratory",
-    "family",
-)
-_DESIGN_SETTINGS = ("conditions", "multiplicity")
-
-
-def _apply_metrics(data: dict[str, Any], metrics: Any) -> None:
-    # "lower is better" flipped to "higher" is a change of criteria: turn it back too.
-    if isinstance(metrics, Mapping):
-        for metric in data["metrics"]:
-            stamped = metrics.get(metric["key"])
-            if isinstance(stamped, Mapping):
-                metric.update({k: v for k, v in stamped.items() if k in ("direction", "bounds")})
-                metric["exact"] = bool(stamped.get("exact", False))
 
 
 # ------------------------------------------------------------------------------ review
@@ -310,18 +219,12 @@ def _chain_end(
 
 
 def _reachable(plan: Plan, hypothesis: str, start: set[str]) -> set[str]:
-    reached = set(start)
-    edges = [
-        (a.fingerprint_before, a.fingerprint_after)
-        for a in plan.experiment_log.amendments
-        if a.hypothesis == hypothesis
-    ]
-    grew = True
-    while grew:
-        found = {after for before, after in edges if before in reached} - reached
-        reached |= found
-        grew = bool(found)
-    return reached
+    """Every fingerprint the hypothesis's recorded amendments lead to from ``start``."""
+    after: dict[str, list[str]] = {}
+    for a in plan.experiment_log.amendments:
+        if a.hypothesis == hypothesis:
+            after.setdefault(a.fingerprint_before, []).append(a.fingerprint_after)
+    return graph.reachable(start, lambda fingerprint: after.get(fingerprint, []))
 
 
 def unrecorded_changes(

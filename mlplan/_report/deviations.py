@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlplan._judge.frozen import change_lines
+from mlplan._judge.fingerprint import change_lines
 from mlplan._judge.results import Result
 from mlplan._plan.models import CriteriaAmendment, Plan, RecordedVerdict
 

@@ -19,6 +19,7 @@ import jinja2
 
 from mlplan._files import write_output
 from mlplan._judge.results import Result
+from mlplan._plan import graph
 from mlplan._plan.grading import grade_goals
 from mlplan._plan.models import TERMINAL_ACTIONS, Hypothesis, Plan
 from mlplan._report.deviations import decision_rows, deviation_rows, replacement_rows
@@ -124,12 +125,9 @@ def decision_graph(plan: Plan) -> list[str]:
     for hypothesis in plan.experiment.hypotheses:
         label = mermaid_label(f"{hypothesis.id}: {hypothesis.statement}")
         lines.append(f'    {_node(hypothesis.id)}["{label}"]')
-    used: set[str] = set()
-    for hypothesis in plan.experiment.hypotheses:
-        for label, step in (("success", hypothesis.on_success), ("failure", hypothesis.on_failure)):
-            if step.then is not None:
-                used.add(step.then)
-                lines.append(f"    {_node(hypothesis.id)} -- {label} --> {_node(step.then)}")
+    steps = graph.edges(plan)
+    lines += [f"    {_node(e.source)} -- {e.outcome} --> {_node(e.target)}" for e in steps]
+    used = {e.target for e in steps}
     lines += [f'    {_node(a)}(["{a}"])' for a in TERMINAL_ACTIONS if a in used]
     return lines
 

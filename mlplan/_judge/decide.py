@@ -1,0 +1,244 @@
+"""Deciding: outcomes per check (intersection–union for success, Holm for failure), levels
+across hypotheses (Holm families, the fixed sequence), the status.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from mlplan._judge import stats as _stats
+from mlplan._judge.evidence import Context
+from mlplan._judge.explain import explain
+from mlplan._judge.model import ALPHA, Check, Outcome, Status, Verdict
+from mlplan._judge.procedures import Test, tests_for
+from mlplan._judge.results import Result, ResultKind
+from mlplan._judge.rules import needed_baselines
+from mlplan._judge.settings import settings_for
+from mlplan._plan import graph
+from mlplan._plan.models import (
+    Hypothesis,
+    Plan,
+)
+
+__all__ = [
+    "Prepared",
+    "confirmatory_map",
+    "decide_checks",
+    "levels_across",
+    "prepare",
+    "status_of",
+    "verdict_runs_needed",
+]
+
+
+def decide_checks(tests: Sequence[Test], level: float) -> list[Check]:
+    """Outcomes for one hypothesis: success at ``level`` per check (intersection–union, no
+    adjustment), failure Holm-adjusted across the statistical failure tests."""
+    family = [i for i, t in enumerate(tests) if t.decided is None]
+    rejected, levels = _stats.holm_levels([tests[i].p_failure for i in family], ALPHA)
+    failure_level = dict(zip(family, map(float, levels), strict=True))
+    fails = {i for i, r in zip(family, rejected, strict=True) if r}
+    holm = f"Holm over {len(family)} failure tests" if len(family) > 1 else ""
+    return [
+        _check(test, level, failure_level.get(i, ALPHA), i in fails, holm)
+        for i, test in enumerate(tests)
+    ]
+
+
+def _outcome(test: Test, level: float, failed: bool) -> Outcome:
+    if test.decided is not None:
+        return test.decided
+    if test.value is None or (test.rule.baseline is not None and test.reference is None):
+        return "missing"
+    if test.problem:
+        return "unclear"
+    if test.p_success <= level:
+        return "pass"
+    return "fail" if failed else "unclear"
+
+
+def _bounds(test: Test, level: float, failure_level: float) -> tuple[float | None, float | None]:
+    """The interval a reader sees: the bound on the success side at the hypothesis's level, on
+    the failure side at its Holm-adjusted level, as the check's own procedure draws them."""
+    if test.procedure is None or test.problem or test.decided is not None:
+        return None, None
+    low_alpha, high_alpha = (level, failure_level) if test.rule.above else (failure_level, level)
+    low, high = test.procedure.interval(test, low_alpha, high_alpha)
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return low, high
+    return _stats.clip(low, high, _effect_bounds(test))
+
+
+def _effect_bounds(test: Test) -> tuple[float, float] | None:
+    """The range the effect can take: the metric's bounds for a mean, their width either way
+    for a plain difference; none for a scaled difference."""
+    bounds = test.rule.metric.bounds
+    if bounds is None:
+        return None
+    if test.rule.baseline is None:
+        return bounds
+    if test.rule.relative == 0:
+        width = bounds[1] - bounds[0]
+        return -width, width
+    return None
+
+
+def _check(test: Test, level: float, failure_level: float, failed: bool, holm: str) -> Check:
+    rule = test.rule
+    outcome = _outcome(test, level, failed)
+    low, high = _bounds(test, level, failure_level)
+    needed, needed_reason = _runs_needed(test, level)
+    value = test.effect
+    if test.decided is not None and test.points:
+        value = math.fsum(test.points) / len(test.points)
+    description = (test.description or rule.description) + (
+        f" [{test.group}]" if test.group else ""
+    )
+    check = Check(
+        kind=rule.kind,
+        metric=rule.metric.key,
+        description=description,
+        baseline=rule.baseline,
+        threshold=test.threshold,
+        value=test.value,
+        outcome=outcome,
+        reference=test.reference,
+        group=test.group,
+        test=test.test,
+        n=test.n,
+        effect_label=test.effect_label,
+        estimate=value,
+        low=low,
+        high=high,
+        limit=test.limit,
+        above=rule.above,
+        points=test.points,
+        reference_points=test.reference_points,
+        paired=test.paired,
+        runs_needed=needed,
+        runs_needed_reason=needed_reason,
+    )
+    explanation = explain(check, test, level, failure_level, holm)
+    note = "; ".join([*([test.problem] if test.problem else []), *test.notes])
+    return replace(check, explanation=explanation, note=note)
+
+
+def _runs_needed(test: Test, level: float) -> tuple[int | None, str]:
+    """Runs (pairs) for 80% power at the margin; exempt for exact and reported checks."""
+    if test.decided is not None:
+        return None, f"{test.test}: no runs needed"
+    if test.power is None or test.procedure is None:
+        if test.n >= 2 and test.effect is not None:
+            return None, "the margin is 0 and the plan sets no power_at"
+        return None, "the spread is unknown: needs ≥ 2 runs (pairs)"
+    ratio = test.power[3]
+    needed = test.procedure.runs_needed(test, level)
+    if needed is None:
+        reason = "no n up to 100,000 has 80% power"
+        if ratio:
+            reason += " (a corrected resampled interval cannot shrink below √(n_test/n_train)·s)"
+        return None, reason
+    return needed, ""
+
+
+def status_of(runs: int, missing_baselines: Sequence[str], checks: Sequence[Check]) -> Status:
+    if runs == 0:
+        return "pending"
+    if missing_baselines:
+        return "blocked"
+    outcomes = {check.outcome for check in checks}
+    if "fail" in outcomes:
+        return "failed"
+    return "succeeded" if outcomes == {"pass"} else "inconclusive"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A hypothesis's tests and evidence, before the levels across hypotheses are known."""
+
+    ctx: Context
+    tests: list[Test]
+    runs: list[Result]
+    missing: tuple[str, ...]
+
+    @property
+    def success_p(self) -> float:
+        """The intersection–union p-value: the largest of its checks' (Berger 1982)."""
+        if not self.runs or self.missing or not self.tests:
+            return 1.0
+        worst = 0.0
+        for test in self.tests:
+            if test.decided is not None:
+                worst = max(worst, 0.0 if test.decided == "pass" else 1.0)
+            else:
+                worst = max(worst, 1.0 if test.problem else test.p_success)
+        return worst
+
+
+def prepare(
+    plan: Plan, hypothesis: Hypothesis, evidence: Mapping[tuple[ResultKind, str], list[Result]]
+) -> Prepared:
+    ctx = Context(plan, hypothesis, settings_for(plan, hypothesis), evidence)
+    runs = ctx.runs("hypothesis", hypothesis.id)
+    missing = tuple(b for b in needed_baselines(hypothesis) if not ctx.runs("baseline", b))
+    return Prepared(ctx, tests_for(ctx), runs, missing)
+
+
+def levels_across(plan: Plan, prepared: Sequence[Prepared]) -> dict[str, tuple[float, str]]:
+    """Each hypothesis's level and how it was corrected across hypotheses."""
+    design = plan.experiment
+    levels = {p.ctx.hypothesis.id: (ALPHA, "") for p in prepared}
+    if design.multiplicity != "holm":
+        return levels
+    families: dict[str, list[Prepared]] = {}
+    for p in prepared:
+        if p.ctx.hypothesis.family is not None:
+            families.setdefault(p.ctx.hypothesis.family, []).append(p)
+    for name, members in families.items():
+        _, found = _stats.holm_levels([m.success_p for m in members], ALPHA)
+        for member, level in zip(members, found, strict=True):
+            note = f"Holm across family {name} ({len(members)} hypotheses)"
+            levels[member.ctx.hypothesis.id] = (float(level), note)
+    return levels
+
+
+def verdict_runs_needed(checks: Sequence[Check]) -> tuple[int | None, str]:
+    """The largest number over the statistical checks; None with a reason if any is unknown."""
+    planned = [c for c in checks if c.test and not c.test.startswith(("exact", "reported"))]
+    if not planned:
+        return None, "no statistical check: exact or reported values need no more runs"
+    unknown = [c for c in planned if c.runs_needed is None]
+    if unknown:
+        return None, f"{unknown[0].description}: {unknown[0].runs_needed_reason}"
+    return max(c.runs_needed or 0 for c in planned), ""
+
+
+def confirmatory_map(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, bool]:
+    """Fixed sequence along the decision graph: a hypothesis is confirmatory when it is a
+    root, or a confirmatory predecessor succeeded and its on_success leads here; reached
+    after a non-success (or declared exploratory) it is exploratory. Each hypothesis tested
+    at full α in this order keeps the family-wise error ≤ α (the fixed-sequence procedure;
+    Maurer, Hothorn & Lehmacher 1995; Westfall & Krishen 2001)."""
+    hypotheses = {h.id: h for h in plan.experiment.hypotheses}
+    parents = graph.parents(plan, "success")
+    targets = graph.targets(plan)
+    memo: dict[str, bool] = {}
+
+    def visit(hid: str, trail: frozenset[str]) -> bool:
+        if hid in memo:
+            return memo[hid]
+        if hypotheses[hid].exploratory or hid in trail:
+            memo[hid] = False
+            return False
+        if plan.experiment.multiplicity == "none" or hid not in targets:
+            memo[hid] = True
+            return True
+        memo[hid] = any(
+            verdicts[p].status_ignoring_deadline == "succeeded" and visit(p, trail | {hid})
+            for p in parents[hid]
+        )
+        return memo[hid]
+
+    return {hid: visit(hid, frozenset()) for hid in hypotheses}

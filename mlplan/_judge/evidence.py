@@ -1,0 +1,255 @@
+"""The evidence a verdict rests on: which results count (replacements, the first per key),
+grouped per subject, and their aggregates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+
+import numpy as np
+
+from mlplan._judge import stats as _stats
+from mlplan._judge.model import ALPHA, Aggregate
+from mlplan._judge.results import Result, ResultKind
+from mlplan._judge.rules import Rule
+from mlplan._judge.settings import Settings
+from mlplan._plan.models import (
+    Hypothesis,
+    Plan,
+)
+
+__all__ = [
+    "Context",
+    "aggregate",
+    "baseline_values",
+    "first_by_key",
+    "gather",
+    "group_filter",
+    "groups_of",
+    "magnitude_problem",
+    "mean_of",
+    "metric_aggregates",
+    "natural",
+    "ordered",
+    "subject_values",
+    "superseded_lines",
+    "unmatched_lines",
+    "values_of",
+    "with_metric",
+]
+
+
+def aggregate(
+    values: Sequence[float], reported: bool = False, bounds: tuple[float, float] | None = None
+) -> Aggregate:
+    """The mean of ``values`` and, with two or more, its 95% Student t interval."""
+    if not values:
+        raise ValueError("cannot aggregate no values")
+    values = ordered(values)
+    mean = mean_of(values)
+    if len(values) == 1 or magnitude_problem(values) or not all(map(math.isfinite, values)):
+        return Aggregate(mean, None, None, len(values), reported)
+    # The interval is laid around the mean that is shown, with a half-width ≥ 0: built from
+    # numpy's mean instead, seven copies of one value once gave a low end one ulp above it.
+    half = float(_stats.half_width(_stats.one_sample(values), ALPHA))
+    low, high = _stats.clip(mean - half, mean + half, bounds)
+    return Aggregate(mean, low, high, len(values), reported)
+
+
+def mean_of(values: Sequence[float]) -> float:
+    """The mean without overflow: values near the float range's top are summed scaled down."""
+    if not all(map(math.isfinite, values)):
+        with np.errstate(all="ignore"):
+            return float(np.mean(values))  # NaN or ±inf, as the runs say
+    top = max(map(abs, values))
+    if top <= _stats.LARGEST:
+        return math.fsum(values) / len(values)
+    return top * (math.fsum(v / top for v in values) / len(values))
+
+
+def magnitude_problem(*groups: Sequence[float]) -> str:
+    """Why values too large for the t statistics cannot be tested, or "" when they can."""
+    top = max((abs(v) for group in groups for v in group if math.isfinite(v)), default=0.0)
+    if top <= _stats.LARGEST:
+        return ""
+    return (
+        f"a value of magnitude {top:.3g} is beyond ±{_stats.LARGEST:.0e}, where the t statistics "
+        "overflow; log the metric in larger units"
+    )
+
+
+def _replaced(results: Sequence[Result]) -> set[str]:
+    named = {r.replaces for r in results if r.replaces}
+    return named | {r.run_id for r in results if r.replaced_by}
+
+
+def _identity(result: Result) -> tuple[object, ...]:
+    # Items in stored order: a store returns one run's params and metrics in a fixed order,
+    # and sorting them for 10,000 results was the judge's largest cost.
+    return (
+        result.kind,
+        result.subject,
+        result.reported,
+        result.note,
+        tuple(result.params.items()),
+        tuple(result.metrics.items()),
+    )
+
+
+def _live(results: Sequence[Result]) -> list[Result]:
+    """Results that count: replaced ones dropped, identical ones (same subject, params, note
+    and values: a result logged twice) counted once."""
+    gone = _replaced(results)
+    seen: set[tuple[object, ...]] = set()
+    kept = []
+    for result in sorted(results, key=attrgetter("logged_at", "run_id")):
+        identity = _identity(result)
+        if result.run_id in gone or identity in seen:
+            continue
+        seen.add(identity)
+        kept.append(result)
+    return kept
+
+
+def _judged_runs(results: Sequence[Result]) -> list[Result]:
+    """Measured results if there are any, else the reported ones: never a mix."""
+    measured = [result for result in results if not result.reported]
+    return measured or list(results)
+
+
+def gather(results: Sequence[Result]) -> dict[tuple[ResultKind, str], list[Result]]:
+    grouped: dict[tuple[ResultKind, str], list[Result]] = {}
+    for result in _live(results):
+        grouped.setdefault((result.kind, result.subject), []).append(result)
+    return {subject: _judged_runs(runs) for subject, runs in grouped.items()}
+
+
+def metric_aggregates(runs: Sequence[Result], plan: Plan | None) -> dict[str, Aggregate]:
+    keys = dict.fromkeys(key for result in runs for key in result.metrics)
+    reported = bool(runs) and runs[0].reported
+    bounds = {m.key: m.bounds for m in plan.metrics} if plan is not None else {}
+    return {
+        key: aggregate(
+            [r.metrics[key] for r in runs if key in r.metrics], reported, bounds.get(key)
+        )
+        for key in keys
+    }
+
+
+def subject_values(
+    results: Sequence[Result], kind: ResultKind, subject: str
+) -> dict[str, Aggregate]:
+    """Each metric of one hypothesis or baseline, aggregated (mean and 95% interval)."""
+    runs = gather(results).get((kind, subject), [])
+    return metric_aggregates(runs, None)
+
+
+def baseline_values(plan: Plan, results: Sequence[Result]) -> dict[str, dict[str, Aggregate]]:
+    """Every plan baseline with results, mapped to its aggregated metrics."""
+    found = gather(results)
+    return {
+        baseline.id: metric_aggregates(found[("baseline", baseline.id)], plan)
+        for baseline in plan.experiment.baselines
+        if ("baseline", baseline.id) in found
+    }
+
+
+@dataclass(frozen=True)
+class Context:
+    plan: Plan
+    hypothesis: Hypothesis
+    settings: Settings
+    evidence: Mapping[tuple[ResultKind, str], list[Result]]
+
+    def runs(self, kind: ResultKind, subject: str) -> list[Result]:
+        return self.evidence.get((kind, subject), [])
+
+
+def ordered(values: Sequence[float]) -> tuple[float, ...]:
+    """Points in a canonical order, so that the order of the runs never shows (NaN last)."""
+    return tuple(np.sort(np.asarray(values, dtype=np.float64)).tolist())
+
+
+def with_metric(runs: Sequence[Result], metric: str) -> list[Result]:
+    return [r for r in runs if metric in r.metrics]
+
+
+def values_of(runs: Sequence[Result], metric: str) -> list[float]:
+    # Sorted: floating-point sums then never depend on the order the runs came in.
+    return list(ordered([r.metrics[metric] for r in runs]))
+
+
+def group_filter(runs: Sequence[Result], rule: Rule, group_value: str | None) -> list[Result]:
+    """A baseline's runs for one for_each group, when the baseline's runs carry the condition;
+    otherwise all of them (one baseline for every group)."""
+    if rule.for_each is None or group_value is None:
+        return list(runs)
+    if not any(rule.for_each in r.params for r in runs):
+        return list(runs)
+    return [r for r in runs if r.params.get(rule.for_each) == group_value]
+
+
+def first_by_key(runs: Sequence[Result], key: str) -> dict[str, Result]:
+    """The first run per key; ``runs`` come in logging order (see ``_live``).
+
+    The first, not the latest: a second run for seed 3 that slipped past the journal's check
+    (a training script's ``start_run``, two writers in the same instant) must not displace the
+    first one, or re-running seed 3 until it wins would work. Only an explicit replacement
+    (``--replace RUN --reason``), which marks the old run, takes a key's place."""
+    keyed: dict[str, Result] = {}
+    for run in runs:
+        if key in run.params:
+            keyed.setdefault(run.params[key], run)
+    return keyed
+
+
+def unmatched_lines(
+    subject: str, runs: Sequence[Result], key: str, other: str, other_keys: set[str]
+) -> list[str]:
+    lines = []
+    for run in runs:
+        value = run.params.get(key)
+        if value is None:
+            lines.append(f"{subject} run {run.run_id}: no {key} param")
+        elif value not in other_keys:
+            lines.append(f"{subject} run {run.run_id} ({key}={value}): no {other} run with it")
+    return lines
+
+
+def superseded_lines(
+    subject: str, runs: Sequence[Result], key: str, kept: Mapping[str, Result]
+) -> list[str]:
+    """Runs that share a key with an earlier one (logged past the journal's check): only the
+    first counts, and the doc says which were set aside."""
+    return [
+        f"{subject} run {run.run_id} ({key}={run.params[key]}): an earlier result has the same "
+        f"{key} (run {kept[run.params[key]].run_id}); only that one is used unless it is "
+        "replaced (--replace RUN --reason TEXT)"
+        for run in runs
+        if key in run.params and kept[run.params[key]] is not run
+    ]
+
+
+def natural(key: str) -> tuple[int, float, str]:
+    try:
+        return 0, float(key), key
+    except ValueError:
+        return 1, 0.0, key
+
+
+def groups_of(
+    ctx: Context, rule: Rule, runs: list[Result]
+) -> Iterator[tuple[str, str | None, list[Result]]]:
+    """(label, value, runs) per for_each group, or one unnamed group of every run."""
+    if rule.for_each is None:
+        yield "", None, runs
+        return
+    values = sorted(
+        {r.params[rule.for_each] for r in runs if rule.for_each in r.params}, key=natural
+    )
+    for value in values:
+        chosen = [r for r in runs if r.params.get(rule.for_each) == value]
+        yield f"{rule.for_each}={value}", value, chosen

@@ -1,0 +1,218 @@
+"""The criteria text stamped on every result, its fingerprint, and its inverse.
+
+Every setting that decides a verdict is one row of ``SETTINGS``: how it is read from the plan
+into the text, and where it goes back when a plan is rebuilt from an old text (to judge under
+the original criteria). Both directions read the one table, so a setting cannot be stamped and
+then forgotten on the way back.
+
+Versioning: the text carries ``version``; a stamp without one is compared by the first
+version's rules (``v1_text``). A setting added later gets a ``default`` and is written only when
+it differs from it: plans that do not use it keep their text and fingerprint, so results logged
+before the setting existed are not flagged as changed (issue 14).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mlplan._judge.settings import settings_for, used_metrics
+from mlplan._plan.models import Hypothesis, Plan
+
+__all__ = [
+    "FINGERPRINT_VERSION",
+    "SETTINGS",
+    "Setting",
+    "change_lines",
+    "criteria_fingerprint",
+    "criteria_text",
+    "fingerprint_as",
+    "plan_with_criteria",
+    "setting_changes",
+    "v1_text",
+]
+
+FINGERPRINT_VERSION = "v2"
+Place = Literal["hypothesis", "design", "metrics", "baselines"]
+_ALWAYS = object()  # a v2 setting: always in the text, as v2 stamps were computed
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One verdict-relevant setting. ``read`` gives its value in the text; ``place`` says where
+    it goes back in a plan's data; ``default`` (for settings added after v2) is the value at
+    which it is left out of the text."""
+
+    key: str
+    read: Callable[[Plan, Hypothesis], Any]
+    place: Place
+    default: Any = _ALWAYS
+
+
+def _dumped(items: Any) -> list[Any]:
+    return [item.model_dump(mode="json", exclude_none=True) for item in items]
+
+
+def _metrics(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
+    return {
+        m.key: {"direction": m.direction, "bounds": m.bounds, "exact": m.exact}
+        for m in used_metrics(plan, hypothesis)
+    }
+
+
+def _resampling(plan: Plan, hypothesis: Hypothesis) -> Any:
+    chosen = settings_for(plan, hypothesis).resampling
+    return None if chosen is None else chosen.model_dump(mode="json", exclude_none=True)
+
+
+# pair_by, min_runs and resampling are stamped as the settings in force, so they go back as the
+# hypothesis's own overrides, which is what they were for this hypothesis.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("success_criteria", lambda p, h: _dumped(h.success_criteria), "hypothesis"),
+    Setting("guardrails", lambda p, h: _dumped(h.guardrails), "hypothesis"),
+    Setting("metrics", _metrics, "metrics"),
+    Setting(
+        "exact_baselines",
+        lambda p, h: sorted(b.id for b in p.experiment.baselines if b.exact),
+        "baselines",
+    ),
+    Setting("pair_by", lambda p, h: settings_for(p, h).pair_by, "hypothesis"),
+    Setting("min_runs", lambda p, h: settings_for(p, h).min_runs, "hypothesis"),
+    Setting("resampling", _resampling, "hypothesis"),
+    Setting("conditions", lambda p, h: list(p.experiment.conditions), "design"),
+    Setting("exploratory", lambda p, h: h.exploratory, "hypothesis"),
+    Setting("multiplicity", lambda p, h: p.experiment.multiplicity, "design"),
+    Setting("family", lambda p, h: h.family, "hypothesis"),
+)
+
+
+def criteria_text(plan: Plan, hypothesis: Hypothesis) -> str:
+    """Everything that decides the hypothesis's verdict, as canonical one-line JSON: one key
+    per row of ``SETTINGS`` (a later setting only when it is not at its default)."""
+    document: dict[str, Any] = {"version": FINGERPRINT_VERSION}
+    for setting in SETTINGS:
+        value = setting.read(plan, hypothesis)
+        if setting.default is _ALWAYS or value != setting.default:
+            document[setting.key] = value
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+def criteria_fingerprint(plan: Plan, hypothesis: Hypothesis) -> str:
+    """A short versioned hash of ``criteria_text``, e.g. ``v2:3f9a…``."""
+    digest = hashlib.sha256(criteria_text(plan, hypothesis).encode("utf-8")).hexdigest()[:12]
+    return f"{FINGERPRINT_VERSION}:{digest}"
+
+
+def v1_text(hypothesis: Hypothesis) -> str:
+    """The criteria as the first fingerprint version saw them (results logged before v2)."""
+    document = {
+        "success_criteria": _dumped(hypothesis.success_criteria),
+        "guardrails": _dumped(hypothesis.guardrails),
+    }
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+def fingerprint_as(stamp: str, plan: Plan, hypothesis: Hypothesis) -> tuple[str, str]:
+    """The current criteria's fingerprint and text under the stamp's own version: results
+    logged before versioning are compared by the first version's rules, so a plan that did
+    not change is not flagged merely because the fingerprint grew."""
+    if stamp.startswith(f"{FINGERPRINT_VERSION}:"):
+        return criteria_fingerprint(plan, hypothesis), criteria_text(plan, hypothesis)
+    text = v1_text(hypothesis)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12], text
+
+
+# ------------------------------------------------------------------------------ the inverse
+
+
+def plan_with_criteria(plan: Plan, hypothesis_id: str, criteria: str) -> Plan | None:
+    """``plan`` with ``hypothesis_id``'s settings as the criteria text ``criteria`` states
+    them; None when the text cannot be read back (cut short, or from a future mlplan)."""
+    try:
+        document = json.loads(criteria)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    # exclude_unset keeps an explicit `pair_by: null` (pairing switched off) as written.
+    data = plan.model_dump(mode="json", exclude_unset=True)
+    for setting in SETTINGS:
+        if setting.key in document:
+            _put_back(data, hypothesis_id, setting, document[setting.key])
+    try:
+        return Plan.model_validate(data)
+    except ValueError:
+        return None
+
+
+def _put_back(data: dict[str, Any], hypothesis_id: str, setting: Setting, value: Any) -> None:
+    design = data["experiment"]
+    if setting.place == "hypothesis":
+        for hypothesis in design["hypotheses"]:
+            if hypothesis["id"] == hypothesis_id:
+                hypothesis[setting.key] = value
+    elif setting.place == "design":
+        design[setting.key] = value
+    elif setting.place == "metrics":
+        _put_back_metrics(data, value)
+    elif isinstance(value, list):  # baselines: which are exact
+        for baseline in design["baselines"]:
+            baseline["exact"] = baseline["id"] in value
+
+
+def _put_back_metrics(data: dict[str, Any], metrics: Any) -> None:
+    # "lower is better" flipped to "higher" is a change of criteria: turn it back too.
+    if isinstance(metrics, Mapping):
+        for metric in data["metrics"]:
+            stamped = metrics.get(metric["key"])
+            if isinstance(stamped, Mapping):
+                metric.update({k: v for k, v in stamped.items() if k in ("direction", "bounds")})
+                metric["exact"] = bool(stamped.get("exact", False))
+
+
+# ------------------------------------------------------------------------------ differences
+
+
+def setting_changes(before: str, after: str) -> list[tuple[str, str, str]]:
+    """(setting, before, after) for every setting that differs between two criteria texts.
+
+    The texts are the judge's canonical JSON; one that does not parse (a stamp cut short by
+    MLflow's tag limit, say) is compared as a whole.
+    """
+    try:
+        old, new = json.loads(before), json.loads(after)
+    except ValueError:
+        return [("criteria", before, after)] if before != after else []
+    return list(_differences("", old, new))
+
+
+_ABSENT = object()
+
+
+def _differences(where: str, old: Any, new: Any) -> Iterator[tuple[str, str, str]]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            inner = f"{where}.{key}" if where else str(key)
+            yield from _differences(inner, old.get(key, _ABSENT), new.get(key, _ABSENT))
+    elif isinstance(old, list) and isinstance(new, list):
+        for index in range(max(len(old), len(new))):
+            yield from _differences(
+                f"{where}[{index}]",
+                old[index] if index < len(old) else _ABSENT,
+                new[index] if index < len(new) else _ABSENT,
+            )
+    elif old != new:
+        yield where, _shown(old), _shown(new)
+
+
+def _shown(value: Any) -> str:
+    if value is _ABSENT:
+        return "(none)"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def change_lines(before: str, after: str) -> list[str]:
+    return [f"{where}: {old} → {new}" for where, old, new in setting_changes(before, after)]

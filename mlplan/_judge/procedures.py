@@ -1,0 +1,455 @@
+"""The statistical procedures: one per test, each turning a rule's runs into a ``Test``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from mlplan._judge import stats as _stats
+from mlplan._judge.evidence import (
+    Context,
+    aggregate,
+    first_by_key,
+    group_filter,
+    groups_of,
+    magnitude_problem,
+    ordered,
+    superseded_lines,
+    unmatched_lines,
+    values_of,
+    with_metric,
+)
+from mlplan._judge.model import Aggregate, Outcome
+from mlplan._judge.results import Result
+from mlplan._judge.rules import Rule, admits, effect_label, rules_for, with_numbers
+from mlplan._judge.settings import Settings
+
+__all__ = [
+    "AGAINST_CONSTANT",
+    "ONE_SAMPLE_T",
+    "PAIRED_T",
+    "POINT_VALUE",
+    "WELCH_T",
+    "Inputs",
+    "Procedure",
+    "Test",
+    "choose",
+    "no_value",
+    "p_values",
+    "power_tuple",
+    "relative_problem",
+    "test_name",
+    "tests_for",
+]
+
+
+@dataclass(frozen=True)
+class Test:
+    """A check before the levels are known: the effect, both one-sided p-values, and the
+    procedure that computed them (which alone knows how to draw its interval and plan its n).
+
+    ``decided`` is set for deterministic checks (exact metrics, reported figures), which
+    take no part in Holm's family; ``problem`` for checks that cannot decide (too few runs).
+    """
+
+    rule: Rule
+    group: str
+    value: Aggregate | None
+    reference: Aggregate | None
+    description: str = ""
+    test: str = ""
+    n: int = 0
+    effect_label: str = ""
+    estimate: _stats.Estimate | None = None
+    limit: float | None = None
+    threshold: float | None = None
+    p_success: float = 1.0
+    p_failure: float = 1.0
+    decided: Outcome | None = None
+    problem: str = ""
+    notes: tuple[str, ...] = ()
+    points: tuple[float, ...] = ()
+    reference_points: tuple[float, ...] = ()
+    paired: bool = False
+    power: tuple[float, float, float | None, float] | None = None  # effect, sd, sd_b, ratio
+    unmatched: tuple[str, ...] = ()
+    procedure: Procedure | None = None
+
+    @property
+    def effect(self) -> float | None:
+        """The estimated effect, or None before a procedure computed one."""
+        return None if self.estimate is None else float(self.estimate.value)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a procedure is given: the rule, the check so far (``base``: labels, limit,
+    threshold), and the runs on each side with their values of the rule's metric."""
+
+    ctx: Context
+    rule: Rule
+    base: Test
+    runs: list[Result]
+    b_runs: list[Result]
+    h_values: list[float]
+    b_values: list[float]
+    scale: float = 1.0
+    reference_mean: float = 0.0
+
+    @property
+    def reported(self) -> bool:
+        return self.runs[0].reported or bool(self.b_runs and self.b_runs[0].reported)
+
+
+class Procedure(Protocol):
+    """One statistical test behind a check. ``run`` turns the inputs into a ``Test`` (effect,
+    p-values for success and failure); ``interval`` gives the bounds a decision at those levels
+    used; ``runs_needed`` the n at which the test has 80% power. Adding a test is one class
+    and one line of ``choose``: nothing downstream assumes Student's t."""
+
+    name: str
+
+    def run(self, inputs: Inputs) -> Test: ...
+
+    def interval(
+        self, test: Test, low_alpha: float, high_alpha: float
+    ) -> tuple[float | None, float | None]: ...
+
+    def runs_needed(self, test: Test, level: float) -> int | None: ...
+
+
+def choose(inputs: Inputs) -> Procedure:
+    """The one rule that picks a check's test: reported figures and exact metrics are point
+    values; a criterion without a baseline is a one-sample t; an exact baseline is a constant;
+    with ``pair_by`` the runs are paired; otherwise Welch, so the baseline's spread counts."""
+    if inputs.reported or inputs.rule.metric.exact:
+        return POINT_VALUE
+    if inputs.rule.baseline is None:
+        return ONE_SAMPLE_T
+    if inputs.ctx.plan.baseline(inputs.rule.baseline).exact:
+        return AGAINST_CONSTANT
+    if inputs.ctx.settings.pair_by is not None:
+        return PAIRED_T
+    return WELCH_T
+
+
+def p_values(estimate: _stats.Estimate, limit: float, rule: Rule) -> tuple[float, float]:
+    success = float(_stats.success_p(estimate, limit, rule.above, rule.strict))
+    failure = float(_stats.failure_p(estimate, limit, rule.above, rule.strict))
+    return success, failure
+
+
+def _power_effect(ctx: Context, rule: Rule, reference_mean: float) -> float | None:
+    """The true distance beyond the limit that runs_needed plans for: the margin, or the
+    plan's power_at when there is none (relative to the baseline or the threshold)."""
+    margin = rule.margin if rule.margin is not None and rule.margin.value else None
+    margin = margin or ctx.plan.experiment.power_at
+    if margin is None:
+        return None
+    reference = reference_mean if rule.baseline is not None else rule.offset
+    amount = margin.allowance(reference)
+    return amount if amount > 0 else None
+
+
+def power_tuple(
+    ctx: Context, rule: Rule, reference_mean: float, sd: float, sd_b: float | None
+) -> tuple[float, float, float | None, float] | None:
+    effect = _power_effect(ctx, rule, reference_mean)
+    return None if effect is None else (effect, sd, sd_b, ctx.settings.ratio)
+
+
+def test_name(name: str, settings: Settings) -> str:
+    if settings.resampling is None:
+        return name
+    return f"{name}, {settings.resampling.name}"
+
+
+def _too_few(base: Test, n: int, need: int) -> Test | None:
+    return replace(base, problem=f"n = {n}; needs ≥ {need}") if n < need else None
+
+
+# ---------------------------------------------------------------------------- the procedures
+
+
+class _PointValue:
+    """Reported figures (one point value: their mean) or an exact metric (every result by its
+    value): decided by comparison, no interval, no runs needed."""
+
+    name = "point value"
+
+    def run(self, inputs: Inputs) -> Test:
+        rule, limit = inputs.rule, inputs.base.limit
+        assert limit is not None
+        effects = [h - inputs.scale * inputs.reference_mean for h in inputs.h_values]
+        tested = replace(inputs.base, n=len(effects), procedure=self)
+        if inputs.rule.baseline is not None:
+            tested = replace(tested, points=ordered(effects))
+        if inputs.reported:
+            point = math.fsum(effects) / len(effects)
+            outcome: Outcome = "pass" if admits(rule, point, limit) else "fail"
+            note = "judged on reported figures: a point value, no interval"
+            return replace(tested, test="reported, no interval", decided=outcome, notes=(note,))
+        outcome = "pass" if all(admits(rule, e, limit) for e in effects) else "fail"
+        note = "exact metric: the claim covers the evaluated set only"
+        return replace(tested, test="exact, per result", decided=outcome, notes=(note,))
+
+    def interval(
+        self, test: Test, low_alpha: float, high_alpha: float
+    ) -> tuple[float | None, float | None]:
+        return None, None
+
+    def runs_needed(self, test: Test, level: float) -> int | None:
+        return None
+
+
+class _StudentT:
+    """What every t procedure shares: one-sided bounds from Student's t (``stats``) and the
+    noncentral-t power of Colas et al. (2018) for runs_needed."""
+
+    name = "t"
+
+    def interval(
+        self, test: Test, low_alpha: float, high_alpha: float
+    ) -> tuple[float | None, float | None]:
+        estimate = test.estimate
+        if estimate is None or estimate.n < 2:
+            return None, None
+        low = float(_stats.lower_bound(estimate, low_alpha))
+        return low, float(_stats.upper_bound(estimate, high_alpha))
+
+    def runs_needed(self, test: Test, level: float) -> int | None:
+        assert test.power is not None
+        effect, sd, sd_b, ratio = test.power
+        return _stats.runs_needed(effect, sd, level, ratio=ratio, sd_b=sd_b)
+
+    def _decided(
+        self, inputs: Inputs, tested: Test, estimate: _stats.Estimate, sd: float, sd_b: float | None
+    ) -> Test:
+        assert tested.limit is not None
+        success, failure = p_values(estimate, tested.limit, inputs.rule)
+        power = power_tuple(inputs.ctx, inputs.rule, inputs.reference_mean, sd, sd_b)
+        return replace(tested, estimate=estimate, p_success=success, p_failure=failure, power=power)
+
+
+class _OneSampleT(_StudentT):
+    """The mean of the hypothesis's runs against an absolute threshold (Student 1908)."""
+
+    name = "one-sample t"
+
+    def run(self, inputs: Inputs) -> Test:
+        ctx, values = inputs.ctx, inputs.h_values
+        estimate = _stats.one_sample(values, ctx.settings.ratio)
+        tested = replace(
+            inputs.base,
+            test=test_name(self.name, ctx.settings),
+            n=len(values),
+            estimate=estimate,
+            procedure=self,
+        )
+        if short := _too_few(tested, len(values), ctx.settings.min_runs):
+            return short
+        return self._decided(inputs, tested, estimate, float(np.std(values, ddof=1)), None)
+
+
+class _AgainstConstant(_StudentT):
+    """An exact baseline is a known constant: a one-sample t on h − scale·b."""
+
+    name = "one-sample t vs exact baseline"
+
+    def run(self, inputs: Inputs) -> Test:
+        ctx = inputs.ctx
+        effects = [h - inputs.scale * inputs.reference_mean for h in inputs.h_values]
+        estimate = _stats.one_sample(effects, ctx.settings.ratio)
+        tested = replace(
+            inputs.base,
+            test=test_name(f"one-sample t vs exact {inputs.rule.baseline}", ctx.settings),
+            n=len(effects),
+            estimate=estimate,
+            points=ordered(effects),
+            procedure=self,
+        )
+        if short := _too_few(tested, len(effects), ctx.settings.min_runs):
+            return short
+        return self._decided(inputs, tested, estimate, float(np.std(effects, ddof=1)), None)
+
+
+class _PairedT(_StudentT):
+    """Paired t on the runs matched by the pair key (the first run per key on each side)."""
+
+    name = "paired t"
+
+    def run(self, inputs: Inputs) -> Test:
+        ctx, rule = inputs.ctx, inputs.rule
+        pair_by = ctx.settings.pair_by
+        assert pair_by is not None and rule.baseline is not None
+        key = rule.metric.key
+        mine, theirs = first_by_key(inputs.runs, pair_by), first_by_key(inputs.b_runs, pair_by)
+        # In the hypothesis's logging order: deterministic, whatever order the results came in.
+        matched = [k for k in mine if k in theirs]
+        h = [mine[k].metrics[key] for k in matched]
+        b = [theirs[k].metrics[key] for k in matched]
+        differences = [x - inputs.scale * y for x, y in zip(h, b, strict=True)]
+        tested = replace(
+            inputs.base,
+            test=test_name(f"paired t on {pair_by}", ctx.settings),
+            n=len(matched),
+            points=tuple(differences),
+            paired=True,
+            unmatched=tuple(_unpaired(inputs, pair_by, mine, theirs)),
+            procedure=self,
+        )
+        if len(matched) < ctx.settings.min_runs:
+            noun = "matched pair" if len(matched) == 1 else "matched pairs"
+            need = ctx.settings.min_runs
+            return replace(tested, problem=f"n = {len(matched)} {noun} ({pair_by}); needs ≥ {need}")
+        estimate = _stats.paired(h, b, inputs.scale, ctx.settings.ratio)
+        return self._decided(inputs, tested, estimate, float(np.std(differences, ddof=1)), None)
+
+
+def _unpaired(
+    inputs: Inputs, pair_by: str, mine: dict[str, Result], theirs: dict[str, Result]
+) -> list[str]:
+    """Runs the pairing could not use: no key, no partner, or a later run for a taken key."""
+    hypothesis, baseline = inputs.ctx.hypothesis.id, inputs.rule.baseline
+    assert baseline is not None
+    lines = unmatched_lines(hypothesis, inputs.runs, pair_by, baseline, set(theirs))
+    lines += unmatched_lines(baseline, inputs.b_runs, pair_by, hypothesis, set(mine))
+    lines += superseded_lines(hypothesis, inputs.runs, pair_by, mine)
+    lines += superseded_lines(baseline, inputs.b_runs, pair_by, theirs)
+    return lines
+
+
+class _WelchT(_StudentT):
+    """Welch's unequal-variance t on the two groups of runs (Welch 1947)."""
+
+    name = "Welch t"
+
+    def run(self, inputs: Inputs) -> Test:
+        h, b, rule = inputs.h_values, inputs.b_values, inputs.rule
+        tested = replace(
+            inputs.base,
+            test=self.name,
+            n=len(h),
+            points=ordered(h),
+            reference_points=ordered(b),
+            procedure=self,
+        )
+        need = inputs.ctx.settings.min_runs
+        if len(b) < need:
+            runs = f"{len(b)} run{'s' * (len(b) != 1)}"
+            return replace(tested, problem=f"{rule.baseline}: {runs}; needs ≥ {need} or exact")
+        if short := _too_few(tested, len(h), need):
+            return short
+        estimate = _stats.welch(h, b, inputs.scale)
+        sd_h, sd_b = float(np.std(h, ddof=1)), abs(inputs.scale) * float(np.std(b, ddof=1))
+        return self._decided(inputs, tested, estimate, sd_h, sd_b)
+
+
+POINT_VALUE: Procedure = _PointValue()
+ONE_SAMPLE_T: Procedure = _OneSampleT()
+AGAINST_CONSTANT: Procedure = _AgainstConstant()
+PAIRED_T: Procedure = _PairedT()
+WELCH_T: Procedure = _WelchT()
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _absolute_test(ctx: Context, rule: Rule, runs: list[Result], group: str) -> Test:
+    key = rule.metric.key
+    values = values_of(runs, key)
+    value = aggregate(values, runs[0].reported, rule.metric.bounds) if values else None
+    base = Test(
+        rule,
+        group,
+        value,
+        None,
+        effect_label=f"mean {key}",
+        limit=rule.offset,
+        threshold=rule.offset,
+        points=ordered(values),
+    )
+    if not values:
+        return replace(base, problem=f"no value for {key} in {ctx.hypothesis.id}'s results")
+    inputs = Inputs(ctx, rule, base, runs, [], values, [], scale=0.0)
+    return _run(inputs, choose(inputs), values)
+
+
+def _run(inputs: Inputs, procedure: Procedure, *groups: list[float]) -> Test:
+    """Run the chosen procedure, unless the values are too large for a t statistic."""
+    if procedure is not POINT_VALUE and (problem := magnitude_problem(*groups)):
+        points = inputs.base.points or ordered(inputs.h_values)
+        return replace(inputs.base, problem=problem, points=points)
+    return procedure.run(inputs)
+
+
+def _comparison_test(
+    ctx: Context, rule: Rule, runs: list[Result], group: str, group_value: str | None
+) -> Test:
+    key = rule.metric.key
+    assert rule.baseline is not None
+    baseline = ctx.plan.baseline(rule.baseline)
+    b_runs = with_metric(group_filter(ctx.runs("baseline", rule.baseline), rule, group_value), key)
+    h_values, b_values = values_of(runs, key), values_of(b_runs, key)
+    bounds = rule.metric.bounds
+    value = aggregate(h_values, runs[0].reported, bounds) if h_values else None
+    reference = aggregate(b_values, b_runs[0].reported, bounds) if b_values else None
+    base = Test(rule, group, value, reference)
+    if reference is None:
+        known = ctx.runs("baseline", rule.baseline)
+        why = "has no result" if not known else f"has no value for {key}"
+        return replace(base, problem=f"{rule.baseline} {why}" + (f" in {group}" if group else ""))
+    scale = rule.scale(reference.mean)
+    threshold = scale * reference.mean + rule.offset
+    base = replace(
+        base,
+        effect_label=effect_label(key, rule.baseline, scale),
+        limit=rule.offset,
+        threshold=threshold,
+        description=with_numbers(rule, reference.mean, threshold),
+    )
+    if not h_values:
+        return replace(base, problem=f"no value for {key} in {ctx.hypothesis.id}'s results")
+    if rule.relative and (problem := relative_problem(rule.baseline, reference, baseline.exact)):
+        return replace(base, problem=problem, points=ordered(h_values))
+    inputs = Inputs(ctx, rule, base, runs, b_runs, h_values, b_values, scale, reference.mean)
+    return _run(inputs, choose(inputs), h_values, b_values)
+
+
+def relative_problem(baseline: str, reference: Aggregate, exact: bool) -> str:
+    """A percentage of a baseline means nothing when the baseline may be 0."""
+    if exact or reference.low is None or reference.high is None:
+        if reference.mean == 0:
+            return f"{baseline} is 0: a relative margin of it cannot be judged"
+        return ""
+    if reference.low <= 0 <= reference.high:
+        return (
+            f"{baseline}'s 95% interval [{reference.low:.4g}, {reference.high:.4g}] contains 0: "
+            "a relative margin of it cannot be judged"
+        )
+    return ""
+
+
+def tests_for(ctx: Context) -> list[Test]:
+    mine = ctx.runs("hypothesis", ctx.hypothesis.id)
+    tests = []
+    for rule in rules_for(ctx.plan, ctx.hypothesis):
+        runs = with_metric(mine, rule.metric.key)
+        groups = list(groups_of(ctx, rule, runs)) or [("", None, [])]
+        for label, value, chosen in groups:
+            if rule.baseline is None:
+                tests.append(
+                    _absolute_test(ctx, rule, chosen, label)
+                    if chosen
+                    else Test(rule, label, None, None, problem=no_value(ctx, rule))
+                )
+            else:
+                tests.append(_comparison_test(ctx, rule, chosen, label, value))
+    return tests
+
+
+def no_value(ctx: Context, rule: Rule) -> str:
+    return f"no value for {rule.metric.key} in {ctx.hypothesis.id}'s results"

@@ -95,9 +95,10 @@ def status_report(
     """Judge the plan and review its record. With ``require_store``, a missing store or one
     with no result for the plan is a reason to fail; the missing store is not created.
     ``refresh`` reads every result from the store, not the local copy (mlplan._record.cache)."""
-    from mlplan._api import journal_for
+    from mlplan._plan.load import load_plan
+    from mlplan._record.journal import Journal
 
-    journal = journal_for(plan, tracking_uri, refresh=refresh)
+    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
     today = today or _clock.today()
     store = journal.location.describe()
     reasons: list[str] = []

@@ -234,3 +234,25 @@ def test_close_takes_only_the_closures_it_knows(
     assert cli("decide", plan, "H1", "--decision", "x", "--close", "paused") == 2
     assert "abandoned" in capsys.readouterr().err
     assert plan.read_bytes() == before
+
+
+def test_dropping_a_family_member_after_results_fails_the_check(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found by an audit: deleting `family: F` from a member with no results halved H1's Holm
+    # correction and turned it from inconclusive into succeeded, with `--check` at exit 0.
+    plan = make_plan()
+    text = plan.read_text().replace("  hypotheses:\n", "  multiplicity: holm\n  hypotheses:\n", 1)
+    text = text.replace("    - id: H1\n", "    - id: H1\n      family: F\n", 1)
+    plan.write_text(text.replace("    - id: H2\n", "    - id: H2\n      family: F\n", 1))
+    log(plan, "baseline", "B1", B1)
+    log(plan, "hypothesis", "H1", H1)
+    assert cli("status", plan, "--check", "--today", TODAY) == 0
+    edit(plan, "    - id: H2\n      family: F\n", "    - id: H2\n")
+    capsys.readouterr()
+    assert cli("status", plan, "--check", "--today", TODAY) == 1
+    err = capsys.readouterr().err
+    assert "H1" in err and "amend" in err
+    assert status(plan, capsys)["H1"]["confirmatory"] is False
+    assert cli("amend", plan, "H1", "--reason", "H2 was dropped from the study.") == 0
+    assert cli("status", plan, "--check", "--today", TODAY) == 0

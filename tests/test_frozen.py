@@ -139,3 +139,76 @@ def test_each_stamp_is_reviewed_once_and_the_oldest_names_the_change(
         ("H1", min(r.logged_at for r in old if r.kind == "hypothesis")),
         ("H1", min(r.logged_at for r in newer if r.kind == "hypothesis")),
     ]
+
+
+# --- v3: a family is its members, and the decision graph is frozen too (issue 15) ------------
+
+
+def _stamped_v2(plan: Plan) -> tuple[str, str]:
+    from mlplan._judge.fingerprint import criteria_fingerprint, criteria_text
+
+    hypothesis = plan.hypothesis("H1")
+    return criteria_fingerprint(plan, hypothesis, "v2"), criteria_text(plan, hypothesis, "v2")
+
+
+def _changes(plan: Plan, logged: Sequence[Result]) -> list[str]:
+    review = frozen_review(plan, logged, judge(plan, logged, TODAY), TODAY)
+    return [change.hypothesis for change in review.unrecorded]
+
+
+def test_a_result_stamped_v2_still_matches_an_unchanged_plan(
+    make_plan: Callable[..., Path],
+) -> None:
+    plan = mlplan.load_plan(make_plan()).plan
+    logged = results(plan, _stamped_v2(plan))
+    assert logged[1].criteria_fingerprint.startswith("v2:")
+    assert _changes(plan, logged) == []
+    [verdict] = [v for v in judge(plan, logged, TODAY) if v.hypothesis == "H1"]
+    assert verdict.amendment is None and verdict.confirmatory
+
+
+def test_dropping_a_member_from_a_family_changes_the_criteria(
+    make_plan: Callable[..., Path],
+) -> None:
+    path = make_plan()
+    text = path.read_text().replace("  hypotheses:\n", "  multiplicity: holm\n  hypotheses:\n", 1)
+    text = text.replace("    - id: H1\n", "    - id: H1\n      family: F\n", 1)
+    text = text.replace("    - id: H2\n", "    - id: H2\n      family: F\n", 1)
+    path.write_text(text)
+    before = mlplan.load_plan(path).plan
+    logged = results(before)  # H2 has no results: dropping it would halve H1's Holm correction
+    assert _changes(before, logged) == []
+    after = reload(path, "    - id: H2\n      family: F\n", "    - id: H2\n")
+    assert _changes(after, logged) == ["H1"]
+    renamed = reload(path, "family: F\n", "family: G\n")  # H1 alone in G: still not as stamped
+    assert _changes(renamed, logged) == ["H1"]
+
+
+def test_renaming_a_family_is_not_a_change(make_plan: Callable[..., Path]) -> None:
+    path = make_plan()
+    text = path.read_text().replace("  hypotheses:\n", "  multiplicity: holm\n  hypotheses:\n", 1)
+    text = text.replace("    - id: H1\n", "    - id: H1\n      family: F\n", 1)
+    text = text.replace("    - id: H2\n", "    - id: H2\n      family: F\n", 1)
+    path.write_text(text)
+    logged = results(mlplan.load_plan(path).plan)
+    path.write_text(path.read_text().replace("family: F", "family: Churn"))
+    assert _changes(mlplan.load_plan(path).plan, logged) == []
+
+
+def test_rewiring_the_decision_graph_after_results_is_a_change(
+    make_plan: Callable[..., Path],
+) -> None:
+    path = make_plan()
+    logged = results(mlplan.load_plan(path).plan)
+    rewired = reload(path, "then: H2}", "then: stop}")  # H1's on_failure no longer leads to H2
+    assert _changes(rewired, logged) == ["H1"]
+    [verdict] = [v for v in judge(rewired, logged, TODAY) if v.hypothesis == "H1"]
+    assert not verdict.confirmatory
+    assert "exploratory (criteria changed after results)" in verdict.explanation
+    # The verdict under the criteria as stamped still follows the old edge.
+    change = frozen_review(rewired, logged, judge(rewired, logged, TODAY), TODAY).unrecorded[0]
+    original = judge_under(rewired, "H1", change.criteria_before, logged, TODAY)
+    assert original is not None and original.status == "succeeded"
+    assert setting_changes(change.criteria_before, change.criteria_after) == [
+        ("edges.out.failure", "H2", "stop")
+    ]

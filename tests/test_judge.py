@@ -565,7 +565,7 @@ def test_the_fingerprint_follows_the_criteria_and_nothing_else() -> None:
         criteria_fingerprint(p, p.experiment.hypotheses[0])
         for p in (first, reworded, moved, guarded)
     ]
-    assert all(p.startswith("v2:") and int(p[3:], 16) >= 0 for p in prints)
+    assert all(p.startswith("v3:") and int(p[3:], 16) >= 0 for p in prints)
     assert prints[0] == prints[1]
     assert len(set(prints[1:])) == 3
 
@@ -576,7 +576,7 @@ def test_the_criteria_text_is_readable_json() -> None:
     assert document["guardrails"] == []
     assert document["success_criteria"] == [{"better_than": ["B1"], "by": "5%", "metric": "score"}]
     assert document["metrics"] == {"score": {"direction": "higher", "bounds": None, "exact": True}}
-    assert (document["version"], document["min_runs"], document["pair_by"]) == ("v2", 3, None)
+    assert (document["version"], document["min_runs"], document["pair_by"]) == ("v3", 3, None)
 
 
 def test_criteria_changed_after_the_first_result_show_as_an_amendment() -> None:

@@ -24,6 +24,7 @@ from mlplan._plan.models import (
 
 __all__ = [
     "Prepared",
+    "amended_after_results",
     "confirmatory_map",
     "decide_checks",
     "levels_across",
@@ -215,13 +216,23 @@ def verdict_runs_needed(checks: Sequence[Check]) -> tuple[int | None, str]:
     return max(c.runs_needed or 0 for c in planned), ""
 
 
+def amended_after_results(plan: Plan, verdicts: Mapping[str, Verdict]) -> set[str]:
+    """Hypotheses whose criteria changed after results: recorded amendments, and changes the
+    stamps show that no amendment records yet."""
+    recorded = {amendment.hypothesis for amendment in plan.experiment_log.amendments}
+    return recorded | {hid for hid, verdict in verdicts.items() if verdict.amendment is not None}
+
+
 def confirmatory_map(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, bool]:
     """Fixed sequence along the decision graph: a hypothesis is confirmatory when it is a
     root, or a confirmatory predecessor succeeded and its on_success leads here; reached
     after a non-success (or declared exploratory) it is exploratory. Each hypothesis tested
     at full α in this order keeps the family-wise error ≤ α (the fixed-sequence procedure;
-    Maurer, Hothorn & Lehmacher 1995; Westfall & Krishen 2001)."""
+    Maurer, Hothorn & Lehmacher 1995; Westfall & Krishen 2001). A hypothesis whose criteria
+    changed after its results (amended or not) is exploratory too: its test was not the one
+    planned before the data (issue 15), and so is everything reached only through it."""
     hypotheses = {h.id: h for h in plan.experiment.hypotheses}
+    changed = amended_after_results(plan, verdicts)
     parents = graph.parents(plan, "success")
     targets = graph.targets(plan)
     memo: dict[str, bool] = {}
@@ -229,7 +240,7 @@ def confirmatory_map(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, b
     def visit(hid: str, trail: frozenset[str]) -> bool:
         if hid in memo:
             return memo[hid]
-        if hypotheses[hid].exploratory or hid in trail:
+        if hypotheses[hid].exploratory or hid in changed or hid in trail:
             memo[hid] = False
             return False
         if plan.experiment.multiplicity == "none" or hid not in targets:

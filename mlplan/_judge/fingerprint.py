@@ -5,10 +5,14 @@ into the text, and where it goes back when a plan is rebuilt from an old text (t
 the original criteria). Both directions read the one table, so a setting cannot be stamped and
 then forgotten on the way back.
 
-Versioning: the text carries ``version``; a stamp without one is compared by the first
-version's rules (``v1_text``). A setting added later gets a ``default`` and is written only when
-it differs from it: plans that do not use it keep their text and fingerprint, so results logged
-before the setting existed are not flagged as changed (issue 14).
+Versioning: the text carries ``version``, and a stamp is always compared under its own
+version's rows: a result stamped v2 is checked against the plan's v2 text, so a plan that did
+not change is not flagged merely because a later version covers more (a stamp without a version
+is compared by the first version's rules, ``v1_text``). Within a version, a setting added later
+gets a ``default`` and is written only when it differs from it, so plans that do not use it
+keep their text and fingerprint (issue 14). v3 (issue 15) stamps what a family is by its
+members, not its name, and the decision-graph edges into and out of the hypothesis: regrouping
+or rewiring after results is a change of criteria like any other.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlplan._judge.settings import settings_for, used_metrics
+from mlplan._plan import graph
 from mlplan._plan.models import Hypothesis, Plan
 
 __all__ = [
     "FINGERPRINT_VERSION",
     "SETTINGS",
+    "VERSIONS",
     "Setting",
     "change_lines",
     "criteria_fingerprint",
@@ -35,9 +41,10 @@ __all__ = [
     "v1_text",
 ]
 
-FINGERPRINT_VERSION = "v2"
-Place = Literal["hypothesis", "design", "metrics", "baselines"]
-_ALWAYS = object()  # a v2 setting: always in the text, as v2 stamps were computed
+FINGERPRINT_VERSION = "v3"
+VERSIONS = ("v2", "v3")  # in order; a stamp names one of them
+Place = Literal["hypothesis", "design", "metrics", "baselines", "graph", "family"]
+_ALWAYS = object()  # always in the text, as stamps of its versions were computed
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,13 @@ class Setting:
     read: Callable[[Plan, Hypothesis], Any]
     place: Place
     default: Any = _ALWAYS
+    since: str = "v2"
+    until: str | None = None  # the first version without it
+
+    def in_version(self, version: str) -> bool:
+        position = VERSIONS.index(version)
+        ended = self.until is not None and position >= VERSIONS.index(self.until)
+        return VERSIONS.index(self.since) <= position and not ended
 
 
 def _dumped(items: Any) -> list[Any]:
@@ -60,6 +74,24 @@ def _metrics(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
     return {
         m.key: {"direction": m.direction, "bounds": m.bounds, "exact": m.exact}
         for m in used_metrics(plan, hypothesis)
+    }
+
+
+def _family_members(plan: Plan, hypothesis: Hypothesis) -> list[str] | None:
+    """The family as the hypotheses in it: renaming the family changes nothing, dropping or
+    adding a member does (v3)."""
+    if hypothesis.family is None:
+        return None
+    return sorted(h.id for h in plan.experiment.hypotheses if h.family == hypothesis.family)
+
+
+def _edges(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
+    """Where the hypothesis leads and what leads to it: rewiring changes which hypotheses are
+    confirmatory (the fixed sequence follows success edges), so it is frozen too (v3)."""
+    steps = graph.edges(plan)
+    return {
+        "out": {e.outcome: e.target for e in steps if e.source == hypothesis.id},
+        "in": sorted(f"{e.source} {e.outcome}" for e in steps if e.target == hypothesis.id),
     }
 
 
@@ -85,25 +117,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("conditions", lambda p, h: list(p.experiment.conditions), "design"),
     Setting("exploratory", lambda p, h: h.exploratory, "hypothesis"),
     Setting("multiplicity", lambda p, h: p.experiment.multiplicity, "design"),
-    Setting("family", lambda p, h: h.family, "hypothesis"),
+    Setting("family", lambda p, h: h.family, "hypothesis", until="v3"),
+    Setting("family_members", _family_members, "family", since="v3"),
+    Setting("edges", _edges, "graph", since="v3"),
 )
 
 
-def criteria_text(plan: Plan, hypothesis: Hypothesis) -> str:
+def criteria_text(plan: Plan, hypothesis: Hypothesis, version: str = FINGERPRINT_VERSION) -> str:
     """Everything that decides the hypothesis's verdict, as canonical one-line JSON: one key
-    per row of ``SETTINGS`` (a later setting only when it is not at its default)."""
-    document: dict[str, Any] = {"version": FINGERPRINT_VERSION}
+    per row of ``SETTINGS`` in ``version`` (a later setting only away from its default)."""
+    document: dict[str, Any] = {"version": version}
     for setting in SETTINGS:
+        if not setting.in_version(version):
+            continue
         value = setting.read(plan, hypothesis)
         if setting.default is _ALWAYS or value != setting.default:
             document[setting.key] = value
     return json.dumps(document, sort_keys=True, ensure_ascii=False)
 
 
-def criteria_fingerprint(plan: Plan, hypothesis: Hypothesis) -> str:
-    """A short versioned hash of ``criteria_text``, e.g. ``v2:3f9a…``."""
-    digest = hashlib.sha256(criteria_text(plan, hypothesis).encode("utf-8")).hexdigest()[:12]
-    return f"{FINGERPRINT_VERSION}:{digest}"
+def criteria_fingerprint(
+    plan: Plan, hypothesis: Hypothesis, version: str = FINGERPRINT_VERSION
+) -> str:
+    """A short versioned hash of ``criteria_text``, e.g. ``v3:3f9a…``."""
+    text = criteria_text(plan, hypothesis, version)
+    return f"{version}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
 
 
 def v1_text(hypothesis: Hypothesis) -> str:
@@ -119,8 +157,10 @@ def fingerprint_as(stamp: str, plan: Plan, hypothesis: Hypothesis) -> tuple[str,
     """The current criteria's fingerprint and text under the stamp's own version: results
     logged before versioning are compared by the first version's rules, so a plan that did
     not change is not flagged merely because the fingerprint grew."""
-    if stamp.startswith(f"{FINGERPRINT_VERSION}:"):
-        return criteria_fingerprint(plan, hypothesis), criteria_text(plan, hypothesis)
+    version = stamp.split(":", 1)[0]
+    if version in VERSIONS:
+        text = criteria_text(plan, hypothesis, version)
+        return criteria_fingerprint(plan, hypothesis, version), text
     text = v1_text(hypothesis)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12], text
 
@@ -158,9 +198,40 @@ def _put_back(data: dict[str, Any], hypothesis_id: str, setting: Setting, value:
         design[setting.key] = value
     elif setting.place == "metrics":
         _put_back_metrics(data, value)
+    elif setting.place == "family":
+        _put_back_family(design, hypothesis_id, value)
+    elif setting.place == "graph":
+        _put_back_edges(design, hypothesis_id, value)
     elif isinstance(value, list):  # baselines: which are exact
         for baseline in design["baselines"]:
             baseline["exact"] = baseline["id"] in value
+
+
+def _put_back_family(design: dict[str, Any], hypothesis_id: str, members: Any) -> None:
+    """The stamped members share one family again (named after the hypothesis judged), and no
+    one else is in it: Holm's levels are recomputed over the family as it was."""
+    if not isinstance(members, list):
+        return
+    ours = next(h.get("family") for h in design["hypotheses"] if h["id"] == hypothesis_id)
+    name = f"{hypothesis_id}-as-stamped"
+    for hypothesis in design["hypotheses"]:
+        if hypothesis["id"] in members:
+            hypothesis["family"] = name
+        elif ours is not None and hypothesis.get("family") == ours:
+            hypothesis["family"] = None
+
+
+def _put_back_edges(design: dict[str, Any], hypothesis_id: str, edges: Any) -> None:
+    """The hypothesis's own next steps as stamped. Edges into it are other hypotheses' settings
+    and stay as they are: the stamp only records them, so that rewiring is seen."""
+    if not isinstance(edges, Mapping) or not isinstance(edges.get("out"), Mapping):
+        return
+    for hypothesis in design["hypotheses"]:
+        if hypothesis["id"] == hypothesis_id:
+            for outcome, target in edges["out"].items():
+                step = hypothesis.get(f"on_{outcome}")
+                if isinstance(step, dict):
+                    step["then"] = target
 
 
 def _put_back_metrics(data: dict[str, Any], metrics: Any) -> None:

@@ -35,6 +35,7 @@ from dataclasses import replace
 
 from mlplan._judge.decide import (
     Prepared,
+    amended_after_results,
     confirmatory_map,
     decide_checks,
     levels_across,
@@ -207,11 +208,17 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
         for p in prepared
     }
     confirmatory = confirmatory_map(plan, verdicts)
-    return [_labelled(verdicts[h.id], confirmatory[h.id]) for h in plan.experiment.hypotheses]
+    amended = amended_after_results(plan, verdicts)
+    return [
+        _labelled(verdicts[h.id], confirmatory[h.id], h.id in amended)
+        for h in plan.experiment.hypotheses
+    ]
 
 
-def _labelled(verdict: Verdict, confirmatory: bool) -> Verdict:
+def _labelled(verdict: Verdict, confirmatory: bool, amended: bool) -> Verdict:
     label = "confirmatory" if confirmatory else "exploratory"
+    if amended:
+        label += " (criteria changed after results)"
     explanation = f"{verdict.explanation}; {label}" if verdict.explanation else label
     return replace(verdict, confirmatory=confirmatory, explanation=explanation)
 

@@ -292,6 +292,44 @@ def test_reported_figures_are_point_values_exempt_from_min_runs() -> None:
     assert found.runs_needed is None
 
 
+def test_a_measured_hypothesis_against_a_reported_figure_is_a_one_sample_t() -> None:
+    # Issue 15: "we beat the paper's number" was a point comparison, so one run's noise decided
+    # it (48% false successes at any n). The figure is now a constant the runs are tested on.
+    plan = plan_of(hyp(criteria=BY_5))
+    h = [0.86, 0.83, 0.88, 0.85]
+    results = [run("B1", {"acc": 0.8}, kind="baseline", reported=True), *seeds("H1", h)]
+    found = verdict(plan, results)
+    (check,) = found.checks
+    assert check.test == "one-sample t of H1 vs reported B1"
+    assert "B1's reported figure taken as a constant: its own uncertainty ignored" in check.note
+    assert check.n == 4
+    threshold = 1.05 * 0.8
+    expected = stats.ttest_1samp(h, threshold, alternative="greater").pvalue
+    low, _ = stats.ttest_1samp(np.array(h) - threshold, 0.0).confidence_interval(0.95)
+    assert check.low == pytest.approx(low)
+    assert found.status == ("succeeded" if expected <= 0.025 else "inconclusive")
+
+
+def test_a_measured_side_against_a_reported_figure_needs_min_runs() -> None:
+    plan = plan_of(hyp(criteria=BY_5))
+    one_run = [run("B1", {"acc": 0.5}, kind="baseline", reported=True), *seeds("H1", [0.99])]
+    found = verdict(plan, one_run)
+    assert found.status == "inconclusive"
+    assert "n = 1; needs ≥ 3" in found.checks[0].note
+
+
+def test_a_reported_hypothesis_against_measured_baseline_runs_tests_the_baseline() -> None:
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]))
+    b = [0.70, 0.71, 0.69, 0.70, 0.72]
+    results = [run("H1", {"acc": 0.9}, reported=True), *seeds("B1", b)]
+    found = verdict(plan, results)
+    (check,) = found.checks
+    assert check.test == "one-sample t of B1 vs reported H1"
+    assert check.n == 5
+    assert check.estimate == pytest.approx(0.9 - np.mean(b))
+    assert found.status == "succeeded"
+
+
 # ---------------------------------------------------------------------------- issue, case 5
 
 

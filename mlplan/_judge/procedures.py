@@ -29,6 +29,7 @@ from mlplan._judge.settings import Settings
 
 __all__ = [
     "AGAINST_CONSTANT",
+    "AGAINST_REPORTED",
     "ONE_SAMPLE_T",
     "PAIRED_T",
     "POINT_VALUE",
@@ -122,13 +123,22 @@ class Procedure(Protocol):
 
 
 def choose(inputs: Inputs) -> Procedure:
-    """The one rule that picks a check's test: reported figures and exact metrics are point
-    values; a criterion without a baseline is a one-sample t; an exact baseline is a constant;
-    with ``pair_by`` the runs are paired; otherwise Welch, so the baseline's spread counts."""
-    if inputs.reported or inputs.rule.metric.exact:
+    """The one rule that picks a check's test. An exact metric is decided per result; a
+    criterion without a baseline is a one-sample t (a point value on reported figures);
+    reported figures on both sides are compared as point values; a measured side against a
+    reported figure is a one-sample t against it as a constant; an exact baseline is a
+    constant; with ``pair_by`` the runs are paired; otherwise Welch, so the baseline's spread
+    counts."""
+    h_reported = inputs.runs[0].reported
+    b_reported = bool(inputs.b_runs) and inputs.b_runs[0].reported
+    if inputs.rule.metric.exact:
         return POINT_VALUE
     if inputs.rule.baseline is None:
-        return ONE_SAMPLE_T
+        return POINT_VALUE if h_reported else ONE_SAMPLE_T
+    if h_reported and b_reported:
+        return POINT_VALUE
+    if h_reported or b_reported:
+        return AGAINST_REPORTED
     if inputs.ctx.plan.baseline(inputs.rule.baseline).exact:
         return AGAINST_CONSTANT
     if inputs.ctx.settings.pair_by is not None:
@@ -276,6 +286,39 @@ class _AgainstConstant(_StudentT):
         return self._decided(inputs, tested, estimate, float(np.std(effects, ddof=1)), None)
 
 
+class _AgainstReported(_StudentT):
+    """A measured side against a reported figure (a paper's number): the figure is taken as a
+    constant and the measured runs are tested against it by a one-sample t, with min_runs like
+    any other sample. A point comparison here once gave 48% false successes whatever n was:
+    one run's noise decided it (issue 15). The figure's own uncertainty is not counted."""
+
+    name = "one-sample t vs a reported figure"
+
+    def run(self, inputs: Inputs) -> Test:
+        ctx, rule, scale = inputs.ctx, inputs.rule, inputs.scale
+        if inputs.runs[0].reported:  # the baseline was measured: e_i = c_h − scale·b_i
+            constant = math.fsum(inputs.h_values) / len(inputs.h_values)
+            effects = [constant - scale * b for b in inputs.b_values]
+            figure, measured = ctx.hypothesis.id, rule.baseline
+        else:
+            effects = [h - scale * inputs.reference_mean for h in inputs.h_values]
+            figure, measured = str(rule.baseline), ctx.hypothesis.id
+        estimate = _stats.one_sample(effects, ctx.settings.ratio)
+        note = f"{figure}'s reported figure taken as a constant: its own uncertainty ignored"
+        tested = replace(
+            inputs.base,
+            test=test_name(f"one-sample t of {measured} vs reported {figure}", ctx.settings),
+            n=len(effects),
+            estimate=estimate,
+            points=ordered(effects),
+            notes=(note,),
+            procedure=self,
+        )
+        if short := _too_few(tested, len(effects), ctx.settings.min_runs):
+            return short
+        return self._decided(inputs, tested, estimate, float(np.std(effects, ddof=1)), None)
+
+
 class _PairedT(_StudentT):
     """Paired t on the runs matched by the pair key (the first run per key on each side)."""
 
@@ -351,6 +394,7 @@ class _WelchT(_StudentT):
 POINT_VALUE: Procedure = _PointValue()
 ONE_SAMPLE_T: Procedure = _OneSampleT()
 AGAINST_CONSTANT: Procedure = _AgainstConstant()
+AGAINST_REPORTED: Procedure = _AgainstReported()
 PAIRED_T: Procedure = _PairedT()
 WELCH_T: Procedure = _WelchT()
 

@@ -121,9 +121,18 @@ def test_verdicts_follow_the_results(
     assert cli("baseline", "run", plan, "B1") == 0  # recall 0.6, recall.loyal 0.9
     assert by_id(status_json(plan, capsys))["H1"]["status"] == "pending"
 
-    for recall in (0.70, 0.71, 0.72):
+    for recall, loyal in ((0.70, 0.9), (0.71, 0.905), (0.72, 0.895)):
         assert (
-            cli("log-result", plan, "-H", "H1", "-m", f"recall={recall}", "-m", "recall.loyal=0.9")
+            cli(
+                "log-result",
+                plan,
+                "-H",
+                "H1",
+                "-m",
+                f"recall={recall}",
+                "-m",
+                f"recall.loyal={loyal}",
+            )
             == 0
         )
     report = status_json(plan, capsys)
@@ -244,14 +253,12 @@ def test_training_scripts_log_through_start_run(make_plan: Callable[..., Path]) 
     for seed in range(3):
         with mlplan.start_run(plan, hypothesis="H1", note=f"from a training script, seed {seed}"):
             mlflow.log_metric("recall", 0.9 + seed / 100)
-            mlflow.log_metric("recall.loyal", 0.95)
+            mlflow.log_metric("recall.loyal", 0.95 + seed / 200)
     with pytest.raises(ZeroDivisionError), mlplan.start_run(plan, hypothesis="H1"):
         mlflow.log_metric("recall", 0.1)
         _ = 1 / 0  # a crashed training run is never judged
 
-    verdict = next(
-        v for v in mlplan.verdicts(plan, today=dt.date(2026, 11, 25)) if v.hypothesis == "H1"
-    )
+    verdict = next(v for v in mlplan.verdicts(plan, today=TODAY) if v.hypothesis == "H1")
     assert verdict.runs == 3
     assert verdict.status == "succeeded"
 
@@ -326,8 +333,8 @@ def test_render_without_a_store_says_the_log_is_not_available(
 def test_render_with_a_log_writes_plots_beside_the_doc(make_plan: Callable[..., Path]) -> None:
     plan = make_plan()
     mlplan.run_baseline(plan, "B1")
-    for recall in (0.7, 0.71, 0.72):
-        mlplan.log_result(plan, hypothesis="H1", metrics={"recall": recall, "recall.loyal": 0.9})
+    for recall, loyal in ((0.7, 0.9), (0.71, 0.905), (0.72, 0.895)):
+        mlplan.log_result(plan, hypothesis="H1", metrics={"recall": recall, "recall.loyal": loyal})
     output = plan.parent / "docs" / "design.md"
 
     doc = mlplan.render_design_doc(plan, output, today=TODAY)

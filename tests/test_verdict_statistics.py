@@ -336,7 +336,8 @@ def test_a_reported_hypothesis_against_measured_baseline_runs_tests_the_baseline
 def test_a_relative_margin_counts_the_baselines_uncertainty() -> None:
     plan = plan_of(hyp(criteria=BY_5), pair_by="seed")
     b = [0.70, 0.72, 0.71, 0.69]
-    h = [1.05 * v + 0.004 for v in b]  # beats b·1.05 by 0.004 on every seed
+    # beats b·1.05 by about 0.004 on every seed (a little spread: no spread decides nothing)
+    h = [1.05 * v + 0.004 + e for v, e in zip(b, [0.001, -0.001, 0.0005, 0.0], strict=True)]
     (check,) = verdict(plan, [*seeds("B1", b), *seeds("H1", h)]).checks
     assert check.effect_label == "acc − 1.05·B1"
     expected = stats.ttest_1samp(np.subtract(h, np.multiply(1.05, b)), 0, alternative="greater")
@@ -685,3 +686,61 @@ def test_a_rerun_of_a_seed_that_slipped_past_the_journal_never_displaces_the_fir
     assert with_rerun.checks[0].estimate == pytest.approx(without.checks[0].estimate)
     assert with_rerun.status == without.status
     assert any(rerun.run_id in line and "earlier result" in line for line in with_rerun.unmatched)
+
+
+# ---------------------------------------------------------------------------- issue 15, item 5
+
+
+def test_runs_that_do_not_vary_decide_nothing() -> None:
+    # Accuracy on 100 examples: three runs at 0.81 are not an exact 0.81 (7.9% false
+    # successes when zero spread was decided as exact, issue 15).
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": 0.01}]),
+        metrics=[{"key": "acc", "direction": "higher", "bounds": [0, 1], "step": 0.01}],
+        pair_by="seed",
+    )
+    found = verdict(plan, [*seeds("B1", [0.80, 0.80, 0.80]), *seeds("H1", [0.81, 0.81, 0.81])])
+    assert found.status == "inconclusive"
+    assert "below the metric's grain 0.01 in 3 runs: more runs, or declare it exact" in (
+        found.checks[0].note
+    )
+    plain = plan_of(hyp(criteria=[{"metric": "acc", "at_least": 0.5}]))
+    found = verdict(plain, [run("B1", {"acc": 0.5}, kind="baseline"), *seeds("H1", [0.9] * 3)])
+    assert "no spread in 3 runs: more runs, or declare the metric exact" in found.checks[0].note
+    assert found.status == "inconclusive"
+
+
+def test_a_spread_below_the_resolution_decides_nothing() -> None:
+    metric = {"key": "err", "direction": "lower", "resolution": 1e-6}
+    plan = plan_of(hyp(criteria=[{"metric": "err", "at_most": 1e-3}]), metrics=[metric])
+    b1 = run("B1", {"err": 1.0}, kind="baseline")
+    found = verdict(plan, [b1, *seeds("H1", [1e-9, 2e-9, 3e-9], key="err")])
+    assert found.status == "inconclusive"
+    assert "below the metric's grain 1e-06" in found.checks[0].note
+    spread = verdict(plan, [b1, *seeds("H1", [1e-5, 5e-5, 9e-5], key="err")])
+    assert spread.status == "succeeded"
+
+
+@pytest.mark.parametrize(("h", "b"), [(0.81, 0.80), (0.31, 0.30), (0.71, 0.70), (1.13, 1.12)])
+def test_exact_values_are_compared_on_their_grain_not_their_float_digits(
+    h: float, b: float
+) -> None:
+    # 0.81 − 0.80 is 0.010000000000000009 and 0.31 − 0.30 is 0.009999999999999953: the same
+    # effect must get the same verdict.
+    criteria = [{"metric": "acc", "better_than": "B1", "by": 0.01}]
+    for grain in ({}, {"step": 0.01}):
+        metrics = [{"key": "acc", "direction": "higher", "exact": True, **grain}]
+        plan = plan_of(hyp(criteria=criteria), metrics=metrics)
+        found = verdict(plan, [run("B1", {"acc": b}, kind="baseline"), run("H1", {"acc": h})])
+        assert found.status == "succeeded", (h, b, grain)
+
+
+def test_the_grain_is_frozen_but_old_stamps_keep_their_fingerprint() -> None:
+    from mlplan._judge.fingerprint import criteria_fingerprint
+
+    plain = plan_of(hyp(), metrics=[{"key": "acc", "direction": "higher"}])
+    gridded = plan_of(hyp(), metrics=[{"key": "acc", "direction": "higher", "step": 0.01}])
+    first = (plain.experiment.hypotheses[0], gridded.experiment.hypotheses[0])
+    assert criteria_fingerprint(plain, first[0]) != criteria_fingerprint(gridded, first[1])
+    v2 = [criteria_fingerprint(p, h, "v2") for p, h in zip((plain, gridded), first, strict=True)]
+    assert v2[0] == v2[1]

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from mlplan._judge.settings import settings_for, used_metrics
 from mlplan._plan import graph
-from mlplan._plan.models import Hypothesis, Plan
+from mlplan._plan.models import Hypothesis, Metric, Plan
 
 __all__ = [
     "FINGERPRINT_VERSION",
@@ -70,11 +70,26 @@ def _dumped(items: Any) -> list[Any]:
     return [item.model_dump(mode="json", exclude_none=True) for item in items]
 
 
-def _metrics(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
+def _metrics_v2(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
     return {
         m.key: {"direction": m.direction, "bounds": m.bounds, "exact": m.exact}
         for m in used_metrics(plan, hypothesis)
     }
+
+
+def _metrics(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
+    return {m.key: _metric(m) for m in used_metrics(plan, hypothesis)}
+
+
+def _metric(metric: Metric) -> dict[str, Any]:
+    # The grain decides verdicts since v3 (resolution, step): stamped when set.
+    found: dict[str, Any] = {
+        "direction": metric.direction,
+        "bounds": metric.bounds,
+        "exact": metric.exact,
+    }
+    found.update({k: v for k, v in (("resolution", metric.resolution), ("step", metric.step)) if v})
+    return found
 
 
 def _family_members(plan: Plan, hypothesis: Hypothesis) -> list[str] | None:
@@ -105,7 +120,8 @@ def _resampling(plan: Plan, hypothesis: Hypothesis) -> Any:
 SETTINGS: tuple[Setting, ...] = (
     Setting("success_criteria", lambda p, h: _dumped(h.success_criteria), "hypothesis"),
     Setting("guardrails", lambda p, h: _dumped(h.guardrails), "hypothesis"),
-    Setting("metrics", _metrics, "metrics"),
+    Setting("metrics", _metrics_v2, "metrics", until="v3"),
+    Setting("metrics", _metrics, "metrics", since="v3"),
     Setting(
         "exact_baselines",
         lambda p, h: sorted(b.id for b in p.experiment.baselines if b.exact),
@@ -240,7 +256,8 @@ def _put_back_metrics(data: dict[str, Any], metrics: Any) -> None:
         for metric in data["metrics"]:
             stamped = metrics.get(metric["key"])
             if isinstance(stamped, Mapping):
-                metric.update({k: v for k, v in stamped.items() if k in ("direction", "bounds")})
+                kept = ("direction", "bounds", "resolution", "step")
+                metric.update({k: v for k, v in stamped.items() if k in kept})
                 metric["exact"] = bool(stamped.get("exact", False))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -20,6 +21,7 @@ __all__ = [
     "admits",
     "effect_label",
     "needed_baselines",
+    "on_grain",
     "rule_symbol",
     "rules_for",
     "with_numbers",
@@ -117,10 +119,24 @@ def rules_for(plan: Plan, hypothesis: Hypothesis) -> Iterator[Rule]:
 
 
 def admits(rule: Rule, effect: float, limit: float) -> bool:
-    # Written so that NaN is never admitted: a diverged run fails its check.
+    """Whether an exactly known effect is on the good side of the limit. Both are first
+    rounded to the metric's grain (its ``step`` or ``resolution``), else to 12 significant
+    digits: 0.81 − 0.80 is 0.010000000000000009 in floats, and no verdict may ride on that
+    (issue 15). Written so that NaN is never admitted: a diverged run fails its check."""
+    effect, limit = on_grain(effect, rule.metric.grain), on_grain(limit, rule.metric.grain)
     if rule.above:
         return effect > limit if rule.strict else effect >= limit
     return effect < limit if rule.strict else effect <= limit
+
+
+def on_grain(value: float, grain: float | None) -> float:
+    """``value`` rounded to multiples of ``grain``, or to 12 significant digits without one;
+    NaN and ±inf as they are."""
+    if not math.isfinite(value):
+        return value
+    if grain is None:
+        return float(f"{value:.12g}")
+    return round(value / grain) * grain
 
 
 def needed_baselines(hypothesis: Hypothesis) -> list[str]:

@@ -236,8 +236,21 @@ class Metric(_Section):
         gt=0,
         description="The smallest difference the computation guarantees, e.g. a solver's "
         "tolerance 1e-6: status and the doc show no digit below it (0 ± 1e-06), since those "
-        "digits change with the numpy, scipy and BLAS build. Verdicts use the full value.",
+        "digits change with the numpy, scipy and BLAS build. Verdicts compare effects and "
+        "thresholds rounded to it, and a spread below it decides nothing.",
     )
+    step: Number | None = Field(
+        default=None,
+        gt=0,
+        description="The grid the metric's values lie on, e.g. 0.01 for accuracy on 100 "
+        "examples: effects and thresholds are compared on it, and a spread below it decides "
+        "nothing (three runs at 0.81 are not an exact 0.81).",
+    )
+
+    @property
+    def grain(self) -> float | None:
+        """The finest difference a verdict may rest on: the value grid, else the resolution."""
+        return self.step or self.resolution
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> Metric:

@@ -144,6 +144,7 @@ def test_a_decision_shows_when_its_verdict_has_changed(
     # The interval of the deciding check's effect (recall − 1.05·B1), wholly below zero.
     assert recorded.interval is not None
     assert recorded.interval[0] <= recorded.interval[1] < 0
+    assert recorded.interval_kind == "95% CI of recall − 1.05·B1"  # labelled, as recorded
     assert recorded.check is not None and "n = 3" in recorded.check
 
     log(plan, "hypothesis", "H1", [(0.8, 0.9), (0.81, 0.9), (0.82, 0.9)] * 3)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import MakePlan
 
 from mlplan._cli import main
 from mlplan._plan import located_yaml as _yaml
@@ -453,3 +454,19 @@ def test_libyaml_and_the_pure_python_parser_read_a_plan_alike(
     assert fast.data == slow.data
     assert fast.locations == slow.locations
     assert len(fast.locations.values) > 100
+
+
+def test_resampling_without_pairing_is_located_at_the_hypothesis(
+    make_plan: MakePlan, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = make_plan()
+    text = plan.read_text().replace(
+        "  baselines:\n", "  resampling: {test_fraction: 0.3}\n  baselines:\n", 1
+    )
+    text = text.replace("      exact: true\n", "", 1)  # B1 measured, not a constant
+    plan.write_text(text)
+    line = text.splitlines().index("    - id: H1") + 1
+    code, _, err = validate(plan, capsys)
+    assert code == 1
+    assert f"plan.yaml:{line}:7: error: H1 compares overlapping resamples" in err
+    assert "set pair_by to the param that names the split" in err

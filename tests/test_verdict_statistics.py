@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
 import mlplan
+from mlplan._cli import main
 from mlplan._plan.models import Plan
 from mlplan._plan.rules import find_problems, find_warnings
 
@@ -176,29 +181,84 @@ def test_the_welch_interval_is_scipys() -> None:
     assert check.limit == pytest.approx(0.01)
 
 
-def test_unmatched_and_unkeyed_runs_are_listed_and_not_used() -> None:
+def test_unmatched_runs_are_listed_and_not_used() -> None:
     plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), pair_by="seed")
     results = [
         *seeds("B1", [0.5, 0.6, 0.7]),
         *seeds("H1", [0.6, 0.7, 0.8, 0.9]),  # seed 3 has no baseline
-        run("H1", {"acc": 0.99}),  # no seed at all
     ]
     found = verdict(plan, results)
     assert found.checks[0].n == 3
     assert any("seed=3" in line for line in found.unmatched)
-    assert any("no seed param" in line for line in found.unmatched)
+
+
+def test_declared_pairing_with_runs_that_lack_the_key_decides_nothing_and_names_them() -> None:
+    # Issue 15: such runs were dropped silently, and a plan whose baseline runs all lacked the
+    # key never decided (100% inconclusive at +3 sd) without saying why.
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), pair_by="seed")
+    keyless = run("H1", {"acc": 0.99})
+    found = verdict(plan, [*seeds("B1", [0.5, 0.6, 0.7]), *seeds("H1", [0.8, 0.9, 1.0]), keyless])
+    assert found.status == "inconclusive"
+    note = found.checks[0].note
+    assert f"pairing by seed is declared, but 1 run has no seed (H1 run {keyless.run_id})" in note
+    assert "--param seed=VALUE" in note and "pair_by: null" in note
 
 
 # ---------------------------------------------------------------------------- issue, case 2
 
 
-def test_the_same_value_logged_three_times_is_one_run() -> None:
+def test_equal_values_are_separate_results() -> None:
+    # Five seeds that scored the same are five results, not one (issue 15: collapsing equal
+    # values cut the power from 37% to 0.3%); with no spread they decide nothing, and say so.
     plan = plan_of(hyp(criteria=[{"metric": "acc", "at_least": 0.8}]))
-    same = [run("H1", {"acc": 0.9}) for _ in range(3)]
+    same = [run("H1", {"acc": 0.9}) for _ in range(5)]
     found = verdict(plan, [*same, *seeds("B1", [0.5])])
+    assert found.runs == 5 and found.checks[0].n == 5
     assert found.status == "inconclusive"
-    assert found.runs == 1
-    assert "n = 1; needs ≥ 3" in found.checks[0].note
+    assert "no spread in 5 runs" in found.checks[0].note
+
+
+def test_a_slot_is_the_same_however_its_values_were_written() -> None:
+    # An int 0 from YAML and "0.0" typed by hand, 1e-3 and "0.001": one slot each, the first
+    # result counts and the later one is set aside by name.
+    plan = plan_of(hyp(criteria=[{"metric": "acc", "at_least": 0.5}]), pair_by="seed")
+    first = [run("H1", {"acc": v}, seed=s) for s, v in ((0, 0.7), ("1e-3", 0.8), (2, 0.75))]
+    later = [run("H1", {"acc": 0.1}, seed="0.0"), run("H1", {"acc": 0.1}, seed="0.001")]
+    found = verdict(plan, [*first, *later, run("B1", {"acc": 0.5}, kind="baseline")])
+    assert found.checks[0].n == 3
+    assert {line.split(" run ")[1].split(" ")[0] for line in found.unmatched} == {
+        r.run_id for r in later
+    }
+
+
+def test_conditions_are_pooled_per_pair_key() -> None:
+    # Issue 15: with conditions [lam] and pair_by seed, pairs once crossed conditions (the
+    # first run of a seed from any lam): 38.7% false successes. Now each seed's differences
+    # are averaged over lam, slot by slot, and the t is over seeds.
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), pair_by="seed", conditions=["lam"]
+    )
+    h = {0: (0.71, 0.62), 1: (0.74, 0.60), 2: (0.70, 0.66), 3: (0.73, 0.61)}
+    b = {0: (0.69, 0.61), 1: (0.70, 0.62), 2: (0.69, 0.63), 3: (0.70, 0.60)}
+    results = [
+        run(subject, {"acc": values[i]}, kind=kind, seed=seed, lam=lam)
+        for subject, kind, table in (("H1", "hypothesis", h), ("B1", "baseline", b))
+        for seed, values in table.items()
+        for i, lam in enumerate((1, 7))
+    ]
+    (check,) = verdict(plan, results).checks
+    assert check.test == "paired t on seed, pooled over lam"
+    assert check.n == 4
+    per_seed = [np.mean(h[s]) - np.mean(b[s]) for s in range(4)]
+    low, high = stats.ttest_1samp(per_seed, 0.0).confidence_interval(0.95)
+    assert [check.estimate, check.low, check.high] == pytest.approx([np.mean(per_seed), low, high])
+    # A seed without every condition is left out, and the doc says which slot is missing.
+    incomplete = [
+        r for r in results if not (r.subject == "H1" and r.params == {"seed": "3", "lam": "7"})
+    ]
+    found = verdict(plan, incomplete)
+    assert found.checks[0].n == 3
+    assert "seed=3 not used: H1 has no result for lam=7" in found.unmatched
 
 
 def test_overlapping_splits_get_the_nadeau_bengio_correction() -> None:
@@ -420,7 +480,8 @@ def test_eight_criteria_need_every_one_and_adjust_nothing_for_success() -> None:
     results = [run("H1", {f"m{i}": 0.9 + s / 100 for i in range(8)}, seed=s) for s in range(3)]
     found = verdict(plan, [*results, run("B1", {"m0": 0.1}, kind="baseline")])
     assert found.status == "succeeded"
-    assert all("α = 0.025 to pass" in c.explanation for c in found.checks)
+    assert all("for success (held to 0.025)" in c.explanation for c in found.checks)
+    assert {c.level for c in found.checks} == {0.025}
 
 
 def test_a_path_of_hypotheses_is_a_fixed_sequence() -> None:
@@ -530,7 +591,7 @@ def test_the_fingerprint_covers_every_verdict_setting() -> None:
     variants = [
         plan_of(hyp(criteria=BY_5), pair_by="seed"),
         plan_of(hyp(criteria=BY_5), min_runs=5),
-        plan_of(hyp(criteria=BY_5), resampling={"folds": 5, "repeats": 2}),
+        plan_of(hyp(criteria=BY_5), resampling={"folds": 5, "repeats": 2}, pair_by="fold"),
         plan_of(hyp(criteria=BY_5), conditions=["lam"]),
         plan_of(hyp(criteria=BY_5), multiplicity="none"),
         plan_of(hyp(criteria=BY_5, exploratory=True)),
@@ -744,3 +805,108 @@ def test_the_grain_is_frozen_but_old_stamps_keep_their_fingerprint() -> None:
     assert criteria_fingerprint(plain, first[0]) != criteria_fingerprint(gridded, first[1])
     v2 = [criteria_fingerprint(p, h, "v2") for p, h in zip((plain, gridded), first, strict=True)]
     assert v2[0] == v2[1]
+
+
+# ---------------------------------------------------------------------------- issue 15, item 7
+
+
+def test_a_check_shows_a_labelled_95_interval_and_both_p_values_with_their_levels() -> None:
+    plan = plan_of(
+        hyp(
+            criteria=BY_5,
+            guardrails=[{"metrics": "lat*", "against": "B1", "max_drop": 0.5}],
+        ),
+        metrics=[
+            {"key": "acc", "direction": "higher"},
+            {"key": "latency", "direction": "lower"},
+        ],
+        pair_by="seed",
+    )
+    b = [0.70, 0.72, 0.71, 0.69, 0.70]
+    h = [0.76, 0.75, 0.77, 0.74, 0.76]
+    lat_b, lat_h = [10.0, 11.0, 10.5, 9.5, 10.0], [10.2, 11.1, 10.4, 10.0, 10.1]
+    results = [
+        *(
+            run("B1", {"acc": x, "latency": y}, kind="baseline", seed=i)
+            for i, (x, y) in enumerate(zip(b, lat_b, strict=True))
+        ),
+        *(
+            run("H1", {"acc": x, "latency": y}, seed=i)
+            for i, (x, y) in enumerate(zip(h, lat_h, strict=True))
+        ),
+    ]
+    found = verdict(plan, results)
+    acc = next(c for c in found.checks if c.metric == "acc")
+    differences = np.subtract(h, np.multiply(1.05, b))
+    expected = stats.ttest_1samp(differences, 0.0)
+    low, high = expected.confidence_interval(0.95)
+    assert acc.interval == "95% CI"
+    assert [acc.low, acc.high] == pytest.approx([low, high])
+    greater = stats.ttest_1samp(differences, 0.0, alternative="greater").pvalue
+    less = stats.ttest_1samp(differences, 0.0, alternative="less").pvalue
+    assert [acc.p_success, acc.p_failure] == pytest.approx([greater, less])
+    assert acc.level == 0.025
+    # Holm over the two failure tests: the latency guardrail has the smaller p, so it is held
+    # to 0.025/2; the procedure stops there and the acc check is held to that level too.
+    assert acc.failure_level == pytest.approx(0.0125)
+    assert ", 95% CI [" in acc.explanation
+    assert "for success (held to 0.025)" in acc.explanation
+    assert "Holm over 2 failure tests" in acc.explanation
+
+
+def test_the_headline_names_the_question_then_what_blocks_it() -> None:
+    # The reason once named whichever check was closest to its limit (a timing guardrail)
+    # instead of the hypothesis's question.
+    plan = plan_of(
+        hyp(
+            criteria=[{"metric": "acc", "better_than": "B1", "by": 0.05}],
+            guardrails=[{"metrics": "time", "against": "B1", "max_drop": 0.2}],
+        ),
+        metrics=[
+            {"key": "acc", "direction": "higher"},
+            {"key": "time", "direction": "lower"},
+        ],
+        pair_by="seed",
+    )
+    b = [(0.70, 5.0), (0.72, 5.1), (0.71, 4.9)]
+    h = [(0.80, 5.0), (0.70, 5.6), (0.76, 4.8)]
+    results = [
+        *(run("B1", {"acc": a, "time": s}, kind="baseline", seed=i) for i, (a, s) in enumerate(b)),
+        *(run("H1", {"acc": a, "time": s}, seed=i) for i, (a, s) in enumerate(h)),
+    ]
+    found = verdict(plan, results)
+    assert found.status == "inconclusive"
+    question = found.checks[0].description
+    assert f"; {question} is unclear; blocked by: " in found.reason
+    assert "time ≤" in found.reason.split("blocked by: ")[1]
+
+
+def test_status_json_follows_its_documented_schema(
+    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+
+    plan = make_plan()
+    for seed, (base, ours) in enumerate([(0.59, 0.66), (0.60, 0.665), (0.61, 0.67)]):
+        mlplan.log_result(plan, baseline="B1", metrics={"recall": base}, params={"seed": seed})
+        metrics = {"recall": ours, "recall.loyal": 0.9 + seed / 100}
+        mlplan.log_result(plan, hypothesis="H1", metrics=metrics, params={"seed": seed})
+    assert main(["status", str(plan), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    schema = json.loads((REPO / "docs" / "status.schema.json").read_text("utf-8"))
+    jsonschema.validate(document, schema)
+    (check, *_) = document["hypotheses"][0]["checks"]
+    assert check["interval"] == "95% CI" and check["p_success"] is not None
+
+
+def test_resampling_without_a_pair_key_is_refused_at_validate() -> None:
+    # The Welch path had no Nadeau–Bengio correction: 18.5% false successes (issue 15).
+    document = plan_of(hyp(criteria=BY_5)).model_dump(mode="json", exclude_unset=True)
+    document["experiment"]["resampling"] = {"test_fraction": 0.3}
+    found = find_problems(Plan.model_validate(document))
+    assert [f.message for f in found] == [
+        "H1 compares overlapping resamples with a measured baseline but pairs nothing: "
+        "the resampling correction needs per-split differences"
+    ]
+    document["experiment"]["baselines"][0]["exact"] = True  # a constant: nothing to pair
+    assert find_problems(Plan.model_validate(document)) == []

@@ -88,17 +88,19 @@ def _deciding_check(verdict: Verdict) -> Check | None:
 
 
 def _recorded(verdict: Verdict) -> RecordedVerdict:
-    """The verdict in three figures: status, runs, and the deciding check's interval (the
-    bounds its test used, on the effect the check is about), with the check's explanation."""
+    """The verdict in three figures: status, runs, and the deciding check's interval, labelled
+    (its kind and the effect it is about), with the check's explanation."""
     check = _deciding_check(verdict)
-    interval = None
+    interval, kind = None, None
     if check is not None and check.low is not None and check.high is not None:
         interval = [float(f"{check.low:.4g}"), float(f"{check.high:.4g}")]
+        kind = f"{check.interval} of {check.effect_label or check.metric}"
     described = (check.explanation or check.description) if check is not None else None
     return RecordedVerdict(
         status=verdict.status,
         n=verdict.runs,
         interval=interval,
+        interval_kind=kind,
         check=described or None,
     )
 

@@ -60,13 +60,14 @@ def _outcome(test: Test, level: float, failed: bool) -> Outcome:
     return "fail" if failed else "unclear"
 
 
-def _bounds(test: Test, level: float, failure_level: float) -> tuple[float | None, float | None]:
-    """The interval a reader sees: the bound on the success side at the hypothesis's level, on
-    the failure side at its Holm-adjusted level, as the check's own procedure draws them."""
+def _bounds(test: Test) -> tuple[float | None, float | None]:
+    """The interval a reader sees: two-sided 95% (α/2 = 0.025 each side, unadjusted), as the
+    check's own procedure draws it. It is a description, labelled as such: the decision is
+    the p-values against their levels, which Holm may have lowered (issue 15: the shown
+    interval once mixed a 2.5% bound on one side with a Holm bound on the other)."""
     if test.procedure is None or test.problem or test.decided is not None:
         return None, None
-    low_alpha, high_alpha = (level, failure_level) if test.rule.above else (failure_level, level)
-    low, high = test.procedure.interval(test, low_alpha, high_alpha)
+    low, high = test.procedure.interval(test, ALPHA, ALPHA)
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return low, high
     return _stats.clip(low, high, _effect_bounds(test))
@@ -89,7 +90,8 @@ def _effect_bounds(test: Test) -> tuple[float, float] | None:
 def _check(test: Test, level: float, failure_level: float, failed: bool, holm: str) -> Check:
     rule = test.rule
     outcome = _outcome(test, level, failed)
-    low, high = _bounds(test, level, failure_level)
+    low, high = _bounds(test)
+    tested = test.decided is None and not test.problem and test.procedure is not None
     needed, needed_reason = _runs_needed(test, level)
     value = test.effect
     if test.decided is not None and test.points:
@@ -120,6 +122,12 @@ def _check(test: Test, level: float, failure_level: float, failed: bool, holm: s
         paired=test.paired,
         runs_needed=needed,
         runs_needed_reason=needed_reason,
+        interval="95% CI" if low is not None and high is not None else "",
+        p_success=test.p_success if tested else None,
+        p_failure=test.p_failure if tested else None,
+        level=level,
+        failure_level=failure_level,
+        criterion=rule.criterion,
     )
     explanation = explain(check, test, level, failure_level, holm)
     note = "; ".join([*([test.problem] if test.problem else []), *test.notes])

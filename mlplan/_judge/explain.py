@@ -21,6 +21,7 @@ __all__ = [
     "condition_warnings",
     "deciding_check",
     "explain",
+    "headline",
     "reason_for",
     "replacement_lines",
 ]
@@ -39,18 +40,30 @@ def explain(check: Check, test: Test, level: float, failure_level: float, holm: 
         resolution = rule.metric.resolution
         shown = f"{check.effect_label or rule.metric.key} = {number(check.estimate, resolution)}"
         if check.low is not None and check.high is not None:
-            shown += f" [{number(check.low, resolution)}, {number(check.high, resolution)}]"
+            low, high = number(check.low, resolution), number(check.high, resolution)
+            shown += f", {check.interval} [{low}, {high}]"
         parts.append(f"{shown}, needs {symbol} {limit}")
     elif check.estimate is not None:
         parts.append(f"{check.effect_label or rule.metric.key} is not a number")
     if test.problem:
         parts.append(test.problem)
-    elif test.decided is None:
-        correction = f"α = {level:.3g} to pass"
-        if holm:
-            correction += f", {failure_level:.3g} to fail ({holm})"
-        parts.append(correction)
+    elif check.p_success is not None and check.p_failure is not None:
+        parts.append(_p_values(check, level, failure_level, holm))
     return head + "; ".join(parts)
+
+
+def _p_values(check: Check, level: float, failure_level: float, holm: str) -> str:
+    """The two one-sided p-values and the level each was held to."""
+    assert check.p_success is not None and check.p_failure is not None
+    failing = f"held to {failure_level:.3g}" + (f", {holm}" if holm else "")
+    return (
+        f"p = {_p(check.p_success)} for success (held to {level:.3g}), "
+        f"p = {_p(check.p_failure)} for failure ({failing})"
+    )
+
+
+def _p(value: float) -> str:
+    return "< 0.0001" if value < 1e-4 else f"{value:.2g}"
 
 
 def reason_for(status: Status, checks: Sequence[Check], missing_baselines: Sequence[str]) -> str:
@@ -63,6 +76,29 @@ def reason_for(status: Status, checks: Sequence[Check], missing_baselines: Seque
         return "the check passes" if len(checks) == 1 else f"all {len(checks)} checks pass"
     shown = [f"{counts[o]} {o}" for o in ("fail", "unclear", "missing") if counts[o]]
     return f"{', '.join(shown)} of {plural(len(checks), 'check')}"
+
+
+_SAID = {"pass": "passes", "fail": "fails", "unclear": "is unclear", "missing": "has no value"}
+
+
+def headline(checks: Sequence[Check]) -> str:
+    """The hypothesis's question (its first success criterion, the worst of its groups) and
+    then what blocks it: a verdict's reason once named whichever check was closest, a timing
+    guardrail say, instead of the question (issue 15)."""
+    question = deciding_check([c for c in checks if c.criterion == 0])
+    if question is None:
+        return ""
+    line = f"{question.description} {_SAID[question.outcome]}"
+    failing = [c for c in checks if c.outcome == "fail" and c is not question]
+    if failing:
+        return line + _listed("; fails on: " if question.outcome != "fail" else "; also: ", failing)
+    blocking = [c for c in checks if c.outcome != "pass" and c is not question]
+    return line + (_listed("; blocked by: ", blocking) if blocking else "")
+
+
+def _listed(lead: str, checks: Sequence[Check]) -> str:
+    shown = "; ".join(f"{c.description} {_SAID[c.outcome]}" for c in checks[:2])
+    return lead + shown + (f" and {len(checks) - 2} more" if len(checks) > 2 else "")
 
 
 def condition_warnings(ctx: Context) -> list[str]:

@@ -63,9 +63,11 @@ class Check:
 
     ``description`` is the rule, e.g. ``acc ≥ B1 + 5%``. The test is on an *effect*
     (``effect_label``: the mean, the paired difference h − 1.05·B1, ...) held against
-    ``limit``: ``estimate`` is its value, ``low``/``high`` the one-sided bounds that decided it
-    (success side at the hypothesis's level, failure side Holm-adjusted). ``threshold`` is the
-    same limit in the metric's unit (e.g. 1.05 × B1's mean), for readers and plots.
+    ``limit``: ``estimate`` is its value and ``low``/``high`` its two-sided interval, of the
+    kind ``interval`` names ("95% CI": Student's t at a fixed n). What decided the check is
+    ``p_success`` against ``level`` and ``p_failure`` against ``failure_level`` (Holm-adjusted
+    across the hypothesis's failure tests): one-sided p-values, absent for checks decided by
+    value. ``threshold`` is the same limit in the metric's unit (e.g. 1.05 × B1's mean).
     ``points`` are what the test saw (per-pair differences, or the hypothesis's runs) and
     ``reference_points`` the baseline's runs when unpaired. ``explanation`` is one line:
     test, n, interval, threshold, correction.
@@ -95,6 +97,12 @@ class Check:
     explanation: str = ""
     runs_needed: int | None = None
     runs_needed_reason: str = ""
+    interval: str = ""
+    p_success: float | None = None
+    p_failure: float | None = None
+    level: float = ALPHA
+    failure_level: float = ALPHA
+    criterion: int | None = None  # the success criterion it tests (None: a guardrail)
 
     @property
     def delta(self) -> float | None:

@@ -17,7 +17,6 @@ from mlplan._judge.evidence import (
     groups_of,
     magnitude_problem,
     ordered,
-    superseded_lines,
     unmatched_lines,
     values_of,
     with_metric,
@@ -344,7 +343,13 @@ class _AgainstReported(_StudentT):
 
 
 class _PairedT(_StudentT):
-    """Paired t on the runs matched by the pair key (the first run per key on each side)."""
+    """Paired t on the runs matched by the pair key (the first run per slot on each side).
+
+    The pair key is the unit (in ML a seed fixes the split and the initialisation, so runs
+    that share it are correlated): when the runs also differ in declared conditions the rule
+    does not split by (no ``for_each``), each key's differences are first averaged over the
+    conditions, matched slot by slot, and the t is taken over keys. Pairing runs of different
+    conditions under one key gave 38.7% false successes (issue 15)."""
 
     name = "paired t"
 
@@ -352,28 +357,122 @@ class _PairedT(_StudentT):
         ctx, rule = inputs.ctx, inputs.rule
         pair_by = ctx.settings.pair_by
         assert pair_by is not None and rule.baseline is not None
-        key = rule.metric.key
-        mine, theirs = first_by_key(inputs.runs, pair_by), first_by_key(inputs.b_runs, pair_by)
-        # In the hypothesis's logging order: deterministic, whatever order the results came in.
-        matched = [k for k in mine if k in theirs]
-        h = [mine[k].metrics[key] for k in matched]
-        b = [theirs[k].metrics[key] for k in matched]
+        if keyless := _keyless(inputs, pair_by):
+            return replace(
+                inputs.base,
+                test=test_name(f"paired t on {pair_by}", ctx.settings),
+                problem=f"pairing by {pair_by} is declared, but {keyless}: log them with "
+                f"--param {pair_by}=VALUE (or --replace them), or set pair_by: null",
+                procedure=self,
+            )
+        pooled = _pooled_conditions(inputs)
+        pairs, unmatched = _pairs(inputs, pair_by, pooled)
+        h = [x for x, _ in pairs.values()]
+        b = [y for _, y in pairs.values()]
         differences = [x - inputs.scale * y for x, y in zip(h, b, strict=True)]
+        over = f", pooled over {', '.join(pooled)}" if pooled else ""
         tested = replace(
             inputs.base,
-            test=test_name(f"paired t on {pair_by}", ctx.settings),
-            n=len(matched),
+            test=test_name(f"paired t on {pair_by}{over}", ctx.settings),
+            n=len(pairs),
             points=tuple(differences),
             paired=True,
-            unmatched=tuple(_unpaired(inputs, pair_by, mine, theirs)),
+            unmatched=tuple(unmatched),
             procedure=self,
         )
-        if len(matched) < ctx.settings.min_runs:
-            noun = "matched pair" if len(matched) == 1 else "matched pairs"
+        if len(pairs) < ctx.settings.min_runs:
+            noun = "matched pair" if len(pairs) == 1 else "matched pairs"
             need = ctx.settings.min_runs
-            return replace(tested, problem=f"n = {len(matched)} {noun} ({pair_by}); needs ≥ {need}")
+            return replace(tested, problem=f"n = {len(pairs)} {noun} ({pair_by}); needs ≥ {need}")
         estimate = _stats.paired(h, b, inputs.scale, ctx.settings.ratio)
         return self._decided(inputs, tested, estimate, float(np.std(differences, ddof=1)), None)
+
+
+def _keyless(inputs: Inputs, pair_by: str) -> str:
+    """The runs that cannot be paired because they carry no pair key, in words."""
+    hypothesis, baseline = inputs.ctx.hypothesis.id, inputs.rule.baseline
+    named = [
+        f"{subject} run {run.run_id}"
+        for subject, runs in ((hypothesis, inputs.runs), (baseline, inputs.b_runs))
+        for run in runs
+        if pair_by not in run.params
+    ]
+    if not named:
+        return ""
+    shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    runs = "1 run has" if len(named) == 1 else f"{len(named)} runs have"
+    return f"{runs} no {pair_by} ({shown})"
+
+
+def _pooled_conditions(inputs: Inputs) -> list[str]:
+    """Declared conditions the hypothesis's runs differ in and the rule does not split by."""
+    return [
+        condition
+        for condition in inputs.ctx.settings.conditions
+        if condition != inputs.rule.for_each
+        and len({r.params.get(condition) for r in inputs.runs}) > 1
+    ]
+
+
+def _pairs(
+    inputs: Inputs, pair_by: str, pooled: list[str]
+) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """Per pair key (in the hypothesis's logging order): the hypothesis's and the baseline's
+    values, each averaged over the pooled conditions' slots; and the lines for what could not
+    be used."""
+    if not pooled:
+        mine, theirs = first_by_key(inputs.runs, pair_by), first_by_key(inputs.b_runs, pair_by)
+        key = inputs.rule.metric.key
+        pairs = {k: (mine[k].metrics[key], theirs[k].metrics[key]) for k in mine if k in theirs}
+        return pairs, _unpaired(inputs, pair_by, mine, theirs)
+    return _pooled_pairs(inputs, pair_by, pooled)
+
+
+def _pooled_pairs(
+    inputs: Inputs, pair_by: str, pooled: list[str]
+) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    metric, hypothesis = inputs.rule.metric.key, inputs.ctx.hypothesis.id
+    baseline = str(inputs.rule.baseline)
+
+    def slot(run: Result, names: list[str]) -> tuple[str, tuple[str | None, ...]]:
+        return run.params[pair_by], tuple(run.params.get(c) for c in names)
+
+    mine: dict[tuple[str, tuple[str | None, ...]], Result] = {}
+    for run in inputs.runs:
+        mine.setdefault(slot(run, pooled), run)
+    # One baseline for every condition, unless its runs carry the conditions too.
+    b_conditions = [c for c in pooled if any(c in r.params for r in inputs.b_runs)]
+    theirs: dict[tuple[str, tuple[str | None, ...]], Result] = {}
+    for run in inputs.b_runs:
+        theirs.setdefault(slot(run, b_conditions), run)
+    cells = sorted({values for _, values in mine}, key=lambda v: tuple(map(str, v)))
+    pairs: dict[str, tuple[float, float]] = {}
+    lines: list[str] = []
+    for key in dict.fromkeys(k for k, _ in mine):
+        h_cells = [mine.get((key, cell)) for cell in cells]
+        b_cells = [
+            theirs.get(
+                (key, tuple(v for c, v in zip(pooled, cell, strict=True) if c in b_conditions))
+            )
+            for cell in cells
+        ]
+        missing = [
+            f"{who} has no result for {_cell_text(pooled, cell)}"
+            for cell, h_run, b_run in zip(cells, h_cells, b_cells, strict=True)
+            for who, found in ((hypothesis, h_run), (baseline, b_run))
+            if found is None
+        ]
+        if missing:
+            lines.append(f"{pair_by}={key} not used: " + "; ".join(missing))
+            continue
+        h_values = [r.metrics[metric] for r in h_cells if r is not None]
+        b_values = [r.metrics[metric] for r in b_cells if r is not None]
+        pairs[key] = (math.fsum(h_values) / len(h_values), math.fsum(b_values) / len(b_values))
+    return pairs, lines
+
+
+def _cell_text(names: list[str], values: tuple[str | None, ...]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in zip(names, values, strict=True))
 
 
 def _unpaired(
@@ -384,8 +483,6 @@ def _unpaired(
     assert baseline is not None
     lines = unmatched_lines(hypothesis, inputs.runs, pair_by, baseline, set(theirs))
     lines += unmatched_lines(baseline, inputs.b_runs, pair_by, hypothesis, set(mine))
-    lines += superseded_lines(hypothesis, inputs.runs, pair_by, mine)
-    lines += superseded_lines(baseline, inputs.b_runs, pair_by, theirs)
     return lines
 
 

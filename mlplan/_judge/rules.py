@@ -48,6 +48,7 @@ class Rule:
     margin: Margin | None = None
     for_each: str | None = None
     superior: bool = True
+    criterion: int | None = None  # which success criterion it comes from (None: a guardrail)
 
     def scale(self, reference_mean: float) -> float:
         """The multiplier of b: 1 + s·δ·sign(b̄), mirrored for lower-is-better metrics."""
@@ -109,8 +110,9 @@ def _criterion_rules(plan: Plan, criterion: Criterion) -> list[Rule]:
 
 
 def rules_for(plan: Plan, hypothesis: Hypothesis) -> Iterator[Rule]:
-    for criterion in hypothesis.success_criteria:
-        yield from _criterion_rules(plan, criterion)
+    for index, criterion in enumerate(hypothesis.success_criteria):
+        for rule in _criterion_rules(plan, criterion):
+            yield replace(rule, criterion=index)
     for guardrail in hypothesis.guardrails:
         for metric in guarded_metrics(plan, hypothesis, guardrail):
             yield _comparison_rule(

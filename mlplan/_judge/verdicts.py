@@ -48,6 +48,7 @@ from mlplan._judge.explain import (
     closed_reason,
     condition_warnings,
     deciding_check,
+    headline,
     reason_for,
     replacement_lines,
 )
@@ -71,6 +72,7 @@ from mlplan._judge.model import (
     Verdict,
 )
 from mlplan._judge.results import Result
+from mlplan._judge.rules import needed_baselines
 from mlplan._plan import graph
 from mlplan._plan.models import (
     TERMINAL_ACTIONS,
@@ -145,12 +147,18 @@ def _verdict(
     overdue = judged in UNRESOLVED and today > deadline and closure is None
     reason = reason_for(judged, checks, prepared.missing)
     worst = deciding_check(checks)
-    if worst is not None and judged in ("failed", "inconclusive"):
-        reason += f"; decided by {worst.description}"
+    if judged in ("failed", "inconclusive") and (line := headline(checks)):
+        reason += f"; {line}"
     step = {"succeeded": hypothesis.on_success, "failed": hypothesis.on_failure}.get(judged)
     next_hypothesis, next_action = _split_then(step)
     needed, needed_reason = verdict_runs_needed(checks) if runs else (None, "no result yet")
-    unmatched = tuple(dict.fromkeys(line for t in prepared.tests for line in t.unmatched))
+    aside = [
+        line
+        for kind, subject in (("hypothesis", hypothesis.id), *_baselines_of(prepared))
+        for line in ctx.set_aside(kind, subject)  # type: ignore[arg-type]
+    ]
+    tested = (line for t in prepared.tests for line in t.unmatched)
+    unmatched = tuple(dict.fromkeys([*tested, *aside]))
     return Verdict(
         hypothesis=hypothesis.id,
         status="overdue" if overdue else judged,
@@ -179,6 +187,10 @@ def _verdict(
         closed=closure.closes if closure else None,
         closed_on=closure.date if closure else None,
     )
+
+
+def _baselines_of(prepared: Prepared) -> list[tuple[str, str]]:
+    return [("baseline", b) for b in needed_baselines(prepared.ctx.hypothesis)]
 
 
 def _closure(plan: Plan, hypothesis: str) -> Decision | None:

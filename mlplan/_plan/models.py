@@ -496,7 +496,12 @@ class RecordedVerdict(_Section):
     status: VerdictStatus
     n: WholeNumber = Field(ge=0, description="How many runs the verdict rested on.")
     interval: Annotated[list[RecordedNumber], Field(min_length=2, max_length=2)] | None = Field(
-        default=None, description="The deciding check's 95% interval, [low, high]."
+        default=None, description="The deciding check's interval, [low, high]."
+    )
+    interval_kind: Text | None = Field(
+        default=None,
+        description="What the interval is, e.g. '95% CI of acc − 1.05·B1' (decisions recorded "
+        "before this field held the decision bounds, not a labelled interval).",
     )
     check: Text | None = Field(default=None, description="The check that decided, in words.")
 

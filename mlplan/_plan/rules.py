@@ -43,8 +43,38 @@ def find_problems(plan: Plan) -> list[Finding]:
         _next_step_targets,
         _next_step_cycles,
         _log_references,
+        _resampling_needs_pairing,
     )
     return [finding for check in checks for finding in check(plan)]
+
+
+def _resampling_needs_pairing(plan: Plan) -> Iterator[Finding]:
+    """Overlapping resamples are corrected on per-split differences (Nadeau & Bengio 2003): a
+    comparison with a measured baseline and no pair key would fall back to Welch's test, which
+    has no such correction (18.5% false successes where 2.5% was meant, issue 15)."""
+    design = plan.experiment
+    exact = {b.id for b in design.baselines if b.exact}
+    for index, hypothesis in enumerate(design.hypotheses):
+        pair_by = hypothesis.pair_by if hypothesis.overrides_pair_by else design.pair_by
+        if pair_by is not None or (hypothesis.resampling or design.resampling) is None:
+            continue
+        named = [b for c in hypothesis.success_criteria for b in c.baselines_named or []]
+        named += [g.against for g in hypothesis.guardrails]
+        if any(b not in exact for b in named):
+            route = (
+                (*HYPOTHESES, index, "resampling")
+                if hypothesis.resampling
+                else (
+                    *HYPOTHESES,
+                    index,
+                )
+            )
+            yield Finding(
+                route,
+                f"{hypothesis.id} compares overlapping resamples with a measured baseline but "
+                "pairs nothing: the resampling correction needs per-split differences",
+                "set pair_by to the param that names the split (e.g. pair_by: seed)",
+            )
 
 
 def _unique_ids(plan: Plan) -> Iterator[Finding]:

@@ -39,7 +39,8 @@ def _verdict_text(verdict: Verdict | None, read: bool) -> str:
 def _then_text(recorded: RecordedVerdict) -> str:
     text = f"{recorded.status}, n = {recorded.n}"
     if recorded.interval is not None:
-        text += f", [{recorded.interval[0]:g}, {recorded.interval[1]:g}]"
+        kind = f"{recorded.interval_kind} " if recorded.interval_kind else ""
+        text += f", {kind}[{recorded.interval[0]:g}, {recorded.interval[1]:g}]"
     return text + (f" ({recorded.check})" if recorded.check else "")
 
 

@@ -137,9 +137,7 @@ def _panel(axis: Any, check: Check) -> None:
 def _band(axis: Any, low: float | None, high: float | None, centre: float | None, x: Any) -> None:
     if low is None or high is None or centre is None:
         return
-    axis.fill_between(
-        x, [low, low], [high, high], color="#1565c0", alpha=0.15, label="interval (decision bounds)"
-    )
+    axis.fill_between(x, [low, low], [high, high], color="#1565c0", alpha=0.15, label="95% CI")
     axis.plot(x, [centre, centre], color="#1565c0", linewidth=1.2, label="estimate")
 
 

@@ -247,18 +247,15 @@ class TTest:
     p_pass: float
     p_fail: float
 
-    def interval(self, failure_level: float = ALPHA) -> tuple[float, float]:
-        """The bound on the good side at ALPHA (passing) and on the bad side at the level the
-        failure test was held to (Holm's), as the judge shows them."""
+    def interval(self) -> tuple[float, float]:
+        """The two-sided 95% Student t interval of the mean (scipy.stats.t.interval), as the
+        judge shows it beside its p-values."""
         from scipy import stats
 
         if self.se == 0 or math.isnan(self.se):
             return self.mean, self.mean
-        good = float(stats.t.ppf(1 - ALPHA, self.df)) * self.se
-        bad = float(stats.t.ppf(1 - failure_level, self.df)) * self.se
-        if self.above:
-            return self.mean - good, self.mean + bad
-        return self.mean - bad, self.mean + good
+        low, high = stats.t.interval(1 - 2 * ALPHA, self.df, loc=self.mean, scale=self.se)
+        return float(low), float(high)
 
 
 #: The plans' default: a statistical check needs this many runs (or pairs) to decide.
@@ -269,9 +266,8 @@ def t_test(
     differences: Sequence[float], limit: float, *, above: bool, strict: bool, ratio: float = 0.0
 ) -> TTest:
     """Student's one-sample t of the differences against ``limit`` (scipy.stats.t), with the
-    Nadeau–Bengio variance factor 1/n + ``ratio`` for overlapping resamples. No spread at
-    all is decided by comparing the mean with the limit; fewer than MIN_RUNS values decide
-    nothing."""
+    Nadeau–Bengio variance factor 1/n + ``ratio`` for overlapping resamples. No spread (beyond
+    float rounding) and fewer than MIN_RUNS values decide nothing."""
     from scipy import stats
 
     values = [float(v) for v in differences]
@@ -279,11 +275,8 @@ def t_test(
     if n < MIN_RUNS:
         return TTest(mean, math.nan, n - 1, above, 1.0, 1.0)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    if sd == 0:
-        good = mean > limit if strict else mean >= limit
-        if not above:
-            good = mean < limit if strict else mean <= limit
-        return TTest(mean, 0.0, n - 1, above, 0.0 if good else 1.0, 1.0 if good else 0.0)
+    if sd <= 1e-12 * max(abs(v) for v in values):
+        return TTest(mean, math.nan, n - 1, above, 1.0, 1.0)  # no spread decides nothing
     se = sd * math.sqrt(1 / n + ratio)
     statistic = (mean - limit) / se
     high_side, low_side = float(stats.t.sf(statistic, n - 1)), float(stats.t.cdf(statistic, n - 1))
@@ -322,8 +315,7 @@ def outcomes(tests: Sequence[TTest]) -> list[str]:
 
 def intervals(tests: Sequence[TTest]) -> list[tuple[float, float, float]]:
     """(mean, low, high) of each check as the judge reports it."""
-    _, levels = holm([t.p_fail for t in tests])
-    return [(t.mean, *t.interval(level)) for t, level in zip(tests, levels, strict=True)]
+    return [(t.mean, *t.interval()) for t in tests]
 
 
 def status(checks: Sequence[str]) -> str:

@@ -463,7 +463,7 @@ def test_numbers_quoted_in_the_plan_and_readme_are_the_measured_ones(
         f"**H1 {verdicts['H1'].status}**",
         f"total F1 {text[total]:.3f}",
         f"**H2 {verdicts['H2'].status}**: all {len(h2_checks)} checks pass",
-        f"**H3 {verdicts['H3'].status}** (inconclusive; it was *failed*",
+        f"**H3 {verdicts['H3'].status}, closed as {verdicts['H3'].closed}** (it was *failed*",
         f"tops out at {h3_high:.3f} against {means['B-rules'] + 0.05:.3f} (the rules + 0.05)",
     ]
     assert not missing_quotes(readme, readme_quotes)

@@ -17,14 +17,13 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filelock import FileLock, Timeout
-
 from mlplan import _clock
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
 from mlplan._plan.keys import key_problem
 from mlplan._plan.load import LoadedPlan
 from mlplan._record.location import StoreLocation, locate_store
+from mlplan._record.locks import LockTakenError, submission_lock
 from mlplan._record.outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._text import did_you_mean, plural, plural_noun
 from mlplan.errors import ResultError, StoreAuthError, StoreUnreachableError, TrackingError
@@ -119,9 +118,10 @@ class Journal:
     @property
     def store(self) -> MlflowStore:
         if self._store is None:
-            from mlplan._record.store import MlflowStore
+            # Imported here: `mlplan validate` and `--help` never load the store package.
+            from mlplan._record.store import open_store
 
-            self._store = MlflowStore(self.plan, self.location, refresh=self.refresh)
+            self._store = open_store(self.plan, self.location, refresh=self.refresh)
         return self._store
 
     # -- building submissions ----------------------------------------------------------------
@@ -251,12 +251,7 @@ class Journal:
         return self._submission_lock(entry.submission.submission_id)
 
     def _submission_lock(self, submission_id: str) -> AbstractContextManager[object]:
-        locks = self.location.home / "locks"
-        try:
-            locks.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return nullcontext()  # no outbox either, then: nothing another process could take
-        return FileLock(str(locks / f"{submission_id}.lock"), timeout=0)
+        return submission_lock(self.location.home, submission_id)
 
     def _one_per_key(self, submission: Submission) -> str | None:
         """One result per subject and pair key: the run id of an identical result already
@@ -351,7 +346,7 @@ class Journal:
                     # an entry that another process has delivered and removed meanwhile.
                     self.outbox.note(entry, str(refusal))
                     raise
-        except Timeout:
+        except LockTakenError:
             return []  # another process is delivering it right now
         except StoreUnreachableError:
             raise

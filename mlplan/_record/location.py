@@ -3,7 +3,7 @@
 With no tracking URI, a plan gets an embedded store *beside the plan file* (never in the
 current directory, which is what MLflow itself would pick): ``.mlplan/mlflow.db`` for runs,
 ``.mlplan/artifacts`` for files, ``.mlplan/outbox`` for results waiting for an unreachable
-server, and lock files that serialise writers.
+server, and lock files that serialise writers (made by mlplan._record.locks).
 """
 
 from __future__ import annotations
@@ -36,10 +36,6 @@ class StoreLocation:
     @property
     def outbox(self) -> Path:
         return self.home / "outbox"
-
-    @property
-    def lock(self) -> Path:
-        return self.home / "store.lock"
 
     @property
     def remote(self) -> bool:

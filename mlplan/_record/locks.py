@@ -1,14 +1,97 @@
-"""The locks mlplan takes, in one place."""
+"""Every lock mlplan takes, made here and nowhere else.
+
+Three file locks, all under the plan's ``.mlplan`` folder, so they serialise processes as well
+as threads. They may only be nested in this order, outermost first:
+
+1. ``plan_lock(target)``: one writer of a plan *file* at a time (``mlplan decide``,
+   ``mlplan amend``). Held while the plan's results are read to judge it, so everything below
+   may be taken inside it.
+2. ``submission_lock(home, submission_id)``: one process delivers a given result at a time.
+   A try-lock (it never waits: a result locked elsewhere is being delivered there, so it is
+   skipped, and ``LockTakenError`` says so). A writer takes it *before* its outbox entry exists,
+   so a sync in another process that finds the entry can never take it from under the writer
+   (the CI failure of commit 0d23139: 8 parallel writers, one failed to lock its own entry).
+3. ``store_lock(home)``: one writer of the embedded store at a time, and its creation (two
+   processes creating a new sqlite store at once fail in MLflow's migrations; parallel writers
+   meet "database is locked"). It waits up to two minutes, and it is re-entrant through the
+   one object a store keeps: writing a run first opens the store, under the same lock.
+
+Why this order: a lock that waits (plan, store), taken while holding a lock that ranks after
+it, could make two processes each wait for what the other holds until the timeout. The store
+lock is innermost: it is held only around MLflow calls, never around anything that takes
+another lock. A submission lock is held for a whole delivery (outbox entry written, run
+written, entry removed), so the store lock is taken inside it; a decision reads its plan's
+results, which first delivers what waits, so both are taken inside the plan lock. The
+submission lock never waits, so it cannot deadlock; what matters for it is *when* it is taken:
+before its outbox entry exists (2. above).
+
+Each lock is named (``ORDER``) and recorded while held, per thread, so a test can check the
+order against a real run (tests/test_locks.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlplan._files import STORE_DIR
 
-__all__ = ["plan_lock"]
+if TYPE_CHECKING:
+    from filelock import FileLock
+
+__all__ = [
+    "ORDER",
+    "LockTakenError",
+    "held",
+    "plan_lock",
+    "store_lock",
+    "submission_lock",
+]
+
+ORDER = ("plan", "submission", "store")  # outermost first
+PLAN_TIMEOUT_S = 60
+STORE_TIMEOUT_S = 120
+
+# Called with (lock name, names already held by this thread) before a lock is taken; a test
+# sets it to watch the nesting. None in normal use.
+observer: Callable[[str, tuple[str, ...]], None] | None = None
+_held = threading.local()
+
+
+class LockTakenError(Exception):
+    """A try-lock is held by another process (a result being delivered there)."""
+
+
+def held() -> tuple[str, ...]:
+    """The names of the locks this thread holds, outermost first."""
+    stack: list[str] = getattr(_held, "stack", [])
+    return tuple(stack)
+
+
+@contextmanager
+def _named(name: str, lock: FileLock, tried: bool = False) -> Iterator[None]:
+    """Take ``lock``, recorded as ``name``. A ``tried`` lock that is taken elsewhere raises
+    LockTakenError; a lock that waits and times out raises filelock's Timeout, as it always did."""
+    from filelock import Timeout
+
+    if observer is not None:
+        observer(name, held())
+    try:
+        lock.acquire()
+    except Timeout:
+        if not tried:
+            raise
+        raise LockTakenError(name) from None
+    stack: list[str] = _held.__dict__.setdefault("stack", [])
+    stack.append(name)
+    try:
+        yield
+    finally:
+        stack.pop()
+        lock.release()
 
 
 @contextmanager
@@ -18,5 +101,38 @@ def plan_lock(target: Path) -> Iterator[None]:
 
     home = target.parent / STORE_DIR
     home.mkdir(exist_ok=True)
-    with FileLock(str(home / f"{target.name}.lock"), timeout=60):
+    with _named("plan", FileLock(str(home / f"{target.name}.lock"), timeout=PLAN_TIMEOUT_S)):
         yield
+
+
+def submission_lock(home: Path, submission_id: str) -> AbstractContextManager[None]:
+    """One process delivers a result at a time; ``LockTakenError`` at once if another does."""
+    from filelock import FileLock
+
+    folder = home / "locks"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return nullcontext()  # no outbox either, then: nothing another process could take
+    return _named(
+        "submission", FileLock(str(folder / f"{submission_id}.lock"), timeout=0), tried=True
+    )
+
+
+class StoreLock:
+    """The embedded store's writer lock. Re-entrant: FileLock counts nested acquisitions of
+    the same object, so a store keeps one and enters it as often as it likes."""
+
+    def __init__(self, home: Path) -> None:
+        from filelock import FileLock
+
+        home.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(home / "store.lock"), timeout=STORE_TIMEOUT_S)
+
+    def __call__(self) -> AbstractContextManager[None]:
+        return _named("store", self._lock)
+
+
+def store_lock(home: Path) -> StoreLock:
+    """The lock that creating and writing the embedded store in ``home`` take."""
+    return StoreLock(home)

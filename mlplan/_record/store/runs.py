@@ -1,0 +1,183 @@
+"""How an mlplan result is written as an MLflow run, and read back: tags, names, filters.
+
+One plan is one MLflow experiment, ``mlplan/<plan id>``. Each result is a run tagged with the
+plan, its kind (hypothesis or baseline), its subject id, and the fingerprint of the criteria
+it was judged by. Nothing here imports MLflow: these are the conventions, not the calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlplan._judge.results import Result, ResultKind
+from mlplan._plan.models import Plan
+from mlplan._record.outbox import Submission
+
+__all__ = [
+    "PLAN_DIGEST_TAG",
+    "REVISION_TAG",
+    "TAG",
+    "ExistingRun",
+    "equal_clauses",
+    "experiment_name",
+    "plan_digest",
+    "run_name",
+    "run_tags",
+    "to_result",
+]
+
+TAG = "mlplan."
+# Changed after every mlplan write, so a local copy of the results knows when it is stale.
+REVISION_TAG = f"{TAG}revision"
+PLAN_DIGEST_TAG = f"{TAG}plan_sha256"
+# MLflow cuts run tag values at 8,000 characters without a word and refuses longer experiment
+# descriptions than 20,000; mlplan cuts first, visibly.
+RUN_TAG_LIMIT = 7_900
+EXPERIMENT_NOTE_LIMIT = 19_000
+RUN_NAME_LIMIT = 120  # a run name is read in a table column
+
+
+@dataclass(frozen=True)
+class ExistingRun:
+    run_id: str
+    status: str  # RUNNING, FINISHED, FAILED or KILLED
+    kind: str  # the mlplan kind it is tied to, or "" for a run mlplan never tagged
+    subject: str
+    metrics: dict[str, float]
+
+
+def experiment_name(plan: Plan) -> str:
+    return f"mlplan/{plan.id}"
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 30] + " … (cut by mlplan)"
+
+
+def run_tags(plan: Plan, submission: Submission) -> dict[str, str]:
+    """The tags that tie a run to its plan, subject and criteria."""
+    tags = {
+        f"{TAG}plan": plan.id,
+        f"{TAG}kind": submission.kind,
+        f"{TAG}subject": submission.subject,
+        f"{TAG}{submission.kind}": submission.subject,
+        f"{TAG}reported": "true" if submission.reported else "false",
+        f"{TAG}submission_id": submission.submission_id,
+        f"{TAG}logged_at": submission.created_at,
+    }
+    optional = {
+        f"{TAG}source": submission.source,
+        f"{TAG}criteria_fingerprint": submission.criteria_fingerprint,
+        f"{TAG}criteria": clip(submission.criteria, RUN_TAG_LIMIT),
+        f"{TAG}replaces": submission.replaces,
+        f"{TAG}reason": clip(submission.reason, RUN_TAG_LIMIT),
+        "mlflow.note.content": clip(submission.note, RUN_TAG_LIMIT),
+    }
+    tags.update({key: value for key, value in optional.items() if value})
+    return tags
+
+
+def run_name(submission: Submission, keys: Sequence[str] = ()) -> str:
+    """Say what differs between runs of one subject: ``H1 · seed=3``, not five ``H1 · hypothesis``.
+
+    The params that name the result's slot (``keys``: the plan's pair key and conditions),
+    else the note, else every param (a plan that declares no pair key), else the kind; a
+    reported figure says so. Other params (a study's measured extras, settings shared by every
+    run) would only bury the difference.
+    """
+    keyed = [(key, submission.params[key]) for key in keys if key in submission.params]
+    note = " ".join(submission.note.split())
+    if submission.reported:
+        detail = f"reported: {submission.source}" if submission.source else "reported"
+    elif keyed or not note:
+        shown = keyed or sorted(submission.params.items())
+        detail = ", ".join(f"{key}={value}" for key, value in shown) or submission.kind
+    else:
+        detail = note
+    return clip(f"{submission.subject} · {detail}", RUN_NAME_LIMIT)
+
+
+def plan_digest(plan_file: Path) -> str:
+    """Which version of the plan a run was logged under: the SHA-256 of the file's bytes."""
+    return hashlib.sha256(plan_file.read_bytes()).hexdigest()
+
+
+def equal_clauses(params: Mapping[str, str], metrics: Mapping[str, float]) -> str | None:
+    """`` and params.`k` = 'v' and metrics.`m` = 0.7`` for MLflow's search, or None when a value
+    cannot be written in its filter syntax (it has no escape for a quote in a string)."""
+    clauses = []
+    for key, value in params.items():
+        if "'" in value or "\\" in value or "`" in key:
+            return None
+        clauses.append(f" and params.`{key}` = '{value}'")
+    for key, number in metrics.items():
+        if not math.isfinite(number) or "`" in key:
+            return None
+        # repr round-trips the float exactly; MLflow's parser rejects the "+" of "1.5e+20".
+        clauses.append(f" and metrics.`{key}` = {repr(float(number)).replace('e+', 'e')}")
+    return "".join(clauses)
+
+
+def subject_clause(kind: ResultKind | None, subject: str | None) -> str:
+    """The filter that narrows a search to one subject's runs; "" for every subject."""
+    if kind is None or subject is None:
+        return ""
+    quoted = subject.replace("'", "''")
+    return f" and tags.`{TAG}kind` = '{kind}' and tags.`{TAG}subject` = '{quoted}'"
+
+
+def to_result(run: Any) -> Result | None:
+    """The result an MLflow run holds, or None for a run that is not one (the plan snapshot,
+    or a run someone else tagged)."""
+    tags: dict[str, str] = run.data.tags
+    kind: ResultKind
+    if tags.get(f"{TAG}kind") == "hypothesis":
+        kind = "hypothesis"
+    elif tags.get(f"{TAG}kind") == "baseline":
+        kind = "baseline"
+    else:
+        return None
+    return Result(
+        run_id=run.info.run_id,
+        kind=kind,
+        subject=tags.get(f"{TAG}subject", ""),
+        metrics={key: float(value) for key, value in run.data.metrics.items()},
+        logged_at=_logged_at(tags, run.info.start_time),
+        note=tags.get("mlflow.note.content", ""),
+        reported=tags.get(f"{TAG}reported") == "true",
+        source=tags.get(f"{TAG}source", ""),
+        criteria_fingerprint=tags.get(f"{TAG}criteria_fingerprint", ""),
+        criteria=tags.get(f"{TAG}criteria", ""),
+        params=dict(run.data.params),
+        replaces=tags.get(f"{TAG}replaces", ""),
+        reason=tags.get(f"{TAG}reason", ""),
+        replaced_by=tags.get(f"{TAG}replaced_by", ""),
+    )
+
+
+def to_existing(run: Any) -> ExistingRun:
+    """An MLflow run as the journal sees one it may attach or report as unfinished."""
+    tags: dict[str, str] = run.data.tags
+    return ExistingRun(
+        run_id=str(run.info.run_id),
+        status=str(run.info.status),
+        kind=tags.get(f"{TAG}kind", ""),
+        subject=tags.get(f"{TAG}subject", ""),
+        metrics={key: float(value) for key, value in run.data.metrics.items()},
+    )
+
+
+def _logged_at(tags: dict[str, str], start_ms: int) -> dt.datetime:
+    # A result delivered late from the outbox keeps the time it was logged, not delivered.
+    stamp = tags.get(f"{TAG}logged_at")
+    if stamp:
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(stamp)
+    return dt.datetime.fromtimestamp(start_ms / 1000, tz=dt.UTC)

@@ -102,7 +102,7 @@ def test_the_same_flow_works_against_a_server(
                 "-m",
                 f"recall={recall}",
                 "-m",
-                "recall.loyal=0.9",
+                f"recall.loyal={recall + 0.2}",  # some spread: no spread decides nothing
                 "--tracking-uri",
                 server,
             )

@@ -25,7 +25,7 @@ def test_the_team_flow_on_mariadb(
     plan = make_plan(plan_id=plan_id)
     assert cli("baseline", "run", plan, "B1", "--tracking-uri", url) == 0
     for seed in (1, 2, 3):  # enough runs for the judge to decide
-        metrics = ("-m", f"recall=0.7{seed}", "-m", "recall.loyal=0.9")
+        metrics = ("-m", f"recall=0.7{seed}", "-m", f"recall.loyal=0.9{seed}")
         args = ("-H", "H1", *metrics, "-p", f"seed={seed}", "--tracking-uri", url)
         assert cli("log-result", plan, *args) == 0
 

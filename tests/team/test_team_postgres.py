@@ -43,7 +43,7 @@ def test_the_team_flow_on_postgres(
     plan = make_plan(plan_id=plan_id)
     assert cli("baseline", "run", plan, "B1", "--tracking-uri", url) == 0
     for seed, recall in ((1, 0.70), (2, 0.71), (3, 0.72)):
-        log(plan, url, "-H", "H1", "-m", f"recall={recall}", "-m", "recall.loyal=0.9",
+        log(plan, url, "-H", "H1", "-m", f"recall={recall}", "-m", f"recall.loyal=0.9{seed}",
             "-p", f"seed={seed}")  # fmt: skip
 
     report = status_json(plan, url)
@@ -110,8 +110,8 @@ def test_publish_writes_verdicts_and_status_never_does(
         ["git", "rev-parse", "HEAD"], cwd=plan.parent, capture_output=True, text=True, check=True
     ).stdout.strip()
     log(plan, url, "-B", "B1", "-m", "recall=0.6", "-m", "recall.loyal=0.9")
-    for recall in (0.70, 0.71, 0.72):  # enough runs for the judge to decide
-        log(plan, url, "-H", "H1", "-m", f"recall={recall}", "-m", "recall.loyal=0.9")
+    for recall in (0.70, 0.71, 0.72):  # enough runs, with some spread, for the judge to decide
+        log(plan, url, "-H", "H1", "-m", f"recall={recall}", "-m", f"recall.loyal={recall + 0.2}")
 
     assert cli("status", plan, "--tracking-uri", url, "--today", TODAY) == 0
     assert not any(key.startswith("mlplan.verdict.") for key in experiment(url, plan_id).tags)

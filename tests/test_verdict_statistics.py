@@ -910,3 +910,70 @@ def test_resampling_without_a_pair_key_is_refused_at_validate() -> None:
     ]
     document["experiment"]["baselines"][0]["exact"] = True  # a constant: nothing to pair
     assert find_problems(Plan.model_validate(document)) == []
+
+
+# ---------------------------------------------------------------------------- issue 15, item 2
+
+
+def _design(**design: Any) -> list[str]:
+    document = plan_of(hyp(criteria=BY_5)).model_dump(mode="json", exclude_unset=True)
+    document["experiment"].update(design)
+    return [f.message for f in find_problems(Plan.model_validate(document))]
+
+
+def test_the_design_fields_are_checked() -> None:
+    assert _design(pair_by="seed", pair_values=[0, 1, 2, 3], runs=3) == []
+    assert _design(pair_values=[0, 1, 2]) == ["pair_values are declared but nothing pairs by them"]
+    assert _design(pair_by="seed", pair_values=[0, 1, "0", 2]) == [
+        "'0' is the same value as item 0 (0)"
+    ]
+    assert _design(pair_by="seed", pair_values=[1e-3, "0.001"]) == [
+        "'0.001' is the same value as item 0 (0.001)"
+    ]
+    assert _design(conditions=["lam"], condition_values={"lr": [1]}) == [
+        "'lr' is not a declared condition"
+    ]
+    assert _design(pair_by="seed", runs=2) == [
+        "runs: 2 is below min_runs (3): no check could decide"
+    ]
+    assert _design(pair_by="seed", pair_values=[0, 1, 2], runs=5) == [
+        "runs: 5 is more than the 3 pair_values planned"
+    ]
+    assert _design(sequential={"max_runs": 20}) == [
+        "sequential designs (a look after every run) are not available yet"
+    ]
+
+
+def test_a_fixed_horizon_decides_on_its_first_planned_slots_only() -> None:
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1"}]),
+        pair_by="seed",
+        pair_values=[0, 1, 2, 3, 4, 5],
+        runs=4,
+    )
+    b = [0.50, 0.52, 0.51, 0.49, 0.50, 0.51]
+    good = [0.60, 0.63, 0.61, 0.62]
+    # Seeds 4 and 5 are beyond the horizon: a bad run there changes nothing.
+    late = [run("H1", {"acc": 0.0}, seed=4), run("H1", {"acc": 0.0}, seed=5)]
+    found = verdict(plan, [*seeds("B1", b), *seeds("H1", good), *late])
+    assert (found.status, found.checks[0].n) == ("succeeded", 4)
+    early = verdict(plan, [*seeds("B1", b), *seeds("H1", good[:3])])
+    assert early.status == "inconclusive"
+    assert "3 of 4 planned runs (runs: 4): the horizon decides at 4" in early.checks[0].note
+
+
+def test_changing_the_design_after_results_changes_the_fingerprint() -> None:
+    base = plan_of(hyp(criteria=BY_5), pair_by="seed", pair_values=[0, 1, 2, 3], runs=3)
+    variants = [
+        plan_of(hyp(criteria=BY_5), pair_by="seed", pair_values=[0, 1, 2, 4], runs=3),
+        plan_of(hyp(criteria=BY_5), pair_by="seed", pair_values=[0, 1, 2, 3], runs=4),
+        plan_of(hyp(criteria=BY_5), pair_by="seed", pair_values=[0, 1, 2, 3]),
+    ]
+    prints = {
+        mlplan._judge.criteria_fingerprint(p, p.experiment.hypotheses[0]) for p in [base, *variants]
+    }
+    assert len(prints) == 4
+    same = plan_of(hyp(criteria=BY_5), pair_by="seed", pair_values=["0", 1.0, "2", 3], runs=3)
+    assert mlplan._judge.criteria_fingerprint(
+        same, same.experiment.hypotheses[0]
+    ) == mlplan._judge.criteria_fingerprint(base, base.experiment.hypotheses[0])

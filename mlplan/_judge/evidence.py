@@ -16,6 +16,7 @@ from mlplan._judge.model import ALPHA, Aggregate
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import Rule
 from mlplan._judge.settings import Settings
+from mlplan._plan.keys import canonical
 from mlplan._plan.models import (
     Hypothesis,
     Plan,
@@ -25,7 +26,6 @@ __all__ = [
     "Context",
     "aggregate",
     "baseline_values",
-    "canonical",
     "first_by_key",
     "gather",
     "group_filter",
@@ -86,20 +86,6 @@ def magnitude_problem(*groups: Sequence[float]) -> str:
 def _replaced(results: Sequence[Result]) -> set[str]:
     named = {r.replaces for r in results if r.replaces}
     return named | {r.run_id for r in results if r.replaced_by}
-
-
-def canonical(value: str) -> str:
-    """One written form per value, so that a slot is the same however it was logged: the int
-    0 from a plan's YAML and "0" typed on the command line, 1e-3 and "0.001", 7 and "7.0"."""
-    try:
-        number = float(value)
-    except ValueError:
-        return value.strip()
-    if not math.isfinite(number):
-        return value.strip()
-    if number.is_integer() and abs(number) < 2**53:
-        return str(int(number))
-    return repr(number)
 
 
 def _canonical_params(result: Result) -> Result:
@@ -171,8 +157,29 @@ class Context:
     evidence: Mapping[tuple[ResultKind, str], list[Result]]
 
     def runs(self, kind: ResultKind, subject: str) -> list[Result]:
-        """The subject's results, one per slot when the hypothesis pairs (see ``one_per_slot``)."""
-        return one_per_slot(self.all_runs(kind, subject), self.slot_names)[0]
+        """The subject's results, one per slot when the hypothesis pairs (see ``one_per_slot``),
+        and only those in the horizon's pair values when it has a fixed horizon."""
+        kept = one_per_slot(self.all_runs(kind, subject), self.slot_names)[0]
+        horizon = self.horizon
+        if horizon is None or self.settings.pair_by is None:
+            return kept
+        return [r for r in kept if r.params.get(self.settings.pair_by) in horizon]
+
+    @property
+    def horizon(self) -> frozenset[str] | None:
+        """The pair values a fixed horizon (``runs: N``) admits: the first N planned ones, or,
+        with none planned, the first N the hypothesis logged. Results beyond them do not count:
+        running more seeds until the verdict looks good changes nothing."""
+        settings = self.settings
+        if settings.runs is None or settings.pair_by is None:
+            return None
+        if settings.pair_values is not None:
+            return frozenset(settings.pair_values[: settings.runs])
+        own = one_per_slot(self.all_runs("hypothesis", self.hypothesis.id), self.slot_names)[0]
+        logged = dict.fromkeys(
+            r.params[settings.pair_by] for r in own if settings.pair_by in r.params
+        )
+        return frozenset(list(logged)[: settings.runs])
 
     def all_runs(self, kind: ResultKind, subject: str) -> list[Result]:
         return self.evidence.get((kind, subject), [])

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from mlplan._judge.settings import settings_for, used_metrics
 from mlplan._plan import graph
+from mlplan._plan.keys import canonical
 from mlplan._plan.models import Hypothesis, Metric, Plan
 
 __all__ = [
@@ -110,6 +111,15 @@ def _edges(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
     }
 
 
+def _written(values: list[str | int | float] | None) -> list[str] | None:
+    return None if values is None else [canonical(str(v)) for v in values]
+
+
+def _conditions(plan: Plan) -> dict[str, list[str] | None] | None:
+    planned = plan.experiment.condition_values
+    return None if planned is None else {k: _written(v) for k, v in sorted(planned.items())}
+
+
 def _resampling(plan: Plan, hypothesis: Hypothesis) -> Any:
     chosen = settings_for(plan, hypothesis).resampling
     return None if chosen is None else chosen.model_dump(mode="json", exclude_none=True)
@@ -136,6 +146,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("family", lambda p, h: h.family, "hypothesis", until="v3"),
     Setting("family_members", _family_members, "family", since="v3"),
     Setting("edges", _edges, "graph", since="v3"),
+    # The design's slots and horizon: which results count depends on them (issue 15, item 2).
+    Setting("pair_values", lambda p, h: _written(p.experiment.pair_values), "design", None, "v3"),
+    Setting("condition_values", lambda p, h: _conditions(p), "design", None, "v3"),
+    Setting("runs", lambda p, h: h.runs or p.experiment.runs, "hypothesis", None, "v3"),
 )
 
 

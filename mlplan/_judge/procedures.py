@@ -198,6 +198,16 @@ def _no_spread(rule: Rule, tested: Test, sd: float, sd_b: float | None) -> str:
     return ""
 
 
+def _short_of_horizon(inputs: Inputs, tested: Test) -> str:
+    """A fixed horizon decides once, at N: an interim look decides nothing."""
+    planned = inputs.ctx.settings.runs
+    if planned is None or inputs.ctx.settings.pair_by is None or tested.n >= planned:
+        return ""
+    return (
+        f"{tested.n} of {planned} planned runs (runs: {planned}): the horizon decides at {planned}"
+    )
+
+
 def _too_few(base: Test, n: int, need: int) -> Test | None:
     return replace(base, problem=f"n = {n}; needs ≥ {need}") if n < need else None
 
@@ -260,7 +270,9 @@ class _StudentT:
         self, inputs: Inputs, tested: Test, estimate: _stats.Estimate, sd: float, sd_b: float | None
     ) -> Test:
         assert tested.limit is not None
-        if problem := _no_spread(inputs.rule, tested, sd, sd_b):
+        if problem := _no_spread(inputs.rule, tested, sd, sd_b) or _short_of_horizon(
+            inputs, tested
+        ):
             return replace(tested, problem=problem)
         success, failure = p_values(estimate, tested.limit, inputs.rule)
         power = power_tuple(inputs.ctx, inputs.rule, inputs.reference_mean, sd, sd_b)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
+from mlplan._plan.keys import canonical
 from mlplan._plan.models import (
     Guardrail,
     Hypothesis,
@@ -26,6 +27,8 @@ class Settings:
     min_runs: int
     resampling: Resampling | None
     conditions: tuple[str, ...]
+    runs: int | None = None  # a fixed horizon: the first N planned pair values decide
+    pair_values: tuple[str, ...] | None = None  # canonical, in the planned order
 
     @property
     def ratio(self) -> float:
@@ -40,6 +43,10 @@ def settings_for(plan: Plan, hypothesis: Hypothesis) -> Settings:
         min_runs=hypothesis.min_runs or design.min_runs,
         resampling=hypothesis.resampling or design.resampling,
         conditions=tuple(design.conditions),
+        runs=hypothesis.runs or design.runs,
+        pair_values=None
+        if design.pair_values is None
+        else tuple(canonical(str(v)) for v in design.pair_values),
     )
 
 

@@ -1,4 +1,5 @@
-"""The names MLflow accepts for metric, param and tag keys, checked without importing MLflow.
+"""Run params' keys and values: the names MLflow accepts for metric, param and tag keys (checked
+without importing MLflow), and the one written form of a param's value.
 
 MLflow refuses a key only when a run is written, which used to leave an empty RUNNING run
 behind and the result nowhere. The rule is MLflow's own (mlflow/utils/validation.py,
@@ -8,10 +9,11 @@ names, so they must be made of safe characters and must not normalise to another
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 
-__all__ = ["MAX_KEY_LENGTH", "key_problem"]
+__all__ = ["MAX_KEY_LENGTH", "canonical", "key_problem"]
 
 MAX_KEY_LENGTH = 250
 _SAFE = re.compile(r"^[/\w.\- :]*$")
@@ -32,3 +34,17 @@ def key_problem(key: str) -> str | None:
             f"{normal!r}: no leading '/', no '..', '.' or '//' parts"
         )
     return None
+
+
+def canonical(value: str) -> str:
+    """One written form per value, so that a slot is the same however it was logged: the int
+    0 from a plan's YAML and "0" typed on the command line, 1e-3 and "0.001", 7 and "7.0"."""
+    try:
+        number = float(value)
+    except ValueError:
+        return value.strip()
+    if not math.isfinite(number):
+        return value.strip()
+    if number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(number)

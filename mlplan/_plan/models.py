@@ -302,6 +302,21 @@ class Resampling(_Section):
 
 
 Multiplicity = Literal["sequence", "holm", "none"]
+# A value of a pair key or condition as a plan declares it: YAML's int, float or string (a
+# bool is refused: `yes` is no seed). Compared with logged params in one canonical form.
+ParamValue = Annotated[
+    WholeNumber | Number | Annotated[str, StringConstraints(min_length=1, max_length=250)],
+    Field(description="A value of a run param, e.g. a seed 3, a lambda 0.1 or a fold 'a'."),
+]
+Horizon = Annotated[
+    WholeNumber,
+    Field(
+        ge=1,
+        description="A fixed horizon: the first N declared pair-key values (seeds, folds) decide; "
+        "results beyond them do not count.",
+    ),
+]
+
 PairBy = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9_.\-/ ]{1,250}$"),
@@ -416,6 +431,7 @@ class Hypothesis(_Section):
     min_runs: WholeNumber | None = Field(
         default=None, ge=2, description="Overrides experiment.min_runs."
     )
+    runs: Horizon | None = Field(default=None, description="Overrides experiment.runs.")
     resampling: Resampling | None = Field(
         default=None, description="Overrides experiment.resampling."
     )
@@ -446,6 +462,24 @@ class ExperimentDesign(_Section):
     )
     conditions: list[PairBy] = Field(
         default_factory=list, description="Run params that define conditions (groups)."
+    )
+    pair_values: list[ParamValue] | None = Field(
+        default=None,
+        min_length=1,
+        description="The pair key's planned values in order, e.g. seeds [0, 1, 2, 3, 4]: the "
+        "design's slots, and the order in which a fixed horizon takes them.",
+    )
+    condition_values: dict[PairBy, list[ParamValue]] | None = Field(
+        default=None, description="Each condition's planned values, e.g. {lam: [0.1, 1, 10]}."
+    )
+    runs: Horizon | None = Field(
+        default=None,
+        description="A fixed horizon: the first N declared pair values decide (N ≥ min_runs).",
+    )
+    sequential: dict[str, object] | None = Field(
+        default=None,
+        description="Reserved for sequential designs (looks after every run); not available "
+        "yet: validate refuses it.",
     )
     multiplicity: Multiplicity = Field(
         default="sequence",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from mlplan._plan import graph
-from mlplan._plan.keys import key_problem
+from mlplan._plan.keys import canonical, key_problem
 from mlplan._plan.models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
 from mlplan._text import did_you_mean
 from mlplan.errors import Route
@@ -44,8 +44,92 @@ def find_problems(plan: Plan) -> list[Finding]:
         _next_step_cycles,
         _log_references,
         _resampling_needs_pairing,
+        _design_fields,
     )
     return [finding for check in checks for finding in check(plan)]
+
+
+EXPERIMENT = ("experiment",)
+
+
+def _design_fields(plan: Plan) -> Iterator[Finding]:
+    """The planned slots (pair_values, condition_values) and horizon (runs) hold together."""
+    design = plan.experiment
+    if design.sequential is not None:
+        yield Finding(
+            (*EXPERIMENT, "sequential"),
+            "sequential designs (a look after every run) are not available yet",
+            "declare a fixed horizon instead: runs: N (the first N pair values decide)",
+        )
+    yield from _pair_values(plan)
+    yield from _condition_values(plan)
+    yield from _horizons(plan)
+
+
+def _pair_values(plan: Plan) -> Iterator[Finding]:
+    design = plan.experiment
+    if design.pair_values is None:
+        return
+    if design.pair_by is None and not any(h.pair_by for h in design.hypotheses):
+        yield Finding(
+            (*EXPERIMENT, "pair_values"),
+            "pair_values are declared but nothing pairs by them",
+            "name the run param they are values of: pair_by: seed",
+        )
+    yield from _repeated(design.pair_values, (*EXPERIMENT, "pair_values"))
+
+
+def _repeated(values: list[str | int | float], route: Route) -> Iterator[Finding]:
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        written = canonical(str(value))
+        if written in seen:
+            yield Finding(
+                (*route, index),
+                f"{value!r} is the same value as item {seen[written]} ({values[seen[written]]!r})",
+                "each planned value once: 0 and '0', 1e-3 and 0.001 are one slot",
+            )
+        seen.setdefault(written, index)
+
+
+def _condition_values(plan: Plan) -> Iterator[Finding]:
+    design = plan.experiment
+    for name, values in (design.condition_values or {}).items():
+        route = (*EXPERIMENT, "condition_values", name)
+        if name not in design.conditions:
+            yield Finding(
+                route,
+                f"{name!r} is not a declared condition",
+                did_you_mean(name, design.conditions) or "add it to experiment.conditions",
+            )
+        if not values:
+            yield Finding(route, f"no values planned for {name!r}", "list its values, or drop it")
+        yield from _repeated(values, route)
+
+
+def _horizons(plan: Plan) -> Iterator[Finding]:
+    design = plan.experiment
+    planned = len(design.pair_values) if design.pair_values is not None else None
+    places: list[tuple[Route, int | None, int]] = [(EXPERIMENT, design.runs, design.min_runs)]
+    places += [
+        ((*HYPOTHESES, i), h.runs, h.min_runs or design.min_runs)
+        for i, h in enumerate(design.hypotheses)
+    ]
+    for route, runs, min_runs in places:
+        if runs is None:
+            continue
+        if runs < min_runs:
+            yield Finding(
+                (*route, "runs"),
+                f"runs: {runs} is below min_runs ({min_runs}): no check could decide",
+                f"plan at least {min_runs} runs, or lower min_runs",
+            )
+        if planned is not None and runs > planned:
+            yield Finding(
+                (*route, "runs"),
+                f"runs: {runs} is more than the {planned} pair_values planned",
+                "plan more pair_values, or fewer runs",
+            )
 
 
 def _resampling_needs_pairing(plan: Plan) -> Iterator[Finding]:

@@ -762,7 +762,7 @@ def test_runs_that_do_not_vary_decide_nothing() -> None:
     )
     found = verdict(plan, [*seeds("B1", [0.80, 0.80, 0.80]), *seeds("H1", [0.81, 0.81, 0.81])])
     assert found.status == "inconclusive"
-    assert "below the metric's grain 0.01 in 3 runs: more runs, or declare it exact" in (
+    assert "every one of the 3 runs has the same value on the metric's step 0.01" in (
         found.checks[0].note
     )
     plain = plan_of(hyp(criteria=[{"metric": "acc", "at_least": 0.5}]))
@@ -977,3 +977,70 @@ def test_changing_the_design_after_results_changes_the_fingerprint() -> None:
     assert mlplan._judge.criteria_fingerprint(
         same, same.experiment.hypotheses[0]
     ) == mlplan._judge.criteria_fingerprint(base, base.experiment.hypotheses[0])
+
+
+# ---------------------------------------------------------------------------- issue 15, item 3
+
+
+def _paper(**figure: Any) -> list[dict[str, Any]]:
+    reported = {"source": "Smith 2024, Table 2", "metrics": {"acc": {"value": 0.8, **figure}}}
+    return [{"id": "B1", "description": "the paper's model", "reported": reported}]
+
+
+def test_a_baseline_the_plan_reports_is_a_constant_without_its_spread() -> None:
+    plan = plan_of(hyp(criteria=BY_5), baselines=_paper())
+    h = [0.86, 0.85, 0.87, 0.88]
+    found = verdict(plan, seeds("H1", h))  # nothing logged for B1: the plan's figure counts
+    (check,) = found.checks
+    assert check.test == "one-sample t of H1 vs reported B1"
+    assert check.reference is not None and check.reference.reported
+    expected = stats.ttest_1samp(h, 1.05 * 0.8, alternative="greater").pvalue
+    assert check.p_success == pytest.approx(expected)
+
+
+def test_a_reported_figure_with_its_sd_and_n_is_a_welch_test_from_summary_statistics() -> None:
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), baselines=_paper(sd=0.02, n=5)
+    )
+    h = [0.83, 0.82, 0.84, 0.81, 0.835]
+    (check,) = verdict(plan, seeds("H1", h)).checks
+    assert check.test == "Welch t vs B1's reported 0.8 ± 0.02 (n = 5)"
+    expected = stats.ttest_ind_from_stats(
+        np.mean(h), np.std(h, ddof=1), len(h), 0.8, 0.02, 5, equal_var=False, alternative="greater"
+    )
+    assert check.p_success == pytest.approx(expected.pvalue)
+    # A sample with exactly the reported summary, for scipy's interval from raw data.
+    z = np.array([-1.2, -0.4, 0.1, 0.5, 1.0])
+    b = 0.8 + 0.02 * (z - z.mean()) / z.std(ddof=1)
+    low, high = stats.ttest_ind(h, b, equal_var=False).confidence_interval(0.95)
+    assert [check.low, check.high] == pytest.approx([low, high])
+
+
+def test_the_plans_reported_figures_are_frozen_and_checked() -> None:
+    first = plan_of(hyp(criteria=BY_5), baselines=_paper())
+    corrected = plan_of(hyp(criteria=BY_5), baselines=_paper(sd=0.02, n=5))
+    assert mlplan._judge.criteria_fingerprint(
+        first, first.experiment.hypotheses[0]
+    ) != mlplan._judge.criteria_fingerprint(corrected, corrected.experiment.hypotheses[0])
+    with pytest.raises(ValueError, match="give sd and n together"):
+        plan_of(hyp(criteria=BY_5), baselines=_paper(sd=0.02))
+    document = first.model_dump(mode="json", exclude_unset=True)
+    document["experiment"]["baselines"][0]["reported"]["metrics"]["acc2"] = {"value": 1.0}
+    assert [f.message for f in find_problems(Plan.model_validate(document))] == [
+        "'acc2' is not a declared metric"
+    ]
+
+
+def test_pairs_never_cross_conditions_even_when_the_hypothesis_ran_one() -> None:
+    # Found by the calibration benchmark: H1 ran lam=1 only, B1 both lams; each H1 run was
+    # paired with B1's first run of the seed, whatever its lam (+0.30 where it is −0.10).
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1"}]), pair_by="seed", conditions=["lam"]
+    )
+    b7 = [run("B1", {"acc": 0.50 + s / 100}, kind="baseline", seed=s, lam=7) for s in range(5)]
+    b1 = [run("B1", {"acc": 0.90 + s / 100}, kind="baseline", seed=s, lam=1) for s in range(5)]
+    h = [run("H1", {"acc": 0.80 + s / 100 + s * s / 1e4}, seed=s, lam=1) for s in range(5)]
+    found = verdict(plan, [*b7, *b1, *h])
+    (check,) = found.checks
+    assert check.estimate == pytest.approx(-0.10 + np.mean([s * s / 1e4 for s in range(5)]))
+    assert found.status != "succeeded"

@@ -4,6 +4,7 @@ grouped per subject, and their aggregates.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ __all__ = [
     "natural",
     "one_per_slot",
     "ordered",
+    "plan_figures",
     "subject_values",
     "superseded_lines",
     "unmatched_lines",
@@ -110,6 +112,28 @@ def _judged_runs(results: Sequence[Result]) -> list[Result]:
     """Measured results if there are any, else the reported ones: never a mix."""
     measured = [result for result in results if not result.reported]
     return measured or list(results)
+
+
+_SOURCE_DAY = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # a plan's figures predate every run
+
+
+def plan_figures(plan: Plan, results: Sequence[Result]) -> list[Result]:
+    """A baseline the plan declares as reported (a paper's table) is a result like any other,
+    unless results were logged for it: then those are its evidence."""
+    logged = {r.subject for r in results if r.kind == "baseline"}
+    return [
+        Result(
+            run_id=f"plan:{baseline.id}",
+            kind="baseline",
+            subject=baseline.id,
+            metrics={key: figure.value for key, figure in baseline.reported.metrics.items()},
+            logged_at=_SOURCE_DAY,
+            reported=True,
+            source=baseline.reported.source,
+        )
+        for baseline in plan.experiment.baselines
+        if baseline.reported is not None and baseline.id not in logged
+    ]
 
 
 def gather(results: Sequence[Result]) -> dict[tuple[ResultKind, str], list[Result]]:

@@ -44,7 +44,7 @@ __all__ = [
 
 FINGERPRINT_VERSION = "v3"
 VERSIONS = ("v2", "v3")  # in order; a stamp names one of them
-Place = Literal["hypothesis", "design", "metrics", "baselines", "graph", "family"]
+Place = Literal["hypothesis", "design", "metrics", "baselines", "graph", "family", "reported"]
 _ALWAYS = object()  # always in the text, as stamps of its versions were computed
 
 
@@ -120,6 +120,17 @@ def _conditions(plan: Plan) -> dict[str, list[str] | None] | None:
     return None if planned is None else {k: _written(v) for k, v in sorted(planned.items())}
 
 
+def _reported(plan: Plan) -> dict[str, Any] | None:
+    """The figures a plan declares for its reported baselines: a corrected paper number is a
+    change of criteria too."""
+    found = {
+        b.id: b.reported.model_dump(mode="json", exclude_none=True)
+        for b in plan.experiment.baselines
+        if b.reported is not None
+    }
+    return found or None
+
+
 def _resampling(plan: Plan, hypothesis: Hypothesis) -> Any:
     chosen = settings_for(plan, hypothesis).resampling
     return None if chosen is None else chosen.model_dump(mode="json", exclude_none=True)
@@ -150,6 +161,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pair_values", lambda p, h: _written(p.experiment.pair_values), "design", None, "v3"),
     Setting("condition_values", lambda p, h: _conditions(p), "design", None, "v3"),
     Setting("runs", lambda p, h: h.runs or p.experiment.runs, "hypothesis", None, "v3"),
+    Setting("reported_baselines", lambda p, h: _reported(p), "reported", None, "v3"),
 )
 
 
@@ -232,6 +244,10 @@ def _put_back(data: dict[str, Any], hypothesis_id: str, setting: Setting, value:
         _put_back_family(design, hypothesis_id, value)
     elif setting.place == "graph":
         _put_back_edges(design, hypothesis_id, value)
+    elif setting.place == "reported" and isinstance(value, Mapping):
+        for baseline in design["baselines"]:
+            if baseline["id"] in value:
+                baseline["reported"] = value[baseline["id"]]
     elif isinstance(value, list):  # baselines: which are exact
         for baseline in design["baselines"]:
             baseline["exact"] = baseline["id"] in value

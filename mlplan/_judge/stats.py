@@ -43,6 +43,7 @@ __all__ = [
     "success_p",
     "upper_bound",
     "welch",
+    "welch_summary",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -111,16 +112,25 @@ def welch(h: npt.ArrayLike, b: npt.ArrayLike, scale: Any = 1.0) -> Estimate:
     with Welch–Satterthwaite degrees of freedom (Satterthwaite 1946). The baseline's variance
     is scaled by scale² when a relative margin multiplies it."""
     h_arr, b_arr = np.asarray(h, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    summary_b = (np.mean(b_arr, axis=-1), _sd(b_arr), b_arr.shape[-1])
+    return welch_summary(h_arr, *summary_b, scale=scale)
+
+
+def welch_summary(h: npt.ArrayLike, mean_b: Any, sd_b: Any, n_b: int, scale: Any = 1.0) -> Estimate:
+    """Welch's t with the baseline known only by its summary statistics (mean, sd, n), as a
+    paper reports them: the same statistic and Welch–Satterthwaite df as ``welch`` (what
+    scipy.stats.ttest_ind_from_stats computes with equal_var=False)."""
+    h_arr = np.asarray(h, dtype=np.float64)
     scale_arr = np.asarray(scale, dtype=np.float64)
-    n_h, n_b = h_arr.shape[-1], b_arr.shape[-1]
+    n_h = h_arr.shape[-1]
     v_h = _sd(h_arr) ** 2 / n_h
-    v_b = scale_arr**2 * _sd(b_arr) ** 2 / n_b
+    v_b = scale_arr**2 * np.asarray(sd_b, dtype=np.float64) ** 2 / n_b
     total = v_h + v_b
     with np.errstate(divide="ignore", invalid="ignore"):
         df = total**2 / (v_h**2 / (n_h - 1) + v_b**2 / (n_b - 1))
     # No spread on either side: the comparison is exact and df is never used.
     df = np.where(total > 0, df, float(n_h + n_b - 2))
-    value = np.mean(h_arr, axis=-1) - scale_arr * np.mean(b_arr, axis=-1)
+    value = np.mean(h_arr, axis=-1) - scale_arr * np.asarray(mean_b, dtype=np.float64)
     return Estimate(value, np.sqrt(total), np.asarray(df, dtype=np.float64), n_h)
 
 

@@ -43,7 +43,7 @@ from mlplan._judge.decide import (
     status_of,
     verdict_runs_needed,
 )
-from mlplan._judge.evidence import aggregate, baseline_values, gather, subject_values
+from mlplan._judge.evidence import aggregate, baseline_values, gather, plan_figures, subject_values
 from mlplan._judge.explain import (
     closed_reason,
     condition_warnings,
@@ -206,7 +206,7 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
     Results for subjects the plan does not know are ignored. Verdicts always use the plan's
     current criteria; if they changed since the first result, ``Verdict.amendment`` says so.
     """
-    evidence = gather(results)
+    evidence = gather([*results, *plan_figures(plan, results)])
     own: dict[str, list[Result]] = defaultdict(list)  # every hypothesis's raw results
     for result in results:
         if result.kind == "hypothesis":

@@ -259,6 +259,28 @@ class Metric(_Section):
         return self
 
 
+class ReportedFigure(_Section):
+    """A figure a source reports: its value and, where the source gives them, its standard
+    deviation over n runs (then the comparison counts the figure's own uncertainty)."""
+
+    value: Number
+    sd: Number | None = Field(default=None, ge=0, description="Its standard deviation.")
+    n: WholeNumber | None = Field(default=None, ge=2, description="Over how many runs.")
+
+    @model_validator(mode="after")
+    def _sd_with_n(self) -> ReportedFigure:
+        if (self.sd is None) != (self.n is None):
+            raise ValueError("give sd and n together (a spread needs its number of runs)")
+        return self
+
+
+class ReportedBaseline(_Section):
+    """A baseline known from a source (a paper's table), not measured by the project."""
+
+    source: Text = Field(description="Where the figures come from: paper, table, page.")
+    metrics: dict[MetricKey, ReportedFigure] = Field(min_length=1)
+
+
 class Baseline(_Section):
     id: Identifier
     description: Text
@@ -267,6 +289,11 @@ class Baseline(_Section):
         default=False,
         description="Deterministic (a rule scored on one fixed test set): a constant, "
         "compared with every run.",
+    )
+    reported: ReportedBaseline | None = Field(
+        default=None,
+        description="Figures a source reports, judged as that source's: a constant, or with "
+        "sd and n a Welch test from summary statistics. No results need to be logged.",
     )
 
 

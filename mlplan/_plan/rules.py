@@ -62,8 +62,21 @@ def _design_fields(plan: Plan) -> Iterator[Finding]:
             "declare a fixed horizon instead: runs: N (the first N pair values decide)",
         )
     yield from _pair_values(plan)
+    yield from _reported_metrics(plan)
     yield from _condition_values(plan)
     yield from _horizons(plan)
+
+
+def _reported_metrics(plan: Plan) -> Iterator[Finding]:
+    declared = [m.key for m in plan.metrics]
+    for index, baseline in enumerate(plan.experiment.baselines):
+        for key in baseline.reported.metrics if baseline.reported else {}:
+            if key not in declared:
+                yield Finding(
+                    (*BASELINES, index, "reported", "metrics", key),
+                    f"{key!r} is not a declared metric",
+                    did_you_mean(key, declared) or "declare it under metrics",
+                )
 
 
 def _pair_values(plan: Plan) -> Iterator[Finding]:

@@ -877,8 +877,8 @@ def test_the_headline_names_the_question_then_what_blocks_it() -> None:
     found = verdict(plan, results)
     assert found.status == "inconclusive"
     question = found.checks[0].description
-    assert f"; {question} is unclear; blocked by: " in found.reason
-    assert "time ≤" in found.reason.split("blocked by: ")[1]
+    assert f"; {question} is unclear; also holding it back: " in found.reason
+    assert "time ≤" in found.reason.split("holding it back: ")[1]
 
 
 def test_status_json_follows_its_documented_schema(

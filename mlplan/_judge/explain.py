@@ -93,7 +93,7 @@ def headline(checks: Sequence[Check]) -> str:
     if failing:
         return line + _listed("; fails on: " if question.outcome != "fail" else "; also: ", failing)
     blocking = [c for c in checks if c.outcome != "pass" and c is not question]
-    return line + (_listed("; blocked by: ", blocking) if blocking else "")
+    return line + (_listed("; also holding it back: ", blocking) if blocking else "")
 
 
 def _listed(lead: str, checks: Sequence[Check]) -> str:

@@ -580,7 +580,9 @@ class _WelchT(_StudentT):
             # validate refuses such a plan; a Plan built in code reaches here (18.7% false
             # successes uncorrected): the correction needs per-split differences.
             return replace(
-                tested, problem="overlapping resamples need a pair key (pair_by) to be corrected"
+                tested,
+                test=self.name,
+                problem="overlapping resamples need a pair key (pair_by) to be corrected",
             )
         need = inputs.ctx.settings.min_runs
         if len(b) < need:

@@ -1044,3 +1044,90 @@ def test_pairs_never_cross_conditions_even_when_the_hypothesis_ran_one() -> None
     (check,) = found.checks
     assert check.estimate == pytest.approx(-0.10 + np.mean([s * s / 1e4 for s in range(5)]))
     assert found.status != "succeeded"
+
+
+# ---------------------------------------------------------------------------- found in review
+
+
+def test_every_sample_test_takes_the_pair_key_as_its_unit() -> None:
+    # Slots of one seed counted as independent runs: 20% false successes (a review of issue 15).
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "at_least": 0.0}]), pair_by="seed", conditions=["lam"]
+    )
+    values = {s: (0.1 * s - 0.2, 0.1 * s - 0.15) for s in range(5)}
+    results = [
+        run("H1", {"acc": v[i]}, seed=s, lam=lam)
+        for s, v in values.items()
+        for i, lam in enumerate((1, 7))
+    ]
+    (check,) = verdict(plan, [*results, run("B1", {"acc": 0.0}, kind="baseline")]).checks
+    assert check.n == 5
+    assert check.test == "one-sample t, one value per seed pooled over lam"
+    per_seed = [np.mean(v) for v in values.values()]
+    assert check.p_success == pytest.approx(
+        stats.ttest_1samp(per_seed, 0.0, alternative="greater").pvalue
+    )
+
+
+def test_a_fixed_horizon_needs_a_pair_key_and_names_runs_without_one() -> None:
+    assert _design(runs=3) == ["runs: 3 needs a pair key: a fixed horizon counts pair values"]
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1"}]),
+        pair_by="seed",
+        pair_values=[0, 1, 2],
+        runs=3,
+    )
+    keyless = run("H1", {"acc": 0.1})
+    found = verdict(plan, [*seeds("B1", [0.5, 0.6, 0.7]), *seeds("H1", [0.8, 0.92, 0.99]), keyless])
+    assert found.status == "inconclusive"
+    assert keyless.run_id in found.checks[0].note
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        {"runs": 4},
+        {"metric": {"resolution": 0.5}},
+        {"family": "F"},
+        {"resampling": {"folds": 5, "repeats": 1}},
+    ],
+    ids=["runs", "resolution", "family", "resampling"],
+)
+def test_the_criteria_as_stamped_are_rebuilt_exactly(added: dict[str, Any]) -> None:
+    # judge_under rebuilds the plan from a stamp: a setting added since must not leak in.
+    from mlplan._judge.fingerprint import criteria_text, plan_with_criteria
+
+    criteria = [{"metric": "acc", "better_than": "B1"}]
+    metric = {"key": "acc", "direction": "higher", **added.pop("metric", {})}
+    family = {"family": added.pop("family")} if "family" in added else {}
+    before = plan_of(hyp(criteria=criteria), hyp("H2", criteria=criteria), pair_by="seed")
+    design: dict[str, Any] = {"pair_by": "seed", **added}
+    if family:
+        design["multiplicity"] = "holm"
+    after = plan_of(
+        hyp(criteria=criteria, **family),
+        hyp("H2", criteria=criteria, **family),
+        metrics=[metric],
+        **design,
+    )
+    stamp = criteria_text(before, before.experiment.hypotheses[0])
+    rebuilt = plan_with_criteria(after, "H1", stamp)
+    assert rebuilt is not None
+    assert criteria_text(rebuilt, rebuilt.experiment.hypotheses[0]) == stamp
+    results = [*seeds("B1", [0.5, 0.52, 0.51, 0.49]), *seeds("H1", [0.6, 0.63, 0.61, 0.64])]
+    assert verdict(rebuilt, results).status == verdict(before, results).status == "succeeded"
+
+
+def test_a_condition_nested_in_the_pair_key_keeps_one_value_per_key() -> None:
+    # One held-out family per seed (the GCN study): nothing to pool, each seed is a unit; a
+    # baseline run that does not carry the condition serves every value of it.
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1"}]),
+        pair_by="seed",
+        conditions=["family"],
+    )
+    families = ["classic", "header", "receipt", "memo"]
+    h = [run("H1", {"acc": 0.6 + s / 50}, seed=s, family=f) for s, f in enumerate(families)]
+    b = [run("B1", {"acc": 0.5 + s / 100}, kind="baseline", seed=s) for s in range(4)]
+    (check,) = verdict(plan, [*h, *b]).checks
+    assert (check.n, check.test) == (4, "paired t on seed")

@@ -187,7 +187,9 @@ class Context:
         horizon = self.horizon
         if horizon is None or self.settings.pair_by is None:
             return kept
-        return [r for r in kept if r.params.get(self.settings.pair_by) in horizon]
+        key = self.settings.pair_by
+        # A run without the key stays, so that the test names it instead of losing it.
+        return [r for r in kept if key not in r.params or r.params[key] in horizon]
 
     @property
     def horizon(self) -> frozenset[str] | None:

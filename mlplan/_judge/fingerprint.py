@@ -219,11 +219,16 @@ def plan_with_criteria(plan: Plan, hypothesis_id: str, criteria: str) -> Plan | 
         return None
     if not isinstance(document, dict):
         return None
+    version = document.get("version")
     # exclude_unset keeps an explicit `pair_by: null` (pairing switched off) as written.
     data = plan.model_dump(mode="json", exclude_unset=True)
     for setting in SETTINGS:
         if setting.key in document:
             _put_back(data, hypothesis_id, setting, document[setting.key])
+        elif version in VERSIONS and setting.in_version(version) and setting.default is not _ALWAYS:
+            # Left out of the text because it was at its default then: back to the default,
+            # or a setting added since would judge the "original" criteria too.
+            _put_back(data, hypothesis_id, setting, setting.default)
     try:
         return Plan.model_validate(data)
     except ValueError:
@@ -236,18 +241,22 @@ def _put_back(data: dict[str, Any], hypothesis_id: str, setting: Setting, value:
         for hypothesis in design["hypotheses"]:
             if hypothesis["id"] == hypothesis_id:
                 hypothesis[setting.key] = value
+        if value is None and setting.key in ("resampling", "runs"):
+            # Stamped as the setting in force: none in force means none on the experiment
+            # either (the hypothesis's null would fall back to it).
+            design[setting.key] = None
     elif setting.place == "design":
         design[setting.key] = value
     elif setting.place == "metrics":
-        _put_back_metrics(data, value)
+        _put_back_metrics(data, value, grain=setting.since == "v3")
     elif setting.place == "family":
         _put_back_family(design, hypothesis_id, value)
     elif setting.place == "graph":
         _put_back_edges(design, hypothesis_id, value)
-    elif setting.place == "reported" and isinstance(value, Mapping):
+    elif setting.place == "reported":
+        stamped = value if isinstance(value, Mapping) else {}
         for baseline in design["baselines"]:
-            if baseline["id"] in value:
-                baseline["reported"] = value[baseline["id"]]
+            baseline["reported"] = stamped.get(baseline["id"])
     elif isinstance(value, list):  # baselines: which are exact
         for baseline in design["baselines"]:
             baseline["exact"] = baseline["id"] in value
@@ -256,9 +265,14 @@ def _put_back(data: dict[str, Any], hypothesis_id: str, setting: Setting, value:
 def _put_back_family(design: dict[str, Any], hypothesis_id: str, members: Any) -> None:
     """The stamped members share one family again (named after the hypothesis judged), and no
     one else is in it: Holm's levels are recomputed over the family as it was."""
+    ours = next(h.get("family") for h in design["hypotheses"] if h["id"] == hypothesis_id)
+    if members is None:  # in no family when stamped
+        for hypothesis in design["hypotheses"]:
+            if hypothesis["id"] == hypothesis_id:
+                hypothesis["family"] = None
+        return
     if not isinstance(members, list):
         return
-    ours = next(h.get("family") for h in design["hypotheses"] if h["id"] == hypothesis_id)
     name = f"{hypothesis_id}-as-stamped"
     for hypothesis in design["hypotheses"]:
         if hypothesis["id"] in members:
@@ -280,14 +294,16 @@ def _put_back_edges(design: dict[str, Any], hypothesis_id: str, edges: Any) -> N
                     step["then"] = target
 
 
-def _put_back_metrics(data: dict[str, Any], metrics: Any) -> None:
+def _put_back_metrics(data: dict[str, Any], metrics: Any, *, grain: bool) -> None:
     # "lower is better" flipped to "higher" is a change of criteria: turn it back too.
     if isinstance(metrics, Mapping):
         for metric in data["metrics"]:
             stamped = metrics.get(metric["key"])
             if isinstance(stamped, Mapping):
-                kept = ("direction", "bounds", "resolution", "step")
-                metric.update({k: v for k, v in stamped.items() if k in kept})
+                metric.update({k: v for k, v in stamped.items() if k in ("direction", "bounds")})
+                if grain:  # v3 stamps the grain when it is set: absent means none
+                    metric["resolution"] = stamped.get("resolution")
+                    metric["step"] = stamped.get("step")
                 metric["exact"] = bool(stamped.get("exact", False))
 
 

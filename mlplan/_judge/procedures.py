@@ -210,7 +210,9 @@ def _no_spread(rule: Rule, tested: Test, sd: float, sd_b: float | None) -> str:
 def _short_of_horizon(inputs: Inputs, tested: Test) -> str:
     """A fixed horizon decides once, at N: an interim look decides nothing."""
     planned = inputs.ctx.settings.runs
-    if planned is None or inputs.ctx.settings.pair_by is None or tested.n >= planned:
+    if planned is not None and inputs.ctx.settings.pair_by is None:
+        return f"runs: {planned} needs a pair key (pair_by): the horizon counts pair values"
+    if planned is None or tested.n >= planned:
         return ""
     return (
         f"{tested.n} of {planned} planned runs (runs: {planned}): the horizon decides at {planned}"
@@ -429,8 +431,7 @@ class _PairedT(_StudentT):
             return replace(
                 inputs.base,
                 test=test_name(f"paired t on {pair_by}", ctx.settings),
-                problem=f"pairing by {pair_by} is declared, but {keyless}: log them with "
-                f"--param {pair_by}=VALUE (or --replace them), or set pair_by: null",
+                problem=_keyless_problem(pair_by, keyless),
                 procedure=self,
             )
         pooled = _pooled_conditions(inputs)
@@ -438,7 +439,8 @@ class _PairedT(_StudentT):
         h = [x for x, _ in pairs.values()]
         b = [y for _, y in pairs.values()]
         differences = [x - inputs.scale * y for x, y in zip(h, b, strict=True)]
-        over = f", pooled over {', '.join(pooled)}" if pooled else ""
+        crossed = bool(pooled) and _required(_cells(inputs.runs, pair_by, pooled)) is not None
+        over = f", pooled over {', '.join(pooled)}" if crossed else ""
         tested = replace(
             inputs.base,
             test=test_name(f"paired t on {pair_by}{over}", ctx.settings),
@@ -456,12 +458,17 @@ class _PairedT(_StudentT):
         return self._decided(inputs, tested, estimate, float(np.std(differences, ddof=1)), None)
 
 
-def _keyless(inputs: Inputs, pair_by: str) -> str:
-    """The runs that cannot be paired because they carry no pair key, in words."""
+def _keyless(inputs: Inputs, pair_by: str, *, measured_only: bool = False) -> str:
+    """The runs that cannot take their place because they carry no pair key, in words. With
+    ``measured_only`` only the sample a one-sample test takes (a constant, an exact or a
+    reported figure, needs no key)."""
     hypothesis, baseline = inputs.ctx.hypothesis.id, inputs.rule.baseline
+    sides = [(hypothesis, inputs.runs), (baseline, inputs.b_runs)]
+    if measured_only:
+        sides = [sides[1] if inputs.runs[0].reported else sides[0]]
     named = [
         f"{subject} run {run.run_id}"
-        for subject, runs in ((hypothesis, inputs.runs), (baseline, inputs.b_runs))
+        for subject, runs in sides
         for run in runs
         if pair_by not in run.params
     ]
@@ -503,45 +510,70 @@ def _pairs(
     return _pooled_pairs(inputs, pair_by, pooled)
 
 
+Cell = tuple[str | None, ...]
+
+
+def _cells(runs: list[Result], pair_by: str, names: list[str]) -> dict[str, dict[Cell, Result]]:
+    """Per pair key (in logging order), its runs by their values of ``names``."""
+    found: dict[str, dict[Cell, Result]] = {}
+    for run in runs:
+        cell = tuple(run.params.get(name) for name in names)
+        found.setdefault(run.params[pair_by], {}).setdefault(cell, run)
+    return found
+
+
+def _required(cells: dict[str, dict[Cell, Result]]) -> list[Cell] | None:
+    """The cells every key must have: all of them when the conditions are crossed with the
+    key (some key ran several); None when they are nested in it (one cell per key, e.g. one
+    held-out family per seed), where each key's own cell is its value."""
+    if all(len(found) <= 1 for found in cells.values()):
+        return None
+    every = {cell for found in cells.values() for cell in found}
+    return sorted(every, key=lambda cell: tuple(map(str, cell)))
+
+
+def _partner(runs: list[Result], names: list[str], cell: Cell) -> Result | None:
+    """The baseline's run for a cell: the first whose condition values match the cell's, a
+    condition it does not carry matching any (one baseline run for every value)."""
+    for run in runs:
+        if all(
+            name not in run.params or run.params[name] == value
+            for name, value in zip(names, cell, strict=True)
+        ):
+            return run
+    return None
+
+
 def _pooled_pairs(
     inputs: Inputs, pair_by: str, pooled: list[str]
 ) -> tuple[dict[str, tuple[float, float]], list[str]]:
     metric, hypothesis = inputs.rule.metric.key, inputs.ctx.hypothesis.id
     baseline = str(inputs.rule.baseline)
-
-    def slot(run: Result, names: list[str]) -> tuple[str, tuple[str | None, ...]]:
-        return run.params[pair_by], tuple(run.params.get(c) for c in names)
-
-    mine: dict[tuple[str, tuple[str | None, ...]], Result] = {}
-    for run in inputs.runs:
-        mine.setdefault(slot(run, pooled), run)
-    # One baseline for every condition, unless its runs carry the conditions too.
-    b_conditions = [c for c in pooled if any(c in r.params for r in inputs.b_runs)]
-    theirs: dict[tuple[str, tuple[str | None, ...]], Result] = {}
+    mine = _cells(inputs.runs, pair_by, pooled)
+    required = _required(mine)
+    theirs: dict[str, list[Result]] = {}
     for run in inputs.b_runs:
-        theirs.setdefault(slot(run, b_conditions), run)
-    cells = sorted({values for _, values in mine}, key=lambda v: tuple(map(str, v)))
+        theirs.setdefault(run.params[pair_by], []).append(run)
     pairs: dict[str, tuple[float, float]] = {}
     lines: list[str] = []
-    for key in dict.fromkeys(k for k, _ in mine):
-        h_cells = [mine.get((key, cell)) for cell in cells]
-        b_cells = [
-            theirs.get(
-                (key, tuple(v for c, v in zip(pooled, cell, strict=True) if c in b_conditions))
-            )
-            for cell in cells
-        ]
+    for key, found in mine.items():
+        cells = list(found) if required is None else required
+        partners = [_partner(theirs.get(key, []), pooled, cell) for cell in cells]
         missing = [
-            f"{who} has no result for {_cell_text(pooled, cell)}"
-            for cell, h_run, b_run in zip(cells, h_cells, b_cells, strict=True)
-            for who, found in ((hypothesis, h_run), (baseline, b_run))
-            if found is None
+            f"{hypothesis} has no result for {_cell_text(pooled, c)}"
+            for c in cells
+            if c not in found
+        ]
+        missing += [
+            f"{baseline} has no result for {_cell_text(pooled, c)}"
+            for c, b_run in zip(cells, partners, strict=True)
+            if b_run is None
         ]
         if missing:
             lines.append(f"{pair_by}={key} not used: " + "; ".join(missing))
             continue
-        h_values = [r.metrics[metric] for r in h_cells if r is not None]
-        b_values = [r.metrics[metric] for r in b_cells if r is not None]
+        h_values = [found[c].metrics[metric] for c in cells]
+        b_values = [b.metrics[metric] for b in partners if b is not None]
         pairs[key] = (math.fsum(h_values) / len(h_values), math.fsum(b_values) / len(b_values))
     return pairs, lines
 
@@ -600,6 +632,8 @@ ONE_SAMPLE_T: Procedure = _OneSampleT()
 AGAINST_CONSTANT: Procedure = _AgainstConstant()
 AGAINST_REPORTED: Procedure = _AgainstReported()
 WELCH_SUMMARY: Procedure = _WelchSummary()
+# The tests on one sample of runs: with a pair key, the key is their unit (see _run).
+_SAMPLE_TESTS = (ONE_SAMPLE_T, AGAINST_CONSTANT, AGAINST_REPORTED, WELCH_SUMMARY)
 PAIRED_T: Procedure = _PairedT()
 WELCH_T: Procedure = _WelchT()
 
@@ -628,11 +662,66 @@ def _absolute_test(ctx: Context, rule: Rule, runs: list[Result], group: str) -> 
 
 
 def _run(inputs: Inputs, procedure: Procedure, *groups: list[float]) -> Test:
-    """Run the chosen procedure, unless the values are too large for a t statistic."""
+    """Run the chosen procedure, unless the values are too large for a t statistic. With a
+    pair key declared, every sample test takes the pair key as its unit, as the paired test
+    does: one value per key, averaged over the conditions the rule pools (slots of one seed are
+    correlated; counting them as independent runs gave 20% false successes)."""
     if procedure is not POINT_VALUE and (problem := magnitude_problem(*groups)):
         points = inputs.base.points or ordered(inputs.h_values)
         return replace(inputs.base, problem=problem, points=points)
+    pair_by = inputs.ctx.settings.pair_by
+    if procedure in _SAMPLE_TESTS and pair_by is not None:
+        if keyless := _keyless(inputs, pair_by, measured_only=True):
+            return replace(inputs.base, problem=_keyless_problem(pair_by, keyless))
+        pooled = _pooled_conditions(inputs)
+        if pooled:
+            units, lines = _per_key(inputs, pair_by, pooled)
+            if not (units.b_values if inputs.runs[0].reported else units.h_values):
+                need = f"no {pair_by} has a result in every condition ({', '.join(pooled)})"
+                return replace(inputs.base, problem=need, unmatched=tuple(lines))
+            tested = procedure.run(units)
+            crossed = _required(_cells(inputs.runs, pair_by, pooled)) is not None
+            over = f", one value per {pair_by} pooled over {', '.join(pooled)}" if crossed else ""
+            return replace(tested, test=tested.test + over, unmatched=(*tested.unmatched, *lines))
     return procedure.run(inputs)
+
+
+def _keyless_problem(pair_by: str, keyless: str) -> str:
+    return (
+        f"pairing by {pair_by} is declared, but {keyless}: log them with --param "
+        f"{pair_by}=VALUE (or --replace them), or set pair_by: null"
+    )
+
+
+def _per_key(inputs: Inputs, pair_by: str, pooled: list[str]) -> tuple[Inputs, list[str]]:
+    """The inputs with the measured sample's values replaced by one mean per pair key over the
+    pooled conditions' cells; keys missing a cell are left out and named. (The other side is
+    a constant: an exact or reported figure.)"""
+    metric = inputs.rule.metric.key
+    if inputs.runs[0].reported:  # a reported hypothesis: the baseline's runs are the sample
+        b_values, lines = _key_means(
+            inputs.b_runs, metric, pair_by, pooled, str(inputs.rule.baseline)
+        )
+        return replace(inputs, b_values=b_values), lines
+    h_values, lines = _key_means(inputs.runs, metric, pair_by, pooled, inputs.ctx.hypothesis.id)
+    return replace(inputs, h_values=h_values), lines
+
+
+def _key_means(
+    runs: list[Result], metric: str, pair_by: str, pooled: list[str], subject: str
+) -> tuple[list[float], list[str]]:
+    """One mean per pair key over its cells (all of them when crossed; see ``_required``)."""
+    cells = _cells(runs, pair_by, pooled)
+    required = _required(cells)
+    values, lines = [], []
+    for key, found in cells.items():
+        missing = [] if required is None else [c for c in required if c not in found]
+        if missing:
+            shown = "; ".join(_cell_text(pooled, cell) for cell in missing)
+            lines.append(f"{pair_by}={key} not used: {subject} has no result for {shown}")
+            continue
+        values.append(math.fsum(r.metrics[metric] for r in found.values()) / len(found))
+    return values, lines
 
 
 def _comparison_test(

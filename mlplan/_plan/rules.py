@@ -131,6 +131,12 @@ def _horizons(plan: Plan) -> Iterator[Finding]:
     for route, runs, min_runs in places:
         if runs is None:
             continue
+        if not _pairs_somewhere(plan, route):
+            yield Finding(
+                (*route, "runs"),
+                f"runs: {runs} needs a pair key: a fixed horizon counts pair values",
+                "set pair_by (e.g. pair_by: seed), and best pair_values too",
+            )
         if runs < min_runs:
             yield Finding(
                 (*route, "runs"),
@@ -143,6 +149,19 @@ def _horizons(plan: Plan) -> Iterator[Finding]:
                 f"runs: {runs} is more than the {planned} pair_values planned",
                 "plan more pair_values, or fewer runs",
             )
+
+
+def _pairs_somewhere(plan: Plan, route: Route) -> bool:
+    """Whether the experiment (or the hypothesis at ``route``) has a pair key in force."""
+    design = plan.experiment
+    if len(route) == 1:  # the experiment's runs: every hypothesis that uses it must pair
+        return all(
+            (h.pair_by if h.overrides_pair_by else design.pair_by) is not None
+            for h in design.hypotheses
+            if h.runs is None
+        )
+    hypothesis = design.hypotheses[int(route[-1])]
+    return (hypothesis.pair_by if hypothesis.overrides_pair_by else design.pair_by) is not None
 
 
 def _resampling_needs_pairing(plan: Plan) -> Iterator[Finding]:

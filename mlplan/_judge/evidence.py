@@ -39,7 +39,6 @@ __all__ = [
     "ordered",
     "plan_figures",
     "subject_values",
-    "superseded_lines",
     "unmatched_lines",
     "values_of",
     "with_metric",
@@ -300,20 +299,6 @@ def unmatched_lines(
         elif value not in other_keys:
             lines.append(f"{subject} run {run.run_id} ({key}={value}): no {other} run with it")
     return lines
-
-
-def superseded_lines(
-    subject: str, runs: Sequence[Result], key: str, kept: Mapping[str, Result]
-) -> list[str]:
-    """Runs that share a key with an earlier one (logged past the journal's check): only the
-    first counts, and the doc says which were set aside."""
-    return [
-        f"{subject} run {run.run_id} ({key}={run.params[key]}): an earlier result has the same "
-        f"{key} (run {kept[run.params[key]].run_id}); only that one is used unless it is "
-        "replaced (--replace RUN --reason TEXT)"
-        for run in runs
-        if key in run.params and kept[run.params[key]] is not run
-    ]
 
 
 def natural(key: str) -> tuple[int, float, str]:

@@ -144,7 +144,13 @@ def _stores_start_from_a_migrated_template(_migrated_schema: Path) -> Iterator[N
     """
     from mlflow.store.db import utils
 
-    initialize: Callable[[Any], None] = utils._initialize_tables
+    # A private MLflow function: if a release renames it, the suite runs at the old speed
+    # (every store migrates itself) instead of erroring in this fixture.
+    found: Callable[[Any], None] | None = getattr(utils, "_initialize_tables", None)
+    if found is None:
+        yield
+        return
+    initialize = found
     lock = FileLock(str(_migrated_schema) + ".lock")
 
     def from_template(engine: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shlex
@@ -67,3 +68,9 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
     row = next(line for line in deviations.splitlines() if "| H2 |" in line)
     assert row.index("failed") < row.index("succeeded")  # original criteria, then amended
     assert "✅ Nothing needs attention." in done.stdout
+    # Friday's edit moves H2's margin and nothing else (issue 20: it once moved H3's too).
+    plan = tmp_path / "housing" / "housing.yaml"
+    before = (tmp_path / "housing" / "housing.yaml.bak").read_text(encoding="utf-8").splitlines()
+    after = plan.read_text(encoding="utf-8").splitlines()
+    changed = [line for line in difflib.ndiff(before, after) if line.startswith("- ")]
+    assert len(changed) == 1 and "B-ols-orig" in changed[0], changed

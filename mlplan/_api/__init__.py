@@ -454,8 +454,22 @@ def render_design_doc(
     if output is not None:
         write_markdown(output, markdown, protect=[journal.loaded.path])
         if log.available:
-            journal.snapshot(output, files)
+            _snapshot(journal, output, files)
     return markdown
+
+
+def _snapshot(journal: Journal, doc: Path, plots: list[Path]) -> None:
+    """Keep the doc in the store; a store that refuses (a read-only account, say) is an error
+    that first says the doc itself was written, so nobody writes it again to be sure."""
+    try:
+        journal.snapshot(doc, plots)
+    except TrackingError as error:
+        # The same error (its kind and HTTP status), told with what did happen first.
+        error.args = (
+            f"wrote the design doc to {doc}, but could not keep a copy of it beside the "
+            f"results in {journal.location.describe()}: {error}",
+        )
+        raise
 
 
 def _link(plot: Path, doc: Path) -> str:

@@ -160,7 +160,11 @@ def render(
     today: Today = None,
     refresh: Refresh = False,
 ) -> None:
-    """Render the plan as a Markdown design doc, every section in template order."""
+    """Render the plan as a Markdown design doc, every section in template order.
+
+    With -o, the doc (and its plots) is written first, then kept beside the results in the
+    store. Exit 1 if the store refuses that copy: the message says the doc was written.
+    """
     from mlplan._api import render_design_doc
 
     markdown = render_design_doc(

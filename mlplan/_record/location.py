@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlplan._files import STORE_DIR
+from mlplan.errors import TrackingError
 
 __all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact"]
 
@@ -78,6 +79,7 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     home = plan_path.resolve().parent / STORE_DIR
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
     if uri:
+        _check_userinfo(uri)
         return StoreLocation(uri=uri, embedded=False, home=home)
     # Percent-encoded: a folder named "a?b" or "x#1" would otherwise end the path at the "?"
     # or "#" and put the store somewhere else, shared with unrelated plans.
@@ -86,8 +88,37 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
 
 
 _USERINFO = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
+# A value in a query string or fragment (``?token=...``, ``&access_token=...``): servers behind
+# a proxy take their token there. Every value is masked, not only names that look secret.
+_QUERY_VALUE = re.compile(r"([?&#][^=&#?\s/]*=)[^&#\s'\"]+")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def redact(uri: str) -> str:
-    """``uri`` with the password of ``user:password@host`` replaced by ``***``."""
-    return _USERINFO.sub(r"\1:***@", uri)
+def redact(text: str) -> str:
+    """``text`` (a URI, or a message quoting one) with the password of
+    ``user:password@host`` and every query value replaced by ``***``."""
+    return _QUERY_VALUE.sub(r"\1***", _USERINFO.sub(r"\1:***@", text))
+
+
+def _check_userinfo(uri: str) -> None:
+    """Refuse a URI whose password holds a raw ``/``, ``?`` or ``#``.
+
+    Those end a URI's host part, so ``http://ada:Pw/2@host`` reads as the host ``ada`` with
+    the port ``Pw`` and the path ``/2@host``: MLflow fails on the port, and every message that
+    quotes the URI (redacted by the rule above, which no longer sees a password) would print
+    part of it. Nothing of the URI beyond its scheme is shown here.
+    """
+    scheme = _SCHEME.match(uri)
+    if scheme is None or uri.startswith(("file:", "sqlite:")):
+        return
+    rest = uri[scheme.end() :]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in authority or "@" not in rest[len(authority) :]:
+        return
+    raise TrackingError(
+        f"the tracking URI ({scheme.group(0)}...) has a '/', '?' or '#' before its '@': in a "
+        "password these end the server's address, so the URI cannot be used (nothing of it is "
+        "shown here). Percent-encode them in the password (/ as %2F, ? as %3F, # as %23), or "
+        "leave the password out of the URI and set MLFLOW_TRACKING_USERNAME and "
+        "MLFLOW_TRACKING_PASSWORD instead"
+    )

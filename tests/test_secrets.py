@@ -165,6 +165,7 @@ def obeyed_commands(output: str) -> list[str]:
     return obeyed
 
 
+@pytest.mark.slow  # a subprocess (the gate, or a fresh interpreter)
 @pytest.mark.parametrize(
     "name",
     [

@@ -380,7 +380,9 @@ def status(
         typer.Option(
             "--check",
             help="Exit 1 if anything is overdue, failed without a recorded decision, "
-            "or has criteria changed after results without an amendment.",
+            "or has criteria changed after results without an amendment. Judges the store "
+            "itself, never the local copy or the outbox; with a tracking server, refuses "
+            "while files of the plan's .mlplan folder are tracked by git.",
         ),
     ] = False,
     require_store: Annotated[
@@ -404,6 +406,7 @@ def status(
         today=_today(today),
         require_store=require_store,
         refresh=refresh,
+        check=check,
     )
     chosen = StatusFormat.json if as_json else output_format
     if chosen is StatusFormat.json:

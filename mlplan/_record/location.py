@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,9 @@ from pathlib import Path
 from mlplan._files import STORE_DIR
 from mlplan.errors import TrackingError
 
-__all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact"]
+__all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact", "trusted_reading"]
+
+GIT_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
@@ -122,3 +125,66 @@ def _check_userinfo(uri: str) -> None:
         "leave the password out of the URI and set MLFLOW_TRACKING_USERNAME and "
         "MLFLOW_TRACKING_PASSWORD instead"
     )
+
+
+def trusted_reading(location: StoreLocation) -> list[str]:
+    """Check that a trust-bearing reader (`status --check`, the CI gate, `publish`) may judge
+    this store; the advisory notes it should show. Such a reader reads the store only: a
+    file in the plan's .mlplan folder is something a pull request can bring.
+
+    With a server as the store, a file of that folder tracked by git is refused (TrackingError):
+    a committed copy of results or a stray store beside the plan means the checkout was
+    prepared by someone, and nothing in it may stand in for the server. With the embedded
+    store the committed database *is* the store: the reader says so.
+    """
+    tracked = _tracked_by_git(location.home)
+    notes = []
+    if location.embedded and location.database in tracked:
+        notes.append(
+            f"judged the embedded store committed to git ({STORE_DIR}/mlflow.db beside the "
+            "plan): its results are whatever that commit holds, written by whoever made it; "
+            "a tracking server keeps results out of reach of a pull request"
+        )
+    elif tracked and not location.embedded:
+        shown = ", ".join(str(path.relative_to(location.home.parent)) for path in tracked[:3])
+        more = f" and {len(tracked) - 3} more" if len(tracked) > 3 else ""
+        raise TrackingError(
+            f"{shown}{more} in the plan's {STORE_DIR} folder {'is' if len(tracked) == 1 else 'are'}"
+            f" tracked by git, but the store is {redact(location.uri)}: a results file in the "
+            "checkout is something a pull request can bring, so this check refuses to run "
+            f"beside it. Remove {'it' if len(tracked) == 1 else 'them'} from git "
+            f"(git rm -r --cached {location.home}) and keep {STORE_DIR}/ in .gitignore"
+        )
+    waiting = _waiting(location.outbox)
+    if waiting:
+        notes.append(
+            f"{waiting} file{'s' if waiting != 1 else ''} in {location.outbox} "
+            f"{'were' if waiting != 1 else 'was'} not judged: a check reads only the store; "
+            "`mlplan sync` delivers what waits there"
+        )
+    return notes
+
+
+def _tracked_by_git(home: Path) -> list[Path]:
+    """The files under ``home`` that git tracks; none outside a repository or without git."""
+    if not home.parent.is_dir():
+        return []
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", STORE_DIR],  # names relative to the plan's folder
+            cwd=home.parent,
+            capture_output=True,
+            check=True,
+            timeout=GIT_TIMEOUT_S,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [home.parent / os.fsdecode(name) for name in listed.split(b"\0") if name]
+
+
+def _waiting(outbox: Path) -> int:
+    # Counted, never read: an entry's content is not to be trusted by a check.
+    try:
+        return sum(1 for _ in outbox.glob("*.json"))
+    except OSError:
+        return 0

@@ -166,7 +166,9 @@ def test_the_check_on_an_embedded_store_reads_it_without_importing_mlflow(
         f"{TODAY.isoformat()!r}]); "
         "print('MLFLOW' if 'mlflow' in sys.modules else 'NO-MLFLOW', code)"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True
+    )
     assert done.stdout.split()[-2:] == ["NO-MLFLOW", "1"], done.stderr
 
 
@@ -203,7 +205,7 @@ def test_a_committed_copy_beside_a_server_store_is_refused(
     copy = the_copy(plan)
     fresh_checkout_with(plan, str(copy.relative_to(plan.parent)))
     server = "http://127.0.0.1:9"  # never reached: the refusal comes first
-    code, out, err = run(capsys, argv[0], plan, *argv[1:], "--tracking-uri", server)
+    code, _, err = run(capsys, argv[0], plan, *argv[1:], "--tracking-uri", server)
     assert code == 1
     assert err.count("error:") == 1
     assert "tracked by git" in err and copy.name in err

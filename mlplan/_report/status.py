@@ -116,7 +116,7 @@ def status_report(
         results = journal.stored_results() if check else journal.results()
         if require_store and not results:
             reasons.append(f"no results for plan {journal.plan.id!r} in {store}")
-        if journal.store.read_the_copy:
+        if journal.store.read_local_copy():
             notes.append(_READ_THE_COPY)
     from mlplan._judge.verdicts import judge
 

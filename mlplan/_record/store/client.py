@@ -89,7 +89,7 @@ class MlflowStore:
         self._lock: locks.StoreLock | None = None
         # Whether the last results() came from the local copy (.mlplan/cache), for a reader
         # to say so; a trust-bearing reader opens the store with refresh and never reads it.
-        self.read_the_copy = False
+        self._read_the_copy = False
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -394,6 +394,10 @@ class MlflowStore:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def read_local_copy(self) -> bool:
+        """Whether the last results() came from the local copy (.mlplan/cache)."""
+        return self._read_the_copy
+
     def results(self, kind: ResultKind | None = None, subject: str | None = None) -> list[Result]:
         """Every finished result of this plan: the local copy if still current, else the store.
 
@@ -408,7 +412,7 @@ class MlflowStore:
             quick = self._embedded_runs() if self.refresh else self._embedded_copy()
         if quick is not None:
             return quick
-        self.read_the_copy = False
+        self._read_the_copy = False
         from mlflow.exceptions import MlflowException
 
         if kind is not None and subject is not None:
@@ -421,7 +425,7 @@ class MlflowStore:
             revision = self._revision()
             cached = None if self.refresh else cache.load(revision)
             if cached is not None:
-                self.read_the_copy = True
+                self._read_the_copy = True
                 return cached
             results = self._search_results()
         except MlflowException as error:
@@ -450,7 +454,7 @@ class MlflowStore:
         results = cached.load(revision)
         if results is not None:
             self._quick_experiment_id = experiment_id
-            self.read_the_copy = True
+            self._read_the_copy = True
         return results
 
     def _embedded_runs(self) -> list[Result] | None:

@@ -136,7 +136,16 @@ def test_redact(uri: str, shown: str) -> None:
 
 @pytest.mark.parametrize(
     "uri",
-    ["http://host:5000", "http://host:5000/mlflow", "sqlite:////tmp/x@y/mlflow.db", "file:///a@b"],
+    [
+        "http://host:5000",
+        "http://host:5000/mlflow",
+        "http://u:p%2Fw@host:5000/mlflow",
+        "http://host:5000/?next=a@b",
+        "http://host/mlflow/v@2/x",
+        "sqlite:////tmp/x@y/mlflow.db",
+        "file:///a@b",
+        "postgresql://u:p@db/mlflow",
+    ],
 )
 def test_ordinary_uris_are_not_refused(make_plan: MakePlan, capsys: Capsys, uri: str) -> None:
     from mlplan._record.location import locate_store

@@ -116,7 +116,14 @@ def _check_userinfo(uri: str) -> None:
         return
     rest = uri[scheme.end() :]
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "@" in authority or "@" not in rest[len(authority) :]:
+    after = rest[len(authority) :]
+    if "@" in authority or "@" not in after:
+        return
+    # What a cut-off password leaves: "ada:Pw" as host and port, or a path, query or
+    # fragment that runs straight into the "@". A query such as "?next=a@b" is left alone.
+    _, colon, port = authority.partition(":")
+    cut = after[1 : after.index("@")]
+    if not (colon and not port.isdigit()) and re.search(r"[/=&]", cut):
         return
     raise TrackingError(
         f"the tracking URI ({scheme.group(0)}...) has a '/', '?' or '#' before its '@': in a "

@@ -70,6 +70,18 @@ def test_a_password_that_breaks_its_uri_is_refused_without_showing_it(
     assert SECRET not in everything_written(plan)
 
 
+@pytest.mark.parametrize("password", [f"p@s/{SECRET}", f"p@s?{SECRET}", f"p:q#{SECRET}"])
+def test_a_password_with_an_at_sign_and_a_slash_is_refused_too(
+    make_plan: MakePlan, capsys: Capsys, dead: str, password: str
+) -> None:
+    plan = make_plan()
+    uri = f"http://ada:{password}@{dead}"
+    code, out, err = run(capsys, "status", plan, "--tracking-uri", uri)
+    assert code == 1
+    assert "percent-encode" in err.lower()
+    assert SECRET not in out + err + everything_written(plan)
+
+
 def test_the_same_password_from_the_environment(
     make_plan: MakePlan, capsys: Capsys, dead: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -145,6 +157,7 @@ def test_redact(uri: str, shown: str) -> None:
         "sqlite:////tmp/x@y/mlflow.db",
         "file:///a@b",
         "postgresql://u:p@db/mlflow",
+        "http://u:p@host:5000/mlflow",
     ],
 )
 def test_ordinary_uris_are_not_refused(make_plan: MakePlan, capsys: Capsys, uri: str) -> None:

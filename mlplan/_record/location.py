@@ -117,11 +117,12 @@ def _check_userinfo(uri: str) -> None:
     rest = uri[scheme.end() :]
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     after = rest[len(authority) :]
-    if "@" in authority or "@" not in after:
+    if "@" not in after:
         return
     # What a cut-off password leaves: "ada:Pw" as host and port, or a path, query or
-    # fragment that runs straight into the "@". A query such as "?next=a@b" is left alone.
-    _, colon, port = authority.partition(":")
+    # fragment that runs straight into an "@" (also after an "@" the password held, as in
+    # "u:p@s/s@host"). A query such as "?next=a@b" is left alone.
+    _, colon, port = authority.rpartition("@")[2].partition(":")
     cut = after[1 : after.index("@")]
     if not (colon and not port.isdigit()) and re.search(r"[/=&]", cut):
         return

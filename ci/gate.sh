@@ -22,6 +22,30 @@ export_if_set MLFLOW_TRACKING_PASSWORD "${INPUT_TRACKING_PASSWORD:-}"
 export_if_set MLFLOW_TRACKING_TOKEN "${INPUT_TRACKING_TOKEN:-}"
 export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
 
+# GitHub reads any output line starting with "::" as a workflow command, and a plan's file
+# name (from a glob) may hold a newline: every text put into a command is escaped by GitHub's
+# rules (%25, %0D, %0A in the message; also %3A and %2C in a property such as file=), and what
+# mlplan itself prints is shown between ::stop-commands:: markers, so none of it is obeyed.
+escape_data() {
+  local text="${1//'%'/%25}"
+  text="${text//$'\r'/%0D}"
+  printf '%s' "${text//$'\n'/%0A}"
+}
+escape_property() {
+  local text
+  text="$(escape_data "$1")"
+  text="${text//:/%3A}"
+  printf '%s' "${text//,/%2C}"
+}
+show_verbatim() {  # print a file with workflow commands switched off
+  local token
+  # Unguessable, so a plan's name or message cannot end the block early.
+  token="mlplan-$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n')$RANDOM$$"
+  echo "::stop-commands::$token"
+  cat "$1"
+  echo "::$token::"
+}
+
 summary="${GITHUB_STEP_SUMMARY:-}"
 if [ -z "$summary" ]; then
   summary="$(mktemp)"
@@ -39,7 +63,7 @@ for plan in ${MLPLAN_PLANS:-}; do
   checked=$((checked + 1))
   if [ ! -f "$plan" ]; then
     printf '### ❌ %s\n\nNo such plan file.\n\n' "$plan" >>"$summary"
-    echo "::error::mlplan: no such plan file: $plan"
+    echo "::error::$(escape_data "mlplan: no such plan file: $plan")"
     failed=1
     continue
   fi
@@ -54,9 +78,10 @@ for plan in ${MLPLAN_PLANS:-}; do
       printf '### ❌ %s could not be checked\n\n```\n%s\n```\n\n' "$plan" "$(cat "$errors")" \
         >>"$summary"
     fi
-    echo "::error file=$plan::mlplan status --check failed for $plan: $(tr '\n' ' ' <"$errors")"
+    message="mlplan status --check failed for $plan: $(tr '\n' ' ' <"$errors")"
+    echo "::error file=$(escape_property "$plan")::$(escape_data "$message")"
   fi
-  cat "$errors" >&2
+  if [ -s "$errors" ]; then show_verbatim "$errors" >&2; fi
 done
 rm -f "$errors"
 

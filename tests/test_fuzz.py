@@ -1,9 +1,11 @@
 """Property-based fuzzing of plan files and command lines (hypothesis).
 
-Invariants, for every input: the exit code is 0, 1, 2 or 130; there is never a traceback or
-"bug in mlplan"; no result is lost or duplicated (every "Logged" adds one result to the store,
-every "kept in" one entry to the outbox, nothing else changes their total); and no file outside
-the plan's folder and the output named on the command line is created, changed or removed.
+Invariants, for every input (decide, amend and publish included): the exit code is 0, 1, 2 or
+130; there is never a traceback or "bug in mlplan"; no result is lost or duplicated (every
+"Logged" adds one result to the store, every "kept in" one entry to the outbox, nothing else
+changes their total); no file outside the plan's folder and the output named on the command
+line is created, changed or removed; and the plan file changes only by a decide or amend that
+succeeded, and then stays a valid plan.
 """
 
 from __future__ import annotations
@@ -156,6 +158,7 @@ def command_lines(draw: st.DrawFn, plan: str, dead: str) -> list[str]:
             [
                 *("log-result", "log-result", "status", "render", "sync"),
                 *("validate", "baseline", "schema", "new", "junk"),
+                *("decide", "amend", "publish"),
             ]
         )
     )  # fmt: skip
@@ -174,6 +177,8 @@ def command_lines(draw: st.DrawFn, plan: str, dead: str) -> list[str]:
         argv += draw(today)
     elif command == "sync":
         argv = [command, plan]
+    elif command in ("decide", "amend", "publish"):
+        argv = _record_keeping(draw, command, plan, subject, today)
     elif command == "validate":
         argv = [command, plan, *draw(option("--strict")), *draw(option("--json"))]
     elif command == "baseline":
@@ -198,6 +203,21 @@ def command_lines(draw: st.DrawFn, plan: str, dead: str) -> list[str]:
     if command not in {"schema", "junk"}:
         argv += draw(uri)
     return argv + draw(st.lists(JUNK, max_size=1))
+
+
+def _record_keeping(
+    draw: st.DrawFn, command: str, plan: str, subject: str, today: st.SearchStrategy[list[str]]
+) -> list[str]:
+    """decide, amend (both write the plan) and publish (writes the experiment's tags)."""
+    dates = maybe("--date", st.sampled_from(["2026-11-25", "9999-12-31", "0001-01-01", "bad"]))
+    if command == "decide":
+        argv = [command, plan, subject, *draw(maybe("--decision", JUNK | st.just("Ship it.")))]
+        argv += draw(maybe("--rationale", JUNK)) + draw(dates)
+        closes = st.sampled_from(["abandoned", "superseded", "lost", ""])
+        return argv + draw(maybe("--close", closes))
+    if command == "amend":
+        return [command, plan, subject, *draw(maybe("--reason", JUNK)), *draw(dates)]
+    return [command, plan, *draw(today), *draw(option("--refresh"))]
 
 
 def _named_output(argv: list[str], root: Path) -> list[Path]:
@@ -253,6 +273,10 @@ def test_fuzzed_command_lines_keep_the_contract(
         after, _ = _total(plan)
         assert after - total == delivered + kept, (argv, out, err)
         assert snapshot(tmp_path, skip) == before, argv
+        if argv[0] in ("decide", "amend") and code == 0:
+            # The one writer of the plan: what it wrote is a plan every command reads.
+            load_plan(plan)
+            plan.write_bytes(plan_text)
         assert plan.read_bytes() == plan_text
         assert "pw@" not in out + err
 

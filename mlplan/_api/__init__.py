@@ -183,12 +183,22 @@ def status(
     today: dt.date | None = None,
     require_store: bool = False,
     refresh: bool = False,
+    check: bool = False,
 ) -> StatusReport:
-    """Every hypothesis judged, what needs attention, and what waits in the outbox, and why."""
+    """Every hypothesis judged, what needs attention, and what waits in the outbox, and why.
+
+    ``check=True`` judges as the CI gate does: the store itself, never the local copy nor the
+    outbox; with a server as the store, files of the plan's .mlplan folder tracked by git are
+    refused (TrackingError)."""
     from mlplan._report.status import status_report
 
     return status_report(
-        plan, tracking_uri=tracking_uri, today=today, require_store=require_store, refresh=refresh
+        plan,
+        tracking_uri=tracking_uri,
+        today=today,
+        require_store=require_store,
+        refresh=refresh,
+        check=check,
     )
 
 
@@ -454,8 +464,22 @@ def render_design_doc(
     if output is not None:
         write_markdown(output, markdown, protect=[journal.loaded.path])
         if log.available:
-            journal.snapshot(output, files)
+            _snapshot(journal, output, files)
     return markdown
+
+
+def _snapshot(journal: Journal, doc: Path, plots: list[Path]) -> None:
+    """Keep the doc in the store; a store that refuses (a read-only account, say) is an error
+    that first says the doc itself was written, so nobody writes it again to be sure."""
+    try:
+        journal.snapshot(doc, plots)
+    except TrackingError as error:
+        # The same error (its kind and HTTP status), told with what did happen first.
+        error.args = (
+            f"wrote the design doc to {doc}, but could not keep a copy of it beside the "
+            f"results in {journal.location.describe()}: {error}",
+        )
+        raise
 
 
 def _link(plot: Path, doc: Path) -> str:
@@ -474,11 +498,16 @@ def publish(
 
     The only call that writes verdicts: see mlplan._record.publish for why ``status`` does not.
     """
+    from mlplan._judge.verdicts import judge
+    from mlplan._record.location import trusted_reading
     from mlplan._record.publish import git_commit, verdict_tags
 
-    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
+    # What everyone sees is judged as the gate judges: the store itself, never the local copy
+    # nor the outbox (issue 16); ``refresh`` is kept for callers, and always in effect.
+    journal = Journal(load_plan(plan), tracking_uri, refresh=True)
+    trusted_reading(journal.location)
     day = today or _clock.today()
-    _, judged = journal.verdicts(day)
+    judged = judge(journal.plan, journal.stored_results(), day)
     tags = verdict_tags(journal.plan, judged, git_commit(journal.loaded.path), day)
     journal.store.publish(tags)
     return tags

@@ -160,7 +160,11 @@ def render(
     today: Today = None,
     refresh: Refresh = False,
 ) -> None:
-    """Render the plan as a Markdown design doc, every section in template order."""
+    """Render the plan as a Markdown design doc, every section in template order.
+
+    With -o, the doc (and its plots) is written first, then kept beside the results in the
+    store. Exit 1 if the store refuses that copy: the message says the doc was written.
+    """
     from mlplan._api import render_design_doc
 
     markdown = render_design_doc(
@@ -376,7 +380,9 @@ def status(
         typer.Option(
             "--check",
             help="Exit 1 if anything is overdue, failed without a recorded decision, "
-            "or has criteria changed after results without an amendment.",
+            "or has criteria changed after results without an amendment. Judges the store "
+            "itself, never the local copy or the outbox; with a tracking server, refuses "
+            "while files of the plan's .mlplan folder are tracked by git.",
         ),
     ] = False,
     require_store: Annotated[
@@ -400,6 +406,7 @@ def status(
         today=_today(today),
         require_store=require_store,
         refresh=refresh,
+        check=check,
     )
     chosen = StatusFormat.json if as_json else output_format
     if chosen is StatusFormat.json:

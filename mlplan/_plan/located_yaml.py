@@ -330,6 +330,15 @@ class _Converter:
                 node.start_mark,
                 "dates are written YYYY-MM-DD and must exist",
             ) from None
+        except (AttributeError, KeyError, TypeError, OverflowError, IndexError):
+            # PyYAML's constructors for an explicit tag assume their resolver matched the text:
+            # `!!timestamp notadate` fails inside the regex match (AttributeError), `!!bool
+            # maybe` on a dictionary lookup (KeyError). Each is a value that is not of its tag.
+            raise _RefusalError(
+                f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}",
+                node.start_mark,
+                "remove the !! tag and write the value plainly (dates as YYYY-MM-DD)",
+            ) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Route) -> dict[Any, Any]:
         if id(node) not in self.explicit:

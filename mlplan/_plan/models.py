@@ -21,7 +21,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticKnownError
@@ -422,6 +424,20 @@ class Guardrail(_Section):
 class Timebox(_Section):
     days: WholeNumber = Field(gt=0, le=3650, description="How many days the hypothesis may take.")
     start: dt.date
+
+    @field_validator("start")
+    @classmethod
+    def _deadline_is_a_date(cls, start: dt.date, info: ValidationInfo) -> dt.date:
+        # The deadline is start + days; past 9999-12-31 Python has no date for it, and every
+        # command that judges the plan would stop with OverflowError.
+        days = info.data.get("days")
+        if isinstance(days, int) and start > dt.date.max - dt.timedelta(days=days):
+            raise ValueError(
+                f"a timebox starting {start.isoformat()} ends {days} days later, after "
+                f"{dt.date.max.isoformat()}, the last date mlplan can count to; "
+                "check the start date"
+            )
+        return start
 
     @property
     def deadline(self) -> dt.date:

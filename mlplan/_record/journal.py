@@ -382,6 +382,15 @@ class Journal:
             self._sync_before_reading()
             return self.store.results()
 
+    def stored_results(self) -> list[Result]:
+        """The results in the store itself, for readers whose verdict others rely on (`status
+        --check`, the CI gate, `publish`): the outbox is neither delivered nor read, and the
+        local copy is not used (issue 16: both are files a pull request can bring)."""
+        if not self.refresh:
+            self.refresh, self._store = True, None
+        with self._guarded():
+            return self.store.results()
+
     def _sync_before_reading(self) -> None:
         """Deliver what waits, unless this account may read but not write (403): then what
         waits keeps waiting, noted with the refusal, and the reader still gets the verdicts."""

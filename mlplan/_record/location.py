@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlplan._files import STORE_DIR
+from mlplan.errors import TrackingError
 
-__all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact"]
+__all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact", "trusted_reading"]
+
+GIT_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     home = plan_path.resolve().parent / STORE_DIR
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
     if uri:
+        _check_userinfo(uri)
         return StoreLocation(uri=uri, embedded=False, home=home)
     # Percent-encoded: a folder named "a?b" or "x#1" would otherwise end the path at the "?"
     # or "#" and put the store somewhere else, shared with unrelated plans.
@@ -86,8 +91,108 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
 
 
 _USERINFO = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
+# A value in a query string or fragment (``?token=...``, ``&access_token=...``): servers behind
+# a proxy take their token there. Every value is masked, not only names that look secret.
+_QUERY_VALUE = re.compile(r"([?&#][^=&#?\s/]*=)[^&#\s'\"]+")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def redact(uri: str) -> str:
-    """``uri`` with the password of ``user:password@host`` replaced by ``***``."""
-    return _USERINFO.sub(r"\1:***@", uri)
+def redact(text: str) -> str:
+    """``text`` (a URI, or a message quoting one) with the password of
+    ``user:password@host`` and every query value replaced by ``***``."""
+    return _QUERY_VALUE.sub(r"\1***", _USERINFO.sub(r"\1:***@", text))
+
+
+def _check_userinfo(uri: str) -> None:
+    """Refuse a URI whose password holds a raw ``/``, ``?`` or ``#``.
+
+    Those end a URI's host part, so ``http://ada:Pw/2@host`` reads as the host ``ada`` with
+    the port ``Pw`` and the path ``/2@host``: MLflow fails on the port, and every message that
+    quotes the URI (redacted by the rule above, which no longer sees a password) would print
+    part of it. Nothing of the URI beyond its scheme is shown here.
+    """
+    scheme = _SCHEME.match(uri)
+    if scheme is None or uri.startswith(("file:", "sqlite:")):
+        return
+    rest = uri[scheme.end() :]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    after = rest[len(authority) :]
+    if "@" not in after:
+        return
+    # What a cut-off password leaves: "ada:Pw" as host and port, or a path, query or
+    # fragment that runs straight into an "@" (also after an "@" the password held, as in
+    # "u:p@s/s@host"). A query such as "?next=a@b" is left alone.
+    _, colon, port = authority.rpartition("@")[2].partition(":")
+    cut = after[1 : after.index("@")]
+    if not (colon and not port.isdigit()) and re.search(r"[/=&]", cut):
+        return
+    raise TrackingError(
+        f"the tracking URI ({scheme.group(0)}...) has a '/', '?' or '#' before its '@': in a "
+        "password these end the server's address, so the URI cannot be used (nothing of it is "
+        "shown here). Percent-encode them in the password (/ as %2F, ? as %3F, # as %23), or "
+        "leave the password out of the URI and set MLFLOW_TRACKING_USERNAME and "
+        "MLFLOW_TRACKING_PASSWORD instead"
+    )
+
+
+def trusted_reading(location: StoreLocation) -> list[str]:
+    """Check that a trust-bearing reader (`status --check`, the CI gate, `publish`) may judge
+    this store; the advisory notes it should show. Such a reader reads the store only: a
+    file in the plan's .mlplan folder is something a pull request can bring.
+
+    With a server as the store, a file of that folder tracked by git is refused (TrackingError):
+    a committed copy of results or a stray store beside the plan means the checkout was
+    prepared by someone, and nothing in it may stand in for the server. With the embedded
+    store the committed database *is* the store: the reader says so.
+    """
+    tracked = _tracked_by_git(location.home)
+    notes = []
+    if location.embedded and location.database in tracked:
+        notes.append(
+            f"judged the embedded store committed to git ({STORE_DIR}/mlflow.db beside the "
+            "plan): its results are whatever that commit holds, written by whoever made it; "
+            "a tracking server keeps results out of reach of a pull request"
+        )
+    elif tracked and not location.embedded:
+        shown = ", ".join(str(path.relative_to(location.home.parent)) for path in tracked[:3])
+        more = f" and {len(tracked) - 3} more" if len(tracked) > 3 else ""
+        raise TrackingError(
+            f"{shown}{more} in the plan's {STORE_DIR} folder {'is' if len(tracked) == 1 else 'are'}"
+            f" tracked by git, but the store is {redact(location.uri)}: a results file in the "
+            "checkout is something a pull request can bring, so this check refuses to run "
+            f"beside it. Remove {'it' if len(tracked) == 1 else 'them'} from git "
+            f"(git rm -r --cached {location.home}) and keep {STORE_DIR}/ in .gitignore"
+        )
+    waiting = _waiting(location.outbox)
+    if waiting:
+        notes.append(
+            f"{waiting} file{'s' if waiting != 1 else ''} in {location.outbox} "
+            f"{'were' if waiting != 1 else 'was'} not judged: a check reads only the store; "
+            "`mlplan sync` delivers what waits there"
+        )
+    return notes
+
+
+def _tracked_by_git(home: Path) -> list[Path]:
+    """The files under ``home`` that git tracks; none outside a repository or without git."""
+    if not home.parent.is_dir():
+        return []
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", STORE_DIR],  # names relative to the plan's folder
+            cwd=home.parent,
+            capture_output=True,
+            check=True,
+            timeout=GIT_TIMEOUT_S,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [home.parent / os.fsdecode(name) for name in listed.split(b"\0") if name]
+
+
+def _waiting(outbox: Path) -> int:
+    # Counted, never read: an entry's content is not to be trusted by a check.
+    try:
+        return sum(1 for _ in outbox.glob("*.json"))
+    except OSError:
+        return 0

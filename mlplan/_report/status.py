@@ -91,34 +91,53 @@ def status_report(
     today: dt.date | None = None,
     require_store: bool = False,
     refresh: bool = False,
+    check: bool = False,
 ) -> StatusReport:
     """Judge the plan and review its record. With ``require_store``, a missing store or one
     with no result for the plan is a reason to fail; the missing store is not created.
-    ``refresh`` reads every result from the store, not the local copy (mlplan._record.cache)."""
+    ``refresh`` reads every result from the store, not the local copy (mlplan._record.cache).
+
+    ``check`` judges as a gate must (issue 16): the store itself, never the local copy nor the
+    outbox, which are files a pull request can bring; and with a server as the store it
+    refuses to run while such files are tracked by git (TrackingError)."""
     from mlplan._plan.load import load_plan
     from mlplan._record.journal import Journal
+    from mlplan._record.location import trusted_reading
 
-    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
+    journal = Journal(load_plan(plan), tracking_uri, refresh=refresh or check)
     today = today or _clock.today()
     store = journal.location.describe()
     reasons: list[str] = []
+    notes = trusted_reading(journal.location) if check else []
     if require_store and not journal.location.exists():
         results: list[Result] = []
         reasons.append(f"no MLflow store at {store}; a gate that reads nothing cannot pass")
     else:
-        results = journal.results()
+        results = journal.stored_results() if check else journal.results()
         if require_store and not results:
             reasons.append(f"no results for plan {journal.plan.id!r} in {store}")
+        if journal.store.read_local_copy():
+            notes.append(_READ_THE_COPY)
     from mlplan._judge.verdicts import judge
 
     verdicts = judge(journal.plan, results, today)
     review = frozen_review(journal.plan, results, verdicts, today)
     reasons += attention(journal.plan, verdicts) + review.reasons()
-    outbox = journal.sync()  # already run by results(); here it only reports
-    notes = [*outbox.notes(), *orphans(journal.plan, results), *_unfinished(journal, results)]
+    outbox: dict[str, Any] = {}
+    if not check:
+        report = journal.sync()  # already run by results(); here it only reports
+        notes += report.notes()
+        outbox = report.to_dict()
+    notes += [*orphans(journal.plan, results), *_unfinished(journal, results)]
     return StatusReport(
-        journal.plan, store, today, results, verdicts, review, reasons, notes, outbox.to_dict()
+        journal.plan, store, today, results, verdicts, review, reasons, notes, outbox
     )
+
+
+_READ_THE_COPY = (
+    "results read from the local copy in .mlplan/cache (kept while the store's revision tag "
+    "is unchanged); --refresh reads the store, and --check always does"
+)
 
 
 def _unfinished(journal: Journal, results: list[Result]) -> list[str]:

@@ -77,6 +77,10 @@ class Store(Protocol):
         """Every finished result, or one subject's straight from the store."""
         ...
 
+    def read_local_copy(self) -> bool:
+        """Whether the last results() came from the local copy, not the store itself."""
+        ...
+
     def matching(
         self,
         kind: ResultKind,

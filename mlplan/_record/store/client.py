@@ -87,6 +87,9 @@ class MlflowStore:
         self._quick_experiment_id = ""  # set when results came from the copy, MLflow unopened
         self._experiment_id: str | None = None
         self._lock: locks.StoreLock | None = None
+        # Whether the last results() came from the local copy (.mlplan/cache), for a reader
+        # to say so; a trust-bearing reader opens the store with refresh and never reads it.
+        self._read_the_copy = False
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -391,6 +394,10 @@ class MlflowStore:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def read_local_copy(self) -> bool:
+        """Whether the last results() came from the local copy (.mlplan/cache)."""
+        return self._read_the_copy
+
     def results(self, kind: ResultKind | None = None, subject: str | None = None) -> list[Result]:
         """Every finished result of this plan: the local copy if still current, else the store.
 
@@ -400,9 +407,12 @@ class MlflowStore:
         The revision is read before the search, so a write the search misses leaves the copy
         under a revision that is already out of date (see mlplan._record.cache).
         """
-        quick = None if self.refresh or kind is not None else self._embedded_copy()
+        quick = None
+        if kind is None:
+            quick = self._embedded_runs() if self.refresh else self._embedded_copy()
         if quick is not None:
             return quick
+        self._read_the_copy = False
         from mlflow.exceptions import MlflowException
 
         if kind is not None and subject is not None:
@@ -415,6 +425,7 @@ class MlflowStore:
             revision = self._revision()
             cached = None if self.refresh else cache.load(revision)
             if cached is not None:
+                self._read_the_copy = True
                 return cached
             results = self._search_results()
         except MlflowException as error:
@@ -443,6 +454,29 @@ class MlflowStore:
         results = cached.load(revision)
         if results is not None:
             self._quick_experiment_id = experiment_id
+            self._read_the_copy = True
+        return results
+
+    def _embedded_runs(self) -> list[Result] | None:
+        """Every finished result read from the embedded store's tables without importing
+        MLflow (embedded.py): the store itself, as fast as the copy; None sends the caller to
+        MLflow's own path."""
+        if not self.location.embedded or self._client is not None:
+            return None
+        found = embedded.finished_runs(
+            self.location.database,
+            experiment_name(self.plan),
+            (f"{TAG}plan", self.plan.id),
+            REVISION_TAG,
+        )
+        if found is None:
+            return None
+        self._quick_experiment_id = found.experiment_id
+        results = [r for r in map(to_result, found.runs) if r is not None]
+        results.sort(key=lambda r: (r.logged_at, r.run_id))
+        # Read in the same transaction as the revision: a fresh copy for the next plain reader.
+        cache = ResultsCache(self.location.home / "cache", self._destination(found.experiment_id))
+        cache.save(found.revision, results)
         return results
 
     def _revision(self) -> str:

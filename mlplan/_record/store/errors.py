@@ -29,9 +29,10 @@ _REFUSED = frozenset(
 
 
 def shown(uri: str) -> str:
-    """The URI without a password written into it (http://user:secret@host)."""
+    """The URI without a password written into it (http://user:secret@host), nor the values
+    of its query string (?token=...)."""
     scheme, sep, rest = uri.partition("://")
-    return f"{scheme}{sep}{rest.split('@', 1)[-1]}" if sep else uri
+    return redact(f"{scheme}{sep}{rest.split('@', 1)[-1]}" if sep else uri)
 
 
 def refusal(error: Any, what: str, uri: str = "") -> TrackingError:

@@ -92,7 +92,9 @@ def _get(url: urllib.request.Request, timeout: float) -> None:
 def _health_request(uri: str) -> urllib.request.Request:
     # urllib cannot open http://user:password@host itself (it reads "password@host" as a
     # port), so the credentials move into the header a server with basic auth expects.
-    parts = urllib.parse.urlsplit(uri.rstrip("/") + "/health")
+    # /health goes on the path, before any ?query (a token there must not swallow it).
+    parts = urllib.parse.urlsplit(uri)
+    parts = parts._replace(path=parts.path.rstrip("/") + "/health")
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"

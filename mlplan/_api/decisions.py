@@ -5,14 +5,14 @@ file byte for byte as it was (``_plan.text_edit``), with the verdict they were t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mlplan import _clock
-from mlplan._files import write_atomically
+from mlplan._files import ConcurrentEditError, check_rewritable, rewrite_keeping_edits
 from mlplan._judge.frozen import CriteriaChange, first_stamps, unrecorded_changes
 from mlplan._judge.frozen import change_lines as _change_lines
 from mlplan._judge.results import Result
@@ -22,6 +22,7 @@ from mlplan._judge.verdicts import (
     judge,
 )
 from mlplan._plan.load import LoadedPlan, load_plan
+from mlplan._plan.located_yaml import MAX_FILE_BYTES
 from mlplan._plan.models import (
     Closure,
     CriteriaAmendment,
@@ -57,14 +58,35 @@ def _known_hypothesis(loaded: LoadedPlan, hypothesis: str) -> Hypothesis:
 
 
 def _append(target: Path, section: str, entry: dict[str, Any]) -> None:
-    """Splice ``entry`` into ``experiment_log.<section>``, check the plan, replace the file."""
-    source = PlanText.decode(target.read_bytes())
-    spliced = append_to_list(source, ("experiment_log", section), entry)
-    plan = Plan.model_validate(yaml.safe_load(spliced.text))
-    if problems := list(find_problems(plan)):
-        raise MlplanError(f"the new entry would make the plan invalid: {problems[0][1]}")
-    mode = target.stat().st_mode & 0o7777
-    write_atomically(target, spliced.encode(), mode=mode)
+    """Splice ``entry`` into ``experiment_log.<section>``, check the plan, replace the file
+    (again, if another program wrote to it meanwhile: ``rewrite_keeping_edits``)."""
+    _rewrite(target, lambda text: append_to_list(text, ("experiment_log", section), entry))
+
+
+def _rewrite(target: Path, edit: Callable[[PlanText], PlanText]) -> None:
+    check_rewritable(target)
+
+    def change(raw: bytes) -> bytes:
+        spliced = edit(PlanText.decode(raw))
+        plan = Plan.model_validate(yaml.safe_load(spliced.text))
+        if problems := list(find_problems(plan)):
+            raise MlplanError(f"the new entry would make the plan invalid: {problems[0][1]}")
+        encoded = spliced.encode()
+        if len(encoded) > MAX_FILE_BYTES:
+            raise MlplanError(
+                f"{target} would grow to {len(encoded):,} bytes, past the {MAX_FILE_BYTES:,} "
+                "every mlplan command reads; nothing was written. Move old experiment_log "
+                "entries into another file (link it from the plan) and run this again"
+            )
+        return encoded
+
+    try:
+        rewrite_keeping_edits(target, change)
+    except ConcurrentEditError as error:
+        raise MlplanError(
+            f"{error}; check that the entry is there (and nothing else was lost) before "
+            "running this again"
+        ) from None
 
 
 def _read_results(loaded: LoadedPlan, tracking_uri: str | None) -> list[Result]:

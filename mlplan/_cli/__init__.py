@@ -92,6 +92,8 @@ def new(
         out.print(f"Beside it: {', '.join(path.name for path in made.written)}", markup=False)
     for path in made.kept:
         err.print(f"kept the existing {path}; the template's copy was not written", markup=False)
+    for note in made.notes:
+        err.print(f"note: {note}", markup=False)
     if template == "blank":
         out.print(f"Fill in every TODO, then run: mlplan validate {made.plan}", markup=False)
     else:

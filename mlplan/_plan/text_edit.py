@@ -10,7 +10,6 @@ the old data plus the entry, or nothing is written.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,12 +37,22 @@ class PlanText:
         text = raw.decode("utf-8")
         bom = text.startswith(_BOM)
         text = text.removeprefix(_BOM)
+        if "\r" in text and "\n" not in text:
+            # Old Mac line endings (CR only): edited as LF, written back as CR.
+            return cls(text.replace("\r", "\n"), bom, "\r")
         # The file's dominant line ending; a file without any gets LF.
         newline = "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
         return cls(text, bom, newline)
 
     def encode(self) -> bytes:
-        return ((_BOM if self.bom else "") + self.text).encode("utf-8")
+        text = self.text.replace("\n", "\r") if self.newline == "\r" else self.text
+        return ((_BOM if self.bom else "") + text).encode("utf-8")
+
+    @property
+    def line_break(self) -> str:
+        """The line break to splice with: the file's own, or LF for a CR-only file (its text
+        is held with LF until it is encoded)."""
+        return "\n" if self.newline == "\r" else self.newline
 
     def with_text(self, text: str) -> PlanText:
         return PlanText(text, self.bom, self.newline)
@@ -58,7 +67,7 @@ def append_to_list(source: PlanText, path: tuple[str, ...], entry: dict[str, Any
     root = yaml.compose(source.text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
         raise MlplanError("the plan is not a YAML mapping; cannot add to it")
-    splice = _Splicer(source.text, source.newline, _indent_unit(root))
+    splice = _Splicer(source.text, source.line_break, _indent_unit(root))
     spliced = source.with_text(splice.append(root, path, entry))
     _check(source.text, spliced.text, path, entry)
     return spliced
@@ -120,7 +129,7 @@ class _Splicer:
         self, sequence: yaml.SequenceNode, parent: yaml.MappingNode, key_column: int, entry: Any
     ) -> str:
         if not sequence.flow_style:
-            return self._insert_block(sequence, _block([entry]), sequence.start_mark.column)
+            return self._insert_block(sequence, _block([entry]), self._dash_column(sequence))
         if not sequence.value and not parent.flow_style:
             # `decisions: []` becomes a block list: a flow entry would be one very long line.
             return self._replace_empty(sequence, key_column, (), entry)
@@ -158,6 +167,14 @@ class _Splicer:
         separator = " " if before.endswith(",") else ", " if before else ""
         at = opened + len(before)  # after the last item, before any line break and the bracket
         return self.text[:at] + separator + item + self.text[at:]
+
+    def _dash_column(self, sequence: yaml.SequenceNode) -> int:
+        """The column of the list's first ``-``. The node's own start is its anchor or tag
+        when it has one (``decisions: &d``), on the key's line, not where its items are."""
+        first = sequence.value[0].start_mark.index
+        line_start = self.text.rfind("\n", 0, first) + 1
+        dash = self.text.rfind("-", line_start, first)
+        return dash - line_start if dash != -1 else sequence.start_mark.column
 
     def _inside_flow(self, node: yaml.Node) -> bool:
         # An empty collection is in block context when only spaces precede it after its key.
@@ -230,7 +247,9 @@ def _flow(value: Any) -> str:
 
 
 def _check(old: str, new: str, path: tuple[str, ...], entry: dict[str, Any]) -> None:
-    expected = copy.deepcopy(yaml.safe_load(old))
+    # Built without shared parts: a list that is also an alias elsewhere (`&d` ... `*d`)
+    # would gain the entry in both places, which the file's reader did not ask for.
+    expected = _unshared(yaml.safe_load(old))
     node = expected
     for key in path[:-1]:
         node = node.setdefault(key, {})
@@ -241,6 +260,14 @@ def _check(old: str, new: str, path: tuple[str, ...], entry: dict[str, Any]) -> 
         raise _splice_failed(path, f"the result is not valid YAML ({error})") from None
     if actual != expected:
         raise _splice_failed(path, "the result would read back differently")
+
+
+def _unshared(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _unshared(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unshared(item) for item in value]
+    return value
 
 
 def _splice_failed(path: tuple[str, ...], why: str) -> MlplanError:

@@ -1,7 +1,8 @@
 """`mlplan status` as a report, and the report as GitHub Markdown for a CI job summary.
 
 A gate must fail on what a reviewer would stop: hypotheses past their deadline, failures with
-no decision recorded, criteria changed after results without an amendment, and (with
+no decision recorded, criteria changed after results without an amendment, results for a
+hypothesis or baseline the plan no longer has, and (with
 ``require_store``) a store that holds nothing, since a gate that reads nothing would pass
 every plan.
 """
@@ -40,7 +41,7 @@ class StatusReport:
     review: FrozenReview
     reasons: list[str] = field(default_factory=list)
     # What the store and outbox say beside the verdicts: results waiting or parked, runs left
-    # RUNNING, results for ids the plan no longer has. Shown, never a reason to fail.
+    # RUNNING, results for ids the plan no longer has (also a reason to fail).
     store_notes: list[str] = field(default_factory=list)
     outbox: dict[str, Any] = field(default_factory=dict)
 
@@ -113,9 +114,12 @@ def status_report(
 
     verdicts = judge(journal.plan, results, today)
     review = frozen_review(journal.plan, results, verdicts, today)
-    reasons += attention(journal.plan, verdicts) + review.reasons()
+    # Results for an id the plan no longer has fail the gate: renaming or deleting a failed
+    # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
+    lost = orphans(journal.plan, results)
+    reasons += attention(journal.plan, verdicts) + review.reasons() + lost
     outbox = journal.sync()  # already run by results(); here it only reports
-    notes = [*outbox.notes(), *orphans(journal.plan, results), *_unfinished(journal, results)]
+    notes = [*outbox.notes(), *lost, *_unfinished(journal, results)]
     return StatusReport(
         journal.plan, store, today, results, verdicts, review, reasons, notes, outbox.to_dict()
     )

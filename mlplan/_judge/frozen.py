@@ -5,7 +5,9 @@ the plan is the API's (``mlplan._api.decisions``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +34,7 @@ __all__ = [
     "DecisionDrift",
     "Deviation",
     "FrozenReview",
+    "carried_over",
     "change_lines",
     "criteria_now",
     "first_stamps",
@@ -64,10 +67,56 @@ def judge_under(
 
     None when the text cannot be read back into criteria (cut short, or from a future mlplan).
     """
-    older = plan_with_criteria(plan, hypothesis_id, criteria)
+    older = plan_with_criteria(plan, hypothesis_id, _with_current_ids(plan, criteria))
     if older is None:
         return None
     return next(v for v in judge(older, results, today) if v.hypothesis == hypothesis_id)
+
+
+def carried_over(plan: Plan, results: Sequence[Result]) -> list[Result]:
+    """``results`` with those logged under a hypothesis's old id counted for its id now
+    (``experiment_log.renames``). MLflow keeps the id a run was logged under."""
+    renamed = plan.experiment_log.renamed()
+    if not renamed:
+        return list(results)
+    return [
+        dataclasses.replace(r, subject=renamed[r.subject])
+        if r.kind == "hypothesis" and r.subject in renamed
+        else r
+        for r in results
+    ]
+
+
+def _with_current_ids(plan: Plan, criteria: str) -> str:
+    """A stamped criteria text with renamed hypotheses under their ids now: the stamp names
+    the family's members and the decision graph's edges by id (v3), and judging under it
+    must find them in the plan."""
+    renamed = plan.experiment_log.renamed()
+    if not renamed:
+        return criteria
+    try:
+        document = json.loads(criteria)
+    except ValueError:
+        return criteria
+    if not isinstance(document, dict):
+        return criteria
+    members = document.get("family_members")
+    if isinstance(members, list):
+        document["family_members"] = sorted(renamed.get(m, m) for m in members)
+    edges = document.get("edges")
+    if isinstance(edges, dict):
+        if isinstance(edges.get("out"), dict):
+            edges["out"] = {k: renamed.get(v, v) for k, v in edges["out"].items()}
+        if isinstance(edges.get("in"), list):
+            edges["in"] = sorted(_renamed_edge(e, renamed) for e in edges["in"])
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+def _renamed_edge(edge: object, renamed: dict[str, str]) -> object:
+    if not isinstance(edge, str) or " " not in edge:
+        return edge
+    source, outcome = edge.rsplit(" ", 1)
+    return f"{renamed.get(source, source)} {outcome}"
 
 
 # ------------------------------------------------------------------------------ review

@@ -399,10 +399,20 @@ def _log_references(plan: Plan) -> Iterator[Finding]:
     mentioned = [("entries", i, entry.hypothesis) for i, entry in enumerate(log.entries)]
     mentioned += [("decisions", i, decision.hypothesis) for i, decision in enumerate(log.decisions)]
     mentioned += [("amendments", i, amended.hypothesis) for i, amended in enumerate(log.amendments)]
+    mentioned += [("renames", i, renamed.hypothesis) for i, renamed in enumerate(log.renames)]
     for section, index, hypothesis in mentioned:
         if hypothesis is not None and hypothesis not in hypotheses:
             yield Finding(
                 ("experiment_log", section, index, "hypothesis"),
                 f"unknown hypothesis {hypothesis!r}",
                 did_you_mean(hypothesis, sorted(hypotheses)),
+            )
+    for index, renamed in enumerate(log.renames):
+        if renamed.renamed_from in hypotheses:
+            # Its results would count for two hypotheses, or silently for the wrong one.
+            yield Finding(
+                ("experiment_log", "renames", index, "renamed_from"),
+                f"{renamed.renamed_from!r} was renamed to {renamed.hypothesis!r}, yet the plan "
+                "has a hypothesis with that id again",
+                "give the new hypothesis an id never used before",
             )

@@ -18,9 +18,25 @@ import yaml
 
 from mlplan.errors import MlplanError
 
-__all__ = ["PlanText", "append_to_list", "content_end"]
+__all__ = ["Block", "PlanText", "append_to_list", "content_end", "rename_hypothesis"]
 
 _BOM = "\ufeff"
+
+
+class Block(str):
+    """Text to be written as a YAML literal block (``|-``), one line per line."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _literal(dumper: yaml.SafeDumper, value: Block) -> yaml.ScalarNode:
+    # PyYAML falls back to a quoted scalar by itself when the text cannot be a block.
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
+
+
+_Dumper.add_representer(Block, _literal)
 _DEFAULT_INDENT = 2
 
 
@@ -71,6 +87,77 @@ def append_to_list(source: PlanText, path: tuple[str, ...], entry: dict[str, Any
     spliced = source.with_text(splice.append(root, path, entry))
     _check(source.text, spliced.text, path, entry)
     return spliced
+
+
+# Where a plan names a hypothesis by id: its own id, the next steps that lead to it, and the
+# experiment log's entries about it.
+_LOG_SECTIONS = ("entries", "decisions", "amendments", "renames")
+
+
+def rename_hypothesis(source: PlanText, old: str, new: str) -> PlanText:
+    """Rename hypothesis ``old`` to ``new`` everywhere the plan names it, in place.
+
+    Only the id's own characters change (quotes, tags, comments and layout stay); the result
+    must read back as the old data with exactly those values renamed, or nothing is written.
+    Criteria texts recorded in amendments keep the ids they were stamped with.
+    """
+    root = yaml.compose(source.text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        raise MlplanError("the plan is not a YAML mapping; cannot rename in it")
+    text = source.text
+    for node in sorted(_naming(root, old), key=lambda n: n.end_mark.index, reverse=True):
+        at = text.rfind(old, node.start_mark.index, node.end_mark.index)
+        text = text[:at] + new + text[at + len(old) :]
+    expected = _renamed_data(_unshared(yaml.safe_load(source.text)), old, new)
+    if yaml.safe_load(text) != expected:
+        raise MlplanError(
+            f"cannot rename {old} to {new} without changing the rest of the plan; "
+            "nothing was written: rename it by hand"
+        )
+    return source.with_text(text)
+
+
+def _naming(root: yaml.MappingNode, old: str) -> Iterator[yaml.ScalarNode]:
+    def scalar(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
+        if isinstance(node, yaml.ScalarNode) and node.value == old:
+            yield node
+
+    def items(node: yaml.Node | None) -> list[yaml.Node]:
+        return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+    def get(node: yaml.Node | None, key: str) -> yaml.Node | None:
+        found = _value_of(node, key) if isinstance(node, yaml.MappingNode) else None
+        return found[1] if found else None
+
+    for hypothesis in items(get(get(root, "experiment"), "hypotheses")):
+        yield from scalar(get(hypothesis, "id"))
+        for outcome in ("on_success", "on_failure"):
+            yield from scalar(get(get(hypothesis, outcome), "then"))
+    log = get(root, "experiment_log")
+    for section in _LOG_SECTIONS:
+        for entry in items(get(log, section)):
+            yield from scalar(get(entry, "hypothesis"))
+
+
+def _renamed_data(data: Any, old: str, new: str) -> Any:
+    def rename(mapping: Any, key: str) -> None:
+        if isinstance(mapping, dict) and mapping.get(key) == old:
+            mapping[key] = new
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    experiment = data.get("experiment") if isinstance(data, dict) else None
+    for hypothesis in listed(experiment.get("hypotheses") if isinstance(experiment, dict) else []):
+        rename(hypothesis, "id")
+        if isinstance(hypothesis, dict):
+            for outcome in ("on_success", "on_failure"):
+                rename(hypothesis.get(outcome), "then")
+    log = data.get("experiment_log") if isinstance(data, dict) else None
+    for section in _LOG_SECTIONS:
+        for entry in listed(log.get(section) if isinstance(log, dict) else []):
+            rename(entry, "hypothesis")
+    return data
 
 
 class _Splicer:
@@ -234,14 +321,24 @@ def _indent_unit(root: yaml.MappingNode) -> int:
 
 def _block(value: Any) -> str:
     # Lists of scalars and small mappings stay on one line; long text is never re-wrapped.
-    return yaml.safe_dump(
-        value, sort_keys=False, allow_unicode=True, width=2**31 - 1, default_flow_style=None
+    return yaml.dump(
+        value,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=2**31 - 1,
+        default_flow_style=None,
     )
 
 
 def _flow(value: Any) -> str:
-    dumped = yaml.safe_dump(
-        value, sort_keys=False, allow_unicode=True, width=2**31 - 1, default_flow_style=True
+    dumped = yaml.dump(
+        value,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=2**31 - 1,
+        default_flow_style=True,
     )
     return dumped.strip()
 

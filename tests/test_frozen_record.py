@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from helpers import TODAY, MakePlan, run
 
 import mlplan
 from mlplan._api import journal_for
+from mlplan._plan.amendments import change_lines, fingerprint_of
 
 Capsys = pytest.CaptureFixture[str]
 B1 = [0.59, 0.60, 0.61]
@@ -173,3 +175,134 @@ def test_an_old_id_used_again_after_a_rename_is_invalid(
     code, _, err = run(capsys, "validate", plan)
     assert code == 1
     assert "was renamed to 'H1b'" in err
+
+
+# ------------------------------------------------------------------------ verified amendments
+
+
+def amended(make_plan: MakePlan, capsys: Capsys) -> Path:
+    """H1 failed by the plan's criteria (5% over B1); the criteria were then relaxed to "no
+    worse than B1 by 20%" and the change amended: H1 now succeeds, and failed under the
+    original criteria."""
+    plan = make_plan()
+    log(plan, "baseline", "B1", B1)
+    log(plan, "hypothesis", "H1", FAILING)
+    edit(plan, 'better_than: B1, by: "5%"', 'no_worse_than: B1, by: "20%"')
+    code, _, err = run(capsys, "amend", plan, "H1", "--reason", "Relaxed.")
+    assert code == 0, err
+    return plan
+
+
+def h1_notes(plan: Path, capsys: Capsys) -> list[str]:
+    rows = status_json(plan, capsys)["hypotheses"]
+    notes: list[str] = next(row["notes"] for row in rows if row["hypothesis"] == "H1")
+    return notes
+
+
+def amendment_data(plan: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = yaml.safe_load(plan.read_text())
+    return data, data["experiment_log"]["amendments"][0]
+
+
+def test_amendments_are_written_as_readable_lines_and_read_back_exactly(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = amended(make_plan, capsys)
+    text = plan.read_text()
+    assert max(len(line) for line in text.splitlines()) < 120
+    assert "  criteria_before: |-\n" in text
+    (amendment,) = mlplan.load_plan(plan).plan.experiment_log.amendments
+    stamped = mlplan.verdicts(plan)  # the runs' stamps are the text the plan reads back
+    assert stamped
+    runs = journal_for(plan).results()
+    h1_stamp = next(r for r in runs if r.subject == "H1")
+    assert amendment.criteria_before == h1_stamp.criteria
+    assert amendment.fingerprint_before == h1_stamp.criteria_fingerprint
+    assert any("under the original criteria: failed" in n for n in h1_notes(plan, capsys))
+    assert run(capsys, "validate", plan)[0] == 0
+
+
+def test_an_old_single_line_amendment_still_loads_and_counts(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = amended(make_plan, capsys)
+    data, amendment = amendment_data(plan)
+    # As mlplan wrote them before: the canonical one-line JSON, in a flow mapping.
+    one_line = {
+        k: (
+            json.dumps(json.loads(v), sort_keys=True, ensure_ascii=False)
+            if k.startswith("criteria_")
+            else v
+        )
+        for k, v in amendment.items()
+    }
+    head = plan.read_text().split("  amendments:\n")[0]
+    plan.write_text(
+        head
+        + "  amendments:\n    - "
+        + yaml.safe_dump(one_line, default_flow_style=True, width=10**6, allow_unicode=True)
+    )
+    assert len(max(plan.read_text().splitlines(), key=len)) > 400  # the old long line
+    assert run(capsys, "validate", plan)[0] == 0
+    assert any("under the original criteria: failed" in n for n in h1_notes(plan, capsys))
+    assert run(capsys, "status", plan, "--check", "--today", TODAY)[0] == 0
+
+
+def test_a_hand_edited_criteria_before_is_an_error_at_its_line(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = amended(make_plan, capsys)
+    lines = plan.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if "criteria_before: |-" in line)
+    target = next(i for i in range(start, len(lines)) if '"by": "5%"' in lines[i])
+    lines[target] = lines[target].replace('"5%"', '"6%"')
+    plan.write_text("".join(lines))
+
+    code, _, err = run(capsys, "validate", plan)
+    assert code == 1
+    assert f"plan.yaml:{start + 1}:" in err  # the amendment's own line
+    assert "criteria_before does not match fingerprint_before" in err
+    code, _, err = run(capsys, "status", plan, "--check", "--today", TODAY)
+    assert code == 1 and f"plan.yaml:{start + 1}:" in err
+    assert "Traceback" not in err
+
+
+def test_a_tampered_amendment_with_matching_hashes_fails_the_gate(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    # Edited with care: criteria_before, its fingerprint and the list of changes all agree,
+    # so the amendment no longer contradicts itself; the runs' stamps still do.
+    plan = amended(make_plan, capsys)
+    data, amendment = amendment_data(plan)
+    before = json.loads(amendment["criteria_before"])
+    before["success_criteria"] = json.loads(amendment["criteria_after"])["success_criteria"]
+    text = json.dumps(before, sort_keys=True, ensure_ascii=False)
+    amendment["criteria_before"] = text
+    amendment["fingerprint_before"] = fingerprint_of(text, amendment["fingerprint_before"])
+    amendment["changes"] = change_lines(
+        text,
+        json.dumps(json.loads(amendment["criteria_after"]), sort_keys=True, ensure_ascii=False),
+    )
+    plan.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    assert run(capsys, "validate", plan)[0] == 0  # consistent with itself
+
+    code, out, err = run(
+        capsys, "status", plan, "--check", "--format", "markdown", "--today", TODAY
+    )
+    assert code == 1
+    assert "none of its results were logged under" in out.split("**Needs attention:**")[1]
+    line = next(
+        i + 1 for i, text in enumerate(plan.read_text().splitlines()) if "criteria_before" in text
+    )
+    assert f"plan.yaml:{line}:" in err
+    notes = h1_notes(plan, capsys)
+    assert not any("under the original criteria: succeeded" in n for n in notes)
+    assert any("does not match the results' stamps" in n for n in notes)
+
+
+def test_hand_edited_changes_are_an_error(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = amended(make_plan, capsys)
+    edit(plan, "by: 5% → 20%", "by: 5% → 50%")
+    code, _, err = run(capsys, "validate", plan)
+    assert code == 1
+    assert "changes does not list what differs" in err

@@ -41,7 +41,7 @@ from mlplan._plan.models import (
     Rename,
 )
 from mlplan._plan.rules import find_problems
-from mlplan._plan.text_edit import Block, PlanText, append_to_list, rename_hypothesis
+from mlplan._plan.text_edit import Block, BlockList, PlanText, append_to_list, rename_hypothesis
 from mlplan._record.locks import plan_lock
 
 __all__ = ["record_amendment", "record_decision", "record_rename"]
@@ -313,6 +313,7 @@ def _written(amendment: CriteriaAmendment) -> dict[str, Any]:
     entry = amendment.model_dump(exclude_none=True)
     for key in ("criteria_before", "criteria_after"):
         entry[key] = _readable(entry[key])
+    entry["changes"] = BlockList(entry.get("changes", []))
     return entry
 
 
@@ -321,4 +322,20 @@ def _readable(criteria: str) -> str:
         document = json.loads(criteria)
     except ValueError:
         return criteria  # cut short by MLflow's tag limit: kept as it was stamped
-    return Block(json.dumps(document, sort_keys=True, ensure_ascii=False, indent=2))
+    return Block(_pretty(document, ""))
+
+
+def _pretty(value: Any, pad: str) -> str:
+    """JSON with one key per line and lists of plain values on one line: short lines, and
+    about as many as the criteria have settings."""
+    inner = pad + "  "
+    if isinstance(value, dict) and value:
+        items = [
+            f"{inner}{json.dumps(key, ensure_ascii=False)}: {_pretty(item, inner)}"
+            for key, item in sorted(value.items())
+        ]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        items = [inner + _pretty(item, inner) for item in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False)

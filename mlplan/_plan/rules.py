@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from mlplan._plan import graph
+from mlplan._plan.amendments import amendment_findings
 from mlplan._plan.keys import canonical, key_problem
 from mlplan._plan.models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
 from mlplan._text import did_you_mean
@@ -43,6 +44,7 @@ def find_problems(plan: Plan) -> list[Finding]:
         _next_step_targets,
         _next_step_cycles,
         _log_references,
+        _amendments,
         _resampling_needs_pairing,
         _design_fields,
     )
@@ -391,6 +393,11 @@ def _next_step_cycles(plan: Plan) -> Iterator[Finding]:
             f"the next steps form a cycle: {' → '.join(cycle)}",
             "the decision graph must end in ship, stop, collect-data or redesign",
         )
+
+
+def _amendments(plan: Plan) -> Iterator[Finding]:
+    for route, message, hint in amendment_findings(plan):
+        yield Finding(route, message, hint)
 
 
 def _log_references(plan: Plan) -> Iterator[Finding]:

@@ -18,7 +18,14 @@ import yaml
 
 from mlplan.errors import MlplanError
 
-__all__ = ["Block", "PlanText", "append_to_list", "content_end", "rename_hypothesis"]
+__all__ = [
+    "Block",
+    "BlockList",
+    "PlanText",
+    "append_to_list",
+    "content_end",
+    "rename_hypothesis",
+]
 
 _BOM = "\ufeff"
 
@@ -36,7 +43,16 @@ def _literal(dumper: yaml.SafeDumper, value: Block) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
 
 
+class BlockList(list[Any]):
+    """A list to be written one item per line, even when its items are short."""
+
+
+def _block_list(dumper: yaml.SafeDumper, value: BlockList) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=False)
+
+
 _Dumper.add_representer(Block, _literal)
+_Dumper.add_representer(BlockList, _block_list)
 _DEFAULT_INDENT = 2
 
 

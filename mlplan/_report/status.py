@@ -118,6 +118,11 @@ def status_report(
     # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
     lost = orphans(journal.plan, results)
     reasons += attention(journal.plan, verdicts) + review.reasons() + lost
+    reasons += [
+        f"{journal.loaded.problem_at(('experiment_log', 'amendments', u.index, 'criteria_before'), u.message).where()}: "
+        f"{u.message}; restore it as `mlplan amend` wrote it (see the plan's history)"
+        for u in review.unverified
+    ]
     outbox = journal.sync()  # already run by results(); here it only reports
     notes = [*outbox.notes(), *lost, *_unfinished(journal, results)]
     return StatusReport(

@@ -226,7 +226,7 @@ def test_an_old_single_line_amendment_still_loads_and_counts(
     make_plan: MakePlan, capsys: Capsys
 ) -> None:
     plan = amended(make_plan, capsys)
-    data, amendment = amendment_data(plan)
+    _, amendment = amendment_data(plan)
     # As mlplan wrote them before: the canonical one-line JSON, in a flow mapping.
     one_line = {
         k: (

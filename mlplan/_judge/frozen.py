@@ -220,7 +220,7 @@ class FrozenReview:
 def _deviation_note(deviation: Deviation) -> str:
     amendment = deviation.amendment
     assert amendment is not None
-    original = deviation.original.status if deviation.original else "could not be recomputed"
+    original: str = deviation.original.status if deviation.original else "could not be recomputed"
     if not deviation.verified:
         original = "not shown: the amendment does not match the results' stamps"
     return (

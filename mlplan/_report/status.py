@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
-from mlplan._judge.frozen import FrozenReview, frozen_review
+from mlplan._judge.frozen import FrozenReview, Unverified, frozen_review
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import Verdict
 from mlplan._plan.models import Plan
@@ -23,6 +23,7 @@ from mlplan._report.rows import StatusRow, attention, orphans, status_rows
 from mlplan._text import finite_json, plural
 
 if TYPE_CHECKING:
+    from mlplan._plan.load import LoadedPlan
     from mlplan._record.journal import Journal
 
 __all__ = ["StatusReport", "markdown_status", "status_report"]
@@ -118,15 +119,20 @@ def status_report(
     # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
     lost = orphans(journal.plan, results)
     reasons += attention(journal.plan, verdicts) + review.reasons() + lost
-    reasons += [
-        f"{journal.loaded.problem_at(('experiment_log', 'amendments', u.index, 'criteria_before'), u.message).where()}: "
-        f"{u.message}; restore it as `mlplan amend` wrote it (see the plan's history)"
-        for u in review.unverified
-    ]
+    reasons += [_unverified(journal.loaded, u) for u in review.unverified]
     outbox = journal.sync()  # already run by results(); here it only reports
     notes = [*outbox.notes(), *lost, *_unfinished(journal, results)]
     return StatusReport(
         journal.plan, store, today, results, verdicts, review, reasons, notes, outbox.to_dict()
+    )
+
+
+def _unverified(loaded: LoadedPlan, unverified: Unverified) -> str:
+    route = ("experiment_log", "amendments", unverified.index, "criteria_before")
+    where = loaded.problem_at(route, unverified.message).where()
+    return (
+        f"{where}: {unverified.message}; restore it as `mlplan amend` wrote it (see the plan's "
+        "history)"
     )
 
 

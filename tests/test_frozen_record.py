@@ -306,3 +306,53 @@ def test_hand_edited_changes_are_an_error(make_plan: MakePlan, capsys: Capsys) -
     code, _, err = run(capsys, "validate", plan)
     assert code == 1
     assert "changes does not list what differs" in err
+
+
+# --------------------------------------------------------------------------- closing, verified
+
+
+def test_a_closed_hypothesis_past_its_deadline_passes_the_gate_with_its_verdict_shown(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = make_plan()
+    log(plan, "baseline", "B1", B1)
+    log(plan, "hypothesis", "H1", [0.55, 0.70, 0.62])  # unclear: inconclusive
+    late = TODAY + dt.timedelta(days=30)  # past H1's deadline and H2's
+    assert run(capsys, "status", plan, "--check", "--today", late)[0] == 1
+    for hypothesis, how in (("H1", "superseded"), ("H2", "abandoned")):
+        code, _, err = run(
+            capsys,
+            "decide",
+            plan,
+            hypothesis,
+            "--decision",
+            "Replaced.",
+            "--close",
+            how,
+            "--date",
+            late,
+        )
+        assert code == 0, err
+
+    code, out, err = run(capsys, "status", plan, "--check", "--format", "markdown", "--today", late)
+    assert code == 0, err
+    assert "✅ Nothing needs attention." in out
+    h1 = next(line for line in out.splitlines() if line.startswith("| **H1** |"))
+    assert "inconclusive, closed (superseded)" in h1
+    assert f"closed {late}" in h1 and "overdue" not in h1
+    assert "recall" in h1  # the evidence stays in the row
+    row = status_json(plan, capsys, late)["hypotheses"][0]
+    assert (row["status"], row["closed"], row["runs"]) == ("inconclusive", "superseded", 3)
+    assert row["days_left"] < 0
+
+
+def test_a_closure_survives_a_rename(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    log(plan, "baseline", "B1", B1)
+    log(plan, "hypothesis", "H1", FAILING)
+    late = TODAY + dt.timedelta(days=8)  # past H1's deadline, before H2's
+    assert mlplan.decide(plan, "H1", "Give up.", close="abandoned", date=late)
+    mlplan.amend(plan, "H1", "Clearer name.", rename="H1-gbm")
+    assert run(capsys, "status", plan, "--check", "--today", late)[0] == 0
+    row = status_json(plan, capsys, late)["hypotheses"][0]
+    assert (row["hypothesis"], row["status"], row["closed"]) == ("H1-gbm", "failed", "abandoned")

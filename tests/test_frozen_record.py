@@ -356,3 +356,33 @@ def test_a_closure_survives_a_rename(make_plan: MakePlan, capsys: Capsys) -> Non
     assert run(capsys, "status", plan, "--check", "--today", late)[0] == 0
     row = status_json(plan, capsys, late)["hypotheses"][0]
     assert (row["hypothesis"], row["status"], row["closed"]) == ("H1-gbm", "failed", "abandoned")
+
+
+def test_a_rename_after_an_amendment_keeps_the_chain_and_the_original_verdict(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = amended(make_plan, capsys)  # H1: failed under the original criteria
+    status = status_json(plan, capsys)["hypotheses"][0]["status"]
+    mlplan.amend(plan, "H1", "Clearer.", rename="H1b")
+    mlplan.amend(plan, "H1b", "Clearer still.", rename="H1c")
+    renames = mlplan.load_plan(plan).plan.experiment_log.renames
+    assert [(r.renamed_from, r.hypothesis) for r in renames] == [("H1", "H1c"), ("H1b", "H1c")]
+    code, _, err = run(capsys, "status", plan, "--check", "--today", TODAY)
+    assert code == 0, err
+    row = status_json(plan, capsys)["hypotheses"][0]
+    assert (row["hypothesis"], row["status"], row["runs"]) == ("H1c", status, 3)
+    assert any("under the original criteria: failed" in note for note in row["notes"])
+
+
+def test_a_rename_is_refused_while_a_change_of_criteria_is_unrecorded(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = make_plan()
+    log(plan, "baseline", "B1", B1)
+    log(plan, "hypothesis", "H1", FAILING)
+    edit(plan, 'better_than: B1, by: "5%"', 'better_than: B1, by: "1%"')
+    before = plan.read_bytes()
+    code, _, err = run(capsys, "amend", plan, "H1", "--rename", "H1b", "--reason", "x")
+    assert code == 1
+    assert "record it first" in err
+    assert plan.read_bytes() == before

@@ -386,3 +386,35 @@ def test_a_rename_is_refused_while_a_change_of_criteria_is_unrecorded(
     assert code == 1
     assert "record it first" in err
     assert plan.read_bytes() == before
+
+
+def test_a_hand_written_rename_cannot_give_one_hypothesis_anothers_results(
+    failed: Path, capsys: Capsys
+) -> None:
+    # H1 failed; deleting it and "renaming" it into H2 would hand H2 its three runs. They were
+    # stamped with H1's criteria, so H2's criteria differ from its results': the gate fails.
+    text = failed.read_text()
+    start, end = text.index("    - id: H1\n"), text.index("    - id: H2\n")
+    failed.write_text(
+        text[:start]
+        + text[end:]
+        + f"experiment_log:\n  renames:\n    - {{date: {TODAY}, hypothesis: H2, "
+        "renamed_from: H1, reason: merged}\n"
+    )
+    assert run(capsys, "validate", failed)[0] == 0
+    code, _, err = run(capsys, "status", failed, "--check", "--today", TODAY)
+    assert code == 1
+    assert "H2: criteria changed after results were logged" in err
+
+
+def test_one_old_id_renamed_twice_is_invalid(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    plan.write_text(
+        plan.read_text()
+        + "experiment_log:\n  renames:\n"
+        + f"    - {{date: {TODAY}, hypothesis: H1, renamed_from: H0, reason: a}}\n"
+        + f"    - {{date: {TODAY}, hypothesis: H2, renamed_from: H0, reason: b}}\n"
+    )
+    code, _, err = run(capsys, "validate", plan)
+    assert code == 1
+    assert "'H0' is renamed twice" in err

@@ -414,7 +414,16 @@ def _log_references(plan: Plan) -> Iterator[Finding]:
                 f"unknown hypothesis {hypothesis!r}",
                 did_you_mean(hypothesis, sorted(hypotheses)),
             )
+    seen: set[str] = set()
     for index, renamed in enumerate(log.renames):
+        if renamed.renamed_from in seen:
+            yield Finding(
+                ("experiment_log", "renames", index, "renamed_from"),
+                f"{renamed.renamed_from!r} is renamed twice; its results can count for one "
+                "hypothesis only",
+                "keep the first rename; a later one renames the hypothesis's new id",
+            )
+        seen.add(renamed.renamed_from)
         if renamed.renamed_from in hypotheses:
             # Its results would count for two hypotheses, or silently for the wrong one.
             yield Finding(

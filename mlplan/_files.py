@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from mlplan.errors import OutputError
 
@@ -155,21 +156,42 @@ def rewrite_keeping_edits(path: Path, change: Callable[[bytes], bytes]) -> bytes
     file just before the rename. So the old file stays open across the rename and is read
     again afterwards, until it stops growing: what reached it late is appended to the new file
     (as it was appended to the old one). Making the change again would take as long as the
-    first time, during which a busy writer appends again: it would never end. A file changed
-    other than by appending is an error. Returns the bytes the change wrote.
+    first time, during which a busy writer appends again: it would never end. A file replaced
+    by another (an editor saving by rename) before ours is written is read and changed again;
+    a file changed in place other than by appending is an error. Returns the bytes the change
+    wrote.
     """
-    with path.open("rb") as old:
-        current = old.read()
-        new = change(current)
-        write_atomically(path, new, mode=stat.S_IMODE(os.fstat(old.fileno()).st_mode))
-        for _ in range(_MAX_ROUNDS):
-            time.sleep(SETTLE_S)
-            late = old.read()  # from where the last read stopped: what arrived since
-            if os.pread(old.fileno(), len(current), 0) != current:
-                raise ConcurrentEditError(f"{path} was rewritten by another program meanwhile")
-            if not late:
-                return new
-            current += late
-            with path.open("ab") as now:
-                now.write(late)
+    for _ in range(_MAX_ROUNDS):
+        with path.open("rb") as old:
+            current = old.read()
+            new = change(current)
+            if not _same_inode(path, old.fileno()):
+                continue  # replaced meanwhile (an editor saving by rename): start from that
+            write_atomically(path, new, mode=stat.S_IMODE(os.fstat(old.fileno()).st_mode))
+            return _carry_late_writes(path, old, current, new)
+    raise ConcurrentEditError(f"{path} kept being replaced while mlplan was writing it")
+
+
+def _same_inode(path: Path, descriptor: int) -> bool:
+    try:
+        now = path.stat()
+    except FileNotFoundError:
+        return False
+    then = os.fstat(descriptor)
+    return (now.st_dev, now.st_ino) == (then.st_dev, then.st_ino)
+
+
+def _carry_late_writes(path: Path, old: BinaryIO, current: bytes, new: bytes) -> bytes:
+    """Append to ``path`` whatever reached the replaced file ``old`` after ``current`` was
+    read, until it stops growing."""
+    for _ in range(_MAX_ROUNDS):
+        time.sleep(SETTLE_S)
+        late = old.read()  # from where the last read stopped: what arrived since
+        if os.pread(old.fileno(), len(current), 0) != current:
+            raise ConcurrentEditError(f"{path} was rewritten by another program meanwhile")
+        if not late:
+            return new
+        current += late
+        with path.open("ab") as now:
+            now.write(late)
     raise ConcurrentEditError(f"{path} kept growing while mlplan was writing it")

@@ -18,6 +18,7 @@ from helpers import run
 
 import mlplan
 from mlplan._api.decisions import record_decision
+from mlplan._files import ConcurrentEditError, rewrite_keeping_edits
 from mlplan._plan.located_yaml import MAX_FILE_BYTES
 from mlplan._plan.scaffold import scaffold
 from mlplan._plan.text_edit import PlanText, append_to_list
@@ -228,3 +229,49 @@ def test_a_symlinked_gitignore_outside_the_folder_is_left_and_named(
     assert (folder / ".gitignore").is_symlink()
     assert outside.read_text() == "*.pyc\n"
     assert "outside this folder" in err and ".mlplan/" in err
+
+
+# ------------------------------------------------------------ the rewrite itself, step by step
+
+
+def test_what_reaches_the_old_file_during_the_change_is_carried_over(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(b"a: 1\n")
+
+    def change(raw: bytes) -> bytes:
+        with path.open("ab") as editor:  # an editor appends while mlplan works
+            editor.write(b"# late\n")
+        return raw + b"b: 2\n"
+
+    assert rewrite_keeping_edits(path, change) == b"a: 1\nb: 2\n"
+    assert path.read_bytes() == b"a: 1\nb: 2\n# late\n"
+
+
+def test_a_file_replaced_by_rename_meanwhile_is_changed_again(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(b"a: 1\n")
+    seen: list[bytes] = []
+
+    def change(raw: bytes) -> bytes:
+        seen.append(raw)
+        if len(seen) == 1:  # an editor saves its own version by rename, once
+            saved = tmp_path / "saved"
+            saved.write_bytes(b"a: 1\nc: 3\n")
+            saved.replace(path)
+        return raw + b"b: 2\n"
+
+    rewrite_keeping_edits(path, change)
+    assert seen == [b"a: 1\n", b"a: 1\nc: 3\n"]
+    assert path.read_bytes() == b"a: 1\nc: 3\nb: 2\n"
+
+
+def test_a_file_rewritten_in_place_meanwhile_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(b"a: 1\n")
+
+    def change(raw: bytes) -> bytes:
+        path.write_bytes(b"z: 9\n")  # truncated and rewritten, same inode
+        return raw + b"b: 2\n"
+
+    with pytest.raises(ConcurrentEditError, match="rewritten by another program"):
+        rewrite_keeping_edits(path, change)

@@ -17,6 +17,7 @@ from helpers import TODAY, MakePlan, run
 import mlplan
 from mlplan._api import journal_for
 from mlplan._plan.amendments import change_lines, fingerprint_of
+from mlplan._plan.text_edit import PlanText, rename_hypothesis
 
 Capsys = pytest.CaptureFixture[str]
 B1 = [0.59, 0.60, 0.61]
@@ -418,3 +419,25 @@ def test_one_old_id_renamed_twice_is_invalid(make_plan: MakePlan, capsys: Capsys
     code, _, err = run(capsys, "validate", plan)
     assert code == 1
     assert "'H0' is renamed twice" in err
+
+
+def test_rename_changes_only_the_ids_and_keeps_quotes_and_comments() -> None:
+    text = (
+        "experiment:\n"
+        "  hypotheses:\n"
+        '    - id: "H1"  # the first\n'
+        "      statement: H1 beats B1.\n"
+        "      on_failure: {description: x, then: 'H1x'}\n"
+        "    - id: H1x\n"
+        "      on_success: {description: y, then: H1}\n"
+        "experiment_log:\n"
+        "  decisions:\n"
+        "    - {date: 2026-01-01, hypothesis: H1, decision: Keep H1.}\n"
+    )
+    new = rename_hypothesis(PlanText.decode(text.encode()), "H1", "H1-gbm").text
+    assert new == (
+        text.replace('id: "H1"', 'id: "H1-gbm"')
+        .replace("then: H1}", "then: H1-gbm}")
+        .replace("hypothesis: H1,", "hypothesis: H1-gbm,")
+    )
+    assert "statement: H1 beats B1." in new and "Keep H1." in new

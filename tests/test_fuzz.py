@@ -156,6 +156,7 @@ def command_lines(draw: st.DrawFn, plan: str, dead: str) -> list[str]:
             [
                 *("log-result", "log-result", "status", "render", "sync"),
                 *("validate", "baseline", "schema", "new", "junk"),
+                *("decide", "amend"),
             ]
         )
     )  # fmt: skip
@@ -193,6 +194,13 @@ def command_lines(draw: st.DrawFn, plan: str, dead: str) -> list[str]:
             str(Path(plan).parent),
         ]
         argv += draw(maybe("-t", st.sampled_from(["blank", "ridge", "nope"])))
+    elif command == "decide":
+        argv = [command, plan, subject, *draw(maybe("--decision", JUNK))]
+        argv += draw(maybe("--close", st.sampled_from(["abandoned", "superseded", "paused"])))
+        argv += draw(maybe("--date", st.sampled_from(["2026-11-25", "2026-02-30", "x"])))
+    elif command == "amend":
+        argv = [command, plan, subject, *draw(maybe("--reason", JUNK))]
+        argv += draw(maybe("--rename", st.sampled_from(["H1b", "H2", "B1", "1x", "", "h1"])))
     else:
         argv = [draw(JUNK)]
     if command not in {"schema", "junk"}:
@@ -253,6 +261,11 @@ def test_fuzzed_command_lines_keep_the_contract(
         after, _ = _total(plan)
         assert after - total == delivered + kept, (argv, out, err)
         assert snapshot(tmp_path, skip) == before, argv
+        if argv[0] in ("decide", "amend") and plan.read_bytes() != plan_text:
+            # The only commands that write the plan: only on success, and still a plan.
+            assert code == 0, (argv, err)
+            load_plan(plan)
+            plan.write_bytes(plan_text)
         assert plan.read_bytes() == plan_text
         assert "pw@" not in out + err
 

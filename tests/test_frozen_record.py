@@ -299,6 +299,12 @@ def test_a_tampered_amendment_with_matching_hashes_fails_the_gate(
     notes = h1_notes(plan, capsys)
     assert not any("under the original criteria: succeeded" in n for n in notes)
     assert any("does not match the results' stamps" in n for n in notes)
+    doc = plan.parent / "doc.md"
+    assert run(capsys, "render", plan, "-o", doc, "--today", TODAY)[0] == 0
+    deviations = doc.read_text().split("### Deviations from the plan")[1]
+    row = next(line for line in deviations.splitlines() if "| H1 |" in line)
+    original = [cell.strip() for cell in row.split("|")[1:-1]][4]
+    assert original == "not shown: the amendment does not match the results' stamps"
 
 
 def test_hand_edited_changes_are_an_error(make_plan: MakePlan, capsys: Capsys) -> None:

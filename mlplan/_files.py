@@ -6,12 +6,21 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from mlplan.errors import OutputError
 
-__all__ = ["STORE_DIR", "write_atomically", "write_new", "write_output"]
+__all__ = [
+    "STORE_DIR",
+    "check_rewritable",
+    "rewrite_keeping_edits",
+    "write_atomically",
+    "write_new",
+    "write_output",
+]
 
 
 # The folder beside a plan that holds mlplan's own state: the embedded store, the outbox,
@@ -103,3 +112,86 @@ def write_new(path: Path, content: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as stream:
         stream.write(content)
+
+
+# How long a replaced file is watched for writes that were already on their way to it: an
+# editor that opened the old file just before the rename writes into it just after.
+SETTLE_S = 0.02
+_MAX_ROUNDS = 200
+
+
+class ConcurrentEditError(OSError):
+    """The file was rewritten (not appended to) by someone else while mlplan replaced it."""
+
+
+def check_rewritable(path: Path) -> None:
+    """Raise OutputError unless mlplan may replace ``path`` (a plan file) by a new one.
+
+    A file without its owner's write permission is refused (the permission bits are read, not
+    ``os.access``: root may write anything, yet a read-only plan says "do not edit"). A file
+    with several hard links is refused too: replacing it would leave the other names holding
+    the old text, silently, and writing in place would lose the atomic write that keeps an
+    interrupted `decide` from leaving half a plan behind.
+    """
+    info = path.stat()
+    if not info.st_mode & stat.S_IWUSR:
+        raise OutputError(
+            f"{path} is read-only; mlplan leaves it as it is. Make it writable "
+            f"(chmod u+w {path}) to record the entry, or add it by hand"
+        )
+    if info.st_nlink > 1:
+        raise OutputError(
+            f"{path} has {info.st_nlink} hard links; replacing it would cut it off from the "
+            "others, which would keep the old text. Record the entry through a plan file "
+            "with one link (a symbolic link is fine), or add it by hand"
+        )
+
+
+def rewrite_keeping_edits(path: Path, change: Callable[[bytes], bytes]) -> bytes:
+    """Replace ``path`` by ``change(its bytes)`` without losing another process's edits.
+
+    Someone else's writes (an editor saving, a script appending) are not serialised with
+    mlplan's: whatever they append to the old file between our read and our rename lands in a
+    file no name points to any more, and so does a write from a program that opened the old
+    file just before the rename. So the old file stays open across the rename and is read
+    again afterwards, until it stops growing: what reached it late is appended to the new file
+    (as it was appended to the old one). Making the change again would take as long as the
+    first time, during which a busy writer appends again: it would never end. A file replaced
+    by another (an editor saving by rename) before ours is written is read and changed again;
+    a file changed in place other than by appending is an error. Returns the bytes the change
+    wrote.
+    """
+    for _ in range(_MAX_ROUNDS):
+        with path.open("rb") as old:
+            current = old.read()
+            new = change(current)
+            if not _same_inode(path, old.fileno()):
+                continue  # replaced meanwhile (an editor saving by rename): start from that
+            write_atomically(path, new, mode=stat.S_IMODE(os.fstat(old.fileno()).st_mode))
+            return _carry_late_writes(path, old, current, new)
+    raise ConcurrentEditError(f"{path} kept being replaced while mlplan was writing it")
+
+
+def _same_inode(path: Path, descriptor: int) -> bool:
+    try:
+        now = path.stat()
+    except FileNotFoundError:
+        return False
+    then = os.fstat(descriptor)
+    return (now.st_dev, now.st_ino) == (then.st_dev, then.st_ino)
+
+
+def _carry_late_writes(path: Path, old: BinaryIO, current: bytes, new: bytes) -> bytes:
+    """Append to ``path`` whatever reached the replaced file ``old`` after ``current`` was
+    read, until it stops growing."""
+    for _ in range(_MAX_ROUNDS):
+        time.sleep(SETTLE_S)
+        late = old.read()  # from where the last read stopped: what arrived since
+        if os.pread(old.fileno(), len(current), 0) != current:
+            raise ConcurrentEditError(f"{path} was rewritten by another program meanwhile")
+        if not late:
+            return new
+        current += late
+        with path.open("ab") as now:
+            now.write(late)
+    raise ConcurrentEditError(f"{path} kept growing while mlplan was writing it")

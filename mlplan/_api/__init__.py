@@ -238,10 +238,18 @@ def amend(
     *,
     date: dt.date | None = None,
     tracking_uri: str | None = None,
+    rename: str | None = None,
 ) -> list[CriteriaAmendment]:
-    """Record that ``hypothesis``'s criteria changed after its results, with the reason."""
-    from mlplan._api.decisions import record_amendment
+    """Record that ``hypothesis``'s criteria changed after its results, with the reason.
 
+    ``rename="H1b"`` renames the hypothesis instead, everywhere the plan names it, and records
+    the rename so that its results count for the new id (MLflow keeps the id they were logged
+    under); it returns the amendments the rename needed (criteria that name the hypothesis).
+    """
+    from mlplan._api.decisions import record_amendment, record_rename
+
+    if rename is not None:
+        return record_rename(plan, hypothesis, rename, reason, date=date, tracking_uri=tracking_uri)
     return record_amendment(plan, hypothesis, reason, date=date, tracking_uri=tracking_uri)
 
 

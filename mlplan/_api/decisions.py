@@ -5,15 +5,22 @@ file byte for byte as it was (``_plan.text_edit``), with the verdict they were t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mlplan import _clock
-from mlplan._files import write_atomically
-from mlplan._judge.frozen import CriteriaChange, first_stamps, unrecorded_changes
+from mlplan._files import ConcurrentEditError, check_rewritable, rewrite_keeping_edits
+from mlplan._judge.frozen import (
+    CriteriaChange,
+    carried_over,
+    first_stamps,
+    unrecorded_changes,
+)
 from mlplan._judge.frozen import change_lines as _change_lines
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import (
@@ -22,19 +29,22 @@ from mlplan._judge.verdicts import (
     judge,
 )
 from mlplan._plan.load import LoadedPlan, load_plan
+from mlplan._plan.located_yaml import MAX_FILE_BYTES
 from mlplan._plan.models import (
+    ID_PATTERN,
     Closure,
     CriteriaAmendment,
     Decision,
     Hypothesis,
     Plan,
     RecordedVerdict,
+    Rename,
 )
 from mlplan._plan.rules import find_problems
-from mlplan._plan.text_edit import PlanText, append_to_list
+from mlplan._plan.text_edit import Block, BlockList, PlanText, append_to_list, rename_hypothesis
 from mlplan._record.locks import plan_lock
 
-__all__ = ["record_amendment", "record_decision"]
+__all__ = ["record_amendment", "record_decision", "record_rename"]
 from mlplan.errors import MlplanError
 
 
@@ -57,14 +67,35 @@ def _known_hypothesis(loaded: LoadedPlan, hypothesis: str) -> Hypothesis:
 
 
 def _append(target: Path, section: str, entry: dict[str, Any]) -> None:
-    """Splice ``entry`` into ``experiment_log.<section>``, check the plan, replace the file."""
-    source = PlanText.decode(target.read_bytes())
-    spliced = append_to_list(source, ("experiment_log", section), entry)
-    plan = Plan.model_validate(yaml.safe_load(spliced.text))
-    if problems := list(find_problems(plan)):
-        raise MlplanError(f"the new entry would make the plan invalid: {problems[0][1]}")
-    mode = target.stat().st_mode & 0o7777
-    write_atomically(target, spliced.encode(), mode=mode)
+    """Splice ``entry`` into ``experiment_log.<section>``, check the plan, replace the file
+    (again, if another program wrote to it meanwhile: ``rewrite_keeping_edits``)."""
+    _rewrite(target, lambda text: append_to_list(text, ("experiment_log", section), entry))
+
+
+def _rewrite(target: Path, edit: Callable[[PlanText], PlanText]) -> None:
+    check_rewritable(target)
+
+    def change(raw: bytes) -> bytes:
+        spliced = edit(PlanText.decode(raw))
+        plan = Plan.model_validate(yaml.safe_load(spliced.text))
+        if problems := list(find_problems(plan)):
+            raise MlplanError(f"the new entry would make the plan invalid: {problems[0][1]}")
+        encoded = spliced.encode()
+        if len(encoded) > MAX_FILE_BYTES:
+            raise MlplanError(
+                f"{target} would grow to {len(encoded):,} bytes, past the {MAX_FILE_BYTES:,} "
+                "every mlplan command reads; nothing was written. Move old experiment_log "
+                "entries into another file (link it from the plan) and run this again"
+            )
+        return encoded
+
+    try:
+        rewrite_keeping_edits(target, change)
+    except ConcurrentEditError as error:
+        raise MlplanError(
+            f"{error}; check that the entry is there (and nothing else was lost) before "
+            "running this again"
+        ) from None
 
 
 def _read_results(loaded: LoadedPlan, tracking_uri: str | None) -> list[Result]:
@@ -159,7 +190,7 @@ def record_amendment(
         _refuse_empty_amendment(loaded, hypothesis, results, changes)
         entries = [_amendment_entry(change, reason, date) for change in changes]
         for entry in entries:
-            _append(target, "amendments", entry.model_dump(exclude_none=True))
+            _append(target, "amendments", _written(entry))
     return entries
 
 
@@ -191,3 +222,120 @@ def _amendment_entry(
         fingerprint_after=change.fingerprint_after,
         changes=_change_lines(change.criteria_before, change.criteria_after),
     )
+
+
+def record_rename(
+    plan: str | Path,
+    hypothesis: str,
+    new_id: str,
+    reason: str,
+    *,
+    date: dt.date | None = None,
+    tracking_uri: str | None = None,
+) -> list[CriteriaAmendment]:
+    """Rename ``hypothesis`` to ``new_id`` everywhere the plan names it and record the rename,
+    so that its results count for the new id; return the criteria amendments it needed.
+
+    The stamps name a hypothesis's family members and decision-graph neighbours by id, so a
+    rename changes the criteria of every hypothesis that names it; for each that has results,
+    the change is recorded as an amendment in the same write. Refused while any hypothesis has
+    an unrecorded change of criteria: the rename must not record that one too.
+    """
+    target = _writable_target(Path(plan))
+    date = date or _clock.today()
+    with plan_lock(target):
+        loaded = load_plan(target)
+        _known_hypothesis(loaded, hypothesis)
+        _check_new_id(loaded, hypothesis, new_id)
+        results = _read_results(loaded, tracking_uri)
+        _refuse_pending_changes(loaded, results)
+        record = Rename(date=date, hypothesis=new_id, renamed_from=hypothesis, reason=reason)
+        renamed = _renamed_plan(target, hypothesis, new_id, record)
+        carried = carried_over(renamed, results)
+        why = f"{hypothesis} renamed to {new_id}: {reason}"
+        entries = [
+            _amendment_entry(change, why, date)
+            for h in renamed.experiment.hypotheses
+            for change in unrecorded_changes(renamed, h, carried)
+        ]
+
+        def edit(text: PlanText) -> PlanText:
+            text = rename_hypothesis(text, hypothesis, new_id)
+            text = append_to_list(
+                text, ("experiment_log", "renames"), record.model_dump(exclude_none=True)
+            )
+            for entry in entries:
+                text = append_to_list(text, ("experiment_log", "amendments"), _written(entry))
+            return text
+
+        _rewrite(target, edit)
+    return entries
+
+
+def _check_new_id(loaded: LoadedPlan, old: str, new_id: str) -> None:
+    taken = {h.id for h in loaded.plan.experiment.hypotheses}
+    taken |= {b.id for b in loaded.plan.experiment.baselines}
+    used = set(loaded.plan.experiment_log.renamed())
+    if new_id in taken or new_id in used:
+        raise MlplanError(
+            f"{loaded.path}: {new_id!r} is already "
+            + ("an id in the plan" if new_id in taken else "an id results were logged under")
+            + f"; rename {old} to an id never used before"
+        )
+    if not re.fullmatch(ID_PATTERN, new_id):
+        raise MlplanError(
+            f"{new_id!r} is not a hypothesis id: letters, digits, '_' or '-', starting with a "
+            "letter (up to 64)"
+        )
+
+
+def _refuse_pending_changes(loaded: LoadedPlan, results: Sequence[Result]) -> None:
+    for h in loaded.plan.experiment.hypotheses:
+        for change in unrecorded_changes(loaded.plan, h, results):
+            raise MlplanError(
+                f"{change.hypothesis}'s criteria changed after its results and no amendment "
+                f"records it; record it first (`mlplan amend {loaded.path} {change.hypothesis} "
+                "--reason TEXT`), then rename"
+            )
+
+
+def _renamed_plan(target: Path, old: str, new_id: str, record: Rename) -> Plan:
+    """The plan as it will be once renamed, to work out which criteria the rename changes."""
+    text = rename_hypothesis(PlanText.decode(target.read_bytes()), old, new_id)
+    text = append_to_list(text, ("experiment_log", "renames"), record.model_dump())
+    return Plan.model_validate(yaml.safe_load(text.text))
+
+
+def _written(amendment: CriteriaAmendment) -> dict[str, Any]:
+    """The amendment as it goes into the file: its criteria texts as indented JSON in block
+    scalars (readable, and a later change shows as a line in a diff) instead of one line of
+    hundreds of characters. The plan reads them back to the canonical one-line text."""
+    entry = amendment.model_dump(exclude_none=True)
+    for key in ("criteria_before", "criteria_after"):
+        entry[key] = _readable(entry[key])
+    entry["changes"] = BlockList(entry.get("changes", []))
+    return entry
+
+
+def _readable(criteria: str) -> str:
+    try:
+        document = json.loads(criteria)
+    except ValueError:
+        return criteria  # cut short by MLflow's tag limit: kept as it was stamped
+    return Block(_pretty(document, ""))
+
+
+def _pretty(value: Any, pad: str) -> str:
+    """JSON with one key per line and lists of plain values on one line: short lines, and
+    about as many as the criteria have settings."""
+    inner = pad + "  "
+    if isinstance(value, dict) and value:
+        items = [
+            f"{inner}{json.dumps(key, ensure_ascii=False)}: {_pretty(item, inner)}"
+            for key, item in sorted(value.items())
+        ]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        items = [inner + _pretty(item, inner) for item in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False)

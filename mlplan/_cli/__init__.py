@@ -92,6 +92,8 @@ def new(
         out.print(f"Beside it: {', '.join(path.name for path in made.written)}", markup=False)
     for path in made.kept:
         err.print(f"kept the existing {path}; the template's copy was not written", markup=False)
+    for note in made.notes:
+        err.print(f"note: {note}", markup=False)
     if template == "blank":
         out.print(f"Fill in every TODO, then run: mlplan validate {made.plan}", markup=False)
     else:
@@ -544,15 +546,34 @@ def amend(
     reason: Annotated[str, typer.Option("--reason", help="Why the criteria changed.")],
     date: DateOption = None,
     tracking_uri: TrackingUri = None,
+    rename: Annotated[
+        str | None,
+        typer.Option(
+            "--rename",
+            help="Rename the hypothesis to this id; its results count for the new id.",
+            show_default=False,
+            metavar="NEW",
+        ),
+    ] = None,
 ) -> None:
-    """Record that a hypothesis's criteria changed after its results, and why."""
+    """Record that a hypothesis's criteria changed after its results, and why; or rename it."""
     from mlplan._api import amend as record_amendment
 
     entries = record_amendment(
-        path, hypothesis, reason, date=_date(date, "--date"), tracking_uri=tracking_uri
+        path,
+        hypothesis,
+        reason,
+        date=_date(date, "--date"),
+        tracking_uri=tracking_uri,
+        rename=rename,
     )
+    if rename is not None:
+        out.print(
+            f"Renamed {hypothesis} to {rename} in {path}; its results count for {rename}",
+            markup=False,
+        )
     for entry in entries:
-        out.print(f"Recorded an amendment of {hypothesis} in {path}:", markup=False)
+        out.print(f"Recorded an amendment of {entry.hypothesis} in {path}:", markup=False)
         for change in entry.changes:
             out.print(f"  {change}", markup=False)
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from mlplan._judge.settings import settings_for, used_metrics
 from mlplan._plan import graph
+from mlplan._plan.amendments import change_lines, setting_changes
 from mlplan._plan.keys import canonical
 from mlplan._plan.models import Hypothesis, Metric, Plan
 
@@ -305,48 +306,3 @@ def _put_back_metrics(data: dict[str, Any], metrics: Any, *, grain: bool) -> Non
                     metric["resolution"] = stamped.get("resolution")
                     metric["step"] = stamped.get("step")
                 metric["exact"] = bool(stamped.get("exact", False))
-
-
-# ------------------------------------------------------------------------------ differences
-
-
-def setting_changes(before: str, after: str) -> list[tuple[str, str, str]]:
-    """(setting, before, after) for every setting that differs between two criteria texts.
-
-    The texts are the judge's canonical JSON; one that does not parse (a stamp cut short by
-    MLflow's tag limit, say) is compared as a whole.
-    """
-    try:
-        old, new = json.loads(before), json.loads(after)
-    except ValueError:
-        return [("criteria", before, after)] if before != after else []
-    return list(_differences("", old, new))
-
-
-_ABSENT = object()
-
-
-def _differences(where: str, old: Any, new: Any) -> Iterator[tuple[str, str, str]]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            inner = f"{where}.{key}" if where else str(key)
-            yield from _differences(inner, old.get(key, _ABSENT), new.get(key, _ABSENT))
-    elif isinstance(old, list) and isinstance(new, list):
-        for index in range(max(len(old), len(new))):
-            yield from _differences(
-                f"{where}[{index}]",
-                old[index] if index < len(old) else _ABSENT,
-                new[index] if index < len(new) else _ABSENT,
-            )
-    elif old != new:
-        yield where, _shown(old), _shown(new)
-
-
-def _shown(value: Any) -> str:
-    if value is _ABSENT:
-        return "(none)"
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def change_lines(before: str, after: str) -> list[str]:
-    return [f"{where}: {old} → {new}" for where, old, new in setting_changes(before, after)]

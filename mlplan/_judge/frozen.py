@@ -5,7 +5,9 @@ the plan is the API's (``mlplan._api.decisions``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +34,8 @@ __all__ = [
     "DecisionDrift",
     "Deviation",
     "FrozenReview",
+    "Unverified",
+    "carried_over",
     "change_lines",
     "criteria_now",
     "first_stamps",
@@ -39,6 +43,7 @@ __all__ = [
     "judge_under",
     "setting_changes",
     "unrecorded_changes",
+    "unverified_amendments",
 ]
 
 
@@ -64,10 +69,56 @@ def judge_under(
 
     None when the text cannot be read back into criteria (cut short, or from a future mlplan).
     """
-    older = plan_with_criteria(plan, hypothesis_id, criteria)
+    older = plan_with_criteria(plan, hypothesis_id, _with_current_ids(plan, criteria))
     if older is None:
         return None
     return next(v for v in judge(older, results, today) if v.hypothesis == hypothesis_id)
+
+
+def carried_over(plan: Plan, results: Sequence[Result]) -> list[Result]:
+    """``results`` with those logged under a hypothesis's old id counted for its id now
+    (``experiment_log.renames``). MLflow keeps the id a run was logged under."""
+    renamed = plan.experiment_log.renamed()
+    if not renamed:
+        return list(results)
+    return [
+        dataclasses.replace(r, subject=renamed[r.subject])
+        if r.kind == "hypothesis" and r.subject in renamed
+        else r
+        for r in results
+    ]
+
+
+def _with_current_ids(plan: Plan, criteria: str) -> str:
+    """A stamped criteria text with renamed hypotheses under their ids now: the stamp names
+    the family's members and the decision graph's edges by id (v3), and judging under it
+    must find them in the plan."""
+    renamed = plan.experiment_log.renamed()
+    if not renamed:
+        return criteria
+    try:
+        document = json.loads(criteria)
+    except ValueError:
+        return criteria
+    if not isinstance(document, dict):
+        return criteria
+    members = document.get("family_members")
+    if isinstance(members, list):
+        document["family_members"] = sorted(renamed.get(m, m) for m in members)
+    edges = document.get("edges")
+    if isinstance(edges, dict):
+        if isinstance(edges.get("out"), dict):
+            edges["out"] = {k: renamed.get(v, v) for k, v in edges["out"].items()}
+        if isinstance(edges.get("in"), list):
+            edges["in"] = sorted(_renamed_edge(e, renamed) for e in edges["in"])
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+def _renamed_edge(edge: object, renamed: dict[str, str]) -> object:
+    if not isinstance(edge, str) or " " not in edge:
+        return edge
+    source, outcome = edge.rsplit(" ", 1)
+    return f"{renamed.get(source, source)} {outcome}"
 
 
 # ------------------------------------------------------------------------------ review
@@ -103,6 +154,7 @@ class Deviation:
     change: CriteriaChange | None
     original: Verdict | None
     amended: Verdict | None
+    verified: bool = True  # False: a recorded amendment its results' stamps contradict
 
     @property
     def recorded(self) -> bool:
@@ -119,10 +171,28 @@ class DecisionDrift:
 
 
 @dataclass(frozen=True)
+class Unverified:
+    """A recorded amendment whose old criteria are none its hypothesis's results were logged
+    under, and that no earlier amendment led to: edited by hand, or recorded elsewhere."""
+
+    index: int  # in experiment_log.amendments
+    amendment: CriteriaAmendment
+
+    @property
+    def message(self) -> str:
+        return (
+            f"the amendment of {self.amendment.hypothesis} recorded on {self.amendment.date} "
+            f"starts from criteria ({self.amendment.fingerprint_before}) that none of its "
+            "results were logged under and no earlier amendment led to"
+        )
+
+
+@dataclass(frozen=True)
 class FrozenReview:
     unrecorded: tuple[CriteriaChange, ...]
     deviations: tuple[Deviation, ...]
     drift: tuple[DecisionDrift, ...]
+    unverified: tuple[Unverified, ...] = ()
 
     def reasons(self) -> list[str]:
         """Why a gate must fail, beyond overdue and undecided failures."""
@@ -150,7 +220,9 @@ class FrozenReview:
 def _deviation_note(deviation: Deviation) -> str:
     amendment = deviation.amendment
     assert amendment is not None
-    original = deviation.original.status if deviation.original else "could not be recomputed"
+    original: str = deviation.original.status if deviation.original else "could not be recomputed"
+    if not deviation.verified:
+        original = "not shown: the amendment does not match the results' stamps"
     return (
         f"criteria amended on {amendment.date} ({amendment.reason}); "
         f"under the original criteria: {original}"
@@ -173,12 +245,33 @@ def frozen_review(
         for h in plan.experiment.hypotheses
         for change in unrecorded_changes(plan, h, results)
     ]
+    unverified = tuple(unverified_amendments(plan, results))
+    doubtful = {id(u.amendment) for u in unverified}
     deviations = [
-        _recorded_deviation(plan, amendment, results, today)
+        _recorded_deviation(plan, amendment, results, today, id(amendment) not in doubtful)
         for amendment in plan.experiment_log.amendments
     ]
     deviations += [_unrecorded_deviation(plan, change, results, today) for change in unrecorded]
-    return FrozenReview(tuple(unrecorded), tuple(deviations), tuple(_drift(plan, verdicts)))
+    drift = tuple(_drift(plan, verdicts))
+    return FrozenReview(tuple(unrecorded), tuple(deviations), drift, unverified)
+
+
+def unverified_amendments(plan: Plan, results: Sequence[Result]) -> Iterator[Unverified]:
+    """Amendments whose old criteria neither a result's stamp nor an earlier amendment of the
+    same hypothesis holds (text and fingerprint both). A hypothesis with no stamped results
+    (no store here, say) cannot be checked and is passed over; ``validate`` still checks each
+    amendment against its own fingerprints."""
+    stamps: dict[str, set[tuple[str, str]]] = {}
+    for r in results:
+        if r.kind == "hypothesis" and r.criteria_fingerprint:
+            stamps.setdefault(r.subject, set()).add((r.criteria_fingerprint, r.criteria))
+    led_to: set[tuple[str, str, str]] = set()
+    for index, amendment in enumerate(plan.experiment_log.amendments):
+        h = amendment.hypothesis
+        before = (amendment.fingerprint_before, amendment.criteria_before)
+        if h in stamps and before not in stamps[h] and (h, *before) not in led_to:
+            yield Unverified(index, amendment)
+        led_to.add((h, amendment.fingerprint_after, amendment.criteria_after))
 
 
 def first_stamps(hypothesis: str, results: Sequence[Result]) -> list[Result]:
@@ -244,15 +337,24 @@ def unrecorded_changes(
 
 
 def _recorded_deviation(
-    plan: Plan, amendment: CriteriaAmendment, results: Sequence[Result], today: dt.date
+    plan: Plan,
+    amendment: CriteriaAmendment,
+    results: Sequence[Result],
+    today: dt.date,
+    verified: bool = True,
 ) -> Deviation:
     h = amendment.hypothesis
     return Deviation(
         hypothesis=h,
         amendment=amendment,
         change=None,
-        original=judge_under(plan, h, amendment.criteria_before, results, today),
+        # An amendment the stamps contradict is not judged under: its "original" criteria
+        # are not the ones the results were logged under.
+        original=judge_under(plan, h, amendment.criteria_before, results, today)
+        if verified
+        else None,
         amended=judge_under(plan, h, amendment.criteria_after, results, today),
+        verified=verified,
     )
 
 

@@ -8,6 +8,7 @@ they can report every problem at once with a location.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ SCHEMA_VERSION = 1
 TERMINAL_ACTIONS = ("ship", "stop", "collect-data", "redesign")
 
 _ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+ID_PATTERN = _ID_PATTERN
 Identifier = Annotated[
     str,
     StringConstraints(pattern=_ID_PATTERN),
@@ -601,6 +603,19 @@ class Decision(_Section):
     )
 
 
+def _canonical_criteria(text: str) -> str:
+    """A criteria text as stamped: the judge's one-line canonical JSON. Amendments are written
+    with it indented over several lines (readable in a diff); both read back to the same."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return text  # not JSON: a stamp cut short by MLflow's tag limit, kept as it is
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+CriteriaText = Annotated[Text, AfterValidator(_canonical_criteria)]
+
+
 class CriteriaAmendment(_Section):
     """A recorded change of a hypothesis's verdict-relevant settings after results existed.
 
@@ -611,17 +626,33 @@ class CriteriaAmendment(_Section):
     date: dt.date
     hypothesis: Identifier
     reason: Text
-    criteria_before: Text
-    criteria_after: Text
+    criteria_before: CriteriaText
+    criteria_after: CriteriaText
     fingerprint_before: Text
     fingerprint_after: Text
     changes: list[Text] = Field(default_factory=list, description="What changed, in words.")
+
+
+class Rename(_Section):
+    """A hypothesis renamed after results were logged under its old id (`mlplan amend PLAN OLD
+    --rename NEW`): results logged as ``renamed_from`` count for ``hypothesis``. Results in
+    MLflow keep the id they were logged under; every reader maps them."""
+
+    date: dt.date
+    hypothesis: Identifier = Field(description="The hypothesis's id now.")
+    renamed_from: Identifier = Field(description="The id its earlier results were logged under.")
+    reason: Text
 
 
 class ExperimentLog(_Section):
     entries: list[LogEntry] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     amendments: list[CriteriaAmendment] = Field(default_factory=list)
+    renames: list[Rename] = Field(default_factory=list)
+
+    def renamed(self) -> dict[str, str]:
+        """Each old id and the id its results count for now."""
+        return {rename.renamed_from: rename.hypothesis for rename in self.renames}
 
 
 class Plan(_Section):

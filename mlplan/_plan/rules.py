@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from mlplan._plan import graph
+from mlplan._plan.amendments import amendment_findings
 from mlplan._plan.keys import canonical, key_problem
 from mlplan._plan.models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
 from mlplan._text import did_you_mean
@@ -43,6 +44,7 @@ def find_problems(plan: Plan) -> list[Finding]:
         _next_step_targets,
         _next_step_cycles,
         _log_references,
+        _amendments,
         _resampling_needs_pairing,
         _design_fields,
     )
@@ -393,16 +395,40 @@ def _next_step_cycles(plan: Plan) -> Iterator[Finding]:
         )
 
 
+def _amendments(plan: Plan) -> Iterator[Finding]:
+    for route, message, hint in amendment_findings(plan):
+        yield Finding(route, message, hint)
+
+
 def _log_references(plan: Plan) -> Iterator[Finding]:
     hypotheses = {h.id for h in plan.experiment.hypotheses}
     log = plan.experiment_log
     mentioned = [("entries", i, entry.hypothesis) for i, entry in enumerate(log.entries)]
     mentioned += [("decisions", i, decision.hypothesis) for i, decision in enumerate(log.decisions)]
     mentioned += [("amendments", i, amended.hypothesis) for i, amended in enumerate(log.amendments)]
+    mentioned += [("renames", i, renamed.hypothesis) for i, renamed in enumerate(log.renames)]
     for section, index, hypothesis in mentioned:
         if hypothesis is not None and hypothesis not in hypotheses:
             yield Finding(
                 ("experiment_log", section, index, "hypothesis"),
                 f"unknown hypothesis {hypothesis!r}",
                 did_you_mean(hypothesis, sorted(hypotheses)),
+            )
+    seen: set[str] = set()
+    for index, renamed in enumerate(log.renames):
+        if renamed.renamed_from in seen:
+            yield Finding(
+                ("experiment_log", "renames", index, "renamed_from"),
+                f"{renamed.renamed_from!r} is renamed twice; its results can count for one "
+                "hypothesis only",
+                "keep the first rename; a later one renames the hypothesis's new id",
+            )
+        seen.add(renamed.renamed_from)
+        if renamed.renamed_from in hypotheses:
+            # Its results would count for two hypotheses, or silently for the wrong one.
+            yield Finding(
+                ("experiment_log", "renames", index, "renamed_from"),
+                f"{renamed.renamed_from!r} was renamed to {renamed.hypothesis!r}, yet the plan "
+                "has a hypothesis with that id again",
+                "give the new hypothesis an id never used before",
             )

@@ -30,6 +30,7 @@ class Scaffolded:
     plan: Path
     written: tuple[Path, ...] = ()
     kept: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()  # what was left undone, and why
 
 
 def available_templates() -> list[str]:
@@ -86,9 +87,10 @@ def scaffold(
         (kept if copy.exists() else written).append(copy)
         if not copy.exists():
             shutil.copyfile(module, copy)
-    if _ignore_store(directory):
+    notes: list[str] = []
+    if _ignore_store(directory, notes):
         written.append(directory / ".gitignore")
-    return Scaffolded(target, tuple(written), tuple(kept))
+    return Scaffolded(target, tuple(written), tuple(kept), tuple(notes))
 
 
 def _study_modules(template: str) -> list[Path]:
@@ -99,10 +101,24 @@ def _study_modules(template: str) -> list[Path]:
     return study_modules(template)
 
 
-def _ignore_store(directory: Path) -> bool:
-    """Write or extend ``.gitignore`` so the embedded store stays out of git; True if written."""
+def _ignore_store(directory: Path, notes: list[str]) -> bool:
+    """Write or extend ``.gitignore`` so the embedded store stays out of git; True if written.
+
+    A symlinked ``.gitignore`` stays a link: its target is written when it lies inside the
+    plan's folder, else it is left alone and ``notes`` says what to add by hand (a shared
+    ignore file elsewhere is not mlplan's to edit).
+    """
     path = directory / ".gitignore"
     line = f"{STORE_DIR}/"
+    if path.is_symlink():
+        target = path.resolve()
+        if not (target.is_relative_to(directory.resolve()) and target.is_file()):
+            notes.append(
+                f"{path} is a link to {target}, outside this folder (or not a file): left as it "
+                f"is; add the line {line} to it by hand to keep the store out of git"
+            )
+            return False
+        path = target
     if not path.exists():
         write_new(path, f"# mlplan's embedded MLflow store, outbox and locks\n{line}\n")
         return True

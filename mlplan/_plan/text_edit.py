@@ -10,7 +10,6 @@ the old data plus the entry, or nothing is written.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +18,41 @@ import yaml
 
 from mlplan.errors import MlplanError
 
-__all__ = ["PlanText", "append_to_list", "content_end"]
+__all__ = [
+    "Block",
+    "BlockList",
+    "PlanText",
+    "append_to_list",
+    "content_end",
+    "rename_hypothesis",
+]
 
 _BOM = "\ufeff"
+
+
+class Block(str):
+    """Text to be written as a YAML literal block (``|-``), one line per line."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _literal(dumper: yaml.SafeDumper, value: Block) -> yaml.ScalarNode:
+    # PyYAML falls back to a quoted scalar by itself when the text cannot be a block.
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(value), style="|")
+
+
+class BlockList(list[Any]):
+    """A list to be written one item per line, even when its items are short."""
+
+
+def _block_list(dumper: yaml.SafeDumper, value: BlockList) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=False)
+
+
+_Dumper.add_representer(Block, _literal)
+_Dumper.add_representer(BlockList, _block_list)
 _DEFAULT_INDENT = 2
 
 
@@ -38,12 +69,22 @@ class PlanText:
         text = raw.decode("utf-8")
         bom = text.startswith(_BOM)
         text = text.removeprefix(_BOM)
+        if "\r" in text and "\n" not in text:
+            # Old Mac line endings (CR only): edited as LF, written back as CR.
+            return cls(text.replace("\r", "\n"), bom, "\r")
         # The file's dominant line ending; a file without any gets LF.
         newline = "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
         return cls(text, bom, newline)
 
     def encode(self) -> bytes:
-        return ((_BOM if self.bom else "") + self.text).encode("utf-8")
+        text = self.text.replace("\n", "\r") if self.newline == "\r" else self.text
+        return ((_BOM if self.bom else "") + text).encode("utf-8")
+
+    @property
+    def line_break(self) -> str:
+        """The line break to splice with: the file's own, or LF for a CR-only file (its text
+        is held with LF until it is encoded)."""
+        return "\n" if self.newline == "\r" else self.newline
 
     def with_text(self, text: str) -> PlanText:
         return PlanText(text, self.bom, self.newline)
@@ -58,10 +99,81 @@ def append_to_list(source: PlanText, path: tuple[str, ...], entry: dict[str, Any
     root = yaml.compose(source.text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
         raise MlplanError("the plan is not a YAML mapping; cannot add to it")
-    splice = _Splicer(source.text, source.newline, _indent_unit(root))
+    splice = _Splicer(source.text, source.line_break, _indent_unit(root))
     spliced = source.with_text(splice.append(root, path, entry))
     _check(source.text, spliced.text, path, entry)
     return spliced
+
+
+# Where a plan names a hypothesis by id: its own id, the next steps that lead to it, and the
+# experiment log's entries about it.
+_LOG_SECTIONS = ("entries", "decisions", "amendments", "renames")
+
+
+def rename_hypothesis(source: PlanText, old: str, new: str) -> PlanText:
+    """Rename hypothesis ``old`` to ``new`` everywhere the plan names it, in place.
+
+    Only the id's own characters change (quotes, tags, comments and layout stay); the result
+    must read back as the old data with exactly those values renamed, or nothing is written.
+    Criteria texts recorded in amendments keep the ids they were stamped with.
+    """
+    root = yaml.compose(source.text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        raise MlplanError("the plan is not a YAML mapping; cannot rename in it")
+    text = source.text
+    for node in sorted(_naming(root, old), key=lambda n: n.end_mark.index, reverse=True):
+        at = text.rfind(old, node.start_mark.index, node.end_mark.index)
+        text = text[:at] + new + text[at + len(old) :]
+    expected = _renamed_data(_unshared(yaml.safe_load(source.text)), old, new)
+    if yaml.safe_load(text) != expected:
+        raise MlplanError(
+            f"cannot rename {old} to {new} without changing the rest of the plan; "
+            "nothing was written: rename it by hand"
+        )
+    return source.with_text(text)
+
+
+def _naming(root: yaml.MappingNode, old: str) -> Iterator[yaml.ScalarNode]:
+    def scalar(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
+        if isinstance(node, yaml.ScalarNode) and node.value == old:
+            yield node
+
+    def items(node: yaml.Node | None) -> list[yaml.Node]:
+        return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+    def get(node: yaml.Node | None, key: str) -> yaml.Node | None:
+        found = _value_of(node, key) if isinstance(node, yaml.MappingNode) else None
+        return found[1] if found else None
+
+    for hypothesis in items(get(get(root, "experiment"), "hypotheses")):
+        yield from scalar(get(hypothesis, "id"))
+        for outcome in ("on_success", "on_failure"):
+            yield from scalar(get(get(hypothesis, outcome), "then"))
+    log = get(root, "experiment_log")
+    for section in _LOG_SECTIONS:
+        for entry in items(get(log, section)):
+            yield from scalar(get(entry, "hypothesis"))
+
+
+def _renamed_data(data: Any, old: str, new: str) -> Any:
+    def rename(mapping: Any, key: str) -> None:
+        if isinstance(mapping, dict) and mapping.get(key) == old:
+            mapping[key] = new
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    experiment = data.get("experiment") if isinstance(data, dict) else None
+    for hypothesis in listed(experiment.get("hypotheses") if isinstance(experiment, dict) else []):
+        rename(hypothesis, "id")
+        if isinstance(hypothesis, dict):
+            for outcome in ("on_success", "on_failure"):
+                rename(hypothesis.get(outcome), "then")
+    log = data.get("experiment_log") if isinstance(data, dict) else None
+    for section in _LOG_SECTIONS:
+        for entry in listed(log.get(section) if isinstance(log, dict) else []):
+            rename(entry, "hypothesis")
+    return data
 
 
 class _Splicer:
@@ -120,7 +232,7 @@ class _Splicer:
         self, sequence: yaml.SequenceNode, parent: yaml.MappingNode, key_column: int, entry: Any
     ) -> str:
         if not sequence.flow_style:
-            return self._insert_block(sequence, _block([entry]), sequence.start_mark.column)
+            return self._insert_block(sequence, _block([entry]), self._dash_column(sequence))
         if not sequence.value and not parent.flow_style:
             # `decisions: []` becomes a block list: a flow entry would be one very long line.
             return self._replace_empty(sequence, key_column, (), entry)
@@ -158,6 +270,14 @@ class _Splicer:
         separator = " " if before.endswith(",") else ", " if before else ""
         at = opened + len(before)  # after the last item, before any line break and the bracket
         return self.text[:at] + separator + item + self.text[at:]
+
+    def _dash_column(self, sequence: yaml.SequenceNode) -> int:
+        """The column of the list's first ``-``. The node's own start is its anchor or tag
+        when it has one (``decisions: &d``), on the key's line, not where its items are."""
+        first = sequence.value[0].start_mark.index
+        line_start = self.text.rfind("\n", 0, first) + 1
+        dash = self.text.rfind("-", line_start, first)
+        return dash - line_start if dash != -1 else sequence.start_mark.column
 
     def _inside_flow(self, node: yaml.Node) -> bool:
         # An empty collection is in block context when only spaces precede it after its key.
@@ -217,20 +337,32 @@ def _indent_unit(root: yaml.MappingNode) -> int:
 
 def _block(value: Any) -> str:
     # Lists of scalars and small mappings stay on one line; long text is never re-wrapped.
-    return yaml.safe_dump(
-        value, sort_keys=False, allow_unicode=True, width=2**31 - 1, default_flow_style=None
+    return yaml.dump(
+        value,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=2**31 - 1,
+        default_flow_style=None,
     )
 
 
 def _flow(value: Any) -> str:
-    dumped = yaml.safe_dump(
-        value, sort_keys=False, allow_unicode=True, width=2**31 - 1, default_flow_style=True
+    dumped = yaml.dump(
+        value,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=2**31 - 1,
+        default_flow_style=True,
     )
     return dumped.strip()
 
 
 def _check(old: str, new: str, path: tuple[str, ...], entry: dict[str, Any]) -> None:
-    expected = copy.deepcopy(yaml.safe_load(old))
+    # Built without shared parts: a list that is also an alias elsewhere (`&d` ... `*d`)
+    # would gain the entry in both places, which the file's reader did not ask for.
+    expected = _unshared(yaml.safe_load(old))
     node = expected
     for key in path[:-1]:
         node = node.setdefault(key, {})
@@ -241,6 +373,14 @@ def _check(old: str, new: str, path: tuple[str, ...], entry: dict[str, Any]) -> 
         raise _splice_failed(path, f"the result is not valid YAML ({error})") from None
     if actual != expected:
         raise _splice_failed(path, "the result would read back differently")
+
+
+def _unshared(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _unshared(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unshared(item) for item in value]
+    return value
 
 
 def _splice_failed(path: tuple[str, ...], why: str) -> MlplanError:

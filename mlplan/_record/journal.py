@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
+from mlplan._judge.frozen import carried_over
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
 from mlplan._plan.keys import key_problem
@@ -378,9 +379,11 @@ class Journal:
     # -- reading -------------------------------------------------------------------------------
 
     def results(self) -> list[Result]:
+        """Every result, those logged under a renamed hypothesis's old id counted for its id
+        now (the one place results are read for judging: every reader sees the same)."""
         with self._guarded():
             self._sync_before_reading()
-            return self.store.results()
+            return carried_over(self.plan, self.store.results())
 
     def stored_results(self) -> list[Result]:
         """The results in the store itself, for readers whose verdict others rely on (`status
@@ -389,7 +392,7 @@ class Journal:
         if not self.refresh:
             self.refresh, self._store = True, None
         with self._guarded():
-            return self.store.results()
+            return carried_over(self.plan, self.store.results())
 
     def _sync_before_reading(self) -> None:
         """Deliver what waits, unless this account may read but not write (403): then what

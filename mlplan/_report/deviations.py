@@ -87,7 +87,10 @@ def replacement_rows(results: Sequence[Result]) -> list[dict[str, Any]]:
 
 def _deviation_row(deviation: Deviation) -> dict[str, Any]:
     if deviation.amendment is not None:
-        return _amendment_row(deviation.amendment, deviation.original, deviation.amended, True)
+        row = _amendment_row(deviation.amendment, deviation.original, deviation.amended, True)
+        if not deviation.verified:  # the runs' stamps contradict it (issue 16)
+            row["original"] = "not shown: the amendment does not match the results' stamps"
+        return row
     change = deviation.change
     assert change is not None  # a deviation is an amendment or an unrecorded change
     return {

@@ -196,7 +196,8 @@ def attention(plan: Plan, verdicts: list[Verdict]) -> list[str]:
 
 
 def orphans(plan: Plan, results: list[Result]) -> list[str]:
-    """Results for ids the plan no longer has (renamed or removed): they count for nothing."""
+    """Results for ids the plan no longer has (renamed or removed): they count for nothing, so
+    a gate fails on them (a hypothesis renamed by hand leaves its failures behind)."""
     known = {("hypothesis", h.id) for h in plan.experiment.hypotheses}
     known |= {("baseline", b.id) for b in plan.experiment.baselines}
     lost: dict[tuple[str, str], int] = {}
@@ -205,7 +206,12 @@ def orphans(plan: Plan, results: list[Result]) -> list[str]:
             lost[result.kind, result.subject] = lost.get((result.kind, result.subject), 0) + 1
     return [
         f"{plural(count, 'result')} for {kind} {subject!r}, which the plan no longer has, "
-        "count for nothing; rename it back or log them again under the new id"
+        "count for nothing; rename it back"
+        + (
+            f", then rename it with `mlplan amend PLAN {subject} --rename NEW --reason TEXT`"
+            if kind == "hypothesis"
+            else ", or log them again under the new id"
+        )
         for (kind, subject), count in sorted(lost.items())
     ]
 

@@ -1,7 +1,8 @@
 """`mlplan status` as a report, and the report as GitHub Markdown for a CI job summary.
 
 A gate must fail on what a reviewer would stop: hypotheses past their deadline, failures with
-no decision recorded, criteria changed after results without an amendment, and (with
+no decision recorded, criteria changed after results without an amendment, results for a
+hypothesis or baseline the plan no longer has, and (with
 ``require_store``) a store that holds nothing, since a gate that reads nothing would pass
 every plan.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
-from mlplan._judge.frozen import FrozenReview, frozen_review
+from mlplan._judge.frozen import FrozenReview, Unverified, frozen_review
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import Verdict
 from mlplan._plan.models import Plan
@@ -22,6 +23,7 @@ from mlplan._report.rows import StatusRow, attention, orphans, status_rows
 from mlplan._text import finite_json, plural
 
 if TYPE_CHECKING:
+    from mlplan._plan.load import LoadedPlan
     from mlplan._record.journal import Journal
 
 __all__ = ["StatusReport", "markdown_status", "status_report"]
@@ -40,7 +42,7 @@ class StatusReport:
     review: FrozenReview
     reasons: list[str] = field(default_factory=list)
     # What the store and outbox say beside the verdicts: results waiting or parked, runs left
-    # RUNNING, results for ids the plan no longer has. Shown, never a reason to fail.
+    # RUNNING, results for ids the plan no longer has (also a reason to fail).
     store_notes: list[str] = field(default_factory=list)
     outbox: dict[str, Any] = field(default_factory=dict)
 
@@ -122,13 +124,17 @@ def status_report(
 
     verdicts = judge(journal.plan, results, today)
     review = frozen_review(journal.plan, results, verdicts, today)
-    reasons += attention(journal.plan, verdicts) + review.reasons()
+    # Results for an id the plan no longer has fail the gate: renaming or deleting a failed
+    # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
+    lost = orphans(journal.plan, results)
+    reasons += attention(journal.plan, verdicts) + review.reasons() + lost
+    reasons += [_unverified(journal.loaded, u) for u in review.unverified]
     outbox: dict[str, Any] = {}
     if not check:
         report = journal.sync()  # already run by results(); here it only reports
         notes += report.notes()
         outbox = report.to_dict()
-    notes += [*orphans(journal.plan, results), *_unfinished(journal, results)]
+    notes += [*lost, *_unfinished(journal, results)]
     return StatusReport(
         journal.plan, store, today, results, verdicts, review, reasons, notes, outbox
     )
@@ -138,6 +144,15 @@ _READ_THE_COPY = (
     "results read from the local copy in .mlplan/cache (kept while the store's revision tag "
     "is unchanged); --refresh reads the store, and --check always does"
 )
+
+
+def _unverified(loaded: LoadedPlan, unverified: Unverified) -> str:
+    route = ("experiment_log", "amendments", unverified.index, "criteria_before")
+    where = loaded.problem_at(route, unverified.message).where()
+    return (
+        f"{where}: {unverified.message}; restore it as `mlplan amend` wrote it (see the plan's "
+        "history)"
+    )
 
 
 def _unfinished(journal: Journal, results: list[Result]) -> list[str]:

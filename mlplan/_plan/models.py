@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticKnownError
 
+from mlplan._plan.keys import NumberError, number
+
 __all__ = [
     "SCHEMA_VERSION",
     "TERMINAL_ACTIONS",
@@ -102,10 +104,37 @@ def _not_a_bool(kind: Literal["int_type", "float_type"]) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-WholeNumber = Annotated[int, _not_a_bool("int_type")]
+def _plan_number(finite: bool) -> BeforeValidator:
+    # One grammar for every number a plan holds (mlplan._plan.keys.number): a quoted "0.8" is
+    # the number 0.8, while "0_7", "0x10" and b"0.7", which pydantic's lax mode would read,
+    # are refused. A bound may be YAML's .inf (an open side), never a string "inf".
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticKnownError("float_type")
+        if not finite and isinstance(value, float) and math.isinf(value):
+            return value
+        return number(value)
+
+    return BeforeValidator(check)
+
+
+_WHOLE = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticKnownError("int_type")
+    if isinstance(value, str | bytes | bytearray) and not (
+        isinstance(value, str) and _WHOLE.match(value.strip())
+    ):
+        raise ValueError(f"expected a whole number such as 3, got {value!r:.40}")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
 # Thresholds, bounds and fractions: `.nan`, `.inf` and 1e400 are refused where they are written,
 # since a NaN threshold would judge every hypothesis failed and an infinite one means nothing.
-Number = Annotated[float, _not_a_bool("float_type"), Field(allow_inf_nan=False)]
+Number = Annotated[float, _plan_number(finite=True), Field(allow_inf_nan=False)]
 # What mlplan itself records (a verdict's interval), which may be unbounded on one side.
 RecordedNumber = Annotated[float, _not_a_bool("float_type")]
 
@@ -117,7 +146,7 @@ def _not_nan(value: float) -> float:
 
 
 # A metric's range may be open on one side ([0, .inf]) but never NaN.
-Bound = Annotated[float, _not_a_bool("float_type"), AfterValidator(_not_nan)]
+Bound = Annotated[float, _plan_number(finite=False), AfterValidator(_not_nan)]
 EntryPoint = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"),
@@ -154,18 +183,18 @@ def _parse_margin(raw: Any) -> Margin:
         return raw
     if isinstance(raw, bool):
         raise ValueError("expected a number or a percentage such as '5%', not true/false")
-    if isinstance(raw, int | float):
-        if not math.isfinite(raw):
-            raise ValueError(f"expected a finite number or a percentage such as '5%', got {raw}")
-        if raw < 0:
-            raise ValueError("a margin cannot be negative; write the amount, e.g. 0.02 or '2%'")
-        return Margin(float(raw), relative=False)
     shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
     if isinstance(raw, str) and (match := _PERCENT.match(raw)):
         if math.isfinite(percent := float(match.group(1))):
             return Margin(percent / 100, relative=True)
         raise ValueError(f"the percentage {shown} is past the range of numbers")
-    raise ValueError(f"expected a number or a percentage such as '5%', got {shown}")
+    try:
+        amount = number(raw)  # 0.01 and "0.01" alike: one grammar (mlplan._plan.keys)
+    except NumberError as problem:
+        raise ValueError(f"{problem}; or a percentage such as '5%'") from None
+    if amount < 0:
+        raise ValueError("a margin cannot be negative; write the amount, e.g. 0.02 or '2%'")
+    return Margin(amount, relative=False)
 
 
 MarginField = Annotated[

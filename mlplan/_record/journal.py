@@ -9,7 +9,6 @@ nothing is sent twice.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -20,13 +19,20 @@ from typing import TYPE_CHECKING, Any
 from mlplan import _clock
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
-from mlplan._plan.keys import key_problem
+from mlplan._plan.keys import NumberError, key_problem, number
 from mlplan._plan.load import LoadedPlan
+from mlplan._plan.models import Plan
 from mlplan._record.location import StoreLocation, locate_store
 from mlplan._record.locks import LockTakenError, submission_lock
 from mlplan._record.outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._text import did_you_mean, plural, plural_noun
-from mlplan.errors import ResultError, StoreAuthError, StoreUnreachableError, TrackingError
+from mlplan.errors import (
+    NotCountedError,
+    ResultError,
+    StoreAuthError,
+    StoreUnreachableError,
+    TrackingError,
+)
 
 if TYPE_CHECKING:
     from mlplan._record.store import ExistingRun, MlflowStore
@@ -141,7 +147,7 @@ class Journal:
         reason: str = "",
     ) -> Submission:
         """A checked submission: the subject exists, every metric is declared and finite."""
-        checked = _checked_metrics(metrics, {m.key for m in self.plan.metrics})
+        checked = _checked_metrics(metrics, self.plan)
         if reported and not source.strip():
             raise ResultError("a reported result needs its source, e.g. --source 'paper, Table 2'")
         if replaces and not reason.strip():
@@ -203,10 +209,10 @@ class Journal:
         try:
             with self._guarded():
                 self.sync()  # older results first, so they keep their order
-                # Checked before writing, not under the writer lock: holding it across a
-                # search serialised parallel writers. Two processes logging the same key in
-                # the same instant can both pass; the judge then counts the later one and
-                # says so.
+                # Checked before writing, to refuse early and write nothing; not under a lock
+                # (a server has none). Two processes logging the same key in the same instant
+                # can both pass: both write, and settling the slot afterwards (_settle)
+                # counts the earliest and tells the other writer.
                 existing = self._one_per_key(submission)
             if existing is not None:
                 return Delivery(existing, submission, deduplicated=True)
@@ -231,7 +237,24 @@ class Journal:
             raise
         if entry is not None:
             self.outbox.remove(entry)
+        self._settle(run_id, submission.subject)
         return Delivery(run_id, submission)
+
+    def _settle(self, run_id: str, subject: str) -> None:
+        """Resolve the new result's slot after writing it (see Store.settle): a result whose
+        pair key another result held first stays in the store, tagged as a duplicate, and its
+        writer is told it does not count."""
+        with self._guarded():
+            counted = self.store.settle(run_id)
+        if counted != run_id:
+            raise NotCountedError(
+                f"{subject}: run {run_id} was logged but is not counted: run {counted} holds the "
+                "same slot (pair key and conditions) and came first, so the judge uses that one "
+                f"and run {run_id} is tagged mlplan.duplicate_of={counted}. To replace it, log "
+                f"again with --replace {counted} --reason TEXT (API: replace=, reason=)",
+                run_id,
+                counted,
+            )
 
     def _in_flight(self, submission: Submission) -> Waiting | None:
         try:
@@ -369,11 +392,20 @@ class Journal:
 
     @contextmanager
     def active_run(self, submission: Submission) -> Iterator[Any]:
+        """A run a training script logs into; once it finishes, its values are checked like
+        any result's (a run outside a metric's bounds ends FAILED) and its slot is settled."""
         with self._guarded():
             self.sync()
             store = self.store
-        with store.active_run(submission, self.loaded.path) as run:
+        with store.active_run(submission, self.loaded.path, self._check_logged) as run:
             yield run
+        self._settle(str(run.info.run_id), submission.subject)
+
+    def _check_logged(self, metrics: Mapping[str, float]) -> None:
+        declared = {m.key: m for m in self.plan.metrics}
+        for key, value in metrics.items():
+            if key in declared:
+                _within_bounds(key, _number(key, value), declared[key].bounds)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -449,26 +481,35 @@ def _same_result(result: Result, submission: Submission) -> bool:
     )
 
 
-def _checked_metrics(metrics: Mapping[str, Any], declared: set[str]) -> dict[str, float]:
+def _checked_metrics(metrics: Mapping[str, Any], plan: Plan) -> dict[str, float]:
+    """Every value a number under the one grammar (mlplan._plan.keys.number) and within its
+    metric's declared bounds: recall=81 meant 0.81, and three of them once made a hypothesis
+    succeed with a mean recall of 82."""
     if not metrics:
         raise ResultError("a result needs at least one metric, e.g. --metric accuracy=0.91")
+    declared = {m.key: m for m in plan.metrics}
     checked = {}
     for key, value in metrics.items():
         if key not in declared:
             raise ResultError(
                 f"unknown metric {key!r}; the plan declares: {', '.join(sorted(declared))}"
             )
-        checked[key] = _finite(key, value)
+        checked[key] = _within_bounds(key, _number(key, value), declared[key].bounds)
     return checked
 
 
-def _finite(key: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise ResultError(f"{key}: expected a number, got {value!r}")
+def _number(key: str, value: Any) -> float:
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ResultError(f"{key}: expected a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ResultError(f"{key}: {value!r} is not a finite number; nothing was logged")
-    return number
+        return number(value)
+    except NumberError as problem:
+        raise ResultError(f"metric {key}: {problem}; nothing was logged") from None
+
+
+def _within_bounds(key: str, value: float, bounds: tuple[float, float] | None) -> float:
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise ResultError(
+            f"metric {key} = {value:g} is outside its declared bounds "
+            f"[{bounds[0]:g}, {bounds[1]:g}]; nothing was logged (a share is logged as 0.81, "
+            "not 81)"
+        )
+    return value

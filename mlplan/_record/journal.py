@@ -51,6 +51,7 @@ class Delivery:
     run_id: str
     submission: Submission
     deduplicated: bool = False
+    duplicate_of: str = ""  # the run that holds its slot: this one was written, not counted
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,12 @@ class SyncReport:
             for e in [*self.waiting, *self.elsewhere]
         ]
         lines += [f"{u.path}: {u.problem}; it was left as it is" for u in self.unreadable]
+        lines += [
+            f"{d.submission.kind} {d.submission.subject}: run {d.run_id} was delivered but is not "
+            f"counted: run {d.duplicate_of} holds the same slot and came first"
+            for d in self.delivered
+            if d.duplicate_of
+        ]
         return lines
 
     def summary(self) -> str:
@@ -301,7 +308,8 @@ class Journal:
                 slot = ", ".join(f"{k}={submission.params[k]}" for k in keys)
                 raise ResultError(
                     f"{submission.subject} already has a result for {slot} (run "
-                    f"{result.run_id}); one result per {slot.split('=')[0]} is judged. To replace "
+                    f"{result.run_id}); this one was not logged and is not counted: one result "
+                    f"per {slot.split('=')[0]} is judged. To replace "
                     f"it, log again with --replace {result.run_id} --reason TEXT "
                     "(API: replace=, reason=)"
                 )
@@ -355,11 +363,31 @@ class Journal:
     def _mine(self, entry: Waiting) -> bool:
         return entry.plan == self.plan.id and entry.destination == self.location.destination
 
+    def _recheck(self, submission: Submission) -> str:
+        """Why a waiting entry no longer fits the plan ("" when it does): an outbox file can be
+        edited while it waits (a NaN, an unknown subject), and the plan can change (its
+        hypothesis renamed). Checked again just before delivery, by the same rules as logging."""
+        try:
+            self.check_subject(submission.kind, submission.subject)
+            _checked_metrics(submission.metrics, self.plan)
+            _checked_params(submission.params)
+        except ResultError as problem:
+            return (
+                f"{problem}. It no longer fits the plan, so it was not delivered: fix the "
+                "entry (or the plan) and remove its 'refused' line, then run `mlplan sync`; "
+                "or delete the file to drop the result"
+            )
+        return ""
+
     def _deliver(self, entry: Waiting) -> list[Delivery]:
         try:
             with self._entry_lock(entry), self._guarded():
                 if not self.outbox.still_there(entry):
                     return []  # another process delivered it a moment ago
+                problem = self._recheck(entry.submission)
+                if problem:
+                    self.outbox.park(entry, problem)
+                    return []
                 try:
                     run_id = self.store.redeliver(entry.submission, self.loaded.path)
                     if entry.submission.replaces:
@@ -377,7 +405,10 @@ class Journal:
             self.outbox.park(entry, str(refusal))
             return []
         self.outbox.remove(entry)
-        return [Delivery(run_id, entry.submission)]
+        counted = self.store.settle(run_id)
+        return [
+            Delivery(run_id, entry.submission, duplicate_of="" if counted == run_id else counted)
+        ]
 
     def _sync_report(self, delivered: list[Delivery], unreadable: list[Unreadable]) -> SyncReport:
         waiting, _ = self.outbox.entries()

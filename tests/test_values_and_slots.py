@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
-import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import TODAY, edited, run
+from slot_race import assert_one_counted, paired, race_for_one_slot
 
 import mlplan
 from mlplan._api import journal_for
@@ -26,13 +22,6 @@ from mlplan.errors import NotCountedError, PlanError, ResultError
 
 Capsys = pytest.CaptureFixture[str]
 MakePlan = Callable[..., Path]
-
-PAIR = "  data_motivation: Each churner costs 300 EUR a year.\n"
-
-
-def paired(plan: Path) -> Path:
-    return edited(plan, PAIR, PAIR + "  pair_by: seed\n")
-
 
 # --- bounds on every write path -------------------------------------------------------------
 
@@ -147,21 +136,23 @@ PLAN_NUMBERS = [
     ('by: "5%"', 'by: "0.01"', None),
     ("at_most: 50", 'at_most: "1e-3"', None),
     ("days: 10", 'days: "10"', None),
-    ("at_most: 50", 'at_most: "0_7"', "plain decimal number"),
+    ("at_most: 50", 'at_most: "0_7"', "expected a number, got '0_7'"),
     ("at_most: 50", "at_most: 0x10", "plain decimal number"),
-    ("at_most: 50", 'at_most: "0x10"', "plain decimal number"),
+    ("at_most: 50", 'at_most: "0x10"', "expected a number, got '0x10'"),
     ("at_most: 50", "at_most: 010", "YAML would read it as 8"),
     ("at_most: 50", "at_most: 1_000", "plain decimal number"),
     ("at_most: 50", "at_most: 1:30", "plain decimal number"),
-    ("at_most: 50", 'at_most: "nan"', "plain decimal number"),
-    ("at_most: 50", "at_most: 1e400", "not finite"),
+    ("at_most: 50", 'at_most: "nan"', "expected a finite number, got 'nan'"),
+    ("at_most: 50", "at_most: 1e400", "expected a finite number"),
     ('by: "5%"', "by: 0_1", "plain decimal number"),
-    ("days: 10", 'days: "1_0"', "whole number"),
-    ("bounds: [0, 1]", 'bounds: ["0", "inf"]', "plain decimal number"),
+    ("days: 10", 'days: "1_0"', "expected a whole number, got '1_0'"),
+    ("bounds: [0, 1]", 'bounds: ["0", "inf"]', "expected a finite number, got 'inf'"),
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "problem"), PLAN_NUMBERS, ids=[n for _, n, _ in PLAN_NUMBERS])
+@pytest.mark.parametrize(
+    ("old", "new", "problem"), PLAN_NUMBERS, ids=[n for _, n, _ in PLAN_NUMBERS]
+)
 def test_a_plan_reads_numbers_by_the_same_grammar(
     make_plan: MakePlan, old: str, new: str, problem: str | None
 ) -> None:
@@ -223,61 +214,6 @@ def test_the_earliest_counts_even_when_tagging_failed(make_plan: MakePlan) -> No
         kept, set_aside = one_per_slot(runs, ("seed",))
         assert kept == [first]
         assert second.run_id in set_aside[0]
-
-
-SLOT_WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    import mlflow  # before the barrier: the race is between writes, not imports
-    from mlplan._cli import main
-
-    plan, writer, go, *uri = sys.argv[1:]
-    Path(go + f".ready{writer}").touch()
-    while not Path(go).exists():
-        time.sleep(0.002)
-    extra = ["--tracking-uri", uri[0]] if uri else []
-    sys.exit(main(["log-result", plan, "-H", "H2", "-m", f"recall=0.9{writer}",
-                   "-m", "latency_ms=10", "-p", "seed=1", *extra]))
-    """
-)
-
-
-def race_for_one_slot(plan: Path, count: int, uri: str = "") -> list[tuple[int, str]]:
-    """``count`` processes log seed=1 at once (released together by a barrier file); each one's
-    exit code and output."""
-    gate = plan.parent / "go"
-    environment = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    writers = [
-        subprocess.Popen(
-            [sys.executable, "-c", SLOT_WRITER, str(plan), str(n), str(gate), *([uri] * bool(uri))],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for n in range(count)
-    ]
-    deadline = time.monotonic() + 300
-    while len(list(plan.parent.glob("go.ready*"))) < count:
-        assert time.monotonic() < deadline, "writers never got ready"
-        time.sleep(0.02)
-    gate.touch()
-    outcomes = []
-    for writer in writers:
-        out, err = writer.communicate(timeout=600)
-        outcomes.append((writer.returncode, out.decode() + err.decode()))
-    return outcomes
-
-
-def assert_one_counted(plan: Path, outcomes: list[tuple[int, str]], uri: str = "") -> None:
-    counted = [text for code, text in outcomes if code == 0]
-    assert len(counted) == 1, outcomes
-    for code, text in outcomes:
-        if code != 0:
-            assert code == 1 and "not counted" in text and "Traceback" not in text, text
-    report = mlplan.status(plan, tracking_uri=uri or None, today=TODAY, refresh=True)
-    row = next(r for r in report.rows if r.hypothesis == "H2")
-    assert row.runs == 1, row
 
 
 @pytest.mark.chaos

@@ -46,7 +46,13 @@ _SHOWN = 40  # characters of a refused value quoted in the message
 
 
 class NumberError(ValueError):
-    """Why a value is not a number under mlplan's one grammar (``number``)."""
+    """Why a value is not a number under mlplan's one grammar (``number``). ``kind`` says
+    which way: "type" (not a number at all: bytes, a list, true), "parsing" (text that is not
+    a plain decimal number) or "finite" (NaN, an infinity, or too large for a float)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def number(value: object) -> float:
@@ -55,30 +61,35 @@ def number(value: object) -> float:
     a string that is a plain decimal number ("0.01", "-2", "1e-3"). Refused, with the reason:
     "0_7", hex, bytes, NaN and infinities, and an int too large for a float (10**400)."""
     if isinstance(value, bool):
-        raise NumberError("expected a number, got true/false")
+        raise NumberError("expected a number, got true/false", "type")
     if isinstance(value, str):
         text = value.strip()
-        if not _DECIMAL.match(text):
-            raise NumberError(
-                f"expected a plain decimal number such as 0.7, -2 or 1e-3, got {_shown(value)}"
-            )
-        return _finite(float(text), value)
+        if _DECIMAL.match(text):
+            return _finite(float(text), value)
+        if text.lower().lstrip("+-") in {"nan", "inf", "infinity"}:
+            raise NumberError(f"{_shown(value)} is not a finite number", "finite")
+        raise NumberError(
+            f"expected a number such as 0.7, -2 or 1e-3 (plain decimal digits), got "
+            f"{_shown(value)}",
+            "parsing",
+        )
     if isinstance(value, numbers.Real):
         try:
             return _finite(float(value), value)
         except OverflowError:
-            raise NumberError(f"{_shown(value)} is too large for a number") from None
-    raise NumberError(
-        f"expected a number, got {type(value).__name__} {_shown(value)}; "
-        "write it as a number such as 0.7"
-    )
+            raise NumberError(
+                f"{_shown(value)} is not a finite number (too large for a float)", "finite"
+            ) from None
+    raise NumberError(f"expected a number, got {type(value).__name__} {_shown(value)}", "type")
 
 
 def _finite(result: float, value: object) -> float:
     if math.isnan(result):
-        raise NumberError(f"{_shown(value)} is not a number (NaN)")
+        raise NumberError(f"{_shown(value)} is not a finite number", "finite")
     if math.isinf(result):
-        raise NumberError(f"{_shown(value)} is not finite (too large, or an infinity)")
+        raise NumberError(
+            f"{_shown(value)} is not a finite number (too large, or infinite)", "finite"
+        )
     return result
 
 

@@ -107,27 +107,38 @@ def _not_a_bool(kind: Literal["int_type", "float_type"]) -> BeforeValidator:
 def _plan_number(finite: bool) -> BeforeValidator:
     # One grammar for every number a plan holds (mlplan._plan.keys.number): a quoted "0.8" is
     # the number 0.8, while "0_7", "0x10" and b"0.7", which pydantic's lax mode would read,
-    # are refused. A bound may be YAML's .inf (an open side), never a string "inf".
+    # are refused. A bound may be YAML's .inf (an open side), never a string "inf"; a .nan
+    # bound is refused after, with its own message.
     def check(value: Any) -> Any:
         if isinstance(value, bool):
             raise PydanticKnownError("float_type")
-        if not finite and isinstance(value, float) and math.isinf(value):
+        if not finite and isinstance(value, float) and not math.isfinite(value):
             return value
-        return number(value)
+        try:
+            return number(value)
+        except NumberError as problem:
+            # Pydantic's own kinds, so the loader words them as for any other field.
+            raise PydanticKnownError(_NUMBER_KINDS[problem.kind]) from None
 
     return BeforeValidator(check)
+
+
+_NUMBER_KINDS: dict[str, Any] = {
+    "type": "float_type",
+    "parsing": "float_parsing",
+    "finite": "finite_number",
+}
 
 
 _WHOLE = re.compile(r"^[+-]?[0-9]+$")
 
 
 def _whole(value: Any) -> Any:
-    if isinstance(value, bool):
+    # Pydantic would read "1_0" as 10 and b"10" as 10: a whole number is digits only.
+    if isinstance(value, bool | bytes | bytearray):
         raise PydanticKnownError("int_type")
-    if isinstance(value, str | bytes | bytearray) and not (
-        isinstance(value, str) and _WHOLE.match(value.strip())
-    ):
-        raise ValueError(f"expected a whole number such as 3, got {value!r:.40}")
+    if isinstance(value, str) and not _WHOLE.match(value.strip()):
+        raise PydanticKnownError("int_parsing")
     return value
 
 
@@ -181,8 +192,6 @@ _PERCENT = re.compile(r"^\s*\+?(\d+(?:\.\d+)?)\s*%\s*$")
 def _parse_margin(raw: Any) -> Margin:
     if isinstance(raw, Margin):
         return raw
-    if isinstance(raw, bool):
-        raise ValueError("expected a number or a percentage such as '5%', not true/false")
     shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
     if isinstance(raw, str) and (match := _PERCENT.match(raw)):
         if math.isfinite(percent := float(match.group(1))):
@@ -191,7 +200,16 @@ def _parse_margin(raw: Any) -> Margin:
     try:
         amount = number(raw)  # 0.01 and "0.01" alike: one grammar (mlplan._plan.keys)
     except NumberError as problem:
-        raise ValueError(f"{problem}; or a percentage such as '5%'") from None
+        if problem.kind == "finite":
+            written = raw if isinstance(raw, int | float) else shown
+            raise ValueError(
+                f"expected a finite number or a percentage such as '5%', got {written}"
+            ) from None
+        if isinstance(raw, bool):
+            raise ValueError(
+                "expected a number or a percentage such as '5%', not true/false"
+            ) from None
+        raise ValueError(f"expected a number or a percentage such as '5%', got {shown}") from None
     if amount < 0:
         raise ValueError("a margin cannot be negative; write the amount, e.g. 0.02 or '2%'")
     return Margin(amount, relative=False)

@@ -336,11 +336,11 @@ class MlflowStore:
         others = [r for r in runs if r.run_id != own.run_id]
         if not others:
             return own.run_id
-        if self.location.embedded:
-            # Under the lock every earlier writer has settled: the slot is taken.
-            return slot_winner(others).run_id
+        # On the embedded store writes take turns under its lock and each run finishes in a
+        # later millisecond than the one before (_tick), so the order is the order of writing.
         winner = slot_winner(runs)
-        if winner is own and late and any(not r.duplicate_of for r in others):
+        embedded = self.location.embedded
+        if not embedded and winner is own and late and any(not r.duplicate_of for r in others):
             # This run became visible late (a slow write, an attached old run): a rival may
             # have read the slot without it and been told it counts. Look once more.
             time.sleep(wait)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,56 @@ def test_the_earliest_counts_even_when_tagging_failed(make_plan: MakePlan) -> No
         kept, set_aside = one_per_slot(runs, ("seed",))
         assert kept == [first]
         assert second.run_id in set_aside[0]
+
+
+def outside_run(plan: Path, seed: int, recall: float) -> str:
+    """A finished run made in the plan's experiment without mlplan (a training script)."""
+    import mlflow
+
+    journal = journal_for(plan)
+    mlflow.set_tracking_uri(journal.location.uri)
+    try:
+        with mlflow.start_run(experiment_id=journal.store.experiment_id) as made:
+            mlflow.log_param("seed", seed)
+            mlflow.log_metric("recall", recall)
+            mlflow.log_metric("latency_ms", 10)
+    finally:
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+    return str(made.info.run_id)
+
+
+def test_an_attached_run_for_a_taken_slot_is_not_counted(make_plan: MakePlan) -> None:
+    # The outside run finished first, but the slot was taken (and its writer told so) before
+    # it was attached: attaching it later must not displace the counted result.
+    plan = paired(make_plan())
+    early = outside_run(plan, seed=1, recall=0.99)
+    time.sleep(1.1)  # the outside run is older than the embedded store's "late" margin
+    counted = mlplan.log_result(
+        plan, hypothesis="H2", metrics={"recall": 0.8, "latency_ms": 10}, params={"seed": 1}
+    )
+    with pytest.raises(NotCountedError, match="not counted") as refused:
+        mlplan.log_result(plan, hypothesis="H2", run_id=early)
+    assert (refused.value.run_id, refused.value.counted) == (early, counted)
+    verdict = next(v for v in mlplan.verdicts(plan, today=TODAY) if v.hypothesis == "H2")
+    recall = next(c for c in verdict.checks if c.metric == "recall")
+    assert (verdict.runs, recall.estimate) == (1, pytest.approx(0.8))
+
+
+def test_a_delivered_entry_for_a_taken_slot_is_reported_not_counted(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    counted = mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.8}, params={"seed": 1})
+    journal = journal_for(plan)
+    waiting = journal.submission(
+        kind="hypothesis", subject="H2", metrics={"recall": 0.99}, params={"seed": 1}
+    )
+    journal.outbox.put(journal.plan.id, waiting, journal.location.destination, "was down")
+    report = mlplan.sync(plan)
+    (delivered,) = report.delivered
+    assert delivered.duplicate_of == counted
+    assert any("not counted" in line for line in report.notes())
+    verdict = next(v for v in mlplan.verdicts(plan, today=TODAY) if v.hypothesis == "H2")
+    recall = next(c for c in verdict.checks if c.metric == "recall")
+    assert (verdict.runs, recall.estimate) == (1, pytest.approx(0.8))
 
 
 @pytest.mark.chaos

@@ -71,6 +71,9 @@ SERVER_PAGE_SIZE = 1_000
 # earlier is visible by then unless its own write took longer than this, and a writer whose
 # write took longer defers to what it finds (see settle).
 SERVER_GRACE_SECONDS = 1.5
+# A run that reaches its slot this long after it finished (an old run attached with --run-id)
+# defers to a result already there rather than displace one its writer was told counts.
+EMBEDDED_LATE_SECONDS = 1.0
 
 
 def _quiet_mlflow_logging() -> None:
@@ -294,7 +297,7 @@ class MlflowStore:
             )
             # How long after it finished this run reached the store (a slow write, or an old
             # run attached now): longer than the grace, and a rival may have missed it.
-            late = time.time() - own.finished_ms / 1000 > wait
+            late = time.time() - own.finished_ms / 1000 > max(wait, EMBEDDED_LATE_SECONDS)
             time.sleep(max(0.0, own.finished_ms / 1000 + wait - time.time()))
             with self._writer_lock():
                 counted = self._counted(own, slot, wait, late)
@@ -339,16 +342,18 @@ class MlflowStore:
         # On the embedded store writes take turns under its lock and each run finishes in a
         # later millisecond than the one before (_tick), so the order is the order of writing.
         winner = slot_winner(runs)
-        embedded = self.location.embedded
-        if not embedded and winner is own and late and any(not r.duplicate_of for r in others):
-            # This run became visible late (a slow write, an attached old run): a rival may
-            # have read the slot without it and been told it counts. Look once more.
-            time.sleep(wait)
-            others = [r for r in self._slot_runs(own, slot) if r.run_id != own.run_id]
+        mine = winner.run_id == own.run_id
+        if mine and late and any(not r.duplicate_of for r in others):
+            # This run reached the store late (a slow write, an old run attached now): a rival
+            # may have read the slot without it and been told it counts. On a server, look
+            # once more, after the rivals' own grace; a rival still untagged then counts.
+            if not self.location.embedded:
+                time.sleep(wait)
+                others = [r for r in self._slot_runs(own, slot) if r.run_id != own.run_id]
             untagged = [r for r in others if not r.duplicate_of]
             if untagged:
                 return slot_winner(untagged).run_id
-        if winner is own:
+        if mine:
             for rival in others:
                 if not rival.duplicate_of:
                     # Best effort: the readers' rule already counts this run and not theirs.

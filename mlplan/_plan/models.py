@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -378,8 +379,11 @@ class Resampling(_Section):
 Multiplicity = Literal["sequence", "holm", "none"]
 # A value of a pair key or condition as a plan declares it: YAML's int, float or string (a
 # bool is refused: `yes` is no seed). Compared with logged params in one canonical form.
+# Strict numbers: a quoted "0" here is the text a param holds, which canonical() then reads.
 ParamValue = Annotated[
-    WholeNumber | Number | Annotated[str, StringConstraints(min_length=1, max_length=250)],
+    Annotated[int, Strict(), _not_a_bool("int_type")]
+    | Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    | Annotated[str, StringConstraints(min_length=1, max_length=250)],
     Field(description="A value of a run param, e.g. a seed 3, a lambda 0.1 or a fold 'a'."),
 ]
 Horizon = Annotated[

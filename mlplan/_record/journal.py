@@ -244,8 +244,16 @@ class Journal:
             raise
         if entry is not None:
             self.outbox.remove(entry)
-        self._settle(run_id, submission.subject)
+        if submission.run_id or self._keyed(submission):
+            self._settle(run_id, submission.subject)
         return Delivery(run_id, submission)
+
+    def _keyed(self, submission: Submission) -> bool:
+        """Whether the result names a slot (has a pair key param): only then can it share one.
+        An attached run's params are in the store, not the submission: settle looks there."""
+        names = self.plan.key_params(submission.kind, submission.subject)
+        pair_keys = set(names) - set(self.plan.experiment.conditions)
+        return bool(pair_keys & set(submission.params)) and not submission.replaces
 
     def _settle(self, run_id: str, subject: str) -> None:
         """Resolve the new result's slot after writing it (see Store.settle): a result whose
@@ -405,7 +413,8 @@ class Journal:
             self.outbox.park(entry, str(refusal))
             return []
         self.outbox.remove(entry)
-        counted = self.store.settle(run_id)
+        waited = entry.submission
+        counted = self.store.settle(run_id) if waited.run_id or self._keyed(waited) else run_id
         return [
             Delivery(run_id, entry.submission, duplicate_of="" if counted == run_id else counted)
         ]

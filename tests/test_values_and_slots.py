@@ -176,6 +176,7 @@ def test_a_quoted_margin_is_that_number(make_plan: MakePlan) -> None:
 # --- one result per slot ----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over a second: MLflow runs, and a wait past the late margin
 def test_three_training_runs_for_one_seed_count_once(make_plan: MakePlan) -> None:
     import mlflow
 
@@ -233,6 +234,7 @@ def outside_run(plan: Path, seed: int, recall: float) -> str:
     return str(made.info.run_id)
 
 
+@pytest.mark.slow  # over a second: MLflow runs, and a wait past the late margin
 def test_an_attached_run_for_a_taken_slot_is_not_counted(make_plan: MakePlan) -> None:
     # The outside run finished first, but the slot was taken (and its writer told so) before
     # it was attached: attaching it later must not displace the counted result.

@@ -201,6 +201,16 @@ def test_three_training_runs_for_one_seed_count_once(make_plan: MakePlan) -> Non
     assert len(tagged) == 2
 
 
+def test_one_slot_however_its_key_is_written(make_plan: MakePlan) -> None:
+    # seed=1 and seed="1.0" are one slot for the judge (keys.canonical), so also for the
+    # writer's own check: the second is refused before anything is written.
+    plan = paired(make_plan())
+    first = mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": 1})
+    with pytest.raises(ResultError, match=f"already has a result for seed=1 \\(run {first}\\)"):
+        mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.99}, params={"seed": "1.0"})
+    assert [r.params["seed"] for r in journal_for(plan).results()] == ["1"]
+
+
 def test_the_earliest_counts_even_when_tagging_failed(make_plan: MakePlan) -> None:
     # Two results of one slot and no duplicate tag (the writer died before tagging): every
     # reader counts the earliest, whatever order the store lists them in.

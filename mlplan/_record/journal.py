@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mlplan import _clock
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
-from mlplan._plan.keys import NumberError, key_problem, number
+from mlplan._plan.keys import NumberError, canonical, key_problem, number
 from mlplan._plan.load import LoadedPlan
 from mlplan._plan.models import Plan
 from mlplan._record.location import StoreLocation, locate_store
@@ -165,10 +165,19 @@ class Journal:
             reported=reported,
             source=source.strip(),
             run_id=run_id,
-            params=_checked_params(params or {}),
+            params=self._slot_written_one_way(kind, subject, _checked_params(params or {})),
             replaces=replaces,
             reason=reason.strip(),
         )
+
+    def _slot_written_one_way(
+        self, kind: ResultKind, subject: str, params: dict[str, str]
+    ) -> dict[str, str]:
+        """The params that name the slot (pair key, conditions) in their one written form
+        (keys.canonical: seed=1.0 is seed=1), so that the store's own search finds a slot's
+        results however they were typed: the judge reads them in that form too."""
+        names = set(self.plan.key_params(kind, subject))
+        return {k: canonical(v) if k in names else v for k, v in params.items()}
 
     def open_submission(self, kind: ResultKind, subject: str, note: str = "") -> Submission:
         """A submission with no metrics yet, for a run a training script is about to fill."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlplan._judge.evidence import slot_winner
 from mlplan._judge.results import Result, ResultKind
+from mlplan._plan.keys import canonical
 from mlplan._plan.models import Plan
 from mlplan._record import locks
 from mlplan._record.cache import ResultsCache
@@ -319,7 +320,11 @@ class MlflowStore:
         return {name: result.params[name] for name in names if name in result.params}
 
     def _slot_runs(self, own: Result, slot: Mapping[str, str]) -> list[Result]:
-        clauses = equal_clauses(slot, {})
+        """The live results of ``own``'s slot, compared in the judge's one written form. mlplan
+        writes slot params that way, so the store's search finds them; a run a script logged
+        with seed=1.0 is not, so then every result of the subject is read."""
+        written = {k: canonical(v) for k, v in slot.items()}
+        clauses = equal_clauses(written, {}) if written == dict(slot) else None
         found = (
             self._search_results(own.kind, own.subject, clauses)
             if clauses is not None
@@ -328,7 +333,8 @@ class MlflowStore:
         live = [
             r
             for r in found
-            if not r.replaced_by and all(r.params.get(k) == v for k, v in slot.items())
+            if not r.replaced_by
+            and all(canonical(r.params.get(k, "")) == v for k, v in written.items())
         ]
         return live if any(r.run_id == own.run_id for r in live) else [*live, own]
 

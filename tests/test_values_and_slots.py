@@ -143,6 +143,7 @@ PLAN_NUMBERS = [
     ("at_most: 50", "at_most: 010", "YAML would read it as 8"),
     ("at_most: 50", "at_most: 1_000", "plain decimal number"),
     ("at_most: 50", "at_most: 1:30", "plain decimal number"),
+    ("at_most: 50", 'at_most: !!float "0x10"', "'0x10' is not a plain decimal number\n"),
     ("at_most: 50", 'at_most: "nan"', "expected a finite number, got 'nan'"),
     ("at_most: 50", "at_most: 1e400", "expected a finite number"),
     ('by: "5%"', "by: 0_1", "plain decimal number"),

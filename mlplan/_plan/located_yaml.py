@@ -335,8 +335,7 @@ class _Converter:
             return node.value
         if node.tag in _NUMBER_TAGS and not _PLAIN_NUMBER.match(node.value.strip()):
             raise _RefusalError(
-                f"{node.value!r} is not a plain decimal number (YAML would read it as "
-                f"{self.loader.construct_object(node, deep=True)!r})",
+                f"{node.value!r} is not a plain decimal number{self._read_as(node)}",
                 node.start_mark,
                 "write the number in decimals, such as 16 or 0.7, or quote it if it is text",
             )
@@ -348,6 +347,13 @@ class _Converter:
                 node.start_mark,
                 "dates are written YYYY-MM-DD and must exist",
             ) from None
+
+    def _read_as(self, node: yaml.ScalarNode) -> str:
+        # What YAML makes of it (0x10 is 16), when it makes anything: !!float "0x10" is nothing.
+        try:
+            return f" (YAML would read it as {self.loader.construct_object(node, deep=True)!r})"
+        except ValueError:
+            return ""
 
     def _mapping(self, node: yaml.MappingNode, path: Route) -> dict[Any, Any]:
         if id(node) not in self.explicit:

@@ -92,6 +92,7 @@ _PUBLIC: dict[str, str] = {
     "Severity": "mlplan.errors",
     "ScaffoldError": "mlplan.errors",
     "ResultError": "mlplan.errors",
+    "NotCountedError": "mlplan.errors",
     "BaselineError": "mlplan.errors",
     "TrackingError": "mlplan.errors",
     "StoreUnreachableError": "mlplan.errors",
@@ -219,6 +220,7 @@ if TYPE_CHECKING:
     from mlplan.errors import (
         BaselineError as BaselineError,
         MlplanError as MlplanError,
+        NotCountedError as NotCountedError,
         OutputError as OutputError,
         PlanError as PlanError,
         Problem as Problem,

@@ -131,6 +131,18 @@ class ResultError(MlplanError):
     """A result does not fit the plan it is logged against."""
 
 
+class NotCountedError(ResultError):
+    """A result was written, but another one holds its slot (the same pair key and
+    conditions) and came first: ``run_id`` is kept, tagged ``mlplan.duplicate_of`` =
+    ``counted``, and is not judged. Nothing to retry; to replace the counted result, log
+    again with ``replace=`` and ``reason=``."""
+
+    def __init__(self, message: str, run_id: str, counted: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.counted = counted
+
+
 class OutputError(MlplanError):
     """An output path mlplan refuses to replace: the plan it reads, a device, a symlink."""
 

@@ -75,6 +75,9 @@ def test_every_valid_plan_value_round_trips_through_the_model(make_plan: MakePla
         (0.02, 0.02, False, "0.02"),
         (3, 3.0, False, "3"),
         (0, 0.0, False, "0"),
+        # A quoted number is that number (issue 16): one grammar, mlplan._plan.keys.number.
+        ("0.01", 0.01, False, "0.01"),
+        ("5", 5.0, False, "5"),
     ],
 )
 def test_margin_parses_percentages_and_amounts(
@@ -91,7 +94,8 @@ def test_margin_parses_percentages_and_amounts(
         (-0.5, "a margin cannot be negative"),
         ("-5%", "expected a number or a percentage such as '5%', got '-5%'"),
         ("five%", "got 'five%'"),
-        ("5", "got '5'"),  # a quoted number without % is ambiguous: refuse it
+        ("0_7", "got '0_7'"),
+        (b"0.7", "got b'0.7'"),
         (True, "not true/false"),
         ([5], "got [5]"),
     ],

@@ -34,7 +34,7 @@ PUBLIC = {
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
     "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError", "UsageError",
-    "UnknownTemplateError", "OutputError",
+    "UnknownTemplateError", "OutputError", "NotCountedError",
     "__version__",
 }  # fmt: skip
 

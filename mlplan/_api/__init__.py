@@ -153,7 +153,10 @@ def log_result(
     With ``run_id``, attach that finished run (made by a training script or autolog) instead.
     One result per subject and pair key: a second one for the same key is refused unless it
     names the run it replaces (``replace=``) and why (``reason=``); logging the same values
-    again logs nothing and returns the existing run's id.
+    again logs nothing and returns the existing run's id. A writer that raced another one for
+    the same key and lost gets :class:`~mlplan.errors.NotCountedError` (its run is kept,
+    tagged as a duplicate, and not judged). Values are numbers (``0.7`` or ``"0.7"``, never
+    ``"0_7"``, bytes or NaN) within the metric's declared bounds.
     """
     return record_result(
         plan,
@@ -265,7 +268,9 @@ def start_run(
     """Open an MLflow run tied to a hypothesis; log into it as usual (autolog works).
 
     The run counts as a result once it finishes; a run that raises is marked FAILED by MLflow
-    and is never judged.
+    and is never judged. A value outside its metric's bounds fails the run with ResultError;
+    a run whose pair key another result held first raises :class:`~mlplan.errors.NotCountedError`
+    as the block ends (the run is kept, tagged as a duplicate, and not judged).
     """
     kind, subject = _subject(hypothesis, baseline)
     journal = journal_for(plan, tracking_uri)

@@ -38,6 +38,8 @@ __all__ = [
     "one_per_slot",
     "ordered",
     "plan_figures",
+    "slot_order",
+    "slot_winner",
     "subject_values",
     "unmatched_lines",
     "values_of",
@@ -166,10 +168,20 @@ def baseline_values(plan: Plan, results: Sequence[Result]) -> dict[str, dict[str
     """Every plan baseline with results, mapped to its aggregated metrics."""
     found = gather(results)
     return {
-        baseline.id: metric_aggregates(found[("baseline", baseline.id)], plan)
+        baseline.id: metric_aggregates(
+            one_per_slot(found[("baseline", baseline.id)], _baseline_slot(plan, baseline.id))[0],
+            plan,
+        )
         for baseline in plan.experiment.baselines
         if ("baseline", baseline.id) in found
     }
+
+
+def _baseline_slot(plan: Plan, baseline: str) -> list[str]:
+    """The params that name a baseline result's slot, or none when the plan pairs nothing
+    (conditions alone do not make a slot: five runs of one condition are five results)."""
+    names = plan.key_params("baseline", baseline)
+    return names if set(names) - set(plan.experiment.conditions) else []
 
 
 @dataclass(frozen=True)
@@ -221,23 +233,52 @@ class Context:
         return one_per_slot(self.all_runs(kind, subject), self.slot_names)[1]
 
 
+def slot_order(result: Result) -> tuple[int, str]:
+    """Which of two results of one slot came first: the one that became a result first (its
+    run finished: MLflow's end time, or the logging time for a result that has none), then the
+    smaller run id. The end, not the start: a training run that started first but finished
+    last must not take a slot whose writer was already told it counted. Writers and readers
+    use this one order, so they agree on the result that counts (see ``slot_winner``)."""
+    finished = result.finished_ms or int(result.logged_at.timestamp() * 1000)
+    return finished, result.run_id
+
+
+def slot_winner(runs: Sequence[Result]) -> Result:
+    """The one result of a slot that counts: the earliest (``slot_order``), leaving out a run
+    that its writer tagged as a duplicate of another run that is here and not itself tagged.
+    A tag only confirms the rule, except where the writer could not see an earlier run in
+    time (a server writes no conditional create): the earliest counts when tagging failed."""
+    here = {run.run_id: run for run in runs}
+    untagged = {run.run_id for run in runs if not run.duplicate_of}
+
+    def deferred(run: Result) -> bool:
+        return run.duplicate_of in untagged and run.duplicate_of in here
+
+    candidates = [run for run in runs if not deferred(run)] or list(runs)
+    return min(candidates, key=slot_order)
+
+
 def one_per_slot(runs: Sequence[Result], names: Sequence[str]) -> tuple[list[Result], list[str]]:
-    """The first result per slot (pair key value and condition values), for every test, and
-    a line for each one set aside. The first, not the latest: a second run for seed 3 that
-    slipped past the journal's check (a training script's ``start_run``, two writers in the
-    same instant) must not displace the first one, or re-running seed 3 until it wins would
-    work. Only an explicit replacement (``--replace RUN --reason``) takes a slot's place.
-    Runs without the pair key are kept here; the paired test refuses them by name."""
+    """One result per slot (pair key value and condition values), for every test, and a line
+    for each one set aside. The first (``slot_winner``), not the latest: a second run for seed 3
+    (a training script's ``start_run``, two writers in the same instant) must not displace the
+    first one, or re-running seed 3 until it wins would work. Only an explicit replacement
+    (``--replace RUN --reason``) takes a slot's place. Runs without the pair key are kept here;
+    the paired test refuses them by name."""
     if not names:
         return list(runs), []
-    kept: dict[tuple[str | None, ...], Result] = {}
+    slots: dict[tuple[str | None, ...], list[Result]] = {}
+    for run in runs:
+        if names[0] in run.params:
+            slots.setdefault(tuple(run.params.get(name) for name in names), []).append(run)
+    winners = {slot: slot_winner(members) for slot, members in slots.items()}
     chosen, lines = [], []
     for run in runs:
         if names[0] not in run.params:
             chosen.append(run)
             continue
         slot = tuple(run.params.get(name) for name in names)
-        first = kept.setdefault(slot, run)
+        first = winners[slot]
         if first is run:
             chosen.append(run)
             continue

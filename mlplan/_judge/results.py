@@ -26,6 +26,7 @@ class Result:
     result was logged, so that later changes to the criteria show as amendments.
     ``replaces`` names the run this one replaced and ``reason`` says why; ``replaced_by`` is
     set on a run that a later one replaced, which the judge then no longer counts.
+    ``duplicate_of`` is set on a run written for a slot another result held first.
     """
 
     run_id: str
@@ -42,3 +43,8 @@ class Result:
     replaces: str = ""
     reason: str = ""
     replaced_by: str = ""
+    # When the run finished (ms since the epoch, MLflow's end_time; 0 when unknown) and
+    # the run whose slot it found taken: together they decide which result of a slot counts
+    # (mlplan._judge.evidence.slot_winner).
+    finished_ms: int = 0
+    duplicate_of: str = ""

@@ -1,5 +1,6 @@
 """Run params' keys and values: the names MLflow accepts for metric, param and tag keys (checked
-without importing MLflow), and the one written form of a param's value.
+without importing MLflow), the one written form of a param's value, and the one grammar of a
+number (``number``) for plans, the API and the command line.
 
 MLflow refuses a key only when a run is written, which used to leave an empty RUNNING run
 behind and the result nowhere. The rule is MLflow's own (mlflow/utils/validation.py,
@@ -10,10 +11,11 @@ names, so they must be made of safe characters and must not normalise to another
 from __future__ import annotations
 
 import math
+import numbers
 import posixpath
 import re
 
-__all__ = ["MAX_KEY_LENGTH", "canonical", "key_problem"]
+__all__ = ["MAX_KEY_LENGTH", "NumberError", "canonical", "key_problem", "number"]
 
 MAX_KEY_LENGTH = 250
 _SAFE = re.compile(r"^[/\w.\- :]*$")
@@ -36,15 +38,74 @@ def key_problem(key: str) -> str | None:
     return None
 
 
+# A plain decimal number: ASCII digits, an optional sign, point and exponent. Python's float()
+# also reads "0_7" (as 7.0), "١٢", " nan " and "infinity", and pydantic reads b"0.7": none of
+# them is what a person means by a number in a plan or a result.
+_DECIMAL = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+_SHOWN = 40  # characters of a refused value quoted in the message
+
+
+class NumberError(ValueError):
+    """Why a value is not a number under mlplan's one grammar (``number``). ``kind`` says
+    which way: "type" (not a number at all: bytes, a list, true), "parsing" (text that is not
+    a plain decimal number) or "finite" (NaN, an infinity, or too large for a float)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def number(value: object) -> float:
+    """The one grammar of a number, wherever mlplan reads one (a plan's thresholds, margins
+    and bounds, a result's metrics, a pair key's value): an int or a float (never a bool), or
+    a string that is a plain decimal number ("0.01", "-2", "1e-3"). Refused, with the reason:
+    "0_7", hex, bytes, NaN and infinities, and an int too large for a float (10**400)."""
+    if isinstance(value, bool):
+        raise NumberError("expected a number, got true/false", "type")
+    if isinstance(value, str):
+        text = value.strip()
+        if _DECIMAL.match(text):
+            return _finite(float(text), value)
+        if text.lower().lstrip("+-") in {"nan", "inf", "infinity"}:
+            raise NumberError(f"{_shown(value)} is not a finite number", "finite")
+        raise NumberError(
+            f"expected a number such as 0.7, -2 or 1e-3 (plain decimal digits), got "
+            f"{_shown(value)}",
+            "parsing",
+        )
+    if isinstance(value, numbers.Real):
+        try:
+            return _finite(float(value), value)
+        except OverflowError:
+            raise NumberError(
+                f"{_shown(value)} is not a finite number (too large for a float)", "finite"
+            ) from None
+    raise NumberError(f"expected a number, got {type(value).__name__} {_shown(value)}", "type")
+
+
+def _finite(result: float, value: object) -> float:
+    if math.isnan(result):
+        raise NumberError(f"{_shown(value)} is not a finite number", "finite")
+    if math.isinf(result):
+        raise NumberError(
+            f"{_shown(value)} is not a finite number (too large, or infinite)", "finite"
+        )
+    return result
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
 def canonical(value: str) -> str:
     """One written form per value, so that a slot is the same however it was logged: the int
-    0 from a plan's YAML and "0" typed on the command line, 1e-3 and "0.001", 7 and "7.0"."""
+    0 from a plan's YAML and "0" typed on the command line, 1e-3 and "0.001", 7 and "7.0".
+    Only a number under ``number``'s grammar is rewritten: "0_7" stays "0_7", not 7."""
     try:
-        number = float(value)
-    except ValueError:
+        found = number(value)
+    except NumberError:
         return value.strip()
-    if not math.isfinite(number):
-        return value.strip()
-    if number.is_integer() and abs(number) < 2**53:
-        return str(int(number))
-    return repr(number)
+    if found.is_integer() and abs(found) < 2**53:
+        return str(int(found))
+    return repr(found)

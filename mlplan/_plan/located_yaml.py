@@ -8,6 +8,7 @@ bomb composes into a few nodes but converts into billions of values).
 
 from __future__ import annotations
 
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -292,6 +293,16 @@ def _check_graph(root: yaml.Node) -> None:
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+# What YAML 1.1 reads as a number but a person does not write as one: 0x10 (16), 0o17, 0b101,
+# 1_000, 1:30 (90), and 012, which YAML reads as octal 10. A plan's numbers are plain decimals
+# (mlplan._plan.keys.number) or YAML's .inf/.nan, which the schema then accepts or refuses.
+_PLAIN_NUMBER = re.compile(
+    r"^[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?"
+    r"|(?:0|[1-9][0-9]*)?\.[0-9]+(?:[eE][+-]?[0-9]+)?"
+    r"|0[0-9]*\.[0-9]*(?:[eE][+-]?[0-9]+)?"
+    r"|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
 
 
 class _Converter:
@@ -322,6 +333,12 @@ class _Converter:
             # What construct_object returns for a string, without its bookkeeping: most of a
             # plan is text, and this is a third of the conversion's time on a large plan.
             return node.value
+        if node.tag in _NUMBER_TAGS and not _PLAIN_NUMBER.match(node.value.strip()):
+            raise _RefusalError(
+                f"{node.value!r} is not a plain decimal number{self._read_as(node)}",
+                node.start_mark,
+                "write the number in decimals, such as 16 or 0.7, or quote it if it is text",
+            )
         try:
             return self.loader.construct_object(node, deep=True)
         except ValueError as exc:  # e.g. a date that does not exist, such as 2026-02-30
@@ -339,6 +356,13 @@ class _Converter:
                 node.start_mark,
                 "remove the !! tag and write the value plainly (dates as YYYY-MM-DD)",
             ) from None
+
+    def _read_as(self, node: yaml.ScalarNode) -> str:
+        # What YAML makes of it (0x10 is 16), when it makes anything: !!float "0x10" is nothing.
+        try:
+            return f" (YAML would read it as {self.loader.construct_object(node, deep=True)!r})"
+        except ValueError:
+            return ""
 
     def _mapping(self, node: yaml.MappingNode, path: Route) -> dict[Any, Any]:
         if id(node) not in self.explicit:

@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -28,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticKnownError
+
+from mlplan._plan.keys import NumberError, number
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -106,10 +109,48 @@ def _not_a_bool(kind: Literal["int_type", "float_type"]) -> BeforeValidator:
     return BeforeValidator(check)
 
 
-WholeNumber = Annotated[int, _not_a_bool("int_type")]
+def _plan_number(finite: bool) -> BeforeValidator:
+    # One grammar for every number a plan holds (mlplan._plan.keys.number): a quoted "0.8" is
+    # the number 0.8, while "0_7", "0x10" and b"0.7", which pydantic's lax mode would read,
+    # are refused. A bound may be YAML's .inf (an open side), never a string "inf"; a .nan
+    # bound is refused after, with its own message.
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticKnownError("float_type")
+        if not finite and isinstance(value, float) and not math.isfinite(value):
+            return value
+        try:
+            return number(value)
+        except NumberError as problem:
+            # Pydantic's own kinds, so the loader words them as for any other field.
+            raise PydanticKnownError(_NUMBER_KINDS[problem.kind]) from None
+
+    return BeforeValidator(check)
+
+
+_NUMBER_KINDS: dict[str, Any] = {
+    "type": "float_type",
+    "parsing": "float_parsing",
+    "finite": "finite_number",
+}
+
+
+_WHOLE = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _whole(value: Any) -> Any:
+    # Pydantic would read "1_0" as 10 and b"10" as 10: a whole number is digits only.
+    if isinstance(value, bool | bytes | bytearray):
+        raise PydanticKnownError("int_type")
+    if isinstance(value, str) and not _WHOLE.match(value.strip()):
+        raise PydanticKnownError("int_parsing")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
 # Thresholds, bounds and fractions: `.nan`, `.inf` and 1e400 are refused where they are written,
 # since a NaN threshold would judge every hypothesis failed and an infinite one means nothing.
-Number = Annotated[float, _not_a_bool("float_type"), Field(allow_inf_nan=False)]
+Number = Annotated[float, _plan_number(finite=True), Field(allow_inf_nan=False)]
 # What mlplan itself records (a verdict's interval), which may be unbounded on one side.
 RecordedNumber = Annotated[float, _not_a_bool("float_type")]
 
@@ -121,7 +162,7 @@ def _not_nan(value: float) -> float:
 
 
 # A metric's range may be open on one side ([0, .inf]) but never NaN.
-Bound = Annotated[float, _not_a_bool("float_type"), AfterValidator(_not_nan)]
+Bound = Annotated[float, _plan_number(finite=False), AfterValidator(_not_nan)]
 EntryPoint = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"),
@@ -156,20 +197,27 @@ _PERCENT = re.compile(r"^\s*\+?(\d+(?:\.\d+)?)\s*%\s*$")
 def _parse_margin(raw: Any) -> Margin:
     if isinstance(raw, Margin):
         return raw
-    if isinstance(raw, bool):
-        raise ValueError("expected a number or a percentage such as '5%', not true/false")
-    if isinstance(raw, int | float):
-        if not math.isfinite(raw):
-            raise ValueError(f"expected a finite number or a percentage such as '5%', got {raw}")
-        if raw < 0:
-            raise ValueError("a margin cannot be negative; write the amount, e.g. 0.02 or '2%'")
-        return Margin(float(raw), relative=False)
     shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
     if isinstance(raw, str) and (match := _PERCENT.match(raw)):
         if math.isfinite(percent := float(match.group(1))):
             return Margin(percent / 100, relative=True)
         raise ValueError(f"the percentage {shown} is past the range of numbers")
-    raise ValueError(f"expected a number or a percentage such as '5%', got {shown}")
+    try:
+        amount = number(raw)  # 0.01 and "0.01" alike: one grammar (mlplan._plan.keys)
+    except NumberError as problem:
+        if problem.kind == "finite":
+            written = raw if isinstance(raw, int | float) else shown
+            raise ValueError(
+                f"expected a finite number or a percentage such as '5%', got {written}"
+            ) from None
+        if isinstance(raw, bool):
+            raise ValueError(
+                "expected a number or a percentage such as '5%', not true/false"
+            ) from None
+        raise ValueError(f"expected a number or a percentage such as '5%', got {shown}") from None
+    if amount < 0:
+        raise ValueError("a margin cannot be negative; write the amount, e.g. 0.02 or '2%'")
+    return Margin(amount, relative=False)
 
 
 MarginField = Annotated[
@@ -335,8 +383,11 @@ class Resampling(_Section):
 Multiplicity = Literal["sequence", "holm", "none"]
 # A value of a pair key or condition as a plan declares it: YAML's int, float or string (a
 # bool is refused: `yes` is no seed). Compared with logged params in one canonical form.
+# Strict numbers: a quoted "0" here is the text a param holds, which canonical() then reads.
 ParamValue = Annotated[
-    WholeNumber | Number | Annotated[str, StringConstraints(min_length=1, max_length=250)],
+    Annotated[int, Strict(), _not_a_bool("int_type")]
+    | Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    | Annotated[str, StringConstraints(min_length=1, max_length=250)],
     Field(description="A value of a run param, e.g. a seed 3, a lambda 0.1 or a fold 'a'."),
 ]
 Horizon = Annotated[

@@ -9,7 +9,6 @@ nothing is sent twice.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -21,13 +20,20 @@ from mlplan import _clock
 from mlplan._judge.frozen import carried_over
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
-from mlplan._plan.keys import key_problem
+from mlplan._plan.keys import NumberError, canonical, key_problem, number
 from mlplan._plan.load import LoadedPlan
+from mlplan._plan.models import Plan
 from mlplan._record.location import StoreLocation, locate_store
 from mlplan._record.locks import LockTakenError, submission_lock
 from mlplan._record.outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._text import did_you_mean, plural, plural_noun
-from mlplan.errors import ResultError, StoreAuthError, StoreUnreachableError, TrackingError
+from mlplan.errors import (
+    NotCountedError,
+    ResultError,
+    StoreAuthError,
+    StoreUnreachableError,
+    TrackingError,
+)
 
 if TYPE_CHECKING:
     from mlplan._record.store import ExistingRun, MlflowStore
@@ -46,6 +52,7 @@ class Delivery:
     run_id: str
     submission: Submission
     deduplicated: bool = False
+    duplicate_of: str = ""  # the run that holds its slot: this one was written, not counted
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,12 @@ class SyncReport:
             for e in [*self.waiting, *self.elsewhere]
         ]
         lines += [f"{u.path}: {u.problem}; it was left as it is" for u in self.unreadable]
+        lines += [
+            f"{d.submission.kind} {d.submission.subject}: run {d.run_id} was delivered but is not "
+            f"counted: run {d.duplicate_of} holds the same slot and came first"
+            for d in self.delivered
+            if d.duplicate_of
+        ]
         return lines
 
     def summary(self) -> str:
@@ -142,7 +155,7 @@ class Journal:
         reason: str = "",
     ) -> Submission:
         """A checked submission: the subject exists, every metric is declared and finite."""
-        checked = _checked_metrics(metrics, {m.key for m in self.plan.metrics})
+        checked = _checked_metrics(metrics, self.plan)
         if reported and not source.strip():
             raise ResultError("a reported result needs its source, e.g. --source 'paper, Table 2'")
         if replaces and not reason.strip():
@@ -153,10 +166,19 @@ class Journal:
             reported=reported,
             source=source.strip(),
             run_id=run_id,
-            params=_checked_params(params or {}),
+            params=self._slot_written_one_way(kind, subject, _checked_params(params or {})),
             replaces=replaces,
             reason=reason.strip(),
         )
+
+    def _slot_written_one_way(
+        self, kind: ResultKind, subject: str, params: dict[str, str]
+    ) -> dict[str, str]:
+        """The params that name the slot (pair key, conditions) in their one written form
+        (keys.canonical: seed=1.0 is seed=1), so that the store's own search finds a slot's
+        results however they were typed: the judge reads them in that form too."""
+        names = set(self.plan.key_params(kind, subject))
+        return {k: canonical(v) if k in names else v for k, v in params.items()}
 
     def open_submission(self, kind: ResultKind, subject: str, note: str = "") -> Submission:
         """A submission with no metrics yet, for a run a training script is about to fill."""
@@ -204,10 +226,10 @@ class Journal:
         try:
             with self._guarded():
                 self.sync()  # older results first, so they keep their order
-                # Checked before writing, not under the writer lock: holding it across a
-                # search serialised parallel writers. Two processes logging the same key in
-                # the same instant can both pass; the judge then counts the later one and
-                # says so.
+                # Checked before writing, to refuse early and write nothing; not under a lock
+                # (a server has none). Two processes logging the same key in the same instant
+                # can both pass: both write, and settling the slot afterwards (_settle)
+                # counts the earliest and tells the other writer.
                 existing = self._one_per_key(submission)
             if existing is not None:
                 return Delivery(existing, submission, deduplicated=True)
@@ -232,7 +254,32 @@ class Journal:
             raise
         if entry is not None:
             self.outbox.remove(entry)
+        if submission.run_id or self._keyed(submission):
+            self._settle(run_id, submission.subject)
         return Delivery(run_id, submission)
+
+    def _keyed(self, submission: Submission) -> bool:
+        """Whether the result names a slot (has a pair key param): only then can it share one.
+        An attached run's params are in the store, not the submission: settle looks there."""
+        names = self.plan.key_params(submission.kind, submission.subject)
+        pair_keys = set(names) - set(self.plan.experiment.conditions)
+        return bool(pair_keys & set(submission.params)) and not submission.replaces
+
+    def _settle(self, run_id: str, subject: str) -> None:
+        """Resolve the new result's slot after writing it (see Store.settle): a result whose
+        pair key another result held first stays in the store, tagged as a duplicate, and its
+        writer is told it does not count."""
+        with self._guarded():
+            counted = self.store.settle(run_id)
+        if counted != run_id:
+            raise NotCountedError(
+                f"{subject}: run {run_id} was logged but is not counted: run {counted} holds the "
+                "same slot (pair key and conditions) and came first, so the judge uses that one "
+                f"and run {run_id} is tagged mlplan.duplicate_of={counted}. To replace it, log "
+                f"again with --replace {counted} --reason TEXT (API: replace=, reason=)",
+                run_id,
+                counted,
+            )
 
     def _in_flight(self, submission: Submission) -> Waiting | None:
         try:
@@ -279,7 +326,8 @@ class Journal:
                 slot = ", ".join(f"{k}={submission.params[k]}" for k in keys)
                 raise ResultError(
                     f"{submission.subject} already has a result for {slot} (run "
-                    f"{result.run_id}); one result per {slot.split('=')[0]} is judged. To replace "
+                    f"{result.run_id}); this one was not logged and is not counted: one result "
+                    f"per {slot.split('=')[0]} is judged. To replace "
                     f"it, log again with --replace {result.run_id} --reason TEXT "
                     "(API: replace=, reason=)"
                 )
@@ -333,11 +381,31 @@ class Journal:
     def _mine(self, entry: Waiting) -> bool:
         return entry.plan == self.plan.id and entry.destination == self.location.destination
 
+    def _recheck(self, submission: Submission) -> str:
+        """Why a waiting entry no longer fits the plan ("" when it does): an outbox file can be
+        edited while it waits (a NaN, an unknown subject), and the plan can change (its
+        hypothesis renamed). Checked again just before delivery, by the same rules as logging."""
+        try:
+            self.check_subject(submission.kind, submission.subject)
+            _checked_metrics(submission.metrics, self.plan)
+            _checked_params(submission.params)
+        except ResultError as problem:
+            return (
+                f"{problem}. It no longer fits the plan, so it was not delivered: fix the "
+                "entry (or the plan) and remove its 'refused' line, then run `mlplan sync`; "
+                "or delete the file to drop the result"
+            )
+        return ""
+
     def _deliver(self, entry: Waiting) -> list[Delivery]:
         try:
             with self._entry_lock(entry), self._guarded():
                 if not self.outbox.still_there(entry):
                     return []  # another process delivered it a moment ago
+                problem = self._recheck(entry.submission)
+                if problem:
+                    self.outbox.park(entry, problem)
+                    return []
                 try:
                     run_id = self.store.redeliver(entry.submission, self.loaded.path)
                     if entry.submission.replaces:
@@ -355,7 +423,11 @@ class Journal:
             self.outbox.park(entry, str(refusal))
             return []
         self.outbox.remove(entry)
-        return [Delivery(run_id, entry.submission)]
+        waited = entry.submission
+        counted = self.store.settle(run_id) if waited.run_id or self._keyed(waited) else run_id
+        return [
+            Delivery(run_id, entry.submission, duplicate_of="" if counted == run_id else counted)
+        ]
 
     def _sync_report(self, delivered: list[Delivery], unreadable: list[Unreadable]) -> SyncReport:
         waiting, _ = self.outbox.entries()
@@ -370,11 +442,20 @@ class Journal:
 
     @contextmanager
     def active_run(self, submission: Submission) -> Iterator[Any]:
+        """A run a training script logs into; once it finishes, its values are checked like
+        any result's (a run outside a metric's bounds ends FAILED) and its slot is settled."""
         with self._guarded():
             self.sync()
             store = self.store
-        with store.active_run(submission, self.loaded.path) as run:
+        with store.active_run(submission, self.loaded.path, self._check_logged) as run:
             yield run
+        self._settle(str(run.info.run_id), submission.subject)
+
+    def _check_logged(self, metrics: Mapping[str, float]) -> None:
+        declared = {m.key: m for m in self.plan.metrics}
+        for key, value in metrics.items():
+            if key in declared:
+                _within_bounds(key, _number(key, value), declared[key].bounds)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -461,26 +542,35 @@ def _same_result(result: Result, submission: Submission) -> bool:
     )
 
 
-def _checked_metrics(metrics: Mapping[str, Any], declared: set[str]) -> dict[str, float]:
+def _checked_metrics(metrics: Mapping[str, Any], plan: Plan) -> dict[str, float]:
+    """Every value a number under the one grammar (mlplan._plan.keys.number) and within its
+    metric's declared bounds: recall=81 meant 0.81, and three of them once made a hypothesis
+    succeed with a mean recall of 82."""
     if not metrics:
         raise ResultError("a result needs at least one metric, e.g. --metric accuracy=0.91")
+    declared = {m.key: m for m in plan.metrics}
     checked = {}
     for key, value in metrics.items():
         if key not in declared:
             raise ResultError(
                 f"unknown metric {key!r}; the plan declares: {', '.join(sorted(declared))}"
             )
-        checked[key] = _finite(key, value)
+        checked[key] = _within_bounds(key, _number(key, value), declared[key].bounds)
     return checked
 
 
-def _finite(key: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise ResultError(f"{key}: expected a number, got {value!r}")
+def _number(key: str, value: Any) -> float:
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ResultError(f"{key}: expected a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ResultError(f"{key}: {value!r} is not a finite number; nothing was logged")
-    return number
+        return number(value)
+    except NumberError as problem:
+        raise ResultError(f"metric {key}: {problem}; nothing was logged") from None
+
+
+def _within_bounds(key: str, value: float, bounds: tuple[float, float] | None) -> float:
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise ResultError(
+            f"metric {key} = {value:g} is outside its declared bounds "
+            f"[{bounds[0]:g}, {bounds[1]:g}]; nothing was logged (a share is logged as 0.81, "
+            "not 81)"
+        )
+    return value

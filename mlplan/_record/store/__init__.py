@@ -16,7 +16,7 @@ Only this package imports mlflow, and only inside functions: it takes over a sec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -100,9 +100,18 @@ class Store(Protocol):
         ...
 
     def active_run(
-        self, submission: Submission, plan_file: Path | None = None
+        self,
+        submission: Submission,
+        plan_file: Path | None = None,
+        check: Callable[[Mapping[str, float]], None] | None = None,
     ) -> AbstractContextManager[Any]:
-        """A run open for a training script to log into."""
+        """A run open for a training script to log into; ``check`` sees its metrics before
+        it finishes, and an error it raises ends the run FAILED."""
+        ...
+
+    def settle(self, run_id: str, grace: float | None = None) -> str:
+        """Resolve a finished result's slot: the run id that counts for it (``run_id`` unless
+        another result held the slot first; then ``run_id`` is tagged a duplicate of it)."""
         ...
 
     def log_plan_snapshot(self, plan_file: Path, doc: Path, plots: list[Path]) -> str:

@@ -12,11 +12,13 @@ import datetime as dt
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlplan._judge.evidence import slot_winner
 from mlplan._judge.results import Result, ResultKind
+from mlplan._plan.keys import canonical
 from mlplan._plan.models import Plan
 from mlplan._record import locks
 from mlplan._record.cache import ResultsCache
@@ -26,6 +28,7 @@ from mlplan._record.store import embedded
 from mlplan._record.store.errors import refusal, shown
 from mlplan._record.store.health import probe, set_environment_defaults
 from mlplan._record.store.runs import (
+    DUPLICATE_TAG,
     EXPERIMENT_NOTE_LIMIT,
     PLAN_DIGEST_TAG,
     REVISION_TAG,
@@ -63,6 +66,15 @@ CREATE_ATTEMPTS = 6
 # can take longer than that to build. 1,000 is MLflow's own default page size for search_runs.
 PAGE_SIZE = 10_000
 SERVER_PAGE_SIZE = 1_000
+# How long a writer waits after its run finished before it reads its slot on a server. MLflow's
+# REST API has no conditional create, so two writers of one slot both write; each then reads
+# the slot and the earliest counts (mlplan._judge.evidence.slot_winner). A rival that finished
+# earlier is visible by then unless its own write took longer than this, and a writer whose
+# write took longer defers to what it finds (see settle).
+SERVER_GRACE_SECONDS = 1.5
+# A run that reaches its slot this long after it finished (an old run attached with --run-id)
+# defers to a result already there rather than displace one its writer was told counts.
+EMBEDDED_LATE_SECONDS = 1.0
 
 
 def _quiet_mlflow_logging() -> None:
@@ -258,6 +270,107 @@ class MlflowStore:
         )
         return str(run.info.run_id)
 
+    def _tick(self) -> None:
+        # Writers of the embedded store take turns under its lock; one whose run finished in
+        # the same millisecond as the next one's would make the slot order hang on run ids.
+        now = time.time_ns() // 1_000_000
+        while time.time_ns() // 1_000_000 <= now:
+            time.sleep(0.0002)
+
+    def settle(self, run_id: str, grace: float | None = None) -> str:
+        """Resolve the slot of a finished result: the run id of the one result it counts as.
+
+        A result whose pair key (and conditions) another result already holds is kept and
+        tagged ``mlplan.duplicate_of`` that result; the judge does not count it. On the
+        embedded store this runs under its writer lock, so the first writer is the one
+        counted. A server has no conditional create, so every writer writes, waits ``grace``
+        (for writes in flight to land), then applies the readers' own rule: the earliest
+        counts (mlplan._judge.evidence.slot_winner).
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            own = to_result(self.client.get_run(run_id))
+            slot = self._slot(own)
+            if own is None or not slot:
+                return run_id
+            wait = (
+                (0.0 if self.location.embedded else SERVER_GRACE_SECONDS)
+                if grace is None
+                else grace
+            )
+            # How long after it finished this run reached the store (a slow write, or an old
+            # run attached now): longer than the grace, and a rival may have missed it.
+            late = time.time() - own.finished_ms / 1000 > max(wait, EMBEDDED_LATE_SECONDS)
+            time.sleep(max(0.0, own.finished_ms / 1000 + wait - time.time()))
+            with self._writer_lock():
+                counted = self._counted(own, slot, wait, late)
+                if counted != run_id:
+                    self.client.set_tag(run_id, DUPLICATE_TAG, counted)
+                    self.touch()
+        except MlflowException as error:
+            raise self._refused(error, "MLflow refused to settle the result's slot") from None
+        return counted
+
+    def _slot(self, result: Result | None) -> dict[str, str]:
+        """The params that name a result's slot, when it has its pair key; else none."""
+        if result is None or result.replaces or result.replaced_by:
+            return {}
+        names = self.plan.key_params(result.kind, result.subject)
+        pair_keys = set(names) - set(self.plan.experiment.conditions)
+        if not pair_keys & set(result.params):
+            return {}
+        return {name: result.params[name] for name in names if name in result.params}
+
+    def _slot_runs(self, own: Result, slot: Mapping[str, str]) -> list[Result]:
+        """The live results of ``own``'s slot, compared in the judge's one written form. mlplan
+        writes slot params that way, so the store's search finds them; a run a script logged
+        with seed=1.0 is not, so then every result of the subject is read."""
+        written = {k: canonical(v) for k, v in slot.items()}
+        clauses = equal_clauses(written, {}) if written == dict(slot) else None
+        found = (
+            self._search_results(own.kind, own.subject, clauses)
+            if clauses is not None
+            else self._search_results(own.kind, own.subject)
+        )
+        live = [
+            r
+            for r in found
+            if not r.replaced_by
+            and all(canonical(r.params.get(k, "")) == v for k, v in written.items())
+        ]
+        return live if any(r.run_id == own.run_id for r in live) else [*live, own]
+
+    def _counted(self, own: Result, slot: Mapping[str, str], wait: float, late: bool) -> str:
+        from mlflow.exceptions import MlflowException
+
+        runs = self._slot_runs(own, slot)
+        others = [r for r in runs if r.run_id != own.run_id]
+        if not others:
+            return own.run_id
+        # On the embedded store writes take turns under its lock and each run finishes in a
+        # later millisecond than the one before (_tick), so the order is the order of writing.
+        winner = slot_winner(runs)
+        mine = winner.run_id == own.run_id
+        if mine and late and any(not r.duplicate_of for r in others):
+            # This run reached the store late (a slow write, an old run attached now): a rival
+            # may have read the slot without it and been told it counts. On a server, look
+            # once more, after the rivals' own grace; a rival still untagged then counts.
+            if not self.location.embedded:
+                time.sleep(wait)
+                others = [r for r in self._slot_runs(own, slot) if r.run_id != own.run_id]
+            untagged = [r for r in others if not r.duplicate_of]
+            if untagged:
+                return slot_winner(untagged).run_id
+        if mine:
+            for rival in others:
+                if not rival.duplicate_of:
+                    # Best effort: the readers' rule already counts this run and not theirs.
+                    with contextlib.suppress(MlflowException):
+                        self.client.set_tag(rival.run_id, DUPLICATE_TAG, own.run_id)
+            return own.run_id
+        return winner.run_id
+
     def _complete(self, run_id: str, submission: Submission, plan_file: Path | None) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
@@ -275,6 +388,8 @@ class MlflowStore:
             self.client.log_artifact(run_id, str(plan_file), artifact_path="plan")
         if not submission.run_id:
             self.client.set_terminated(run_id, "FINISHED")
+            if self.location.embedded:
+                self._tick()
 
     def _find_submission(self, submission_id: str) -> str | None:
         runs = self.client.search_runs(
@@ -312,7 +427,10 @@ class MlflowStore:
 
     @contextlib.contextmanager
     def active_run(
-        self, submission: Submission, plan_file: Path | None = None
+        self,
+        submission: Submission,
+        plan_file: Path | None = None,
+        check: Callable[[Mapping[str, float]], None] | None = None,
     ) -> Iterator[ActiveRun]:
         """An MLflow run open for a training script; mlflow.autolog logs into it.
 
@@ -338,6 +456,10 @@ class MlflowStore:
                 if plan_file is not None:
                     self.client.log_artifact(run.info.run_id, str(plan_file), artifact_path="plan")
                 yield run
+                if check is not None:
+                    # Raised inside the run: MLflow ends it FAILED, and a failed run is never
+                    # judged (a value out of its bounds, say).
+                    check(self.client.get_run(run.info.run_id).data.metrics)
         finally:
             # None unsets the variable and the global (MLflow 3 handles it; its stub says str).
             mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]

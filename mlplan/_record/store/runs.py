@@ -21,6 +21,7 @@ from mlplan._plan.models import Plan
 from mlplan._record.outbox import Submission
 
 __all__ = [
+    "DUPLICATE_TAG",
     "PLAN_DIGEST_TAG",
     "REVISION_TAG",
     "TAG",
@@ -37,6 +38,8 @@ TAG = "mlplan."
 # Changed after every mlplan write, so a local copy of the results knows when it is stale.
 REVISION_TAG = f"{TAG}revision"
 PLAN_DIGEST_TAG = f"{TAG}plan_sha256"
+# On a result written for a slot that another result held first: the run id of that one.
+DUPLICATE_TAG = f"{TAG}duplicate_of"
 # MLflow cuts run tag values at 8,000 characters without a word and refuses longer experiment
 # descriptions than 20,000; mlplan cuts first, visibly.
 RUN_TAG_LIMIT = 7_900
@@ -159,6 +162,8 @@ def to_result(run: Any) -> Result | None:
         replaces=tags.get(f"{TAG}replaces", ""),
         reason=tags.get(f"{TAG}reason", ""),
         replaced_by=tags.get(f"{TAG}replaced_by", ""),
+        finished_ms=int(run.info.end_time or 0),
+        duplicate_of=tags.get(DUPLICATE_TAG, ""),
     )
 
 

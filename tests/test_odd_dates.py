@@ -44,7 +44,7 @@ def with_h1_start(make_plan: MakePlan, start: str) -> tuple[Path, int]:
         ("!!bool maybe", "is not a valid bool"),
         ("!!timestamp 2026-01-01T10:00:00+99:00", "is not a valid value"),
         ("!!timestamp 0000-01-01", "is not a valid value"),
-        ("!!int abc", "is not a valid value"),
+        ("!!int abc", "is not a plain decimal number"),
     ],
 )
 def test_a_value_its_tag_cannot_build_is_a_located_error(

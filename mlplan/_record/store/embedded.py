@@ -172,7 +172,7 @@ _PLAN_RUNS = (
     "WHERE r.experiment_id = ? AND r.status = 'FINISHED' AND r.lifecycle_stage = 'active'"
 )
 _RUN_ROWS = {
-    "runs": f"SELECT run_uuid, start_time FROM runs WHERE run_uuid IN ({_PLAN_RUNS})",
+    "runs": f"SELECT run_uuid, start_time, end_time FROM runs WHERE run_uuid IN ({_PLAN_RUNS})",
     "tags": f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({_PLAN_RUNS})",
     "params": f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({_PLAN_RUNS})",
     "metrics": "SELECT run_uuid, key, value, is_nan FROM latest_metrics "
@@ -186,6 +186,7 @@ class RawRun:
 
     run_id: str
     start_time: int
+    end_time: int  # when the run finished: the slot rule's order (issue 16)
     tags: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -225,8 +226,8 @@ def finished_runs(
         connection.execute("BEGIN")
         revision = connection.execute(_REVISION, (experiment_id, revision_tag)).fetchall()
         runs = {
-            str(run_id): RawRun(str(run_id), int(start or 0))
-            for run_id, start in connection.execute(_RUN_ROWS["runs"], args)
+            str(run_id): RawRun(str(run_id), int(start or 0), int(end or 0))
+            for run_id, start, end in connection.execute(_RUN_ROWS["runs"], args)
         }
         for run_id, key, value in connection.execute(_RUN_ROWS["tags"], args):
             runs[run_id].tags[key] = "" if value is None else str(value)

@@ -52,9 +52,8 @@ def designed_tests(ctx: Context) -> list[Test]:
 
 
 def _held(test: Test, gap: str) -> Test:
-    if test.decided is not None or test.problem or test.estimate is None:
-        return test
-    return replace(test, waiting=gap)
+    """A statistical check waits for the missing slot, whatever else it lacks."""
+    return test if test.decided is not None else replace(test, waiting=gap)
 
 
 def slot_gap(ctx: Context, evidence: Mapping[tuple[ResultKind, str], list[Result]]) -> str:
@@ -141,7 +140,7 @@ def _on_path(ctx: Context, design: Sequential, current: Test, path: list[Test], 
             f"{current.test or current.procedure.name}: declare runs: N instead",
         )
     if not path:
-        return current
+        return _held(current, gap) if gap else current
     procedure = SequentialT(path[-1].procedure, design, ctx.settings.min_runs)
     looks, best_s, best_f = [], 1.0, 1.0
     for look in path:

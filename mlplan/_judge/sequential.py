@@ -111,20 +111,35 @@ def _boundary(first: int, last: int, shape: Shape) -> Boundary:
 
 def _chunk_maxima(rng: np.random.Generator, first: int, last: int, shape: Shape) -> Array:
     """The maximum over the looks of the shaped z of one chunk of null paths."""
-    from scipy import special
-
     x = rng.standard_normal((_CHUNK, last))
     n = np.arange(1, last + 1, dtype=np.float64)
     total, squares = np.cumsum(x, axis=1), np.cumsum(x * x, axis=1)
     mean = total / n
-    looks = slice(first - 1, last)
-    n_looks = n[looks]
-    variance = (squares[:, looks] - n_looks * mean[:, looks] ** 2) / (n_looks - 1)
-    t = mean[:, looks] / np.sqrt(variance / n_looks)
-    # z = Φ⁻¹(1 − p) with p = P(T_{n−1} ≥ t), computed from the lower tail for accuracy.
-    z = -special.ndtri(special.stdtr(n_looks - 1, -t))
-    weights = np.ones_like(n_looks) if shape == "pocock" else np.sqrt(n_looks / last)
-    return np.asarray(np.max(z * weights, axis=1), dtype=np.float64)
+    best = np.full(_CHUNK, -np.inf)
+    for look in range(first, last + 1):
+        i = look - 1
+        variance = (squares[:, i] - look * mean[:, i] ** 2) / (look - 1)
+        t = mean[:, i] / np.sqrt(variance / look)
+        weight = 1.0 if shape == "pocock" else math.sqrt(look / last)
+        best = np.maximum(best, _z_of_t(look)(t) * weight)
+    return best
+
+
+_GRID = np.sinh(np.linspace(-math.asinh(1e6), math.asinh(1e6), 8001))
+
+
+@lru_cache(maxsize=256)
+def _z_table(n: int) -> Array:
+    from scipy import special
+
+    return np.asarray(-special.ndtri(special.stdtr(n - 1, -_GRID)), dtype=np.float64)
+
+
+def _z_of_t(n: int) -> Any:
+    """z = Φ⁻¹(1 − P(T_{n−1} ≥ t)) for many t at once, interpolated on a fine grid in
+    asinh(t) (the map is smooth and monotone; the grid's error is far below the simulation's)."""
+    table = _z_table(n)
+    return lambda t: np.interp(t, _GRID, table)
 
 
 def t_to_z(t: float, n: int) -> float:

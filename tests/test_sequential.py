@@ -330,3 +330,15 @@ def test_a_design_added_after_results_is_exploratory(tmp_path: Path) -> None:
     found = judged(after, stamped)
     assert found.status == "succeeded" and not found.confirmatory
     assert "criteria changed after results" in found.explanation
+
+
+def test_a_replacement_under_a_sequential_design_is_not_judged() -> None:
+    plan = sequential_plan(10)
+    path = paired_path([0.3, 0.31, 0.29, 0.3, 0.32, 0.3])
+    last = path[-1]
+    redone = replace(last, run_id="again", replaces=last.run_id, reason="looked wrong")
+    found = judged(plan, [*path[:-1], replace(last, replaced_by="again"), redone])
+    assert found.status == "inconclusive"
+    assert "replaced run" in found.checks[0].note and "runs: N" in found.checks[0].note
+    fixed = plan_of(hyp(criteria=BETTER), pair_by="seed", runs=6)
+    assert judged(fixed, [*path[:-1], replace(last, replaced_by="again"), redone]).final

@@ -31,7 +31,7 @@ from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import needed_baselines
 from mlplan._plan.models import Sequential
 
-__all__ = ["SequentialT", "designed_tests", "slot_gap"]
+__all__ = ["SequentialT", "designed_tests", "replaced_under", "slot_gap"]
 
 # The tests whose null path is the one-sample t's (paired differences are one sample).
 _COVERED = (ONE_SAMPLE_T, AGAINST_CONSTANT, AGAINST_REPORTED, PAIRED_T)
@@ -47,8 +47,27 @@ def designed_tests(ctx: Context) -> list[Test]:
         if gap and ctx.settings.runs is not None:
             return [_held(test, gap) for test in current]
         return current
+    if rewritten := replaced_under(ctx):
+        return [t if t.decided is not None else replace(t, problem=rewritten) for t in current]
     paths = _paths(ctx, design)
     return [_on_path(ctx, design, test, paths.get(_key(test), []), gap) for test in current]
+
+
+def replaced_under(ctx: Context) -> str:
+    """Why a sequential path cannot be judged: a result replaced another (``--replace``),
+    which would rewrite looks already taken. "" when nothing was replaced. The journal should
+    refuse such a replacement; the judge refuses to decide on one that got through."""
+    subjects: list[tuple[ResultKind, str]] = [("hypothesis", ctx.hypothesis.id)]
+    subjects += [("baseline", b) for b in needed_baselines(ctx.hypothesis)]
+    for subject in subjects:
+        for run in ctx.all_runs(*subject):
+            if run.replaces:
+                return (
+                    f"{subject[1]} run {run.run_id} replaced run {run.replaces} under a "
+                    "sequential design, which would rewrite looks already taken: log a new "
+                    "run instead, or amend the design to runs: N"
+                )
+    return ""
 
 
 def _held(test: Test, gap: str) -> Test:

@@ -588,7 +588,9 @@ class LogEntry(_Section):
     hypothesis: Identifier | None = None
 
 
-VerdictStatus = Literal["pending", "blocked", "succeeded", "failed", "inconclusive", "overdue"]
+VerdictStatus = Literal[
+    "pending", "blocked", "running", "succeeded", "failed", "inconclusive", "overdue"
+]
 
 
 class RecordedVerdict(_Section):

@@ -137,6 +137,7 @@ _ICONS = {
     "succeeded": "✅",
     "failed": "❌",
     "inconclusive": "❔",
+    "running": "🔄",
     "overdue": "⏰",
     "blocked": "⛔",
     "pending": "⏳",

@@ -102,6 +102,7 @@ def slot_gap(ctx: Context, evidence: Mapping[tuple[ResultKind, str], list[Result
 
 
 Key = tuple[object, ...]
+Progress = tuple[int, int, tuple[bool, ...]]
 
 
 def _key(test: Test) -> Key:
@@ -118,8 +119,12 @@ def _paths(ctx: Context, design: Sequential) -> dict[Key, list[Test]]:
     times = sorted({r.logged_at for runs in own.values() for r in runs})
     cap = design.max_runs
     paths: dict[Key, list[Test]] = {}
+    progress: Progress | None = None
     for when in times:
         known = {s: [r for r in runs if r.logged_at <= when] for s, runs in own.items()}
+        if (now := _progress(ctx, known)) == progress:
+            continue  # no run of the hypothesis and no pair completed: no new look
+        progress = now
         evidence = {**ctx.evidence, **{s: runs for s, runs in known.items() if runs}}
         for s in own:
             if not known[s]:
@@ -133,6 +138,23 @@ def _paths(ctx: Context, design: Sequential) -> dict[Key, list[Test]]:
             if grew and _is_look(then, test) and (cap is None or test.n <= cap):
                 path.append(test)
     return paths
+
+
+def _progress(ctx: Context, known: Mapping[tuple[ResultKind, str], list[Result]]) -> Progress:
+    """What can move a look: the hypothesis's runs, the pair values every measured baseline
+    shares with them, and which baselines have a result at all."""
+    mine = known[("hypothesis", ctx.hypothesis.id)]
+    pair_by = ctx.settings.pair_by
+    keys = {r.params.get(pair_by) for r in mine} if pair_by is not None else set()
+    present = []
+    for (kind, subject), runs in known.items():
+        if kind != "baseline":
+            continue
+        present.append(bool(runs))
+        measured = runs and not runs[0].reported and not ctx.plan.baseline(subject).exact
+        if pair_by is not None and measured:
+            keys &= {r.params.get(pair_by) for r in runs}
+    return len(mine), len(keys), tuple(present)
 
 
 def _is_look(ctx: Context, test: Test) -> bool:

@@ -342,3 +342,31 @@ def test_a_replacement_under_a_sequential_design_is_not_judged() -> None:
     assert "replaced run" in found.checks[0].note and "runs: N" in found.checks[0].note
     fixed = plan_of(hyp(criteria=BETTER), pair_by="seed", runs=6)
     assert judged(fixed, [*path[:-1], replace(last, replaced_by="again"), redone]).final
+
+
+def test_holm_holds_a_sequential_path_to_the_boundary_at_its_own_level() -> None:
+    # Sequential Holm (Bartroff & Lai 2010): the repeated p-value is compared with the Holm
+    # level, which is the boundary of that level. With H2 far from its threshold, H1's level
+    # in the family of two is 0.0125, so it is decided no earlier than alone at 0.025.
+    def family(**design: Any) -> mlplan.Plan:
+        return plan_of(
+            hyp("H1", criteria=BETTER, family="F"),
+            hyp("H2", criteria=BETTER, family="F"),
+            pair_by="seed",
+            multiplicity="holm",
+            sequential={"max_runs": 12},
+            **design,
+        )
+
+    rising = [0.02, 0.1, 0.12, 0.15, 0.11, 0.16, 0.14, 0.13, 0.15, 0.12, 0.14, 0.15]
+    h1 = paired_path(rising)
+    h2 = [replace(r, subject="H2", run_id=f"{r.run_id}b") for r in h1 if r.subject == "H1"]
+    h2 = [replace(r, metrics={"acc": r.metrics["acc"] - 0.3}) for r in h2]
+    alone = judged(sequential_plan(12), h1)
+    verdicts = {v.hypothesis: v for v in mlplan.judge(family(), [*h1, *h2], JUDGED_ON)}
+    together = verdicts["H1"]
+    assert alone.status == together.status == "succeeded"
+    assert together.checks[0].level == pytest.approx(0.0125)
+    assert alone.decided_at is not None and together.decided_at is not None
+    assert together.decided_at > alone.decided_at
+    assert together.checks[0].p_success <= 0.0125 < alone.checks[0].p_success  # type: ignore[operator]

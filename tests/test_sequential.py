@@ -370,3 +370,10 @@ def test_holm_holds_a_sequential_path_to_the_boundary_at_its_own_level() -> None
     assert alone.decided_at is not None and together.decided_at is not None
     assert together.decided_at > alone.decided_at
     assert together.checks[0].p_success <= 0.0125 < alone.checks[0].p_success  # type: ignore[operator]
+
+
+def test_the_reason_names_the_look_that_decided() -> None:
+    found = judged(sequential_plan(12), paired_path([0.30, 0.31, 0.29, 0.30, 0.32, 0.30]))
+    assert found.reason.endswith(
+        f"(decided at n = {found.decided_at}, by a sequential design; it stays)"
+    )

@@ -151,6 +151,8 @@ def _verdict(
     worst = deciding_check(checks)
     if judged in ("failed", "inconclusive") and (line := headline(checks)):
         reason += f"; {line}"
+    if (decided_at := _decided_at(judged, checks)) is not None:
+        reason += f" (decided at n = {decided_at}, by a sequential design; it stays)"
     step = {"succeeded": hypothesis.on_success, "failed": hypothesis.on_failure}.get(judged)
     next_hypothesis, next_action = _split_then(step)
     needed, needed_reason = verdict_runs_needed(checks) if runs else (None, "no result yet")
@@ -189,7 +191,7 @@ def _verdict(
         closed=closure.closes if closure else None,
         closed_on=closure.date if closure else None,
         design=ctx.settings.design,
-        decided_at=_decided_at(judged, checks),
+        decided_at=decided_at,
     )
 
 

@@ -377,3 +377,18 @@ def test_the_reason_names_the_look_that_decided() -> None:
     assert found.reason.endswith(
         f"(decided at n = {found.decided_at}, by a sequential design; it stays)"
     )
+
+
+def test_the_stamped_design_goes_back_into_a_plan() -> None:
+    # Judging under the original criteria rebuilds the design the results were logged under.
+    from mlplan._judge.fingerprint import criteria_text, plan_with_criteria
+    from mlplan._judge.settings import settings_for
+
+    original = sequential_plan(10, pair_values=list(range(12)))
+    text = criteria_text(original, original.experiment.hypotheses[0])
+    for now in (plan_of(hyp(criteria=BETTER), pair_by="seed", runs=8), sequential_plan(None)):
+        rebuilt = plan_with_criteria(now, "H1", text)
+        assert rebuilt is not None
+        found = settings_for(rebuilt, rebuilt.experiment.hypotheses[0])
+        assert found.runs is None and found.sequential is not None
+        assert (found.sequential.max_runs, found.sequential.kind) == (10, "pocock")

@@ -122,14 +122,14 @@ def _paths(ctx: Context, design: Sequential) -> dict[Key, list[Test]]:
     progress: Progress | None = None
     for when in times:
         known = {s: [r for r in runs if r.logged_at <= when] for s, runs in own.items()}
-        if (now := _progress(ctx, known)) == progress:
-            continue  # no run of the hypothesis and no pair completed: no new look
+        if (now := _progress(ctx, known)) == progress or max(now[:2]) < ctx.settings.min_runs:
+            continue  # no run of the hypothesis and no pair completed, or too few: no look
         progress = now
         evidence = {**ctx.evidence, **{s: runs for s, runs in known.items() if runs}}
         for s in own:
             if not known[s]:
                 evidence.pop(s, None)
-        then = Context(ctx.plan, ctx.hypothesis, ctx.settings, evidence)
+        then = Context(ctx.plan, ctx.hypothesis, ctx.settings, evidence, replay=True)
         if slot_gap(then, evidence):
             continue
         for test in tests_for(then):

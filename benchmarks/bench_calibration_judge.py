@@ -20,8 +20,9 @@ every completed pair (n = min_runs … 20) and stops at the first final verdict,
 design, with the truth on the threshold (error rows) and 0.5, 1 and 1.5 sd beyond it (power
 and expected n). One judge call per trial replays the whole path, since a sequential verdict
 carries the n at which it was decided; a plan with no planned n is judged at every n (the
-contrast row, the peeking the issue measured at 11.8%). ``--ci`` keeps the error rows only (about 12 s of CPU at 500 trials); ``--no-contrast`` leaves out
-the contrast rows, which judge every prefix.
+contrast row, the peeking the issue measured at 11.8%). ``--ci`` keeps the error rows only
+(about 12 s of CPU at 500 trials); ``--no-contrast`` leaves out the contrast rows, which judge
+every prefix.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def test_the_pocock_level_per_look_matches_the_issue_simulation() -> None:
 
 
 def test_looking_less_often_never_crosses_more() -> None:
-    boundary = seq.group_boundary(3, 10)
+    boundary = seq.group_boundary(3, 12)
     t_values = [1.0, 2.0, 4.5, 3.0]
     every = min(seq.repeated_p(boundary, t, n) for t, n in zip(t_values, [3, 4, 5, 6], strict=True))
     some = min(seq.repeated_p(boundary, t, n) for t, n in [(1.0, 3), (3.0, 6)])
@@ -154,7 +154,7 @@ def test_a_fixed_horizon_is_running_with_a_provisional_interval() -> None:
 
 def test_a_declared_slot_with_no_result_blocks_the_verdict() -> None:
     # Seed 2 went badly and was never logged: the later seeds do not decide without it.
-    plan = sequential_plan(10, pair_values=list(range(10)))
+    plan = sequential_plan(12, pair_values=list(range(12)))
     results = [
         r
         for r in paired_path([0.3, 0.31, 0.29, 0.3, 0.32, 0.3, 0.28, 0.3])
@@ -190,7 +190,7 @@ def test_a_sequential_verdict_is_sticky_and_names_its_look() -> None:
 def test_looks_follow_the_order_pairs_complete() -> None:
     # The same six pairs; logged so that the good ones complete first, the path decides early;
     # logged bad-first, the early looks see the bad pairs and nothing is decided by n = 3.
-    plan = sequential_plan(6)
+    plan = sequential_plan(12)  # one table for the module: computed once
     good, bad = [0.30, 0.31, 0.30, 0.32], [-0.05, 0.0]
     first = judged(plan, paired_path([*good, *bad]))
     later = judged(plan, paired_path([*bad, *good]))
@@ -201,7 +201,7 @@ def test_looks_follow_the_order_pairs_complete() -> None:
 def test_the_repeated_interval_is_wider_than_the_fixed_one() -> None:
     differences = [0.05, 0.2, -0.1, 0.15, 0.0, 0.1]
     fixed = judged(plan_of(hyp(criteria=BETTER), pair_by="seed", runs=6), paired_path(differences))
-    group = judged(sequential_plan(6), paired_path(differences))
+    group = judged(sequential_plan(12), paired_path(differences))
     anytime = judged(sequential_plan(None), paired_path(differences))
     widths = [c.checks[0].high - c.checks[0].low for c in (fixed, group, anytime)]  # type: ignore[operator]
     assert widths[0] < widths[1] < widths[2]
@@ -221,7 +221,7 @@ def test_the_anytime_valid_t_decides_nothing_before_the_sixth_run() -> None:
 
 def test_one_sided_success_needs_the_estimate_on_its_side() -> None:
     # A path far below the limit crosses the boundary, on the failure side: it fails.
-    for plan in (sequential_plan(None), sequential_plan(8)):
+    for plan in (sequential_plan(None), sequential_plan(12)):
         found = judged(plan, paired_path([-0.3, -0.31, -0.29, -0.3, -0.32, -0.3, -0.3]))
         assert found.status == "failed"
         assert found.checks[0].outcome == "fail" and found.decided_at is not None
@@ -238,7 +238,7 @@ def test_one_sample_relative_and_guardrail_checks_run_sequentially() -> None:
         ),
         metrics=[{"key": "acc", "direction": "higher"}, {"key": "lat", "direction": "lower"}],
         pair_by="seed",
-        sequential={"max_runs": 10, "boundary": "obrien_fleming"},
+        sequential={"max_runs": 12, "boundary": "obrien_fleming"},
     )
     found = []
     for i in range(10):
@@ -322,7 +322,7 @@ def test_changing_the_design_changes_the_criteria_but_raising_an_anytime_cap_doe
 def test_a_design_added_after_results_is_exploratory(tmp_path: Path) -> None:
     # Results stamped under no design, judged under a design declared since: exploratory.
     before = plan_of(hyp(criteria=BETTER), pair_by="seed")
-    after = plan_of(hyp(criteria=BETTER), pair_by="seed", sequential={"max_runs": 10})
+    after = plan_of(hyp(criteria=BETTER), pair_by="seed", sequential={"max_runs": 12})
     stamp = criteria_fingerprint(before, before.experiment.hypotheses[0])
     stamped = [
         replace(r, criteria_fingerprint=stamp) for r in paired_path([0.3, 0.31, 0.29, 0.3, 0.32])
@@ -333,7 +333,7 @@ def test_a_design_added_after_results_is_exploratory(tmp_path: Path) -> None:
 
 
 def test_a_replacement_under_a_sequential_design_is_not_judged() -> None:
-    plan = sequential_plan(10)
+    plan = sequential_plan(12)
     path = paired_path([0.3, 0.31, 0.29, 0.3, 0.32, 0.3])
     last = path[-1]
     redone = replace(last, run_id="again", replaces=last.run_id, reason="looked wrong")

@@ -392,3 +392,35 @@ def test_the_stamped_design_goes_back_into_a_plan() -> None:
         found = settings_for(rebuilt, rebuilt.experiment.hypotheses[0])
         assert found.runs is None and found.sequential is not None
         assert (found.sequential.max_runs, found.sequential.kind) == (10, "pocock")
+
+
+@pytest.mark.slow  # nine results into a real MLflow store, then status and render
+def test_a_sequential_plan_through_the_store_and_the_command_line(
+    make_plan: Any, capsys: Any
+) -> None:
+    # End to end: results logged one by one into a real store, each stamped; status --json
+    # follows the documented schema and says the look at which the verdict was reached.
+    import json
+
+    import jsonschema  # type: ignore[import-untyped]
+    from helpers import REPO
+
+    path = make_plan()
+    edited(
+        path,
+        "      timebox: {days: 5,",
+        "      sequential: {max_runs: 12}\n      timebox: {days: 5,",
+    )
+    for baseline in ("B1", "B2"):
+        mlplan.log_result(path, baseline=baseline, metrics={"recall": 0.6}, params={"seed": 0})
+    for i in range(7):
+        metrics = {"recall": 0.95 + 0.001 * (i % 3), "latency_ms": 20.0 + i % 2}
+        mlplan.log_result(path, hypothesis="H2", metrics=metrics, params={"seed": i})
+    assert cli("status", path, "--json") == 0
+    document = json.loads(capsys.readouterr().out)
+    schema = json.loads((REPO / "docs" / "status.schema.json").read_text("utf-8"))
+    jsonschema.validate(document, schema)
+    (h2,) = [h for h in document["hypotheses"] if h["hypothesis"] == "H2"]
+    assert h2["status"] == "succeeded" and "decided at n = " in h2["reason"]
+    assert all(c["interval"].startswith("95% repeated CI at n = ") for c in h2["checks"])
+    assert cli("render", path) == 0

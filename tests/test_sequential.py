@@ -136,6 +136,7 @@ def test_no_planned_n_is_judged_but_exploratory() -> None:
     assert found.explanation.endswith("exploratory (no planned n)")
     planned = judged(plan_of(hyp(criteria=BETTER), pair_by="seed", runs=4), paired_path([0.2] * 4))
     assert planned.design == "fixed horizon, runs: 4"
+    assert planned.explanation.endswith("; fixed horizon, runs: 4; confirmatory")
 
 
 def test_a_fixed_horizon_is_running_with_a_provisional_interval() -> None:

@@ -252,6 +252,8 @@ def _labelled(verdict: Verdict, confirmatory: bool, amended: bool, no_n: bool) -
         label += " (criteria changed after results)"
     elif no_n:
         label += " (no planned n)"
+    if verdict.design:
+        label = f"{verdict.design}; {label}"
     explanation = f"{verdict.explanation}; {label}" if verdict.explanation else label
     return replace(verdict, confirmatory=confirmatory, explanation=explanation)
 

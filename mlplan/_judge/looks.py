@@ -7,6 +7,10 @@ procedure runs on what was known then, and its statistic at that n is held to th
 boundary (``sequential``). The p-values carried are the running minimum of the looks'
 repeated (group-sequential) or anytime-valid p-values, so a boundary once crossed stays
 crossed: a verdict is sticky, and ``decide`` names the look at which it was reached.
+
+A relative margin scales the baseline by 1 ± δ with the sign of its mean at each look; the
+sign cannot flip between looks unnoticed, since a look whose baseline interval contains 0 is
+no look (``relative_problem``), and a metric bounded on one side of 0 fixes it.
 """
 
 from __future__ import annotations

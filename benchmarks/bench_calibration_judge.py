@@ -13,6 +13,16 @@ with one check per hypothesis Holm 1979 adjusts nothing). A row passes when both
 threshold and pass when the success rate is ≥ the normal-theory power (noncentral t) − 3 se.
 
     .venv/bin/python benchmarks/bench_calibration_judge.py [--trials 10000] [--seed 15]
+    .venv/bin/python benchmarks/bench_calibration_judge.py --designs [--trials 2000] [--ci]
+
+``--designs`` measures the planned n of issue 17 instead: a user who reads the status after
+every completed pair (n = min_runs … 20) and stops at the first final verdict, under each
+design, with the truth on the threshold (error rows) and 0.5, 1 and 1.5 sd beyond it (power
+and expected n). One judge call per trial replays the whole path, since a sequential verdict
+carries the n at which it was decided; a plan with no planned n is judged at every n (the
+contrast row, the peeking the issue measured at 11.8%). ``--ci`` keeps the error rows only
+(about 12 s of CPU at 500 trials); ``--no-contrast`` leaves out the contrast rows, which judge
+every prefix.
 """
 
 from __future__ import annotations
@@ -377,6 +387,125 @@ def cells() -> Iterator[Cell]:
     yield unvalidated_resampling(10)
 
 
+# ---------------------------------------------------------------------------- designs (issue 17)
+
+LOOKS = 20  # the most pairs a path logs: looks at every n from min_runs (3) to 20
+T0 = dt.datetime(2024, 1, 2, 9, 0, tzinfo=dt.UTC)
+DESIGNS: dict[str, dict[str, Any]] = {
+    "no planned n, status after every pair": {},
+    "runs: 20 (fixed horizon)": {"runs": LOOKS},
+    "sequential {max_runs: 20} (Pocock)": {"sequential": {"max_runs": LOOKS}},
+    "sequential {max_runs: 20, boundary: obrien_fleming}": {
+        "sequential": {"max_runs": LOOKS, "boundary": "obrien_fleming"}
+    },
+    "sequential {max_runs: null} (anytime-valid)": {"sequential": {"max_runs": None}},
+}
+
+
+def timed(subject: str, value: float, seed: int, minute: int) -> mlplan.Result:
+    return mlplan.Result(
+        run_id=f"r{next(_ids)}",
+        kind="baseline" if subject.startswith("B") else "hypothesis",
+        subject=subject,
+        metrics={"score": float(value)},
+        logged_at=T0 + dt.timedelta(minutes=minute),
+        params={"seed": str(seed)},
+    )
+
+
+def path_of(rng: np.random.Generator, effect_sd: float) -> list[mlplan.Result]:
+    """20 seeds, the baseline then H1 for each: a pair completes when its H1 run is logged.
+    Seeds move both sides by sd 3; the differences have sd 1 and mean ``effect_sd``."""
+    b = rng.normal(20, 3, LOOKS)
+    h = b + effect_sd + rng.normal(0, 1, LOOKS)
+    return [
+        run
+        for i in range(LOOKS)
+        for run in (timed("B1", b[i], i, 2 * i), timed("H1", h[i], i, 2 * i + 1))
+    ]
+
+
+@dataclass
+class Stops:
+    """Where a design's trials stopped: the verdict, and the n at which it was reached."""
+
+    trials: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    n_sum: int = 0
+
+    def rate(self, status: str) -> float:
+        return self.statuses[status] / self.trials
+
+
+def stop_of(plan: mlplan.Plan, results: list[mlplan.Result], peek: bool) -> tuple[str, int]:
+    """The verdict a user acts on and the n at which they stop. With ``peek`` (no planned n)
+    the status is read after every pair from min_runs on, the first final one taken."""
+    if peek:
+        for n in range(3, LOOKS + 1):
+            verdict = h1(plan, results[: 2 * n])
+            if verdict.final:
+                return verdict.status, n
+        return verdict.status, LOOKS
+    verdict = h1(plan, results)
+    if verdict.final:
+        return verdict.status, verdict.decided_at or verdict.checks[0].n
+    return verdict.status, LOOKS
+
+
+def measure_design(name: str, effect_sd: float, rng: np.random.Generator, trials: int) -> Stops:
+    plan = plan_of({"metric": "score", "better_than": "B1"}, pair_by="seed", **DESIGNS[name])
+    stops = Stops(trials)
+    for _ in range(trials):
+        status, n = stop_of(plan, path_of(rng, effect_sd), peek=not DESIGNS[name])
+        stops.statuses[status] += 1
+        stops.n_sum += n
+    return stops
+
+
+DESIGN_HEADER = (
+    "| design | truth (sd beyond) | succeeded | failed | mean n at stop | pass when | ok |\n"
+    "| --- | --- | --- | --- | --- | --- | --- |"
+)
+
+
+def design_row(name: str, effect_sd: float, stops: Stops) -> tuple[str, bool]:
+    """Error rows (truth on the threshold) pass at ≤ α + 3 se on both sides, but the contrast
+    row (no planned n), which is exploratory and shown for what peeking costs."""
+    contrast = not DESIGNS[name]
+    if effect_sd == 0:
+        limit = ALPHA + 3 * se(ALPHA, stops.trials)
+        held = max(stops.rate("succeeded"), stops.rate("failed")) <= limit
+        criterion = f"both ≤ {limit:.2%}"
+    else:
+        held, criterion = True, "(power)"
+    shown = "yes" if held else ("no (exploratory)" if contrast else "**no**")
+    columns = (
+        name,
+        f"{effect_sd:g}",
+        f"{stops.rate('succeeded'):.2%}",
+        f"{stops.rate('failed'):.2%}",
+        f"{stops.n_sum / stops.trials:.1f}",
+        criterion,
+        shown,
+    )
+    return "| " + " | ".join(columns) + " |", held or contrast or effect_sd != 0
+
+
+def designs_main(trials: int, seed: int, ci: bool, no_contrast: bool = False) -> int:
+    print(f"{trials:,} trials per row; looks at every n from 3 to {LOOKS}; α = {ALPHA} per side\n")
+    print(DESIGN_HEADER)
+    failures = 0
+    effects = (0.0,) if ci else (0.0, 0.5, 1.0, 1.5)
+    for index, (name, effect) in enumerate(itertools.product(DESIGNS, effects)):
+        if (ci or no_contrast) and not DESIGNS[name]:
+            continue  # the contrast row judges every prefix: too slow for CI
+        stops = measure_design(name, effect, np.random.default_rng([seed, index]), trials)
+        line, held = design_row(name, effect, stops)
+        print(line, flush=True)
+        failures += not held
+    return failures
+
+
 # ---------------------------------------------------------------------------- the table
 
 
@@ -445,9 +574,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=10_000, help="trials per row")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--designs", action="store_true", help="the planned-n rows (issue 17)")
+    parser.add_argument("--ci", action="store_true", help="with --designs: error rows only")
+    parser.add_argument(
+        "--no-contrast", action="store_true", help="with --designs: leave out the no-design rows"
+    )
     args = parser.parse_args()
-    rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
+    if args.designs:
+        failures = designs_main(args.trials, args.seed, args.ci, args.no_contrast)
+        print(f"\n{failures} rows failed; {time.perf_counter() - started:.0f} s wall")
+        raise SystemExit(1 if failures else 0)
+    rng = np.random.default_rng(args.seed)
     print(f"{args.trials:,} trials per row, one mlplan.judge call each; α = {ALPHA} per side\n")
     print(HEADER)
     failures, notes = 0, list[str]()

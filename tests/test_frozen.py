@@ -164,7 +164,9 @@ def test_a_result_stamped_v2_still_matches_an_unchanged_plan(
     assert logged[1].criteria_fingerprint.startswith("v2:")
     assert _changes(plan, logged) == []
     [verdict] = [v for v in judge(plan, logged, TODAY) if v.hypothesis == "H1"]
-    assert verdict.amendment is None and verdict.confirmatory
+    assert verdict.amendment is None
+    # The plan declares no planned n: exploratory for that reason alone (issue 17).
+    assert verdict.explanation.endswith("exploratory (no planned n)")
 
 
 def test_dropping_a_member_from_a_family_changes_the_criteria(

@@ -490,7 +490,7 @@ def test_a_path_of_hypotheses_is_a_fixed_sequence() -> None:
         hyp("H2"),
         hyp("H3"),
     ]
-    plan = plan_of(*chain)
+    plan = plan_of(*chain, pair_by="seed", runs=3)  # a planned n: confirmatory (issue 17)
     good = [0.9, 0.91, 0.92]
     bad = [0.1, 0.11, 0.12]
     results = [*seeds("B1", [0.5]), *seeds("H1", good), *seeds("H2", good), *seeds("H3", good)]
@@ -934,7 +934,8 @@ def test_the_design_fields_are_checked() -> None:
         "runs: 5 is more than the 3 pair_values planned"
     ]
     assert _design(sequential={"max_runs": 20}) == [
-        "sequential designs (a look after every run) are not available yet"
+        "H1: it compares unpaired runs with B1 (Welch's t), which a sequential design does "
+        "not cover"
     ]
 
 
@@ -952,8 +953,8 @@ def test_a_fixed_horizon_decides_on_its_first_planned_slots_only() -> None:
     found = verdict(plan, [*seeds("B1", b), *seeds("H1", good), *late])
     assert (found.status, found.checks[0].n) == ("succeeded", 4)
     early = verdict(plan, [*seeds("B1", b), *seeds("H1", good[:3])])
-    assert early.status == "inconclusive"
-    assert "3 of 4 planned runs (runs: 4): the horizon decides at 4" in early.checks[0].note
+    assert early.status == "running"  # issue 17: short of the horizon, not inconclusive
+    assert "running (3 of 4): the horizon decides at runs: 4" in early.checks[0].note
 
 
 def test_changing_the_design_after_results_changes_the_fingerprint() -> None:

@@ -429,6 +429,7 @@ _STATUS_STYLE = {
     "succeeded": "green",
     "failed": "red",
     "inconclusive": "yellow",
+    "running": "cyan",
     "overdue": "bold red",
     "blocked": "magenta",
     "pending": "dim",

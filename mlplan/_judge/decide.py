@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from mlplan._judge import stats as _stats
 from mlplan._judge.evidence import Context
 from mlplan._judge.explain import explain
+from mlplan._judge.looks import designed_tests
 from mlplan._judge.model import ALPHA, Check, Outcome, Status, Verdict
-from mlplan._judge.procedures import Test, tests_for
+from mlplan._judge.procedures import Test
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import needed_baselines
 from mlplan._judge.settings import settings_for
@@ -27,9 +28,11 @@ __all__ = [
     "amended_after_results",
     "confirmatory_map",
     "decide_checks",
+    "deciding_look",
     "levels_across",
     "prepare",
     "status_of",
+    "unplanned",
     "verdict_runs_needed",
 ]
 
@@ -53,7 +56,7 @@ def _outcome(test: Test, level: float, failed: bool) -> Outcome:
         return test.decided
     if test.value is None or (test.rule.baseline is not None and test.reference is None):
         return "missing"
-    if test.problem:
+    if test.problem or test.waiting:
         return "unclear"
     if test.p_success <= level:
         return "pass"
@@ -87,7 +90,20 @@ def _effect_bounds(test: Test) -> tuple[float, float] | None:
     return None
 
 
+def deciding_look(test: Test, level: float, failure_level: float, failed: bool) -> Test | None:
+    """The first look of a sequential path at which a boundary was crossed: success at
+    ``level``, failure at ``failure_level`` when Holm rejects it. The p-values along the path
+    are running minima, so the first crossing is the decision and it stays (issue 17)."""
+    for look in test.looks:
+        if look.p_success <= level or (failed and look.p_failure <= failure_level):
+            return look
+    return None
+
+
 def _check(test: Test, level: float, failure_level: float, failed: bool, holm: str) -> Check:
+    decided_at = None
+    if test.looks and (look := deciding_look(test, level, failure_level, failed)):
+        test, decided_at = replace(look, looks=test.looks, notes=test.notes), look.n
     rule = test.rule
     outcome = _outcome(test, level, failed)
     low, high = _bounds(test)
@@ -122,16 +138,30 @@ def _check(test: Test, level: float, failure_level: float, failed: bool, holm: s
         paired=test.paired,
         runs_needed=needed,
         runs_needed_reason=needed_reason,
-        interval="95% CI" if low is not None and high is not None else "",
+        interval=_interval_label(test) if low is not None and high is not None else "",
         p_success=test.p_success if tested else None,
         p_failure=test.p_failure if tested else None,
         level=level,
         failure_level=failure_level,
         criterion=rule.criterion,
+        decided_at=decided_at,
+        design=test.design,
     )
     explanation = explain(check, test, level, failure_level, holm)
-    note = "; ".join([*([test.problem] if test.problem else []), *test.notes])
+    said = [test.problem] if test.problem else [test.waiting] if test.waiting else []
+    if decided_at is not None:
+        said.append(f"decided at n = {decided_at} (a sequential verdict stays)")
+    note = "; ".join([*said, *test.notes])
     return replace(check, explanation=explanation, note=note)
+
+
+def _interval_label(test: Test) -> str:
+    """The interval's kind and the n it was taken at: a fixed horizon's t interval (provisional
+    before N), a repeated CI, a confidence sequence; unlabelled with no planned n."""
+    kind = test.interval_kind or "95% CI"
+    if not test.design:
+        return kind
+    return f"{'provisional ' if test.waiting else ''}{kind} at n = {test.n}"
 
 
 def _runs_needed(test: Test, level: float) -> tuple[int | None, str]:
@@ -152,7 +182,11 @@ def _runs_needed(test: Test, level: float) -> tuple[int | None, str]:
     return needed, ""
 
 
-def status_of(runs: int, missing_baselines: Sequence[str], checks: Sequence[Check]) -> Status:
+def status_of(
+    runs: int, missing_baselines: Sequence[str], checks: Sequence[Check], waiting: bool = False
+) -> Status:
+    """``waiting``: a check is short of its fixed horizon or waits for a declared slot, so
+    the hypothesis is still running unless another check already failed."""
     if runs == 0:
         return "pending"
     if missing_baselines:
@@ -160,7 +194,9 @@ def status_of(runs: int, missing_baselines: Sequence[str], checks: Sequence[Chec
     outcomes = {check.outcome for check in checks}
     if "fail" in outcomes:
         return "failed"
-    return "succeeded" if outcomes == {"pass"} else "inconclusive"
+    if outcomes == {"pass"}:
+        return "succeeded"
+    return "running" if waiting else "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -182,7 +218,8 @@ class Prepared:
             if test.decided is not None:
                 worst = max(worst, 0.0 if test.decided == "pass" else 1.0)
             else:
-                worst = max(worst, 1.0 if test.problem else test.p_success)
+                blocked = test.problem or (test.waiting and not test.looks)
+                worst = max(worst, 1.0 if blocked else test.p_success)
         return worst
 
 
@@ -192,7 +229,7 @@ def prepare(
     ctx = Context(plan, hypothesis, settings_for(plan, hypothesis), evidence)
     runs = ctx.runs("hypothesis", hypothesis.id)
     missing = tuple(b for b in needed_baselines(hypothesis) if not ctx.runs("baseline", b))
-    return Prepared(ctx, tests_for(ctx), runs, missing)
+    return Prepared(ctx, designed_tests(ctx), runs, missing)
 
 
 def levels_across(plan: Plan, prepared: Sequence[Prepared]) -> dict[str, tuple[float, str]]:
@@ -231,6 +268,22 @@ def amended_after_results(plan: Plan, verdicts: Mapping[str, Verdict]) -> set[st
     return recorded | {hid for hid, verdict in verdicts.items() if verdict.amendment is not None}
 
 
+def unplanned(plan: Plan, verdicts: Mapping[str, Verdict]) -> set[str]:
+    """Hypotheses with statistical checks and no planned n (neither runs nor sequential): they
+    are judged and shown, but exploratory, since stopping whenever the verdict looked good
+    gave 11.8% false successes at a nominal 2.5% (issue 17). A hypothesis decided by value
+    alone (exact metrics, reported figures) needs no n."""
+    found = set()
+    for hypothesis in plan.experiment.hypotheses:
+        if settings_for(plan, hypothesis).design:
+            continue
+        checks = verdicts[hypothesis.id].checks
+        by_value = bool(checks) and all(c.test.startswith(("exact", "reported")) for c in checks)
+        if not by_value:
+            found.add(hypothesis.id)
+    return found
+
+
 def confirmatory_map(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, bool]:
     """Fixed sequence along the decision graph: a hypothesis is confirmatory when it is a
     root, or a confirmatory predecessor succeeded and its on_success leads here; reached
@@ -238,9 +291,10 @@ def confirmatory_map(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, b
     at full α in this order keeps the family-wise error ≤ α (the fixed-sequence procedure;
     Maurer, Hothorn & Lehmacher 1995; Westfall & Krishen 2001). A hypothesis whose criteria
     changed after its results (amended or not) is exploratory too: its test was not the one
-    planned before the data (issue 15), and so is everything reached only through it."""
+    planned before the data (issue 15), and so is everything reached only through it; so is
+    one with no planned n (``unplanned``, issue 17)."""
     hypotheses = {h.id: h for h in plan.experiment.hypotheses}
-    changed = amended_after_results(plan, verdicts)
+    changed = amended_after_results(plan, verdicts) | unplanned(plan, verdicts)
     parents = graph.parents(plan, "success")
     targets = graph.targets(plan)
     memo: dict[str, bool] = {}

@@ -190,6 +190,9 @@ class Context:
     hypothesis: Hypothesis
     settings: Settings
     evidence: Mapping[tuple[ResultKind, str], list[Result]]
+    # A sequential path's replay (``looks``) needs each look's estimate only: its fixed-n
+    # p-values are replaced by the design's, so they are not computed.
+    replay: bool = False
 
     def runs(self, kind: ResultKind, subject: str) -> list[Result]:
         """The subject's results, one per slot when the hypothesis pairs (see ``one_per_slot``),

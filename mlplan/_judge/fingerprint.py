@@ -137,6 +137,15 @@ def _resampling(plan: Plan, hypothesis: Hypothesis) -> Any:
     return None if chosen is None else chosen.model_dump(mode="json", exclude_none=True)
 
 
+def _sequential(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any] | None:
+    """The sequential design in force. The anytime-valid t is valid whenever one stops, so its
+    cap (max_runs) is left out: raising it after results is no change of criteria (issue 17)."""
+    found = settings_for(plan, hypothesis).sequential
+    if found is None:
+        return None
+    return {"max_runs": None if found.kind == "anytime" else found.max_runs, "boundary": found.kind}
+
+
 # pair_by, min_runs and resampling are stamped as the settings in force, so they go back as the
 # hypothesis's own overrides, which is what they were for this hypothesis.
 SETTINGS: tuple[Setting, ...] = (
@@ -161,7 +170,9 @@ SETTINGS: tuple[Setting, ...] = (
     # The design's slots and horizon: which results count depends on them (issue 15, item 2).
     Setting("pair_values", lambda p, h: _written(p.experiment.pair_values), "design", None, "v3"),
     Setting("condition_values", lambda p, h: _conditions(p), "design", None, "v3"),
-    Setting("runs", lambda p, h: h.runs or p.experiment.runs, "hypothesis", None, "v3"),
+    Setting("runs", lambda p, h: settings_for(p, h).runs, "hypothesis", None, "v3"),
+    # The planned n (issue 17): changing it after results makes the hypothesis exploratory.
+    Setting("sequential", _sequential, "hypothesis", None, "v3"),
     Setting("reported_baselines", lambda p, h: _reported(p), "reported", None, "v3"),
 )
 
@@ -242,7 +253,7 @@ def _put_back(data: dict[str, Any], hypothesis_id: str, setting: Setting, value:
         for hypothesis in design["hypotheses"]:
             if hypothesis["id"] == hypothesis_id:
                 hypothesis[setting.key] = value
-        if value is None and setting.key in ("resampling", "runs"):
+        if value is None and setting.key in ("resampling", "runs", "sequential"):
             # Stamped as the setting in force: none in force means none on the experiment
             # either (the hypothesis's null would fall back to it).
             design[setting.key] = None

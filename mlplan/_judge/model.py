@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-Status = Literal["pending", "blocked", "succeeded", "failed", "inconclusive", "overdue"]
+Status = Literal["pending", "blocked", "running", "succeeded", "failed", "inconclusive", "overdue"]
 
 
 Outcome = Literal["pass", "fail", "unclear", "missing"]
@@ -42,7 +42,7 @@ CONFIDENCE = 1 - 2 * ALPHA
 
 
 # Statuses that a deadline can overtake: the ones without a verdict.
-UNRESOLVED: tuple[Status, ...] = ("pending", "blocked", "inconclusive")
+UNRESOLVED: tuple[Status, ...] = ("pending", "blocked", "running", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,8 @@ class Check:
     level: float = ALPHA
     failure_level: float = ALPHA
     criterion: int | None = None  # the success criterion it tests (None: a guardrail)
+    decided_at: int | None = None  # a sequential design: the n of the look that decided
+    design: str = ""  # "fixed", "group" or "anytime" (issue 17); "" without a planned n
 
     @property
     def delta(self) -> float | None:
@@ -159,6 +161,8 @@ class Verdict:
     warnings: tuple[str, ...] = ()
     closed: Closure | None = None
     closed_on: dt.date | None = None
+    design: str = ""  # the planned n in words; "" when none (then never confirmatory)
+    decided_at: int | None = None  # a sequential design: the n at which the verdict was reached
 
     @property
     def final(self) -> bool:

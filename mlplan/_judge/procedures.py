@@ -79,6 +79,14 @@ class Test:
     power: tuple[float, float, float | None, float] | None = None  # effect, sd, sd_b, ratio
     unmatched: tuple[str, ...] = ()
     procedure: Procedure | None = None
+    # The planned n (issue 17). ``waiting``: why the check cannot decide yet though it was
+    # tested (short of a fixed horizon: "running (3 of 5)"; a declared slot with no result);
+    # its interval is then provisional. ``looks``: a sequential design's path, one Test per
+    # completed run (pair), each with the running minimum of the repeated p-values.
+    waiting: str = ""
+    interval_kind: str = ""
+    looks: tuple[Test, ...] = ()
+    design: str = ""
 
     @property
     def effect(self) -> float | None:
@@ -207,16 +215,20 @@ def _no_spread(rule: Rule, tested: Test, sd: float, sd_b: float | None) -> str:
     return ""
 
 
-def _short_of_horizon(inputs: Inputs, tested: Test) -> str:
-    """A fixed horizon decides once, at N: an interim look decides nothing."""
+def _horizon_problem(inputs: Inputs) -> str:
     planned = inputs.ctx.settings.runs
     if planned is not None and inputs.ctx.settings.pair_by is None:
         return f"runs: {planned} needs a pair key (pair_by): the horizon counts pair values"
+    return ""
+
+
+def _short_of_horizon(inputs: Inputs, tested: Test) -> str:
+    """A fixed horizon decides once, at N: an interim look decides nothing, and is shown as
+    running, its interval provisional (issue 17)."""
+    planned = inputs.ctx.settings.runs
     if planned is None or tested.n >= planned:
         return ""
-    return (
-        f"{tested.n} of {planned} planned runs (runs: {planned}): the horizon decides at {planned}"
-    )
+    return f"running ({tested.n} of {planned}): the horizon decides at runs: {planned}"
 
 
 def _all_equal_on(step: float, tested: Test) -> bool:
@@ -290,13 +302,17 @@ class _StudentT:
         self, inputs: Inputs, tested: Test, estimate: _stats.Estimate, sd: float, sd_b: float | None
     ) -> Test:
         assert tested.limit is not None
-        if problem := _no_spread(inputs.rule, tested, sd, sd_b) or _short_of_horizon(
-            inputs, tested
-        ):
+        if problem := _no_spread(inputs.rule, tested, sd, sd_b) or _horizon_problem(inputs):
             return replace(tested, problem=problem)
-        success, failure = p_values(estimate, tested.limit, inputs.rule)
+        replay = inputs.ctx.replay
+        success, failure = (1.0, 1.0) if replay else p_values(estimate, tested.limit, inputs.rule)
         power = power_tuple(inputs.ctx, inputs.rule, inputs.reference_mean, sd, sd_b)
-        return replace(tested, estimate=estimate, p_success=success, p_failure=failure, power=power)
+        found = replace(
+            tested, estimate=estimate, p_success=success, p_failure=failure, power=power
+        )
+        if inputs.ctx.settings.runs is not None:
+            found = replace(found, design="fixed", waiting=_short_of_horizon(inputs, found))
+        return found
 
 
 class _OneSampleT(_StudentT):

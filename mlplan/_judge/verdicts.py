@@ -41,6 +41,7 @@ from mlplan._judge.decide import (
     levels_across,
     prepare,
     status_of,
+    unplanned,
     verdict_runs_needed,
 )
 from mlplan._judge.evidence import aggregate, baseline_values, gather, plan_figures, subject_values
@@ -141,14 +142,17 @@ def _verdict(
     hypothesis = ctx.hypothesis
     checks = tuple(decide_checks(prepared.tests, level[0]))
     runs = prepared.runs
-    judged = status_of(len(runs), prepared.missing, checks)
+    waiting = next((t.waiting for t in prepared.tests if t.waiting), "")
+    judged = status_of(len(runs), prepared.missing, checks, bool(waiting))
     deadline = hypothesis.timebox.deadline
     closure = _closure(ctx.plan, hypothesis.id)
     overdue = judged in UNRESOLVED and today > deadline and closure is None
-    reason = reason_for(judged, checks, prepared.missing)
+    reason = waiting if judged == "running" else reason_for(judged, checks, prepared.missing)
     worst = deciding_check(checks)
     if judged in ("failed", "inconclusive") and (line := headline(checks)):
         reason += f"; {line}"
+    if (decided_at := _decided_at(judged, checks)) is not None:
+        reason += f" (decided at n = {decided_at}, by a sequential design; it stays)"
     step = {"succeeded": hypothesis.on_success, "failed": hypothesis.on_failure}.get(judged)
     next_hypothesis, next_action = _split_then(step)
     needed, needed_reason = verdict_runs_needed(checks) if runs else (None, "no result yet")
@@ -186,7 +190,21 @@ def _verdict(
         warnings=tuple(condition_warnings(ctx)),
         closed=closure.closes if closure else None,
         closed_on=closure.date if closure else None,
+        design=ctx.settings.design,
+        decided_at=decided_at,
     )
+
+
+def _decided_at(status: Status, checks: Sequence[Check]) -> int | None:
+    """The n at which a sequential verdict was reached: the last check to pass (success needs
+    them all) or the first to fail."""
+    if status == "succeeded" and all(c.decided_at is not None for c in checks if c.p_success):
+        found = [c.decided_at for c in checks if c.decided_at is not None]
+        return max(found) if found else None
+    if status == "failed":
+        found = [c.decided_at for c in checks if c.outcome == "fail" and c.decided_at is not None]
+        return min(found) if found else None
+    return None
 
 
 def _baselines_of(prepared: Prepared) -> list[tuple[str, str]]:
@@ -221,16 +239,21 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
     }
     confirmatory = confirmatory_map(plan, verdicts)
     amended = amended_after_results(plan, verdicts)
+    no_n = unplanned(plan, verdicts)
     return [
-        _labelled(verdicts[h.id], confirmatory[h.id], h.id in amended)
+        _labelled(verdicts[h.id], confirmatory[h.id], h.id in amended, h.id in no_n)
         for h in plan.experiment.hypotheses
     ]
 
 
-def _labelled(verdict: Verdict, confirmatory: bool, amended: bool) -> Verdict:
+def _labelled(verdict: Verdict, confirmatory: bool, amended: bool, no_n: bool) -> Verdict:
     label = "confirmatory" if confirmatory else "exploratory"
     if amended:
         label += " (criteria changed after results)"
+    elif no_n:
+        label += " (no planned n)"
+    if verdict.design:
+        label = f"{verdict.design}; {label}"
     explanation = f"{verdict.explanation}; {label}" if verdict.explanation else label
     return replace(verdict, confirmatory=confirmatory, explanation=explanation)
 

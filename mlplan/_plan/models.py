@@ -56,6 +56,7 @@ __all__ = [
     "RecordedVerdict",
     "Resampling",
     "Risks",
+    "Sequential",
     "SoftwareDesign",
     "Timebox",
 ]
@@ -406,6 +407,42 @@ PairBy = Annotated[
 ]
 
 
+SequentialBoundary = Literal["pocock", "obrien_fleming", "anytime"]
+
+
+class Sequential(_Section):
+    """Looks after every completed run (pair), declared before the first result.
+
+    ``max_runs: N`` is a group-sequential design: a look at every n from min_runs to N, each
+    held to a boundary tabulated by simulation (``pocock``: one level at every look;
+    ``obrien_fleming``: strict early, close to the fixed-n level at N). ``max_runs: null`` is
+    the anytime-valid t (a mixture likelihood ratio): look as often and stop whenever you like,
+    at the price of nothing decided before the sixth run and less power than a fixed n."""
+
+    max_runs: WholeNumber | None = Field(
+        ge=2,
+        description="The most runs (pairs) the design looks at; null for the anytime-valid t.",
+    )
+    boundary: SequentialBoundary | None = Field(
+        default=None,
+        description="pocock (the default with max_runs), obrien_fleming, or anytime (the "
+        "default without; with max_runs it only caps the looks, and raising it is harmless).",
+    )
+
+    @model_validator(mode="after")
+    def _bounded_needs_max(self) -> Sequential:
+        if self.max_runs is None and self.boundary not in (None, "anytime"):
+            raise ValueError(f"a {self.boundary} boundary needs max_runs (a number of runs)")
+        return self
+
+    @property
+    def kind(self) -> SequentialBoundary:
+        """The boundary in force."""
+        if self.boundary is not None:
+            return self.boundary
+        return "anytime" if self.max_runs is None else "pocock"
+
+
 class Criterion(_Section):
     """One success criterion: a metric compared with an absolute threshold or with baselines.
 
@@ -528,6 +565,9 @@ class Hypothesis(_Section):
         default=None, ge=2, description="Overrides experiment.min_runs."
     )
     runs: Horizon | None = Field(default=None, description="Overrides experiment.runs.")
+    sequential: Sequential | None = Field(
+        default=None, description="Overrides experiment.sequential (a look after every run)."
+    )
     resampling: Resampling | None = Field(
         default=None, description="Overrides experiment.resampling."
     )
@@ -572,10 +612,11 @@ class ExperimentDesign(_Section):
         default=None,
         description="A fixed horizon: the first N declared pair values decide (N ≥ min_runs).",
     )
-    sequential: dict[str, object] | None = Field(
+    sequential: Sequential | None = Field(
         default=None,
-        description="Reserved for sequential designs (looks after every run); not available "
-        "yet: validate refuses it.",
+        description="A sequential design: a look after every completed run (pair), e.g. "
+        "{max_runs: 20} (group-sequential) or {max_runs: null} (anytime-valid). A hypothesis "
+        "needs runs or sequential for a confirmatory verdict.",
     )
     multiplicity: Multiplicity = Field(
         default="sequence",
@@ -616,7 +657,9 @@ class LogEntry(_Section):
     hypothesis: Identifier | None = None
 
 
-VerdictStatus = Literal["pending", "blocked", "succeeded", "failed", "inconclusive", "overdue"]
+VerdictStatus = Literal[
+    "pending", "blocked", "running", "succeeded", "failed", "inconclusive", "overdue"
+]
 
 
 class RecordedVerdict(_Section):

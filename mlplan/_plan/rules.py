@@ -56,17 +56,82 @@ EXPERIMENT = ("experiment",)
 
 def _design_fields(plan: Plan) -> Iterator[Finding]:
     """The planned slots (pair_values, condition_values) and horizon (runs) hold together."""
-    design = plan.experiment
-    if design.sequential is not None:
-        yield Finding(
-            (*EXPERIMENT, "sequential"),
-            "sequential designs (a look after every run) are not available yet",
-            "declare a fixed horizon instead: runs: N (the first N pair values decide)",
-        )
     yield from _pair_values(plan)
     yield from _reported_metrics(plan)
     yield from _condition_values(plan)
     yield from _horizons(plan)
+    yield from _sequential_designs(plan)
+
+
+def _sequential_designs(plan: Plan) -> Iterator[Finding]:
+    """A sequential design is one planned n: not beside a fixed horizon, within the planned
+    pair values, and only for the tests its boundaries are tabulated for (one-sample and
+    paired t). Welch's df and the resampling correction change the t's null path, so those
+    checks need a fixed horizon (issue 17)."""
+    design = plan.experiment
+    places: list[tuple[Route, Hypothesis | None]] = [(EXPERIMENT, None)]
+    places += [((*HYPOTHESES, i), h) for i, h in enumerate(design.hypotheses)]
+    planned = len(design.pair_values) if design.pair_values is not None else None
+    for route, hypothesis in places:
+        owner = design if hypothesis is None else hypothesis
+        found = owner.sequential
+        if found is None:
+            continue
+        where = (*route, "sequential")
+        if owner.runs is not None:
+            yield Finding(
+                where,
+                "runs and sequential are both set: a hypothesis has one planned n",
+                "keep runs: N (a fixed horizon) or sequential, not both",
+            )
+        min_runs = (hypothesis.min_runs if hypothesis else None) or design.min_runs
+        if found.max_runs is not None and found.max_runs < min_runs:
+            yield Finding(
+                (*where, "max_runs"),
+                f"max_runs: {found.max_runs} is below min_runs ({min_runs}): no look could decide",
+                f"plan at least {min_runs} runs, or lower min_runs",
+            )
+        if found.max_runs is not None and planned is not None and found.max_runs > planned:
+            yield Finding(
+                (*where, "max_runs"),
+                f"max_runs: {found.max_runs} is more than the {planned} pair_values planned",
+                "plan more pair_values, or a lower max_runs",
+            )
+        users = [hypothesis] if hypothesis else [h for h in design.hypotheses if _inherits(h)]
+        for user in users:
+            if why := _not_sequential(plan, user):
+                yield Finding(
+                    where,
+                    f"{user.id}: {why}, which a sequential design does not cover",
+                    "declare a fixed horizon instead (runs: N), or pair the runs (pair_by)",
+                )
+
+
+def _inherits(hypothesis: Hypothesis) -> bool:
+    return hypothesis.runs is None and hypothesis.sequential is None
+
+
+def _not_sequential(plan: Plan, hypothesis: Hypothesis) -> str:
+    """Why a hypothesis's checks cannot be looked at sequentially ("" when they can)."""
+    design = plan.experiment
+    if hypothesis.resampling or design.resampling:
+        return "its runs are overlapping resamples (a corrected t)"
+    pair_by = hypothesis.pair_by if hypothesis.overrides_pair_by else design.pair_by
+    if pair_by is not None:
+        return ""
+    # A measured baseline, or a reported one with its sd: either is compared by Welch's t.
+    measured = {
+        b.id
+        for b in design.baselines
+        if not b.exact
+        and (b.reported is None or any(f.sd is not None for f in b.reported.metrics.values()))
+    }
+    named = [b for c in hypothesis.success_criteria for b in c.baselines_named or []]
+    named += [g.against for g in hypothesis.guardrails]
+    unpaired = [b for b in named if b in measured]
+    if unpaired:
+        return f"it compares unpaired runs with {unpaired[0]} (Welch's t)"
+    return ""
 
 
 def _reported_metrics(plan: Plan) -> Iterator[Finding]:

@@ -22,6 +22,7 @@ _COLOURS = {
     "succeeded": "#2e7d32",
     "failed": "#c62828",
     "inconclusive": "#f9a825",
+    "running": "#1565c0",
     "overdue": "#6a1b9a",
     "blocked": "#757575",
     "pending": "#757575",

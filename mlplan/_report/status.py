@@ -171,6 +171,7 @@ _ICONS = {
     "succeeded": "✅",
     "failed": "❌",
     "inconclusive": "❔",
+    "running": "🔄",
     "overdue": "⏰",
     "blocked": "⛔",
     "pending": "⏳",

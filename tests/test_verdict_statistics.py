@@ -505,7 +505,7 @@ def test_a_path_of_hypotheses_is_a_fixed_sequence() -> None:
 
 
 def test_a_verdict_never_flips_because_an_unrelated_hypothesis_got_runs() -> None:
-    plan = plan_of(hyp("H1"), hyp("H2"))
+    plan = plan_of(hyp("H1"), hyp("H2"), multiplicity="none")
     mine = [*seeds("B1", [0.5]), *seeds("H1", [0.6, 0.55, 0.5])]
     before = verdict(plan, mine)
     after = verdict(plan, [*mine, *seeds("H2", [0.9, 0.91, 0.95])])
@@ -1100,8 +1100,10 @@ def test_the_criteria_as_stamped_are_rebuilt_exactly(added: dict[str, Any]) -> N
     criteria = [{"metric": "acc", "better_than": "B1"}]
     metric = {"key": "acc", "direction": "higher", **added.pop("metric", {})}
     family = {"family": added.pop("family")} if "family" in added else {}
-    before = plan_of(hyp(criteria=criteria), hyp("H2", criteria=criteria), pair_by="seed")
-    design: dict[str, Any] = {"pair_by": "seed", **added}
+    before = plan_of(
+        hyp(criteria=criteria), hyp("H2", criteria=criteria), pair_by="seed", primary="H1"
+    )
+    design: dict[str, Any] = {"pair_by": "seed", "primary": "H1", **added}
     if family:
         design["multiplicity"] = "holm"
     after = plan_of(

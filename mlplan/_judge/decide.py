@@ -27,6 +27,7 @@ __all__ = [
     "amended_after_results",
     "confirmatory_map",
     "decide_checks",
+    "graph_levels",
     "levels_across",
     "prepare",
     "status_of",
@@ -34,11 +35,12 @@ __all__ = [
 ]
 
 
-def decide_checks(tests: Sequence[Test], level: float) -> list[Check]:
+def decide_checks(tests: Sequence[Test], level: float, failure_alpha: float = ALPHA) -> list[Check]:
     """Outcomes for one hypothesis: success at ``level`` per check (intersection–union, no
-    adjustment), failure Holm-adjusted across the statistical failure tests."""
+    adjustment), failure Holm-adjusted across the statistical failure tests at
+    ``failure_alpha`` (the hypothesis's share of α under ``multiplicity: graph``)."""
     family = [i for i, t in enumerate(tests) if t.decided is None]
-    rejected, levels = _stats.holm_levels([tests[i].p_failure for i in family], ALPHA)
+    rejected, levels = _stats.holm_levels([tests[i].p_failure for i in family], failure_alpha)
     failure_level = dict(zip(family, map(float, levels), strict=True))
     fails = {i for i, r in zip(family, rejected, strict=True) if r}
     holm = f"Holm over {len(family)} failure tests" if len(family) > 1 else ""
@@ -199,6 +201,8 @@ def levels_across(plan: Plan, prepared: Sequence[Prepared]) -> dict[str, tuple[f
     """Each hypothesis's level and how it was corrected across hypotheses."""
     design = plan.experiment
     levels = {p.ctx.hypothesis.id: (ALPHA, "") for p in prepared}
+    if design.multiplicity == "graph":
+        return graph_levels(plan, prepared)
     if design.multiplicity != "holm":
         return levels
     families: dict[str, list[Prepared]] = {}
@@ -211,6 +215,57 @@ def levels_across(plan: Plan, prepared: Sequence[Prepared]) -> dict[str, tuple[f
             note = f"Holm across family {name} ({len(members)} hypotheses)"
             levels[member.ctx.hypothesis.id] = (float(level), note)
     return levels
+
+
+def graph_levels(plan: Plan, prepared: Sequence[Prepared]) -> dict[str, tuple[float, str]]:
+    """The graphical procedure of Bretz, Maurer, Brannath & Posch (2009, Stat. Med.
+    28:586–604) on the decision graph: each confirmatory root starts with weight·α; a
+    hypothesis that succeeds at its level passes all of it along its on_success step (past
+    hypotheses already succeeded); on_failure children receive nothing and stay exploratory.
+    Repeated until nothing more succeeds, which controls the family-wise error at α for any
+    correlation (the weights sum to ≤ 1, each node passes on at most what it holds). A
+    hypothesis no α reaches is judged at α for information and labelled exploratory."""
+    by_id = {p.ctx.hypothesis.id: p for p in prepared}
+    alpha = {
+        hid: ALPHA * (by_id[hid].ctx.hypothesis.weight or 0.0)
+        for hid in graph.roots(plan)
+        if hid in by_id and not by_id[hid].ctx.hypothesis.exploratory
+    }
+    succeeded: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for hid, level in list(alpha.items()):
+            if hid in succeeded or level <= 0 or by_id[hid].success_p > level:
+                continue
+            succeeded.add(hid)
+            changed = True
+            target = _next_open(plan, hid, succeeded, by_id)
+            if target is not None:
+                alpha[target] = alpha.get(target, 0.0) + level
+    return {
+        hid: (alpha[hid], f"graph: {alpha[hid] / ALPHA:.3g} of α")
+        if alpha.get(hid, 0.0) > 0
+        else (ALPHA, "graph: no α reached it (exploratory)")
+        for hid in by_id
+    }
+
+
+def _next_open(
+    plan: Plan, hid: str, succeeded: set[str], by_id: Mapping[str, Prepared]
+) -> str | None:
+    """Where a success's α goes: along on_success, past hypotheses already succeeded; None
+    when the path ends (a terminal action) or meets a hypothesis declared exploratory."""
+    seen = {hid}
+    target = plan.hypothesis(hid).on_success.then
+    while target in by_id and target not in seen:
+        if by_id[target].ctx.hypothesis.exploratory:
+            return None
+        if target not in succeeded:
+            return target
+        seen.add(target)
+        target = plan.hypothesis(target).on_success.then
+    return None
 
 
 def verdict_runs_needed(checks: Sequence[Check]) -> tuple[int | None, str]:
@@ -233,12 +288,17 @@ def amended_after_results(plan: Plan, verdicts: Mapping[str, Verdict]) -> set[st
 
 def confirmatory_map(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, bool]:
     """Fixed sequence along the decision graph: a hypothesis is confirmatory when it is a
-    root, or a confirmatory predecessor succeeded and its on_success leads here; reached
-    after a non-success (or declared exploratory) it is exploratory. Each hypothesis tested
-    at full α in this order keeps the family-wise error ≤ α (the fixed-sequence procedure;
-    Maurer, Hothorn & Lehmacher 1995; Westfall & Krishen 2001). A hypothesis whose criteria
-    changed after its results (amended or not) is exploratory too: its test was not the one
-    planned before the data (issue 15), and so is everything reached only through it."""
+    confirmatory root, or a confirmatory predecessor succeeded and its on_success leads here;
+    reached after a non-success (or declared exploratory) it is exploratory. Along ONE root's
+    chain, each hypothesis tested at full α in this order keeps the family-wise error ≤ α
+    (the fixed-sequence procedure; Maurer, Hothorn & Lehmacher 1995; Westfall & Krishen
+    2001). Several roots at full α do not: five gave P(any false success) 12.7% (issue 17).
+    So with several roots only ``primary`` (and, under holm, its family) is a confirmatory
+    root, or under ``multiplicity: graph`` the roots with a weight (their α is shared, see
+    ``graph_levels``); ``validate`` requires one of these (``none`` declares no correction).
+    A hypothesis whose criteria changed after its results (amended or not) is exploratory
+    too: its test was not the one planned before the data (issue 15), and so is everything
+    reached only through it."""
     hypotheses = {h.id: h for h in plan.experiment.hypotheses}
     changed = amended_after_results(plan, verdicts)
     parents = graph.parents(plan, "success")
@@ -251,9 +311,12 @@ def confirmatory_map(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, b
         if hypotheses[hid].exploratory or hid in changed or hid in trail:
             memo[hid] = False
             return False
-        if plan.experiment.multiplicity == "none" or hid not in targets:
+        if plan.experiment.multiplicity == "none":
             memo[hid] = True
             return True
+        if hid not in targets:
+            memo[hid] = _confirmatory_root(plan, hypotheses[hid])
+            return memo[hid]
         memo[hid] = any(
             verdicts[p].status_ignoring_deadline == "succeeded" and visit(p, trail | {hid})
             for p in parents[hid]
@@ -261,3 +324,17 @@ def confirmatory_map(plan: Plan, verdicts: Mapping[str, Verdict]) -> dict[str, b
         return memo[hid]
 
     return {hid: visit(hid, frozenset()) for hid in hypotheses}
+
+
+def _confirmatory_root(plan: Plan, hypothesis: Hypothesis) -> bool:
+    """A root is confirmatory when α is spent on it: every root when none is named primary
+    (validate refuses several such roots), the primary (and its Holm family), or under graph
+    a root with a weight."""
+    design = plan.experiment
+    if design.multiplicity == "graph":
+        return bool(hypothesis.weight)
+    if design.primary is None or hypothesis.id == design.primary:
+        return True
+    primary = next((h for h in design.hypotheses if h.id == design.primary), None)
+    family = None if primary is None else primary.family
+    return design.multiplicity == "holm" and family is not None and hypothesis.family == family

@@ -23,7 +23,9 @@ baseline's spread counts; an ``exact`` baseline is a constant; an ``exact`` metr
 per result by its value; reported figures are point values, "reported, no interval". A check
 with fewer than ``min_runs`` runs (or pairs) decides nothing. Relative margins are tested on
 h − (1 ± δ)·b. Along the decision graph a hypothesis is confirmatory only when reached through
-successes (fixed sequence); ``multiplicity: holm`` makes a declared family one Holm family.
+successes (fixed sequence); ``multiplicity: holm`` makes a declared family one Holm family;
+with several roots, ``primary`` names the confirmatory one or ``multiplicity: graph`` shares α
+by weights (Bretz et al. 2009).
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ def _verdict(
 ) -> Verdict:
     ctx = prepared.ctx
     hypothesis = ctx.hypothesis
-    checks = tuple(decide_checks(prepared.tests, level[0]))
+    shared = ctx.plan.experiment.multiplicity == "graph" and "no α" not in level[1]
+    checks = tuple(decide_checks(prepared.tests, level[0], level[0] if shared else ALPHA))
     runs = prepared.runs
     judged = status_of(len(runs), prepared.missing, checks)
     deadline = hypothesis.timebox.deadline

@@ -29,13 +29,16 @@ __all__ = [
     "decide_checks",
     "graph_levels",
     "levels_across",
+    "planning_level",
     "prepare",
     "status_of",
     "verdict_runs_needed",
 ]
 
 
-def decide_checks(tests: Sequence[Test], level: float, failure_alpha: float = ALPHA) -> list[Check]:
+def decide_checks(
+    tests: Sequence[Test], level: float, failure_alpha: float = ALPHA, min_runs: int = 2
+) -> list[Check]:
     """Outcomes for one hypothesis: success at ``level`` per check (intersection–union, no
     adjustment), failure Holm-adjusted across the statistical failure tests at
     ``failure_alpha`` (the hypothesis's share of α under ``multiplicity: graph``)."""
@@ -45,7 +48,7 @@ def decide_checks(tests: Sequence[Test], level: float, failure_alpha: float = AL
     fails = {i for i, r in zip(family, rejected, strict=True) if r}
     holm = f"Holm over {len(family)} failure tests" if len(family) > 1 else ""
     return [
-        _check(test, level, failure_level.get(i, ALPHA), i in fails, holm)
+        _check(test, level, failure_level.get(i, ALPHA), i in fails, holm, min_runs)
         for i, test in enumerate(tests)
     ]
 
@@ -89,12 +92,15 @@ def _effect_bounds(test: Test) -> tuple[float, float] | None:
     return None
 
 
-def _check(test: Test, level: float, failure_level: float, failed: bool, holm: str) -> Check:
+def _check(
+    test: Test, level: float, failure_level: float, failed: bool, holm: str, min_runs: int
+) -> Check:
     rule = test.rule
     outcome = _outcome(test, level, failed)
     low, high = _bounds(test)
     tested = test.decided is None and not test.problem and test.procedure is not None
     needed, needed_reason = _runs_needed(test, level)
+    needed = None if needed is None else max(needed, min_runs)
     value = test.effect
     if test.decided is not None and test.points:
         value = math.fsum(test.points) / len(test.points)
@@ -142,7 +148,7 @@ def _runs_needed(test: Test, level: float) -> tuple[int | None, str]:
         return None, f"{test.test}: no runs needed"
     if test.power is None or test.procedure is None:
         if test.n >= 2 and test.effect is not None:
-            return None, "the margin is 0 and the plan sets no power_at"
+            return None, STATE_EXPECTED
         return None, "the spread is unknown: needs ≥ 2 runs (pairs)"
     ratio = test.power[3]
     needed = test.procedure.runs_needed(test, level)
@@ -268,15 +274,44 @@ def _next_open(
     return None
 
 
-def verdict_runs_needed(checks: Sequence[Check]) -> tuple[int | None, str]:
-    """The largest number over the statistical checks; None with a reason if any is unknown."""
+STATE_EXPECTED = (
+    "state the expected effect: expected: on the criterion (e.g. expected: 5%), "
+    "or experiment.power_at"
+)
+
+
+def planning_level(plan: Plan, hypothesis: Hypothesis, level: float) -> float:
+    """The level runs are planned at: the one the hypothesis faces. In a Holm family of m it
+    may be as low as α/m (where Holm starts); under graph its share of α; else α."""
+    if plan.experiment.multiplicity == "holm" and hypothesis.family is not None:
+        members = sum(h.family == hypothesis.family for h in plan.experiment.hypotheses)
+        return min(level, ALPHA / members)
+    return level
+
+
+def verdict_runs_needed(
+    checks: Sequence[Check], tests: Sequence[Test] = (), level: float = ALPHA, floor: int = 2
+) -> tuple[int | None, str]:
+    """Runs (pairs) at which the hypothesis succeeds with 80% power: jointly over every check
+    success needs (their powers multiply; the largest single n fell to 55% with three
+    for_each groups, issue 17), at ``level``, never below ``floor`` (min_runs). None with a
+    reason if any check's is unknown. Pilot runs count: the number is the total, the runs
+    logged so far included (their effect estimate is never used, only their spread)."""
+    # TODO(issue 17, items 1–2): under a sequential design (_judge/sequential.py) report its
+    # max_runs and the expected n at the expected effect here instead of a fixed n.
     planned = [c for c in checks if c.test and not c.test.startswith(("exact", "reported"))]
     if not planned:
         return None, "no statistical check: exact or reported values need no more runs"
     unknown = [c for c in planned if c.runs_needed is None]
     if unknown:
         return None, f"{unknown[0].description}: {unknown[0].runs_needed_reason}"
-    return max(c.runs_needed or 0 for c in planned), ""
+    plans = [t.power for t in tests if t.decided is None and t.power is not None]
+    if not plans:
+        return max(floor, *(c.runs_needed or 0 for c in planned)), ""
+    needed = _stats.joint_runs_needed(plans, level, floor)
+    if needed is None:
+        return None, "no n up to 100,000 has 80% power for every check together"
+    return needed, ""
 
 
 def amended_after_results(plan: Plan, verdicts: Mapping[str, Verdict]) -> set[str]:

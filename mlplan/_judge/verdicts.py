@@ -41,6 +41,7 @@ from mlplan._judge.decide import (
     confirmatory_map,
     decide_checks,
     levels_across,
+    planning_level,
     prepare,
     status_of,
     verdict_runs_needed,
@@ -142,7 +143,9 @@ def _verdict(
     ctx = prepared.ctx
     hypothesis = ctx.hypothesis
     shared = ctx.plan.experiment.multiplicity == "graph" and "no α" not in level[1]
-    checks = tuple(decide_checks(prepared.tests, level[0], level[0] if shared else ALPHA))
+    min_runs = ctx.settings.min_runs
+    failure_alpha = level[0] if shared else ALPHA
+    checks = tuple(decide_checks(prepared.tests, level[0], failure_alpha, min_runs))
     runs = prepared.runs
     judged = status_of(len(runs), prepared.missing, checks)
     deadline = hypothesis.timebox.deadline
@@ -154,7 +157,12 @@ def _verdict(
         reason += f"; {line}"
     step = {"succeeded": hypothesis.on_success, "failed": hypothesis.on_failure}.get(judged)
     next_hypothesis, next_action = _split_then(step)
-    needed, needed_reason = verdict_runs_needed(checks) if runs else (None, "no result yet")
+    planned_at = planning_level(ctx.plan, hypothesis, level[0])
+    needed, needed_reason = (
+        verdict_runs_needed(checks, prepared.tests, planned_at, min_runs)
+        if runs
+        else (None, "no result yet")
+    )
     aside = [
         line
         for kind, subject in (("hypothesis", hypothesis.id), *_baselines_of(prepared))

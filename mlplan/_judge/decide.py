@@ -48,7 +48,7 @@ def decide_checks(
     fails = {i for i, r in zip(family, rejected, strict=True) if r}
     holm = f"Holm over {len(family)} failure tests" if len(family) > 1 else ""
     return [
-        _check(test, level, failure_level.get(i, ALPHA), i in fails, holm, min_runs)
+        _check(test, level, failure_level.get(i, ALPHA), i in fails, holm, min_runs=min_runs)
         for i, test in enumerate(tests)
     ]
 
@@ -93,7 +93,7 @@ def _effect_bounds(test: Test) -> tuple[float, float] | None:
 
 
 def _check(
-    test: Test, level: float, failure_level: float, failed: bool, holm: str, min_runs: int
+    test: Test, level: float, failure_level: float, failed: bool, holm: str, *, min_runs: int
 ) -> Check:
     rule = test.rule
     outcome = _outcome(test, level, failed)
@@ -264,7 +264,7 @@ def _next_open(
     when the path ends (a terminal action) or meets a hypothesis declared exploratory."""
     seen = {hid}
     target = plan.hypothesis(hid).on_success.then
-    while target in by_id and target not in seen:
+    while target is not None and target in by_id and target not in seen:
         if by_id[target].ctx.hypothesis.exploratory:
             return None
         if target not in succeeded:

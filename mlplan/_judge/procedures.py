@@ -178,6 +178,7 @@ def power_tuple(
     reference_mean: float,
     sd: float,
     sd_b: float | None,
+    *,
     runs: tuple[int, int] | None = None,
 ) -> tuple[float, float, float | None, float] | None:
     """What runs_needed plans with: the expected effect, and the sds as their 65% upper
@@ -314,7 +315,7 @@ class _StudentT:
         success, failure = p_values(estimate, tested.limit, inputs.rule)
         n_b = len(tested.reference_points) or tested.n
         runs = (tested.n, n_b)
-        power = power_tuple(inputs.ctx, inputs.rule, inputs.reference_mean, sd, sd_b, runs)
+        power = power_tuple(inputs.ctx, inputs.rule, inputs.reference_mean, sd, sd_b, runs=runs)
         return replace(tested, estimate=estimate, p_success=success, p_failure=failure, power=power)
 
 

@@ -100,21 +100,21 @@ def _comparison_rule(
 
 def _criterion_rules(plan: Plan, criterion: Criterion) -> list[Rule]:
     metric = plan.metric(criterion.metric)
-    declared = {
-        "expected": criterion.expected,
-        "transform": criterion.transform,
-        "test": None if criterion.test == "t" else criterion.test,
-    }
     if criterion.baselines_named is None:
-        return [replace(_absolute_rule(criterion, metric), **declared)]
-    superior = criterion.better_than is not None
+        found = [_absolute_rule(criterion, metric)]
+    else:
+        superior = criterion.better_than is not None
+        found = [
+            replace(
+                _comparison_rule("criterion", metric, b, criterion.by, superior),
+                for_each=criterion.for_each,
+            )
+            for b in criterion.baselines_named
+        ]
+    test = None if criterion.test == "t" else criterion.test
     return [
-        replace(
-            _comparison_rule("criterion", metric, b, criterion.by, superior),
-            for_each=criterion.for_each,
-            **declared,
-        )
-        for b in criterion.baselines_named
+        replace(rule, expected=criterion.expected, transform=criterion.transform, test=test)
+        for rule in found
     ]
 
 

@@ -589,7 +589,7 @@ def issue17(rng: np.random.Generator, trials: int) -> None:
     print("| --- | --- | " + " | ".join("---" for _ in SKEW_NS) + " | --- |")
     limit = ALPHA + 3 * se(ALPHA, trials)
     for test in SKEW_TESTS:
-        for s in SKEWS:
+        for s, skewness in SKEWS.items():
             rates, reasons = [], set()
             for n in SKEW_NS:
                 tally = measure(skew_cell(test, s, n), rng, trials)
@@ -597,7 +597,7 @@ def issue17(rng: np.random.Generator, trials: int) -> None:
                 rates.append(f"{rate:.2%}" + ("" if rate <= limit else " ⚠"))
                 reasons.add(skew_reason(test, n, rate, limit))
             why = "; ".join(sorted(r for r in reasons if r))
-            print(f"| {test} | {SKEWS[s]:g} | " + " | ".join(rates) + f" | {why} |", flush=True)
+            print(f"| {test} | {skewness:g} | " + " | ".join(rates) + f" | {why} |", flush=True)
     print(f"\n⚠: above α + 3 se = {limit:.2%}")
     welch = measure(welch_cell(), rng, trials)
     print(
@@ -690,11 +690,15 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10_000, help="trials per row")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument(
-        "--only", choices=("15", "17"), help="only issue 15's table or only issue 17's"
+        "--only", choices=("15", "17", "roots"), help="only issue 15's table, 17's, or its roots"
     )
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     started = time.perf_counter()
+    if args.only == "roots":
+        for rule in ("sequence", "primary", "graph", "holm"):
+            print(roots_row(rule, rng, args.trials), flush=True)
+        return
     if args.only == "17":
         issue17(rng, args.trials)
         print(f"\n{time.perf_counter() - started:.0f} s wall")

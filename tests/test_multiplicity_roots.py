@@ -154,3 +154,15 @@ def test_under_graph_the_failure_test_faces_the_share_too() -> None:
     assert verdicts["H1"].status == "inconclusive"
     none = plan_of(hyp("H1"), hyp("H2"), multiplicity="none")
     assert next(v for v in mlplan.judge(none, results, JUDGED_ON)).status == "failed"
+
+
+def test_in_a_holm_family_failure_is_corrected_across_the_members_too() -> None:
+    alternatives = [hyp(h, family="alt") for h in ("H1", "H2", "H3")]
+    holm = plan_of(*alternatives, multiplicity="holm")
+    none = plan_of(*alternatives, multiplicity="none")
+    short = [1.0 - v for v in _between(0.025 / 3, 0.025)]  # failure p in (α/3, α]
+    results = [*seeds("B1", [0.1]), *seeds("H1", short)]
+    assert next(v for v in mlplan.judge(none, results, JUDGED_ON)).status == "failed"
+    held = next(v for v in mlplan.judge(holm, results, JUDGED_ON))
+    assert held.status == "inconclusive"
+    assert held.checks[0].failure_level == 0.025 / 3

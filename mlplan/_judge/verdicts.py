@@ -40,6 +40,7 @@ from mlplan._judge.decide import (
     amended_after_results,
     confirmatory_map,
     decide_checks,
+    failure_levels,
     levels_across,
     planning_level,
     prepare,
@@ -138,13 +139,15 @@ def _split_then(step: NextStep | None) -> tuple[str | None, str | None]:
 
 
 def _verdict(
-    prepared: Prepared, results: Sequence[Result], today: dt.date, level: tuple[float, str]
+    prepared: Prepared,
+    results: Sequence[Result],
+    today: dt.date,
+    level: tuple[float, str],
+    failure_alpha: float = ALPHA,
 ) -> Verdict:
     ctx = prepared.ctx
     hypothesis = ctx.hypothesis
-    shared = ctx.plan.experiment.multiplicity == "graph" and "no α" not in level[1]
     min_runs = ctx.settings.min_runs
-    failure_alpha = level[0] if shared else ALPHA
     checks = tuple(decide_checks(prepared.tests, level[0], failure_alpha, min_runs))
     runs = prepared.runs
     judged = status_of(len(runs), prepared.missing, checks)
@@ -224,9 +227,14 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
             own[result.subject].append(result)
     prepared = [prepare(plan, h, evidence) for h in plan.experiment.hypotheses]
     levels = levels_across(plan, prepared)
+    failing = failure_levels(plan, prepared, levels)
     verdicts = {
         p.ctx.hypothesis.id: _verdict(
-            p, own[p.ctx.hypothesis.id], today, levels[p.ctx.hypothesis.id]
+            p,
+            own[p.ctx.hypothesis.id],
+            today,
+            levels[p.ctx.hypothesis.id],
+            failing[p.ctx.hypothesis.id],
         )
         for p in prepared
     }

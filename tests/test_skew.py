@@ -127,3 +127,21 @@ def test_a_declared_test_is_frozen_in_the_criteria_and_the_default_leaves_them_a
     assert '"test": "trimmed"' in criteria_text(robust, robust.hypothesis("H1"))
     logged = _paired(transform="log")
     assert '"transform": "log"' in criteria_text(logged, logged.hypothesis("H1"))
+
+
+def test_a_sign_flip_check_is_refused_below_the_level_a_holm_family_lowers_it_to() -> None:
+    criteria = [{"metric": "acc", "better_than": "B1", "test": "sign_flip"}]
+    family = plan_of(
+        hyp(criteria=criteria, family="F"),
+        hyp("H2", criteria=criteria, family="F"),
+        hyp("H3", criteria=criteria, family="F"),
+        hyp("H4", criteria=criteria, family="F"),
+        metrics=POSITIVE,
+        pair_by="seed",
+        multiplicity="holm",
+    )
+    b, h = [0.5] * 6, [0.6, 0.61, 0.62, 0.63, 0.64, 0.65]
+    found = verdict(family, [*seeds("B1", b), *seeds("H1", h)])
+    # 2^-6 = 1/64 ≈ 0.0156 clears α = 0.025 but not Holm's first level α/4 ≈ 0.00625.
+    assert found.status == "inconclusive"
+    assert "above the level 0.00625: it needs n ≥ 8" in found.checks[0].explanation

@@ -97,6 +97,9 @@ def _check(
     test: Test, level: float, failure_level: float, failed: bool, holm: str, *, min_runs: int
 ) -> Check:
     rule = test.rule
+    refusal = getattr(test.procedure, "refusal", None)
+    if refusal is not None and not test.problem and (why := refusal(test.n, level)):
+        test = replace(test, problem=why)  # a lowered level the test cannot reach
     outcome = _outcome(test, level, failed)
     low, high = _bounds(test)
     tested = test.decided is None and not test.problem and test.procedure is not None

@@ -728,15 +728,22 @@ class _SignFlip(_Declared):
     label = "sign-flip test"
     assumes = "exact if the values are symmetric about the limit (their centre, not mean)"
 
+    def refusal(self, n: int, level: float) -> str:
+        """Why the test cannot decide at ``level`` (the one the check faces, Holm's or the
+        graph's share included): its smallest p-value 2^-n is above it."""
+        if 2.0**-n <= level:
+            return ""
+        need = math.ceil(math.log2(1 / level))
+        return (
+            f"the sign-flip test's smallest p-value at n = {n} is 2^-{n} = {2.0**-n:.3g}, "
+            f"above the level {level:.3g}: it needs n ≥ {need}"
+        )
+
     def _tested(self, inputs: Inputs, tested: Test, sample: list[float]) -> Test:
         assert tested.limit is not None
         n = len(sample)
-        if 2.0**-n > _stats.ALPHA:
-            return replace(
-                tested,
-                problem=f"the sign-flip test's smallest p-value at n = {n} is 2^-{n} = "
-                f"{2.0**-n:.3g}, above {_stats.ALPHA}: it needs n ≥ 6",
-            )
+        if problem := self.refusal(n, _stats.ALPHA):
+            return replace(tested, problem=problem)
         success, failure = _stats.sign_flip_p(sample, tested.limit, inputs.rule.above)
         return replace(tested, p_success=float(success), p_failure=float(failure))
 

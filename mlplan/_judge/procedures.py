@@ -174,6 +174,7 @@ def _power_effect(ctx: Context, rule: Rule, reference_mean: float) -> float | No
     "state the expected effect". A guardrail plans for no true drop: its allowed drop."""
     if rule.kind == "guardrail":
         margin = rule.margin if rule.margin is not None and rule.margin.value else None
+        margin = margin or ctx.plan.experiment.power_at
     else:
         margin = rule.expected or ctx.plan.experiment.power_at
     if margin is None:

@@ -690,7 +690,9 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10_000, help="trials per row")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument(
-        "--only", choices=("15", "17", "roots"), help="only issue 15's table, 17's, or its roots"
+        "--only",
+        choices=("15", "17", "roots", "pilot"),
+        help="only issue 15's table, 17's, or 17's five roots or pilots",
     )
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -698,6 +700,12 @@ def main() -> None:
     if args.only == "roots":
         for rule in ("sequence", "primary", "graph", "holm"):
             print(roots_row(rule, rng, args.trials), flush=True)
+        return
+    if args.only == "pilot":
+        for pilot in (3, 5):
+            for effect in (1.0, 0.5):
+                print(pilot_row(pilot, effect, rng, args.trials).line(), flush=True)
+            print(pilot, pilot_then_extend(pilot, rng, args.trials), flush=True)
         return
     if args.only == "17":
         issue17(rng, args.trials)

@@ -525,7 +525,7 @@ def _trimmed_mean_lognormal(s: float, proportion: float = 0.2) -> float:
     from scipy import integrate
 
     value, _ = integrate.quad(lambda q: math.exp(s * stats.norm.ppf(q)), proportion, 1 - proportion)
-    return value / (1 - 2 * proportion)
+    return float(value) / (1 - 2 * proportion)
 
 
 def skew_cell(test: str, s: float, n: int) -> Cell:

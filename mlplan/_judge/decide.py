@@ -336,8 +336,8 @@ def verdict_runs_needed(
     for_each groups, issue 17), at ``level``, never below ``floor`` (min_runs). None with a
     reason if any check's is unknown. The number is a total, the runs logged so far
     included: only their spread is used, never their effect. Counting a pilot's runs in the
-    final test after sizing from their spread is not free: from a 3-run pilot it gave 4.2%
-    false success (5-run: 3.5%) against 2.5% (benchmarks/README.md); a confirmatory test
+    final test after sizing from their spread is not free: from a 3-run pilot it gave 4.9%
+    false success (5-run: 3.9%) against 2.5% (benchmarks/README.md); a confirmatory test
     should take fresh runs (log the pilot under an exploratory hypothesis)."""
     # TODO(issue 17, items 1–2): under a sequential design (_judge/sequential.py) report its
     # max_runs and the expected n at the expected effect here instead of a fixed n.

@@ -87,3 +87,42 @@ def test_missing_pair_keys_decide_nothing_and_say_so() -> None:
 
 def test_resampling_without_pairing_is_refused_by_validate() -> None:
     assert "the resampling correction needs per-split differences" in bench.refused_by_validate()
+
+
+# Issue 17 at 500 trials (slow tier): runs_needed from a 3-run pilot, five roots under primary
+# and graph, and transform: log on strongly skewed (lognormal) runs.
+
+
+@pytest.mark.slow
+def test_runs_needed_from_a_pilot_of_three_reaches_its_power() -> None:
+    found = bench.pilot_row(3, 1.0, np.random.default_rng(17), TRIALS)
+    assert found.unknown == 0.0
+    # Targets (issue 17): mean achieved power ≥ 78% with mean N ≤ 2.5× the oracle's; the
+    # bound allows 3 Monte Carlo se of a mean power (sd of achieved power ≤ 0.3).
+    assert found.mean_power >= 0.78 - 3 * 0.3 / TRIALS**0.5
+    assert found.mean_n <= 2.5 * found.oracle
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rule", ["primary", "graph"])
+def test_five_roots_keep_the_family_wise_error(rule: str) -> None:
+    line = bench.roots_row(rule, np.random.default_rng(18), TRIALS)
+    assert line.endswith("| yes |"), line
+
+
+@pytest.mark.slow
+def test_a_log_check_is_the_exact_t_on_lognormal_runs() -> None:
+    # On lognormal runs the log is normal, so the judge's verdict must be scipy's one-sided t
+    # on the logs in every trial: exact, whatever the Monte Carlo rate of one seed shows.
+    from scipy import stats
+
+    cell = bench.skew_cell("log", 1.0, 5)
+    rng = np.random.default_rng(19)
+    for _ in range(TRIALS // 5):
+        results = cell.draw(rng)
+        verdict = bench.h1(cell.plan, results)
+        (check,) = verdict.checks
+        assert check.test == "one-sample t on log latency"
+        logs = np.log([r.metrics["latency"] for r in results if r.subject == "H1"])
+        p = stats.ttest_1samp(logs, 0.0, alternative="less").pvalue
+        assert check.p_success == pytest.approx(p)

@@ -202,7 +202,12 @@ def test_rewiring_the_decision_graph_after_results_is_a_change(
 ) -> None:
     path = make_plan()
     logged = results(mlplan.load_plan(path).plan)
-    rewired = reload(path, "then: H2}", "then: stop}")  # H1's on_failure no longer leads to H2
+    # H1's on_failure no longer leads to H2; H2, now a second root, is declared exploratory
+    # (two confirmatory roots would need primary: or multiplicity: graph, issue 17).
+    path.write_text(
+        path.read_text().replace("    - id: H2\n", "    - id: H2\n      exploratory: true\n")
+    )
+    rewired = reload(path, "then: H2}", "then: stop}")
     assert _changes(rewired, logged) == ["H1"]
     [verdict] = [v for v in judge(rewired, logged, TODAY) if v.hypothesis == "H1"]
     assert not verdict.confirmatory

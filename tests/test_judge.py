@@ -490,7 +490,8 @@ def graph_plan() -> Plan:
         hyp("H1", success="H2", failure="H3"),
         hyp("H2", success="ship", failure=None),
         hyp("H3", success="H2", failure="stop"),
-        hyp("H4", success="collect-data", failure="redesign"),
+        # A second root: exploratory, or two roots at full α would need primary: (issue 17).
+        {**hyp("H4", success="collect-data", failure="redesign"), "exploratory": True},
     )
 
 

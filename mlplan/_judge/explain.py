@@ -49,6 +49,8 @@ def explain(check: Check, test: Test, level: float, failure_level: float, holm: 
         parts.append(test.problem)
     elif check.p_success is not None and check.p_failure is not None:
         parts.append(_p_values(check, level, failure_level, holm))
+        if assumes := getattr(test.procedure, "assumes", ""):
+            parts.append(assumes)
     return head + "; ".join(parts)
 
 

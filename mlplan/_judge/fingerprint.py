@@ -72,6 +72,15 @@ def _dumped(items: Any) -> list[Any]:
     return [item.model_dump(mode="json", exclude_none=True) for item in items]
 
 
+def _criteria(hypothesis: Hypothesis) -> list[Any]:
+    """The success criteria as stamped. ``expected`` only plans runs and never decides a
+    verdict: left out, so restating it after results is no change of criteria."""
+    return [
+        c.model_dump(mode="json", exclude_none=True, exclude={"expected"})
+        for c in hypothesis.success_criteria
+    ]
+
+
 def _metrics_v2(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any]:
     return {
         m.key: {"direction": m.direction, "bounds": m.bounds, "exact": m.exact}
@@ -149,7 +158,7 @@ def _sequential(plan: Plan, hypothesis: Hypothesis) -> dict[str, Any] | None:
 # pair_by, min_runs and resampling are stamped as the settings in force, so they go back as the
 # hypothesis's own overrides, which is what they were for this hypothesis.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("success_criteria", lambda p, h: _dumped(h.success_criteria), "hypothesis"),
+    Setting("success_criteria", lambda p, h: _criteria(h), "hypothesis"),
     Setting("guardrails", lambda p, h: _dumped(h.guardrails), "hypothesis"),
     Setting("metrics", _metrics_v2, "metrics", until="v3"),
     Setting("metrics", _metrics, "metrics", since="v3"),
@@ -174,6 +183,11 @@ SETTINGS: tuple[Setting, ...] = (
     # The planned n (issue 17): changing it after results makes the hypothesis exploratory.
     Setting("sequential", _sequential, "hypothesis", None, "v3"),
     Setting("reported_baselines", lambda p, h: _reported(p), "reported", None, "v3"),
+    # Several roots share α by a stated rule (issue 17, item 4): which root is primary and a
+    # root's weight decide its level. A test or transform declared on a criterion is part of
+    # success_criteria above (issue 17, item 5).
+    Setting("primary", lambda p, h: p.experiment.primary, "design", None, "v3"),
+    Setting("weight", lambda p, h: h.weight, "hypothesis", None, "v3"),
 )
 
 

@@ -49,6 +49,9 @@ class Rule:
     for_each: str | None = None
     superior: bool = True
     criterion: int | None = None  # which success criterion it comes from (None: a guardrail)
+    expected: Margin | None = None  # the true effect beyond the limit runs_needed plans for
+    transform: str | None = None  # "log": the check is on the metric's logarithm
+    test: str | None = None  # "sign_flip" or "trimmed" instead of Student's t
 
     def scale(self, reference_mean: float) -> float:
         """The multiplier of b: 1 + s·δ·sign(b̄), mirrored for lower-is-better metrics."""
@@ -98,14 +101,20 @@ def _comparison_rule(
 def _criterion_rules(plan: Plan, criterion: Criterion) -> list[Rule]:
     metric = plan.metric(criterion.metric)
     if criterion.baselines_named is None:
-        return [_absolute_rule(criterion, metric)]
-    superior = criterion.better_than is not None
+        found = [_absolute_rule(criterion, metric)]
+    else:
+        superior = criterion.better_than is not None
+        found = [
+            replace(
+                _comparison_rule("criterion", metric, b, criterion.by, superior),
+                for_each=criterion.for_each,
+            )
+            for b in criterion.baselines_named
+        ]
+    test = None if criterion.test == "t" else criterion.test
     return [
-        replace(
-            _comparison_rule("criterion", metric, b, criterion.by, superior),
-            for_each=criterion.for_each,
-        )
-        for b in criterion.baselines_named
+        replace(rule, expected=criterion.expected, transform=criterion.transform, test=test)
+        for rule in found
     ]
 
 

@@ -23,7 +23,9 @@ baseline's spread counts; an ``exact`` baseline is a constant; an ``exact`` metr
 per result by its value; reported figures are point values, "reported, no interval". A check
 with fewer than ``min_runs`` runs (or pairs) decides nothing. Relative margins are tested on
 h − (1 ± δ)·b. Along the decision graph a hypothesis is confirmatory only when reached through
-successes (fixed sequence); ``multiplicity: holm`` makes a declared family one Holm family.
+successes (fixed sequence); ``multiplicity: holm`` makes a declared family one Holm family;
+with several roots, ``primary`` names the confirmatory one or ``multiplicity: graph`` shares α
+by weights (Bretz et al. 2009).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from mlplan._judge.decide import (
     amended_after_results,
     confirmatory_map,
     decide_checks,
+    failure_levels,
     levels_across,
+    planning_level,
     prepare,
     status_of,
     unplanned,
@@ -136,11 +140,16 @@ def _split_then(step: NextStep | None) -> tuple[str | None, str | None]:
 
 
 def _verdict(
-    prepared: Prepared, results: Sequence[Result], today: dt.date, level: tuple[float, str]
+    prepared: Prepared,
+    results: Sequence[Result],
+    today: dt.date,
+    level: tuple[float, str],
+    failure_alpha: float = ALPHA,
 ) -> Verdict:
     ctx = prepared.ctx
     hypothesis = ctx.hypothesis
-    checks = tuple(decide_checks(prepared.tests, level[0]))
+    min_runs = ctx.settings.min_runs
+    checks = tuple(decide_checks(prepared.tests, level[0], failure_alpha, min_runs))
     runs = prepared.runs
     waiting = next((t.waiting for t in prepared.tests if t.waiting), "")
     judged = status_of(len(runs), prepared.missing, checks, bool(waiting))
@@ -155,7 +164,12 @@ def _verdict(
         reason += f" (decided at n = {decided_at}, by a sequential design; it stays)"
     step = {"succeeded": hypothesis.on_success, "failed": hypothesis.on_failure}.get(judged)
     next_hypothesis, next_action = _split_then(step)
-    needed, needed_reason = verdict_runs_needed(checks) if runs else (None, "no result yet")
+    planned_at = planning_level(ctx.plan, hypothesis, level[0])
+    needed, needed_reason = (
+        verdict_runs_needed(checks, prepared.tests, planned_at, min_runs)
+        if runs
+        else (None, "no result yet")
+    )
     aside = [
         line
         for kind, subject in (("hypothesis", hypothesis.id), *_baselines_of(prepared))
@@ -231,9 +245,14 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
             own[result.subject].append(result)
     prepared = [prepare(plan, h, evidence) for h in plan.experiment.hypotheses]
     levels = levels_across(plan, prepared)
+    failing = failure_levels(plan, prepared, levels)
     verdicts = {
         p.ctx.hypothesis.id: _verdict(
-            p, own[p.ctx.hypothesis.id], today, levels[p.ctx.hypothesis.id]
+            p,
+            own[p.ctx.hypothesis.id],
+            today,
+            levels[p.ctx.hypothesis.id],
+            failing[p.ctx.hypothesis.id],
         )
         for p in prepared
     }

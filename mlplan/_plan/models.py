@@ -381,7 +381,11 @@ class Resampling(_Section):
         return f"Bouckaert–Frank corrected ({self.folds}-fold × {self.repeats})"
 
 
-Multiplicity = Literal["sequence", "holm", "none"]
+Multiplicity = Literal["sequence", "holm", "graph", "none"]
+# How a check tests its values (issue 17, item 5): Student's t (the default), the exact
+# sign-flip test, or Yuen's 20%-trimmed t.
+TestKind = Literal["t", "sign_flip", "trimmed"]
+Transform = Literal["log"]
 # A value of a pair key or condition as a plan declares it: YAML's int, float or string (a
 # bool is refused: `yes` is no seed). Compared with logged params in one canonical form.
 # Strict numbers: a quoted "0" here is the text a param holds, which canonical() then reads.
@@ -469,6 +473,22 @@ class Criterion(_Section):
     )
     for_each: PairBy | None = Field(
         default=None, description="A declared condition: the criterion must hold in each group."
+    )
+    expected: MarginField | None = Field(
+        default=None,
+        description="The true effect you expect beyond the threshold ('3%' or an amount): what "
+        "runs_needed plans for. Planning only: it never changes a verdict.",
+    )
+    transform: Transform | None = Field(
+        default=None,
+        description="log: test the logarithm of a positive metric, a claim on the geometric "
+        "mean (with a baseline: on the geometric-mean ratio). Declared before data.",
+    )
+    test: TestKind | None = Field(
+        default=None,
+        description="t (Student's t, the default; assumes roughly normal per-run values), "
+        "sign_flip (exact sign-flip test of the centre of symmetry; needs 2^-n below the level), "
+        "or trimmed (Yuen's 20%-trimmed mean t, robust to occasional collapsed seeds).",
     )
 
     @model_validator(mode="before")
@@ -578,6 +598,13 @@ class Hypothesis(_Section):
         default=None,
         description="With multiplicity: holm, hypotheses sharing a family form one Holm family.",
     )
+    weight: Number | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="With multiplicity: graph, a root's share of α (weights sum to at most 1; "
+        "what is left is the reserve for roots added later).",
+    )
 
     @property
     def overrides_pair_by(self) -> bool:
@@ -621,7 +648,13 @@ class ExperimentDesign(_Section):
     multiplicity: Multiplicity = Field(
         default="sequence",
         description="sequence: fixed sequence along the decision graph; holm: Holm within "
-        "each declared family; none: no correction across hypotheses.",
+        "each declared family; graph: roots share α by their weights and a success passes its "
+        "α along on_success (Bretz et al. 2009); none: no correction across hypotheses.",
+    )
+    primary: Identifier | None = Field(
+        default=None,
+        description="With several root hypotheses: the one whose chain is confirmatory at full "
+        "α; other roots are exploratory (unless in its Holm family).",
     )
     power_at: MarginField | None = Field(
         default=None, description="The margin runs_needed plans for when a criterion has none."

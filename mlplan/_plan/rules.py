@@ -48,7 +48,91 @@ def find_problems(plan: Plan) -> list[Finding]:
         _resampling_needs_pairing,
         _design_fields,
     )
-    return [finding for check in checks for finding in check(plan)]
+    found = [finding for check in checks for finding in check(plan)]
+    if not found:  # the graph must resolve before its roots can be counted
+        found += [*_roots_share_alpha(plan), *_declared_tests(plan)]
+    return found
+
+
+def _roots_share_alpha(plan: Plan) -> Iterator[Finding]:
+    """Several confirmatory roots each at full α would make P(any false success) grow with
+    their number (12.7% for five roots, issue 17): one must be named ``primary`` or they share
+    α by declared weights (``multiplicity: graph``). ``none`` declares no correction at all."""
+    design = plan.experiment
+    ids = [h.id for h in design.hypotheses]
+    roots = graph.roots(plan)
+    confirmatory = [r for r in roots if not plan.hypothesis(r).exploratory]
+    if design.primary is not None and design.primary not in ids:
+        yield Finding(
+            (*EXPERIMENT, "primary"),
+            f"primary: {design.primary!r} is not a hypothesis",
+            did_you_mean(design.primary, ids),
+        )
+    elif design.primary is not None and design.primary not in roots:
+        yield Finding(
+            (*EXPERIMENT, "primary"),
+            f"primary: {design.primary} is reached from another hypothesis: it is no root",
+            f"name a root: {', '.join(roots)}",
+        )
+    if design.multiplicity == "graph":
+        yield from _graph_weights(plan, confirmatory)
+        return
+    families = {plan.hypothesis(r).family for r in confirmatory}
+    one_family = design.multiplicity == "holm" and len(families) == 1 and None not in families
+    if len(confirmatory) > 1 and design.primary is None and design.multiplicity != "none":
+        if one_family:  # one Holm family shares α among them
+            return
+        second = ids.index(confirmatory[1])
+        yield Finding(
+            (*HYPOTHESES, second, "id"),
+            f"{len(confirmatory)} confirmatory root hypotheses ({', '.join(confirmatory)}) "
+            "would each be tested at full α",
+            "name the one that is confirmatory (experiment.primary: "
+            f"{confirmatory[0]}), or share α: multiplicity: graph with a weight per root, "
+            "or mark the others exploratory: true",
+        )
+
+
+def _graph_weights(plan: Plan, confirmatory: list[str]) -> Iterator[Finding]:
+    """Under ``graph`` every confirmatory root declares its share of α, the shares sum to at
+    most 1 (the rest is the reserve a root added later draws on), and only roots have one."""
+    total = 0.0
+    for index, hypothesis in enumerate(plan.experiment.hypotheses):
+        route = (*HYPOTHESES, index)
+        if hypothesis.id in confirmatory:
+            if hypothesis.weight is None:
+                yield Finding(
+                    (*route, "id"),
+                    f"{hypothesis.id} is a root under multiplicity: graph but has no weight",
+                    "give it its share of α, e.g. weight: 0.5 (the weights sum to ≤ 1)",
+                )
+            total += hypothesis.weight or 0.0
+        elif hypothesis.weight is not None:
+            yield Finding(
+                (*route, "weight"),
+                f"{hypothesis.id} is not a confirmatory root: its α comes along on_success edges",
+                "remove its weight",
+            )
+    if total > 1 + 1e-9:
+        yield Finding(
+            (*EXPERIMENT, "hypotheses"),
+            f"the roots' weights sum to {total:g}, more than 1",
+            "lower them so that they sum to at most 1 (what is left is a reserve)",
+        )
+
+
+def _declared_tests(plan: Plan) -> Iterator[Finding]:
+    """``transform: log`` tests a ratio: an absolute margin has no meaning on the log scale."""
+    for index, hypothesis in enumerate(plan.experiment.hypotheses):
+        for c, criterion in enumerate(hypothesis.success_criteria):
+            route = (*HYPOTHESES, index, "success_criteria", c)
+            if criterion.transform == "log" and criterion.by and not criterion.by.relative:
+                yield Finding(
+                    (*route, "by"),
+                    "transform: log tests the geometric-mean ratio: an absolute margin "
+                    f"({criterion.by}) has no meaning on it",
+                    "give the margin as a percentage, e.g. by: 10%",
+                )
 
 
 EXPERIMENT = ("experiment",)

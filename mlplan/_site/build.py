@@ -34,7 +34,7 @@ from mlplan import _clock
 from mlplan._files import STORE_DIR, write_atomically
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import Verdict
-from mlplan._plan.models import Plan
+from mlplan._plan.models import Decision, Plan
 from mlplan._resources import templates_dir
 from mlplan.errors import MlplanError, OutputError
 
@@ -211,7 +211,9 @@ class _Pages:
         return _sha256(f"{_FORMAT}\n{file_hash}\n{store}\n{self.today}".encode())
 
     def _slug(self, plan: Plan, plan_file: Path, before: dict[str, Any] | None) -> str:
-        slug = str(before["slug"]) if before is not None and before.get("id") == plan.id else plan.id
+        slug = (
+            str(before["slug"]) if before is not None and before.get("id") == plan.id else plan.id
+        )
         if slug in self.slugs:  # two plan files with one id: the second is told apart by path
             slug = f"{plan.id}-{_sha256(str(plan_file).encode())[:8]}"
         self.slugs.add(slug)
@@ -254,7 +256,7 @@ class _Pages:
         from mlplan._site.svg import decision_graph_svg, evidence_svg
 
         folder = self.out / "plans" / str(entry["slug"])
-        statuses = {v.hypothesis: v.status for v in read.verdicts}
+        statuses: dict[str, str] = {v.hypothesis: v.status for v in read.verdicts}
         write_atomically(folder / "graph.svg", decision_graph_svg(plan, statuses))
         evidence = {}
         for number, verdict in enumerate(read.verdicts):
@@ -279,7 +281,7 @@ class _Pages:
     def index(self, entries: dict[str, dict[str, Any]], problems: list[str]) -> dict[str, int]:
         rows = [row for entry in entries.values() for row in entry["rows"]]
         rows.sort(key=lambda r: (r["plan"], r["order"]))
-        summary = {name: 0 for name in _SUMMARY}
+        summary = dict.fromkeys(_SUMMARY, 0)
         for row in rows:
             for name in row["counts"]:
                 summary[name] += 1
@@ -352,9 +354,7 @@ def _revision_and_url(journal: Any, results: list[Result]) -> tuple[str, str]:
 
 
 def _results_hash(results: Sequence[Result]) -> str:
-    plain = sorted(
-        json.dumps(dataclasses.asdict(r), sort_keys=True, default=str) for r in results
-    )
+    plain = sorted(json.dumps(dataclasses.asdict(r), sort_keys=True, default=str) for r in results)
     return _sha256("\n".join(plain).encode())
 
 
@@ -363,9 +363,9 @@ def _results_hash(results: Sequence[Result]) -> str:
 
 def _rows(plan: Plan, read: _Read, slug: str) -> list[dict[str, Any]]:
     owner = ", ".join(plan.owners) or "—"
-    decisions: dict[str, Any] = {}
-    for decision in sorted(plan.experiment_log.decisions, key=lambda d: d.date):
-        decisions[decision.hypothesis] = decision
+    decisions: dict[str, Decision] = {}
+    for recorded in sorted(plan.experiment_log.decisions, key=lambda d: d.date):
+        decisions[recorded.hypothesis] = recorded  # the last one per hypothesis
     drifted = {id(d.decision): d for d in read.review.drift}
     rows = []
     for order, verdict in enumerate(read.verdicts):
@@ -376,7 +376,7 @@ def _rows(plan: Plan, read: _Read, slug: str) -> list[dict[str, Any]]:
         planned = planned or plan.experiment.runs or plan.experiment.min_runs
         overdue = verdict.status == "overdue"
         undecided_failure = verdict.status == "failed" and decision is None
-        counts = [verdict.status] if verdict.status in _SUMMARY else []
+        counts: list[str] = [verdict.status] if verdict.status in _SUMMARY else []
         if verdict.status in ("pending", "inconclusive") and verdict.runs and not overdue:
             counts.append("running")
         counts += ["failed_undecided"] if undecided_failure else []

@@ -36,7 +36,9 @@ _PLOTTABLE = 1e150
 
 def _text(x: float, y: float, content: str, size: int = 11, **attributes: str) -> str:
     extra = "".join(f" {key.replace('_', '-')}={quoteattr(v)}" for key, v in attributes.items())
-    return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" {_FONT}{extra}>{escape(content)}</text>'
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" {_FONT}{extra}>{escape(content)}</text>'
+    )
 
 
 def _clip(content: str, limit: int) -> str:
@@ -108,8 +110,14 @@ def _panel(check: Check, top: float) -> list[str]:
     colour = _OUTCOME_COLOURS[check.outcome]
     what = f"{check.test}, n = {check.n}" if check.test else check.note
     body = [
-        _text(10, top + 18, _clip(f"{check.outcome.upper()}: {check.description}", 80), 12,
-              fill=colour, font_weight="bold"),
+        _text(
+            10,
+            top + 18,
+            _clip(f"{check.outcome.upper()}: {check.description}", 80),
+            12,
+            fill=colour,
+            font_weight="bold",
+        ),
         _text(10, top + 34, _clip(what, 90), 10, fill="#333"),
     ]
     axis = _axis(_check_values(check))
@@ -124,7 +132,9 @@ def _panel(check: Check, top: float) -> list[str]:
     return body
 
 
-def _band(axis: _Axis, top: float, check: Check, x1: float, x2: float, offset: float) -> list[str]:
+def _band(
+    axis: _Axis, top: float, check: Check, x1: float, x2: float, *, offset: float = 0.0
+) -> list[str]:
     if check.low is None or check.high is None:
         return []
     y_high, y_low = axis.y(check.high + offset, top), axis.y(check.low + offset, top)
@@ -162,7 +172,7 @@ def _series(check: Check, axis: _Axis, top: float) -> list[str]:
     points = [p for p in check.points if math.isfinite(p)]
     width = _PLOT_RIGHT - _PLOT_LEFT
     step = width / (len(points) + 1) if points else width / 2
-    body = _band(axis, top, check, _PLOT_LEFT + 4, _PLOT_RIGHT - 4, 0.0)
+    body = _band(axis, top, check, _PLOT_LEFT + 4, _PLOT_RIGHT - 4)
     paired = check.paired or check.baseline is not None
     body += _limit_line(axis, top, check.limit if paired else check.threshold)
     body += [_dot(_PLOT_LEFT + step * (i + 1), axis.y(p, top)) for i, p in enumerate(points)]
@@ -177,7 +187,7 @@ def _two_groups(check: Check, axis: _Axis, top: float) -> list[str]:
     offset = 0.0
     if check.threshold is not None and check.limit is not None:
         offset = check.threshold - check.limit  # scale × the baseline's mean
-    body = _band(axis, top, check, left - 40, left + 40, offset)
+    body = _band(axis, top, check, left - 40, left + 40, offset=offset)
     body += _limit_line(axis, top, check.threshold)
     body += [_dot(left, axis.y(p, top)) for p in check.points if math.isfinite(p)]
     body += [
@@ -187,8 +197,13 @@ def _two_groups(check: Check, axis: _Axis, top: float) -> list[str]:
     ]
     body.append(_text(left, top + _PLOT_BOTTOM + 16, "hypothesis", 10, text_anchor="middle"))
     body.append(
-        _text(right, top + _PLOT_BOTTOM + 16, _clip(check.baseline or "baseline", 24), 10,
-              text_anchor="middle")
+        _text(
+            right,
+            top + _PLOT_BOTTOM + 16,
+            _clip(check.baseline or "baseline", 24),
+            10,
+            text_anchor="middle",
+        )
     )
     return [*body, _legend(top, [(_BLUE, "runs"), ("#b71c1c", "threshold")], check)]
 
@@ -213,8 +228,14 @@ def evidence_svg(verdict: Verdict) -> str:
     checks = sorted(verdict.checks, key=lambda c: rank[c.outcome])[:12]
     label = "confirmatory" if verdict.confirmatory else "exploratory"
     body = [
-        _text(10, 20, _clip(f"{verdict.hypothesis}: {verdict.status} ({label})", 80), 14,
-              fill=STATUS_COLOURS[verdict.status], font_weight="bold")
+        _text(
+            10,
+            20,
+            _clip(f"{verdict.hypothesis}: {verdict.status} ({label})", 80),
+            14,
+            fill=STATUS_COLOURS[verdict.status],
+            font_weight="bold",
+        )
     ]
     for index, check in enumerate(checks):
         body += _panel(check, 28 + index * _PANEL_H)
@@ -284,13 +305,14 @@ def _edge(where: dict[str, tuple[float, float]], edge: graph.Edge) -> str:
     x2, y2 = tx + _BOX_W / 2, ty
     if ty <= sy:  # same layer or upward cannot happen on a DAG; drawn round the side anyway
         y2 = ty + _BOX_H
-    colour, dash = ("#1b5e20", "") if edge.outcome == "success" else ("#b71c1c", ' stroke-dasharray="5 3"')
+    colour, dash = (
+        ("#1b5e20", "") if edge.outcome == "success" else ("#b71c1c", ' stroke-dasharray="5 3"')
+    )
     mid_y = (y1 + y2) / 2
     return (
         f'<path class="edge" d="M{x1:.1f},{y1:.1f} C{x1:.1f},{mid_y:.1f} {x2:.1f},{mid_y:.1f} '
         f'{x2:.1f},{y2:.1f}" fill="none" stroke="{colour}" stroke-width="1.5"{dash} '
-        'marker-end="url(#a)"/>'
-        + _text((x1 + x2) / 2 + 4, mid_y - 2, edge.outcome, 9, fill=colour)
+        'marker-end="url(#a)"/>' + _text((x1 + x2) / 2 + 4, mid_y - 2, edge.outcome, 9, fill=colour)
     )
 
 
@@ -301,11 +323,24 @@ def _node(node: str, x: float, y: float, status: str | None, statement: str | No
     label = node if terminal else f"{node}: {status or 'pending'}"
     tooltip = f"<title>{escape(statement)}</title>" if statement else ""
     return (
-        f'<g class="node">{tooltip}<rect x="{x:.1f}" y="{y:.1f}" width="{_BOX_W}" height="{_BOX_H}" '
+        f'<g class="node">{tooltip}<rect x="{x:.1f}" y="{y:.1f}" '
+        f'width="{_BOX_W}" height="{_BOX_H}" '
         f'rx="{radius:.0f}" fill="#fff" stroke="{colour}" stroke-width="2"/>'
-        + _text(x + _BOX_W / 2, y + 20, _clip(label, 26), 12, text_anchor="middle",
-                fill=colour, font_weight="bold")
-        + (_text(x + _BOX_W / 2, y + 36, _clip(statement, 30), 9, text_anchor="middle", fill="#333")
-           if statement else "")
+        + _text(
+            x + _BOX_W / 2,
+            y + 20,
+            _clip(label, 26),
+            12,
+            text_anchor="middle",
+            fill=colour,
+            font_weight="bold",
+        )
+        + (
+            _text(
+                x + _BOX_W / 2, y + 36, _clip(statement, 30), 9, text_anchor="middle", fill="#333"
+            )
+            if statement
+            else ""
+        )
         + "</g>"
     )

@@ -48,9 +48,9 @@ def main() -> int:
     parser.add_argument("--results", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(REPO / "tests"))
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    from tests.browser.portfolio import make_portfolio
+    from browser.portfolio import make_portfolio
 
     with tempfile.TemporaryDirectory(prefix="bench-site-") as folder:
         root = Path(folder)

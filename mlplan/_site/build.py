@@ -26,17 +26,21 @@ import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from mlplan import _clock
 from mlplan._files import STORE_DIR, write_atomically
-from mlplan._judge.results import Result
-from mlplan._judge.verdicts import Verdict
-from mlplan._plan.models import Decision, Plan
 from mlplan._resources import templates_dir
 from mlplan.errors import MlplanError, OutputError
+
+# Only for types: an unchanged rebuild parses no plan and judges nothing, so it imports
+# neither pydantic's models nor the judge (with numpy and scipy).
+if TYPE_CHECKING:
+    from mlplan._judge.results import Result
+    from mlplan._judge.verdicts import Verdict
+    from mlplan._plan.models import Decision, Plan
 
 __all__ = ["SiteReport", "build_site", "find_plans"]
 

@@ -121,7 +121,7 @@ def _rename(database: Path, old: str, new: str) -> None:
         )
         for table in ("experiment_tags", "tags"):
             connection.execute(
-                f"UPDATE {table} SET value = ? WHERE key = 'mlplan.plan' AND value = ?",  # noqa: S608
+                f"UPDATE {table} SET value = ? WHERE key = 'mlplan.plan' AND value = ?",
                 (new, old),
             )
     connection.close()

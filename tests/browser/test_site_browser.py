@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser.portfolio import XSS, make_portfolio
 from helpers import REPO, TODAY
 
 from mlplan._site import build_site
-from browser.portfolio import XSS, make_portfolio
 
 pytestmark = pytest.mark.browser
 

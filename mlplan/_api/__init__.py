@@ -12,6 +12,7 @@ mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
 from __future__ import annotations
 
 import dataclasses
+import os
 import datetime as dt
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -479,6 +480,9 @@ def publish(
     journal = Journal(load_plan(plan), tracking_uri, refresh=refresh)
     day = today or _clock.today()
     _, judged = journal.verdicts(day)
-    tags = verdict_tags(journal.plan, judged, git_commit(journal.loaded.path), day)
+    # MLPLAN_SITE_URL: where `mlplan site` is hosted; the description links the plan's page.
+    site = os.environ.get("MLPLAN_SITE_URL", "").rstrip("/")
+    page = f"{site}/plans/{journal.plan.id}/index.html" if site else ""
+    tags = verdict_tags(journal.plan, judged, git_commit(journal.loaded.path), day, page)
     journal.store.publish(tags)
     return tags

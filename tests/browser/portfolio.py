@@ -9,6 +9,7 @@ name and the ``mlplan.plan`` tags are the only places a plan's id is kept in the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -21,10 +22,10 @@ XSS = "<img src=x onerror=\"document.title='pwned'\">"
 _HEAD = """\
 schema_version: 1
 id: {plan_id}
-title: "Portfolio plan {number}{extra}"
+title: {title}
 owners: [Team {team}]
 problem:
-  statement: "Plan {number} of a generated portfolio.{extra}"
+  statement: {problem}
   audience: The team.
   why_now: A benchmark.
 goals:
@@ -44,7 +45,7 @@ experiment:
 """
 _HYPOTHESIS = """\
     - id: H{index}
-      statement: "Model {index} reaches accuracy {threshold}.{extra}"
+      statement: {statement}
       method: Train model {index}.
       metrics: [acc]
       baselines: [B1]
@@ -67,7 +68,7 @@ considerations:
   privacy: No personal data.
 experiment_log:
   decisions:
-    - {{date: {decided}, hypothesis: H1, decision: "Keep going.{extra}"}}
+    - {{date: {decided}, hypothesis: H1, decision: {decision}}}
 """
 
 
@@ -79,7 +80,10 @@ def portfolio_plan(
     :func:`make_portfolio` logs; every third hypothesis is already past its deadline."""
     extra = f" {XSS}" if hostile else ""
     text = _HEAD.format(
-        plan_id=plan_id or f"plan-{number:03d}", number=number, team=number % 4, extra=extra
+        plan_id=plan_id or f"plan-{number:03d}",
+        title=_quoted(f"Portfolio plan {number}{extra}"),
+        problem=_quoted(f"Plan {number} of a generated portfolio.{extra}"),
+        team=number % 4,
     )
     for index in range(1, hypotheses + 1):
         late = index % 3 == 0
@@ -87,13 +91,20 @@ def portfolio_plan(
         text += _HYPOTHESIS.format(
             index=index,
             threshold=(0.5, 0.8, 0.95)[index % 3],
+            statement=_quoted(
+                f"Model {index} reaches accuracy {(0.5, 0.8, 0.95)[index % 3]}.{extra}"
+            ),
             days=30,
             start=start.isoformat(),
             success="ship",
             failure=f"H{index + 1}" if index < hypotheses else "stop",
-            extra=extra,
         )
-    return text + _TAIL.format(decided=(today - dt.timedelta(days=2)).isoformat(), extra=extra)
+    decided = (today - dt.timedelta(days=2)).isoformat()
+    return text + _TAIL.format(decided=decided, decision=_quoted(f"Keep going.{extra}"))
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a YAML double-quoted scalar
 
 
 def _write_store(folder: Path, hypotheses: int, results: int) -> None:

@@ -113,7 +113,7 @@ def test_a_folder_mlplan_did_not_build_is_not_written_into(
     make_plan()
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    with pytest.raises(OutputError, match="no manifest.json"):
+    with pytest.raises(OutputError, match=r"no manifest\.json"):
         build_site([tmp_path / "project"], tmp_path / "mine", today=TODAY)
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
 

@@ -12,8 +12,8 @@ mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
 from __future__ import annotations
 
 import dataclasses
-import os
 import datetime as dt
+import os
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager

@@ -276,6 +276,11 @@ class _Pages:
             doc=_doc_html(plan, read, self.today),
             evidence=evidence,
             runs=_run_links(read),
+            # MLflow 3.17 opens an experiment on its GenAI overview unless told otherwise
+            # (checked in a browser: tests/browser/test_mlflow_ui.py).
+            experiment=f"{read.experiment_url}?workflowType=machine_learning"
+            if read.experiment_url
+            else "",
             verdicts=read.verdicts,
         )
         write_atomically(folder / "index.html", page)

@@ -149,7 +149,8 @@ def test_every_link_resolves_and_every_image_has_a_size(chromium: Any, site: Pat
             if parts.fragment:
                 assert f'id="{parts.fragment}"' in target.read_text(encoding="utf-8"), link
         sizes = chromium.execute_script(
-            "return [...document.images].map(i => [i.src, i.complete, i.naturalWidth, i.naturalHeight])"
+            "return [...document.images]"
+            ".map(i => [i.src, i.complete, i.naturalWidth, i.naturalHeight])"
         )
         for source, complete, width, height in sizes:
             assert complete and width > 0 and height > 0, f"{page}: {source}"
@@ -187,7 +188,8 @@ def test_axe_finds_no_serious_or_critical_violation(
         chromium.execute_script(axe_source)
         result = chromium.execute_async_script(
             "const done = arguments[arguments.length - 1];"
-            "axe.run(document).then(r => done(r.violations.map(v => [v.id, v.impact, v.nodes.length])));"
+            "axe.run(document).then(r => done("
+            "r.violations.map(v => [v.id, v.impact, v.nodes.length])));"
         )
         serious = [v for v in result if v[1] in ("serious", "critical")]
         assert serious == [], page

@@ -49,6 +49,17 @@ def _wait_for(driver: Any, text: str, seconds: float = 90) -> str:
     raise AssertionError(f"{text!r} never appeared; the page says: {body[:2000]}")
 
 
+def _settled_url(driver: Any, seconds: float = 90) -> str:
+    """The URL once MLflow's UI has chosen its view (it redirects after loading)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        url = str(driver.current_url)
+        if "workflowType=" in url:
+            return url
+        time.sleep(0.5)
+    raise AssertionError(f"the UI never chose a view; it is at {driver.current_url}")
+
+
 @pytest.fixture
 def published(server: str, make_plan: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     _mlflow_in_range()
@@ -77,9 +88,9 @@ def test_the_experiment_page_shows_the_runs_and_the_verdicts(
 ) -> None:
     experiment = _experiment_id(server)
     chromium.get(f"{server}/#/experiments/{experiment}")
-    _wait_for(chromium, "Overview")
     # Why every link mlplan makes carries the parameter: the plain URL opens the GenAI view.
-    assert "workflowType=genai" in chromium.current_url
+    assert "workflowType=genai" in _settled_url(chromium)
+    _wait_for(chromium, "Traces")
 
     site = tmp_path / "site"
     build_site([published], site, tracking_uri=server, today=TODAY)
@@ -87,9 +98,11 @@ def test_the_experiment_page_shows_the_runs_and_the_verdicts(
     link = chromium.find_element("id", "experiment-link").get_attribute("href")
     assert urllib.parse.urlsplit(link).netloc == urllib.parse.urlsplit(server).netloc
     chromium.get(link)
-    body = _wait_for(chromium, "matching runs")
+    _wait_for(chromium, "6 matching runs")
+    body = _wait_for(chromium, "B1 · seed=0")  # the oldest run: the table has every row
     assert "/runs" in chromium.current_url
-    assert all(f"{subject} · seed={seed}" in body for subject in ("H1", "B1") for seed in range(3))
+    names = [f"{subject} · seed={seed}" for subject in ("H1", "B1") for seed in range(3)]
+    assert [name for name in names if name not in body] == [], body[:3000]
     # The description's first line, shown folded above the runs: the verdicts.
     assert "Churn model: H1 succeeded, H2 pending (mlplan publish" in body
     chromium.save_screenshot(str(tmp_path / "mlflow-runs.png"))

@@ -142,3 +142,20 @@ def test_the_decision_graph_is_layered_by_the_longest_path(make_plan: MakePlan) 
     }
     assert rows["H1"] < rows["H2"] < rows["ship"] == rows["stop"]
     assert svg.count('class="edge"') == 4 and "H1: failed" in svg
+
+
+def test_published_verdicts_lead_the_experiment_description(make_plan: MakePlan) -> None:
+    from mlplan._judge.verdicts import judge
+    from mlplan._plan.load import load_plan
+    from mlplan._record.publish import NOTE_TAG, verdict_tags
+
+    plan = load_plan(make_plan()).plan
+    verdicts = judge(plan, [], TODAY)
+    page = "https://plans.example/plans/churn/index.html"
+    note = verdict_tags(plan, verdicts, "abc", TODAY, page)[NOTE_TAG]
+    first, *rest = note.splitlines()
+    assert first == f"**Churn model**: H1 pending, H2 pending (mlplan publish, {TODAY})"
+    assert "- **H2** pending: no result yet (0 runs)" in rest
+    assert f"The plan, its evidence and decisions: {page}" in rest
+    assert "Customers leave without warning." in rest
+    assert page not in verdict_tags(plan, verdicts, "abc", TODAY)[NOTE_TAG]

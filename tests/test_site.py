@@ -159,3 +159,29 @@ def test_published_verdicts_lead_the_experiment_description(make_plan: MakePlan)
     assert f"The plan, its evidence and decisions: {page}" in rest
     assert "Customers leave without warning." in rest
     assert page not in verdict_tags(plan, verdicts, "abc", TODAY)[NOTE_TAG]
+
+
+def test_the_forest_plot_draws_each_check_against_its_threshold(make_plan: MakePlan) -> None:
+    from mlplan._judge.results import Result
+    from mlplan._judge.verdicts import judge
+    from mlplan._plan.load import load_plan
+    from mlplan._site.svg import forest_svg
+
+    plan = load_plan(make_plan()).plan
+    logged = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    results = [
+        Result(
+            f"r{seed}",
+            "hypothesis",
+            "H2",
+            {"recall": 0.9 + seed / 100, "latency_ms": 40.0 + seed},
+            logged,
+        )
+        for seed in range(4)
+    ]
+    [verdict] = [v for v in judge(plan, results, TODAY) if v.hypothesis == "H2"]
+    svg = forest_svg(verdict)
+    assert svg is not None
+    assert svg.count("<rect x=") == len(verdict.checks) == 2  # a marker per check
+    assert "recall ≥ 0.8" in svg and "latency_ms ≤ 50" in svg and "threshold" in svg
+    assert forest_svg(judge(plan, [], TODAY)[0]) is None  # no interval, no plot

@@ -46,7 +46,7 @@ __all__ = ["SiteReport", "build_site", "find_plans"]
 
 MANIFEST = "manifest.json"
 # Part of every key: a page drawn by another version of this code is drawn again.
-_FORMAT = "site-1"
+_FORMAT = "site-2"
 _SUMMARY = ("succeeded", "failed", "inconclusive", "running", "overdue", "failed_undecided")
 
 
@@ -257,17 +257,22 @@ class _Pages:
     def _write_plan_page(
         self, plan: Plan, plan_file: Path, read: _Read, entry: dict[str, Any]
     ) -> None:
-        from mlplan._site.svg import decision_graph_svg, evidence_svg
+        from mlplan._site.svg import decision_graph_svg, evidence_svg, forest_svg
 
         folder = self.out / "plans" / str(entry["slug"])
         statuses: dict[str, str] = {v.hypothesis: v.status for v in read.verdicts}
         write_atomically(folder / "graph.svg", decision_graph_svg(plan, statuses))
-        evidence = {}
+        evidence: dict[str, str] = {}
+        forests: dict[str, str] = {}
         for number, verdict in enumerate(read.verdicts):
             if verdict.checks and verdict.runs:
                 name = f"evidence-{number}.svg"  # ids may hold characters a file name must not
                 write_atomically(folder / name, evidence_svg(verdict))
                 evidence[verdict.hypothesis] = name
+            forest = forest_svg(verdict)
+            if forest is not None:
+                write_atomically(folder / f"forest-{number}.svg", forest)
+                forests[verdict.hypothesis] = f"forest-{number}.svg"
         page = self.templates.get_template("site/plan.html.j2").render(
             plan=plan,
             plan_file=plan_file.name,
@@ -275,6 +280,7 @@ class _Pages:
             stamp=_stamp(self.today, [entry]),
             doc=_doc_html(plan, read, self.today),
             evidence=evidence,
+            forests=forests,
             runs=_run_links(read),
             # MLflow 3.17 opens an experiment on its GenAI overview unless told otherwise
             # (checked in a browser: tests/browser/test_mlflow_ui.py).

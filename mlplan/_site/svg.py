@@ -17,7 +17,7 @@ from mlplan._judge.verdicts import Check, Verdict
 from mlplan._plan import graph
 from mlplan._plan.models import TERMINAL_ACTIONS, Plan
 
-__all__ = ["STATUS_COLOURS", "decision_graph_svg", "evidence_svg"]
+__all__ = ["STATUS_COLOURS", "decision_graph_svg", "evidence_svg", "forest_svg"]
 
 STATUS_COLOURS = {
     "succeeded": "#1b5e20",
@@ -344,3 +344,65 @@ def _node(node: str, x: float, y: float, status: str | None, statement: str | No
         )
         + "</g>"
     )
+
+
+# ----------------------------------------------------------------------------- the forest plot
+
+_ROW_H, _LABEL_W, _FOREST_W = 30, 300, 640
+
+
+def _margin(check: Check) -> tuple[float, float, float] | None:
+    """The check's estimate and interval as distances from its limit, signed so that right of
+    zero is the side that passes (``above=False`` checks are mirrored); None without both."""
+    if check.estimate is None or check.low is None or check.high is None or check.limit is None:
+        return None
+    sign = 1.0 if check.above else -1.0
+    ends = sorted(sign * (v - check.limit) for v in (check.low, check.high))
+    estimate = sign * (check.estimate - check.limit)
+    values = (estimate, ends[0], ends[1])
+    return values if all(math.isfinite(v) and abs(v) <= _PLOTTABLE for v in values) else None
+
+
+def forest_svg(verdict: Verdict) -> str | None:
+    """Every check with an interval as one row: estimate and labelled interval against the
+    threshold (the line at zero; right of it passes), a forest plot (Lewis & Clarke, BMJ 2001).
+    None when no check has an interval to draw."""
+    rows = [(check, m) for check in verdict.checks if (m := _margin(check)) is not None]
+    if not rows:
+        return None
+    axis = _axis([0.0, *(v for _, m in rows for v in m)])
+    assert axis is not None  # every value is finite and plottable
+    left, right = _LABEL_W + 10, _FOREST_W - 20
+
+    def x(value: float) -> float:
+        return left + (value - axis.low) / (axis.high - axis.low) * (right - left)
+
+    top = 36
+    height = top + len(rows) * _ROW_H + 40
+    body = [
+        _text(
+            10,
+            20,
+            _clip(f"{verdict.hypothesis}: every check against its threshold", 90),
+            13,
+            font_weight="bold",
+        ),
+        f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top - 6}" y2="{height - 34}" '
+        'stroke="#b71c1c" stroke-dasharray="6 4" stroke-width="1.5"/>',
+    ]
+    for index, (check, (estimate, low, high)) in enumerate(rows):
+        y = top + index * _ROW_H + _ROW_H / 2
+        colour = _OUTCOME_COLOURS[check.outcome]
+        body.append(_text(10, y + 4, _clip(check.description, 46), 10, fill=colour))
+        body.append(
+            f'<line x1="{x(low):.1f}" x2="{x(high):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+        body.append(_dot(x(estimate), y, colour, square=True))
+    bottom = height - 24
+    body.append(_text(x(0), bottom, "threshold", 10, text_anchor="middle", fill="#b71c1c"))
+    kinds = sorted({c.interval for c, _ in rows if c.interval}) or ["interval"]
+    body.append(
+        _text(left, bottom + 14, f"■ estimate, — {' / '.join(kinds)}; right of the line passes", 10)
+    )
+    return _svg(_FOREST_W, height, body, f"Forest plot for {verdict.hypothesis}")

@@ -589,7 +589,7 @@ def site(
         typer.Argument(
             help="Plan files, or folders searched for plans.",
             show_default=False,
-            metavar="PLAN_OR_DIR...",
+            metavar="PLAN_OR_DIR",
         ),
     ],
     output: Annotated[

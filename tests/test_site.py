@@ -185,3 +185,23 @@ def test_the_forest_plot_draws_each_check_against_its_threshold(make_plan: MakeP
     assert svg.count("<rect x=") == len(verdict.checks) == 2  # a marker per check
     assert "recall ≥ 0.8" in svg and "latency_ms ≤ 50" in svg and "threshold" in svg
     assert forest_svg(judge(plan, [], TODAY)[0]) is None  # no interval, no plot
+
+
+@pytest.mark.slow  # a fresh mlplan process
+def test_the_action_builds_the_site_only_when_asked(make_plan: MakePlan, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+    from helpers import REPO
+
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    assert action["inputs"]["site-dir"]["default"] == ""  # off by default
+    [step] = [s for s in action["runs"]["steps"] if "site.sh" in s.get("run", "")]
+    assert "inputs.site-dir != ''" in step["if"]
+    plan = make_plan()
+    environment = {**os.environ, "MLPLAN_PLANS": str(plan), "MLPLAN_SITE_DIR": str(tmp_path / "s")}
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    subprocess.run(["bash", str(REPO / "ci" / "site.sh")], env=environment, check=True, timeout=120)
+    assert (tmp_path / "s" / "plans" / "churn" / "index.html").is_file()

@@ -175,6 +175,9 @@ class _Pages:
         self.today = today
         self.templates = _environment()
         self.slugs: set[str] = set()
+        # Part of every key: pages drawn from other templates are drawn again.
+        templates = sorted((templates_dir() / "site").glob("*.j2"))
+        self.look = _sha256(b"".join([_FORMAT.encode(), *(t.read_bytes() for t in templates)]))
 
     # -- one plan ----------------------------------------------------------------------------
 
@@ -212,7 +215,7 @@ class _Pages:
         return None if found is None else self._key(file_hash, f"revision {found[1]}")
 
     def _key(self, file_hash: str, store: str) -> str:
-        return _sha256(f"{_FORMAT}\n{file_hash}\n{store}\n{self.today}".encode())
+        return _sha256(f"{self.look}\n{file_hash}\n{store}\n{self.today}".encode())
 
     def _slug(self, plan: Plan, plan_file: Path, before: dict[str, Any] | None) -> str:
         slug = (

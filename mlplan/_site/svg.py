@@ -400,6 +400,9 @@ def forest_svg(verdict: Verdict) -> str | None:
         )
         body.append(_dot(x(estimate), y, colour, square=True))
     bottom = height - 24
+    for end in (axis.low, axis.high):  # the scale: distance from the threshold, effect units
+        anchor = "start" if end == axis.low else "end"
+        body.append(_text(x(end), bottom, f"{end:+.3g}", 10, text_anchor=anchor, fill="#333"))
     body.append(_text(x(0), bottom, "threshold", 10, text_anchor="middle", fill="#b71c1c"))
     kinds = sorted({c.interval for c, _ in rows if c.interval}) or ["interval"]
     body.append(

@@ -47,7 +47,7 @@ __all__ = ["SiteReport", "build_site", "find_plans"]
 MANIFEST = "manifest.json"
 # Part of every key: a page drawn by another version of this code is drawn again (raise it
 # whenever svg.py or what a page shows changes; the templates are hashed on their own).
-_FORMAT = "site-3"
+_FORMAT = "site-4"
 _SUMMARY = ("succeeded", "failed", "inconclusive", "running", "overdue", "failed_undecided")
 
 

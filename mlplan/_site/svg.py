@@ -377,7 +377,7 @@ def forest_svg(verdict: Verdict) -> str | None:
     def x(value: float) -> float:
         return left + (value - axis.low) / (axis.high - axis.low) * (right - left)
 
-    top = 36
+    top = 50
     height = top + len(rows) * _ROW_H + 40
     body = [
         _text(
@@ -403,7 +403,7 @@ def forest_svg(verdict: Verdict) -> str | None:
     for end in (axis.low, axis.high):  # the scale: distance from the threshold, effect units
         anchor = "start" if end == axis.low else "end"
         body.append(_text(x(end), bottom, f"{end:+.3g}", 10, text_anchor=anchor, fill="#333"))
-    body.append(_text(x(0), bottom, "threshold", 10, text_anchor="middle", fill="#b71c1c"))
+    body.append(_text(x(0), top - 10, "threshold", 10, text_anchor="middle", fill="#b71c1c"))
     kinds = sorted({c.interval for c, _ in rows if c.interval}) or ["interval"]
     body.append(
         _text(left, bottom + 14, f"■ estimate, — {' / '.join(kinds)}; right of the line passes", 10)

@@ -85,6 +85,7 @@ _PUBLIC: dict[str, str] = {
     "verdicts": "mlplan._api",
     "LogView": "mlplan._report.doc",
     "render_markdown": "mlplan._report.doc",
+    "build_site": "mlplan._site",
     # errors and located problems
     "MlplanError": "mlplan.errors",
     "PlanError": "mlplan.errors",
@@ -199,6 +200,7 @@ if TYPE_CHECKING:
         LogView as LogView,
         render_markdown as render_markdown,
     )
+    from mlplan._site import build_site as build_site
     from mlplan._judge.results import (
         Result as Result,
         ResultKind as ResultKind,

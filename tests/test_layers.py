@@ -3,9 +3,9 @@
 Every import counts, function-level ones included (a lazy import is still a dependency); only
 imports under ``if TYPE_CHECKING:`` are left out, since they never run. Layers, lowest first
 (ARCHITECTURE.md draws them): the shared helpers, the plan, the judge, the record, the report,
-the API, the public package (``mlplan``, lazy names over the API and below), and the
-command line on top. A module may import its own layer
-or lower ones, and no two modules may import each other, however indirectly.
+the site (above the report), the API, the public package (``mlplan``, lazy names over the API
+and below), and the command line on top. A module may import its own layer or lower ones, and
+no two modules may import each other, however indirectly.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ LAYERS = [
     ("judge", ("mlplan._judge",)),
     ("record", ("mlplan._record",)),
     ("report", ("mlplan._report",)),
+    ("site", ("mlplan._site",)),
     ("api", ("mlplan._api",)),
     ("public", ("mlplan",)),
     ("cli", ("mlplan._cli", "mlplan.__main__")),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -521,6 +522,9 @@ def publish(
     trusted_reading(journal.location)
     day = today or _clock.today()
     judged = judge(journal.plan, journal.stored_results(), day)
-    tags = verdict_tags(journal.plan, judged, git_commit(journal.loaded.path), day)
+    # MLPLAN_SITE_URL: where `mlplan site` is hosted; the description links the plan's page.
+    site = os.environ.get("MLPLAN_SITE_URL", "").rstrip("/")
+    page = f"{site}/plans/{journal.plan.id}/index.html" if site else ""
+    tags = verdict_tags(journal.plan, judged, git_commit(journal.loaded.path), day, page)
     journal.store.publish(tags)
     return tags

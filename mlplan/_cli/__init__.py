@@ -608,6 +608,40 @@ def publish(
     out.print(f"Published {len(verdicts)} verdicts: {summary}", markup=False)
 
 
+# -- mlplan site (issue 19): one block, so that other commands can be added beside it --------
+
+
+@app.command()
+def site(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Plan files, or folders searched for plans.",
+            show_default=False,
+            metavar="PLAN_OR_DIR",
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The folder to write the site in.")
+    ],
+    tracking_uri: TrackingUri = None,
+    today: Today = None,
+) -> None:
+    """Build a static site of every plan's hypotheses and verdicts (works from file://)."""
+    from mlplan._site import build_site
+
+    report = build_site(paths, output, tracking_uri=tracking_uri, today=_today(today))
+    drawn = plural(len(report.rendered), "plan page")
+    err.print(
+        f"Wrote {report.index}: {drawn} drawn, {len(report.unchanged)} unchanged",
+        markup=False,
+    )
+    for problem in report.problems:
+        err.print(f"error: {problem}", style="red", markup=False)
+    if report.problems:
+        raise typer.Exit(EXIT_INVALID)
+
+
 def _crash_report(error: BaseException) -> Path:
     with tempfile.NamedTemporaryFile(
         "w", prefix="mlplan-crash-", suffix=".log", delete=False, encoding="utf-8"

@@ -16,7 +16,7 @@ from pathlib import Path
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint
 from mlplan._plan.models import Plan
 
-__all__ = ["git_commit", "verdict_tags"]
+__all__ = ["experiment_note", "git_commit", "verdict_tags"]
 
 PREFIX = "mlplan."
 EVIDENCE_LIMIT = 1_000  # a tag shown in a table cell; the full reasoning is in `status`
@@ -24,11 +24,13 @@ GIT_TIMEOUT_S = 10
 
 
 def verdict_tags(
-    plan: Plan, verdicts: Sequence[Verdict], commit: str, today: dt.date
+    plan: Plan, verdicts: Sequence[Verdict], commit: str, today: dt.date, site_url: str = ""
 ) -> dict[str, str]:
     """``mlplan.verdict.<H>`` (the status), ``mlplan.evidence.<H>`` and ``mlplan.criteria.<H>``
-    per hypothesis, and when and from which commit they were published."""
+    per hypothesis, and when and from which commit they were published; the experiment's
+    description (``mlflow.note.content``) with the verdicts on its first line."""
     tags = {
+        NOTE_TAG: experiment_note(plan, verdicts, today, site_url),
         f"{PREFIX}published.on": today.isoformat(),
         f"{PREFIX}published.commit": commit or "none (the plan is not in a git repository)",
     }
@@ -41,6 +43,28 @@ def verdict_tags(
         tags[f"{PREFIX}evidence.{verdict.hypothesis}"] = evidence
         tags[f"{PREFIX}criteria.{verdict.hypothesis}"] = criteria_fingerprint(plan, hypothesis)
     return tags
+
+
+# MLflow's UI shows no experiment tag on any page (3.17.2, checked in a browser: issue 19), but
+# it shows the description above the runs table, its first line even when folded.
+NOTE_TAG = "mlflow.note.content"
+
+
+def experiment_note(
+    plan: Plan, verdicts: Sequence[Verdict], today: dt.date, site_url: str = ""
+) -> str:
+    """The experiment's description: the verdicts on the first line, one line per hypothesis
+    with its reason, the plan's problem, and a link to the plan's page on the site if any."""
+    from mlplan._record.store.runs import EXPERIMENT_NOTE_LIMIT, clip
+
+    summary = ", ".join(f"{v.hypothesis} {v.status}" for v in verdicts)
+    lines = [f"**{plan.title}**: {summary} (mlplan publish, {today})", ""]
+    lines += [f"- **{v.hypothesis}** {v.status}: {v.reason} ({v.runs} runs)" for v in verdicts]
+    lines += ["", plan.problem.statement]
+    if site_url:
+        lines += ["", f"The plan, its evidence and decisions: {site_url}"]
+    lines += ["", "Managed by mlplan: every run is a result for a hypothesis or a baseline."]
+    return clip("\n".join(lines), EXPERIMENT_NOTE_LIMIT)
 
 
 def git_commit(plan_file: Path) -> str:

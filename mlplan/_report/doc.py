@@ -8,6 +8,7 @@ deterministic: the same plan and log always give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 from collections.abc import Mapping, Sequence
@@ -86,6 +87,7 @@ def mermaid_label(value: object, limit: int = 60) -> str:
     return html.escape(flat, quote=True).replace("&quot;", "#quot;")
 
 
+@functools.cache  # one per process: Jinja compiles a template once per environment
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),

@@ -81,6 +81,10 @@ class Store(Protocol):
         """Whether the last results() came from the local copy, not the store itself."""
         ...
 
+    def experiment_ref(self) -> str:
+        """The plan's experiment id, for links into MLflow's UI (from the copy if it knows)."""
+        ...
+
     def matching(
         self,
         kind: ResultKind,

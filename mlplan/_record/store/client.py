@@ -520,6 +520,10 @@ class MlflowStore:
         """Whether the last results() came from the local copy (.mlplan/cache)."""
         return self._read_the_copy
 
+    def experiment_ref(self) -> str:
+        """The experiment id without opening MLflow when the local copy already named it."""
+        return self._quick_experiment_id or self.experiment_id
+
     def results(self, kind: ResultKind | None = None, subject: str | None = None) -> list[Result]:
         """Every finished result of this plan: the local copy if still current, else the store.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -28,11 +29,12 @@ from mlplan._plan.load import load_plan
 from mlplan._record.entry_points import require_entry_point, run_entry_point
 from mlplan._record.journal import Delivery, Journal, SyncReport
 from mlplan._report.doc import LogView, render_markdown, write_markdown
-from mlplan.errors import MlplanError, TrackingError, UsageError
+from mlplan.errors import MlplanError, ResultError, TrackingError, UsageError
 
 if TYPE_CHECKING:
     from mlplan._plan.models import Closure, CriteriaAmendment, Decision
     from mlplan._report.status import StatusReport
+    from mlplan._run.driver import Event, RunReport
 
 __all__ = [
     "BaselineOutcome",
@@ -48,6 +50,7 @@ __all__ = [
     "run_and_log_baseline",
     "run_baseline",
     "run_baselines",
+    "run_plan",
     "start_run",
     "status",
     "sync",
@@ -108,6 +111,8 @@ def record_result(
     if not run_id and not metrics:
         raise UsageError("give at least one metric (--metric KEY=VALUE) or a run (--run-id ID)")
     journal = journal_for(plan, tracking_uri)
+    if not run_id and _handed_to_driver(journal, kind, subject, metrics or {}, params or {}):
+        return Logged("", kind, subject, reported, "the `mlplan run` that runs this script")
     if run_id:
         delivery = journal.attach(run_id, kind, subject, note)
     else:
@@ -133,6 +138,45 @@ def record_result(
     )
 
 
+def _handed_to_driver(
+    journal: Journal,
+    kind: ResultKind,
+    subject: str,
+    metrics: Mapping[str, Any],
+    params: Mapping[str, Any],
+) -> bool:
+    """Inside a cell of `mlplan run`, a result is the cell's: it goes to the result file the
+    driver reads (which logs it), never to the store. Metrics of several calls add up."""
+    from mlplan._run.spec import (
+        ENV_SUBJECT,
+        CellOutcome,
+        in_cell,
+        metrics_of,
+        read_outcome,
+        write_outcome,
+    )
+
+    result = in_cell(journal.loaded.path)
+    if result is None:
+        return False
+    journal.check_subject(kind, subject)
+    cell = os.environ.get(ENV_SUBJECT, "")
+    if subject != cell:
+        raise ResultError(
+            f"this script runs as a cell of {cell} under `mlplan run`; a result for {subject} "
+            "cannot be logged from it"
+        )
+    try:
+        checked = metrics_of(metrics, f"log_result for {subject}")
+    except ValueError as error:
+        raise ResultError(str(error)) from None
+    before = read_outcome(result)
+    if before is not None and before.ok:
+        checked, params = {**before.metrics, **checked}, {**before.params, **params}
+    write_outcome(result, CellOutcome(True, metrics=checked, params=dict(params)))
+    return True
+
+
 def log_result(
     plan: str | Path,
     *,
@@ -151,8 +195,9 @@ def log_result(
     """Log one result for a hypothesis (or a baseline); return its MLflow run id.
 
     With ``run_id``, attach that finished run (made by a training script or autolog) instead.
-    One result per subject and pair key: a second one for the same key is refused unless it
-    names the run it replaces (``replace=``) and why (``reason=``); logging the same values
+    Inside a script that `mlplan run` runs (a cell), the result goes to that run, which logs
+    it (and the returned id is ""). One result per subject and pair key: a second one for the
+    same key is refused unless it names the run it replaces (``replace=``) and why (``reason=``); logging the same values
     again logs nothing and returns the existing run's id.
     """
     return record_result(
@@ -373,6 +418,32 @@ def run_baseline(
         journal, baseline_id, shown, replace=replace, reason=reason
     )
     return delivery.run_id
+
+
+def run_plan(
+    plan: str | Path,
+    ids: Sequence[str] = (),
+    *,
+    jobs: int | None = None,
+    retries: int = 0,
+    timeout: float | None = None,
+    dry_run: bool = False,
+    until: str = "all",
+    tracking_uri: str | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunReport:
+    """Run the plan's matrix: every missing cell of ``ids`` (default: the active hypotheses
+    and their baselines), each in a fresh process, ``jobs`` at a time, each result logged.
+
+    A cell already in the store is skipped, so a second call does nothing and an interrupted
+    one resumes. ``retries`` re-runs cells that produced no result; ``timeout`` stops a cell
+    after that many seconds; ``dry_run`` only reads the matrix. ``on_event`` hears one dict
+    per event (a cell started, logged, failed, skipped).
+    """
+    from mlplan._run.driver import RunOptions, run_matrix
+
+    options = RunOptions(jobs=jobs, retries=retries, timeout=timeout, dry_run=dry_run, until=until)
+    return run_matrix(journal_for(plan, tracking_uri), ids, options, on_event)
 
 
 def verdicts(

@@ -125,6 +125,47 @@ EntryPoint = Annotated[
 ]
 
 
+def _split_command(raw: Any) -> Any:
+    # A command is an argv list; a string is split as a POSIX shell would split it (quotes
+    # group words), but it never reaches a shell: no pipes, globs or variables.
+    if isinstance(raw, str):
+        import shlex
+
+        try:
+            return shlex.split(raw)
+        except ValueError as error:
+            raise ValueError(f"the command cannot be split into words: {error}") from None
+    return raw
+
+
+Command = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1)]],
+    BeforeValidator(_split_command),
+    Field(
+        min_length=1,
+        description="A command run once per cell as an argv list, never through a shell, "
+        "e.g. 'python train.py --seed {seed} --lam {lam}': each {name} in a word is the cell's "
+        "value of that run param ({result} the JSON file to write the metrics to, {python} the "
+        "interpreter running mlplan; {{ and }} are literal braces). A first word `python` is "
+        "that interpreter too.",
+    ),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            ]
+        }
+    ),
+]
+
+
+def _one_way_to_run(entry_point: str | None, command: list[str] | None) -> None:
+    """How a subject produces one result for `mlplan run`: at most one of the two."""
+    if entry_point is not None and command is not None:
+        raise ValueError("give entry_point or command, not both: one way to run each cell")
+
+
 @dataclass(frozen=True)
 class Margin:
     """An amount by which one value must beat (or may trail) another.
@@ -285,6 +326,7 @@ class Baseline(_Section):
     id: Identifier
     description: Text
     entry_point: EntryPoint | None = None
+    command: Command | None = None
     exact: bool = Field(
         default=False,
         description="Deterministic (a rule scored on one fixed test set): a constant, "
@@ -295,6 +337,11 @@ class Baseline(_Section):
         description="Figures a source reports, judged as that source's: a constant, or with "
         "sd and n a Welch test from summary statistics. No results need to be logged.",
     )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Baseline:
+        _one_way_to_run(self.entry_point, self.command)
+        return self
 
 
 class Resampling(_Section):
@@ -469,6 +516,19 @@ class Hypothesis(_Section):
         default=None,
         description="With multiplicity: holm, hypotheses sharing a family form one Holm family.",
     )
+    entry_point: EntryPoint | None = Field(
+        default=None,
+        description="How `mlplan run` produces one result: package.module:function, called "
+        "with the cell's params (seed=3, lam=0.1) and returning {metric: value}.",
+    )
+    command: Command | None = Field(
+        default=None, description="Or a command per cell (see the baselines' command)."
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Hypothesis:
+        _one_way_to_run(self.entry_point, self.command)
+        return self
 
     @property
     def overrides_pair_by(self) -> bool:

@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlplan._plan.models import Baseline
 from mlplan.errors import BaselineError
 
-__all__ = ["BaselineRun", "require_entry_point", "run_entry_point"]
+if TYPE_CHECKING:  # a cell imports this module; pydantic's import would cost it ~0.2 s
+    from mlplan._plan.models import Baseline
+
+__all__ = ["BaselineRun", "load", "require_entry_point", "run_entry_point"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ def _import(module_name: str, folder: Path) -> ModuleType:
     return module
 
 
-def _load(entry_point: str, folder: Path) -> Callable[[], Any]:
+def load(entry_point: str, folder: Path) -> Callable[..., Any]:
+    """The entry point's function, imported from ``folder`` (the plan's) or sys.path."""
     module_name, _, function_name = entry_point.partition(":")
     with _importable_from(folder):
         try:
@@ -109,7 +112,7 @@ def run_entry_point(
 ) -> BaselineRun:
     """Call a baseline's entry point; give up after ``timeout`` seconds if one is given."""
     entry_point = require_entry_point(baseline)
-    function = _load(entry_point, plan_folder)
+    function = load(entry_point, plan_folder)
     started = time.perf_counter()
     arguments = {key: _literal(value) for key, value in (params or {}).items()}
     metrics = _call(

@@ -1,0 +1,426 @@
+"""The driver of `mlplan run`: expand the matrix, run each missing cell once, log its result.
+
+The driver is the only writer to the store: a cell hands back its result file, and the
+driver logs it through the journal with the slot as its identity (the cell's params). A cell
+runs under a per-host lock on its slot, so two `run`s of one plan never run a cell twice on
+one host; a killed `run` leaves its cells to the next one (their results were never logged,
+or were logged: then the slot is filled and skipped).
+
+Ctrl-C (or SIGTERM) stops submitting, stops the running cells and logs what already
+arrived; the driver never writes to the store while a signal can interrupt it half-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mlplan import _clock
+from mlplan._judge.results import Result
+from mlplan._judge.verdicts import active_hypotheses, judge
+from mlplan._record.journal import Journal
+from mlplan._record.locks import LockTakenError, cell_lock
+from mlplan._record.store.runs import plan_digest
+from mlplan._run.local import Ended, LocalExecutor, cores, tail
+from mlplan._run.matrix import Cell, Matrix, expand
+from mlplan._run.spec import CellOutcome, CellSpec, read_outcome
+from mlplan.errors import BaselineError, MlplanError, UsageError
+
+__all__ = ["CellReport", "Event", "RunOptions", "RunReport", "run_matrix"]
+
+Event = dict[str, Any]
+POLL_S = 0.01
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    jobs: int | None = None  # default: the cores
+    retries: int = 0
+    timeout: float | None = None
+    dry_run: bool = False
+    until: str = "all"  # "decided" needs sequential designs (not available yet)
+
+
+@dataclass
+class CellReport:
+    """What became of one cell."""
+
+    cell: Cell
+    status: str  # logged, failed, skipped (already in the store), cancelled
+    run_id: str = ""
+    error: str = ""
+    log: str = ""
+    exit_status: int | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cell": self.cell.label,
+            "kind": self.cell.kind,
+            "subject": self.cell.subject,
+            "params": self.cell.params,
+            "status": self.status,
+            "run_id": self.run_id,
+            "error": self.error,
+            "log": self.log,
+            "exit_status": self.exit_status,
+            "attempts": self.attempts,
+            "seconds": round(self.seconds, 3),
+            "metrics": self.metrics,
+            "ignored": self.ignored,
+        }
+
+
+@dataclass
+class RunReport:
+    matrix: Matrix
+    cells: list[CellReport] = field(default_factory=list)
+    interrupted: bool = False
+    dry_run: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for report in self.cells if report.status == status)
+
+    @property
+    def failed(self) -> list[CellReport]:
+        return [report for report in self.cells if report.status in ("failed", "cancelled")]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cells": len(self.matrix.cells),
+            "done_before": len(self.matrix.done),
+            "logged": self.count("logged"),
+            "failed": self.count("failed"),
+            "skipped": self.count("skipped"),
+            "cancelled": self.count("cancelled"),
+            "manual": self.matrix.manual,
+            "interrupted": self.interrupted,
+        }
+
+
+class _Stop:
+    """Ctrl-C and SIGTERM as a flag the driver reads between steps, never mid-write."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_Stop]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for signum in previous:
+            signal.signal(signum, self._handle)
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.requests += 1
+
+    @property
+    def requested(self) -> bool:
+        return self.requests > 0
+
+
+def _existing(journal: Journal) -> list[Result]:
+    # No store yet: nothing to skip, and `--dry-run` must not create one.
+    if not journal.location.exists():
+        return []
+    return journal.results()
+
+
+def plan_matrix(journal: Journal, ids: Sequence[str]) -> Matrix:
+    """The cells for ``ids`` (default: the active hypotheses and their baselines)."""
+    results = _existing(journal)
+    active: list[str] = []
+    if not ids:
+        active = active_hypotheses(journal.plan, judge(journal.plan, results, _clock.today()))
+    matrix = expand(journal.plan, ids, active, results)
+    _check_runnable(journal, ids, matrix)
+    return matrix
+
+
+def _check_runnable(journal: Journal, ids: Sequence[str], matrix: Matrix) -> None:
+    named = [subject for subject in matrix.manual if subject in ids]
+    if named:
+        subject = named[0]
+        kind = (
+            "baseline"
+            if subject in {b.id for b in journal.plan.experiment.baselines}
+            else ("hypothesis")
+        )
+        flag = "--baseline" if kind == "baseline" else "--hypothesis"
+        raise BaselineError(
+            f"{kind} {subject} declares no entry_point or command, so `mlplan run` cannot run "
+            f"it; declare one in {journal.loaded.path}, or log its result with "
+            f"`mlplan log-result PLAN {flag} {subject} --metric KEY=VALUE`"
+        )
+    if not matrix.cells and matrix.manual:
+        raise BaselineError(
+            "nothing here declares how to run it: give the hypotheses and baselines an "
+            f"entry_point or a command in {journal.loaded.path} (needed: "
+            f"{', '.join(matrix.manual)}), or log their results with `mlplan log-result`"
+        )
+
+
+def run_matrix(
+    journal: Journal,
+    ids: Sequence[str] = (),
+    options: RunOptions = RunOptions(),
+    on_event: Callable[[Event], None] | None = None,
+) -> RunReport:
+    """Run every missing cell for ``ids`` and log each result; see the module's docstring."""
+    if options.until not in ("all", "decided"):
+        raise UsageError(f"--until {options.until!r}: give all or decided")
+    if options.until == "decided":
+        raise UsageError(
+            "--until decided needs a sequential design (experiment.sequential), which is not "
+            "available yet; run the planned matrix with `mlplan run` (runs: N fixes it)"
+        )
+    matrix = plan_matrix(journal, ids)
+    report = RunReport(matrix, dry_run=options.dry_run)
+    if options.dry_run:
+        return report
+    _Driver(journal, matrix, options, on_event or (lambda event: None), report).run()
+    return report
+
+
+class _Driver:
+    def __init__(
+        self,
+        journal: Journal,
+        matrix: Matrix,
+        options: RunOptions,
+        emit: Callable[[Event], None],
+        report: RunReport,
+    ) -> None:
+        self.journal = journal
+        self.matrix = matrix
+        self.options = options
+        self.emit = emit
+        self.report = report
+        self.home = journal.location.home
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        self.folder = self.home / "runs" / f"{stamp}-{os.getpid()}"
+        self.plan_path = journal.loaded.path.resolve()
+        self.plan_sha256 = plan_digest(self.plan_path)
+        self.executor = LocalExecutor(options.jobs or cores(), options.timeout)
+        self.attempts: dict[tuple[Any, ...], int] = {}
+        self.locks: dict[str, contextlib.ExitStack] = {}
+        self.stop = _Stop()
+        self.job_cell: dict[int, Cell] = {}  # each running job's cell, by the job's identity
+
+    def run(self) -> None:
+        queue = list(self.matrix.missing)
+        for cell in self.matrix.done:
+            self._finish(CellReport(cell, "skipped"), "cell_skipped")
+        self.emit(
+            {
+                "event": "run_started",
+                "cells": len(self.matrix.cells),
+                "missing": len(queue),
+                "jobs": self.executor.jobs,
+            }
+        )
+        with self.stop.installed():
+            deferred = self._loop(queue, wait_for_locks=False)
+            if deferred and not self.stop.requested:
+                self._loop(deferred, wait_for_locks=True)
+            if self.stop.requested:
+                self._cancel_all()
+        self.emit({"event": "run_finished", **self.report.to_dict()})
+
+    def _loop(self, queue: list[Cell], wait_for_locks: bool) -> list[Cell]:
+        deferred: list[Cell] = []
+        while (queue and not self.stop.requested) or self.executor.running:
+            while queue and self.executor.free > 0 and not self.stop.requested:
+                cell = queue.pop(0)
+                if not self._lock(cell, wait_for_locks):
+                    deferred.append(cell)
+                    continue
+                if self._filled_meanwhile(cell):
+                    self._unlock(cell)
+                    self._finish(CellReport(cell, "skipped"), "cell_skipped")
+                    continue
+                self._submit(cell)
+            if self.stop.requested:
+                self.executor.cancel()
+            for ended in self.executor.poll():
+                retry = self._ended(ended)
+                if retry is not None:
+                    queue.insert(0, retry)
+            if self.executor.running:
+                time.sleep(POLL_S)
+        return deferred
+
+    # -- one cell ----------------------------------------------------------------------------
+
+    def _lock(self, cell: Cell, wait: bool) -> bool:
+        if cell.slug in self.locks:
+            return True  # a retry keeps the lock its first attempt took
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(cell_lock(self.home, cell.slug, wait=wait))
+        except LockTakenError:
+            return False
+        self.locks[cell.slug] = stack
+        return True
+
+    def _unlock(self, cell: Cell) -> None:
+        stack = self.locks.pop(cell.slug, None)
+        if stack is not None:
+            stack.close()
+
+    def _filled_meanwhile(self, cell: Cell) -> bool:
+        """Whether another run logged this slot since the matrix was read (its lock is ours
+        now, so no one else is running it)."""
+        if not self.journal.location.exists():
+            return False
+        results = self.journal.store.results(cell.kind, cell.subject)
+        return any(cell.filled_by(result) for result in results)
+
+    def _submit(self, cell: Cell) -> None:
+        attempt = self.attempts.get(cell.key, 0) + 1
+        self.attempts[cell.key] = attempt
+        folder = self.folder / cell.slug / f"attempt-{attempt}"
+        folder.mkdir(parents=True, exist_ok=True)
+        subject = (
+            self.journal.plan.hypothesis(cell.subject)
+            if cell.kind == "hypothesis"
+            else self.journal.plan.baseline(cell.subject)
+        )
+        spec = CellSpec(
+            plan=str(self.plan_path),
+            plan_sha256=self.plan_sha256,
+            submission=uuid.uuid4().hex,
+            subject=cell.subject,
+            params=dict(cell.params),
+            entry_point=subject.entry_point,
+            command=list(subject.command) if subject.command is not None else None,
+            result=str(folder / "result.json"),
+            workdir=str(folder),
+        )
+        spec_path = folder / "spec.json"
+        spec.write(spec_path)
+        job = self.executor.submit(spec_path, spec, folder / "log.txt")
+        self.job_cell[id(job)] = cell
+        self.emit(
+            {
+                "event": "cell_started",
+                "cell": cell.label,
+                "attempt": attempt,
+                "submission": spec.submission,
+                "log": str(job.log),
+            }
+        )
+
+    def _ended(self, ended: Ended) -> Cell | None:
+        """Log a cell that ended with a result, or report it; the cell to try again, if any."""
+        cell = self.job_cell.pop(id(ended.job))
+        attempt = self.attempts[cell.key]
+        outcome = read_outcome(Path(ended.job.spec.result))
+        base = CellReport(
+            cell,
+            "failed",
+            log=str(ended.job.log),
+            exit_status=ended.status,
+            attempts=attempt,
+            seconds=ended.seconds,
+        )
+        if ended.cancelled:
+            self._unlock(cell)
+            base.status, base.error = "cancelled", "stopped by Ctrl-C; nothing was logged"
+            self._finish(base, "cell_cancelled")
+            return None
+        if outcome is None or not outcome.ok:
+            base.error = self._why(ended, outcome)
+            if attempt <= self.options.retries and not self.stop.requested:
+                self.emit(
+                    {
+                        "event": "cell_retry",
+                        "cell": cell.label,
+                        "attempt": attempt,
+                        "error": base.error,
+                    }
+                )
+                return cell  # keeps its lock
+            self._unlock(cell)
+            self._finish(base, "cell_failed")
+            return None
+        try:
+            self._log(cell, outcome, ended.job.spec, base)
+        finally:
+            self._unlock(cell)
+        return None
+
+    def _why(self, ended: Ended, outcome: CellOutcome | None) -> str:
+        if ended.timed_out:
+            return f"did not finish within {self.options.timeout:g} s; nothing was logged"
+        if outcome is not None:
+            return outcome.error
+        status = (
+            f"was killed by signal {-ended.status}"
+            if ended.status < 0
+            else f"exited with status {ended.status}"
+        )
+        last = tail(ended.job.log)
+        return f"{status} without a result" + (f"; the end of its output:\n{last}" if last else "")
+
+    def _log(self, cell: Cell, outcome: CellOutcome, spec: CellSpec, base: CellReport) -> None:
+        declared = {metric.key for metric in self.journal.plan.metrics}
+        kept = {key: value for key, value in outcome.metrics.items() if key in declared}
+        base.ignored = sorted(key for key in outcome.metrics if key not in declared)
+        how = spec.entry_point or " ".join(spec.command or [])
+        try:
+            if not kept:
+                raise MlplanError(
+                    f"{cell.subject} returned none of the plan's metrics: "
+                    f"{', '.join(sorted(outcome.metrics)) or 'nothing'}"
+                )
+            submission = self.journal.submission(
+                kind=cell.kind,
+                subject=cell.subject,
+                metrics=kept,
+                note=f"run by mlplan run: {how}",
+                params=outcome.params,
+            )
+            # The run carries the cell's submission id: the one the cell saw in its environment.
+            delivery = self.journal.log(replace(submission, submission_id=spec.submission))
+        except MlplanError as error:
+            base.error = str(error)
+            self._finish(base, "cell_failed")
+            return
+        base.status, base.run_id, base.metrics = "logged", delivery.run_id, kept
+        self._finish(base, "cell_logged")
+
+    def _finish(self, report: CellReport, event: str) -> None:
+        self.report.cells.append(report)
+        self.emit({"event": event, **report.to_dict()})
+
+    def _cancel_all(self) -> None:
+        self.report.interrupted = True
+        self.executor.kill()
+        while self.executor.running:
+            for ended in self.executor.poll():
+                self._ended(ended)
+            time.sleep(POLL_S)

@@ -1,0 +1,234 @@
+"""`mlplan run` on real processes: cells that crash, hang, os._exit, flood stdout, chdir, fork
+or run under resource limits leave mlplan's record and exit status as they should be; a
+`run` killed with kill -9 resumes; two `run`s of one plan run no cell twice; Ctrl-C stops.
+
+Issue 16's chaos tests of the executor: the claim is that the record is unaffected, not that
+user code is sandboxed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import REPO, Capsys, run
+from run_plans import write_plan
+
+from mlplan._api import journal_for
+from mlplan._record.store.runs import plan_digest
+
+pytestmark = pytest.mark.chaos
+
+CHAOS = '''\
+import os, resource, sys, time
+
+def good(seed):
+    return {"acc": 0.5 + seed / 100}
+
+def crash(seed):
+    raise RuntimeError("boom in the cell")
+
+def hang(seed):
+    time.sleep(600)
+
+def exit0(seed):
+    os._exit(0)
+
+def flood(seed):
+    chunk = "x" * 1023 + "\\n"
+    for _ in range(50 * 1024):
+        sys.stdout.write(chunk)
+    return {"acc": 0.6}
+
+def chdir(seed):
+    os.chdir("/")
+    os.makedirs("/tmp/mlplan-chaos-other", exist_ok=True)
+    os.chdir("/tmp/mlplan-chaos-other")
+    open("plan.yaml", "w").write("not the plan")
+    return {"acc": 0.61}
+
+def fork(seed):
+    if os.fork() == 0:  # a child that outlives the cell, holding its output open
+        time.sleep(600)
+        os._exit(0)
+    return {"acc": 0.62}
+
+def nproc(seed):
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    os.fork()
+    return {"acc": 0.63}
+
+def memory(seed):
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    block = bytearray(2 << 30)
+    return {"acc": float(len(block))}
+
+def fsize(seed):
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    return {"acc": 0.64}
+'''
+ONLY_H1 = '    - {id: B1, description: b, reported: {source: paper, metrics: {acc: {value: 0.5}}}}\n'
+NAMES = ("good", "crash", "hang", "exit0", "flood", "chdir", "fork", "nproc", "memory", "fsize")
+
+
+def _baselines() -> str:
+    return ONLY_H1 + "".join(
+        f'    - {{id: B{name}, description: b, entry_point: "study:{name}"}}\n' for name in NAMES
+    )
+
+
+def _runs(plan: Path) -> dict[str, list[dict[str, str]]]:
+    found: dict[str, list[dict[str, str]]] = {}
+    for result in journal_for(plan, refresh=True).results():
+        found.setdefault(result.subject, []).append(dict(result.params))
+    return found
+
+
+def _running(plan: Path) -> list[str]:
+    return [run.run_id for run in journal_for(plan, refresh=True).unfinished()]
+
+
+def test_cells_that_misbehave_fail_alone_and_the_record_is_unaffected(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    plan = write_plan(tmp_path, design="  pair_values: [0]\n", baselines=_baselines(), study=CHAOS)
+    ids = [f"B{name}" for name in NAMES]
+    started = time.monotonic()
+    code, out, err = run(capsys, "run", plan, *ids, "-j", "2", "--timeout", "8", "--retries", "1")
+    assert time.monotonic() - started < 120  # the forked child and the hang did not hold it up
+    assert code == 1
+    runs = _runs(plan)
+    assert sorted(runs) == ["Bchdir", "Bflood", "Bfork", "Bgood", "Bnproc"]
+    assert all(params == [{"seed": "0"}] for params in runs.values())  # each exactly once
+    assert "Bcrash · seed=0 failed: Bcrash (study:crash) failed: RuntimeError: boom" in err
+    assert "Bhang · seed=0 failed: did not finish within 8 s" in err
+    assert "Bexit0 · seed=0 failed: exited with status 0 without a result" in err
+    assert "Bmemory · seed=0 failed: Bmemory (study:memory) failed: MemoryError" in err
+    # Python ignores SIGXFSZ: the cell's own result write fails (and so does its log).
+    assert "Bfsize · seed=0 failed: exited with status 1 without a result" in err
+    assert "its log: " in err
+    assert "5 logged, 0 already in the store, 5 failed" in err
+    # The cell that changed directory did not change which plan the run records.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / '.mlplan' / 'mlflow.db'}")
+    [chdir] = client.search_runs(
+        [client.get_experiment_by_name("mlplan/runs").experiment_id],  # type: ignore[union-attr]
+        "tags.`mlplan.subject` = 'Bchdir'",
+    )
+    assert chdir.data.tags["mlplan.plan_sha256"] == plan_digest(plan)
+    # The flood went to the cell's log, not through mlplan's memory or output.
+    [flood_log] = (tmp_path / ".mlplan" / "runs").glob("*/Bflood-*/attempt-1/log.txt")
+    assert flood_log.stat().st_size >= 50 << 20
+    assert len(out) + len(err) < 100_000
+    assert _running(plan) == []
+    # Nothing the cells left behind is still running: the forked child went with its cell.
+    left = subprocess.run(["pgrep", "-f", "mlplan._run.cell"], capture_output=True, text=True)
+    assert str(tmp_path) not in left.stdout
+    # A second run retries only the failed cells and logs nothing twice.
+    code, _, err = run(capsys, "run", plan, "Bgood", "Bcrash")
+    assert code == 1
+    assert "0 logged, 1 already in the store, 1 failed" in err
+
+
+def _driver(plan: Path, *argv: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlplan", "run", str(plan), "--json", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=plan.parent,
+    )
+
+
+SLOW = """\
+import os, time
+
+def baseline(seed):
+    return {"acc": 0.5 + seed / 100}
+
+def model(seed):
+    with open("ran.txt", "a") as ran:  # one line per execution of a cell
+        ran.write(f"{seed} {os.getpid()}\\n")
+    time.sleep(SECONDS)
+    return {"acc": 0.8 + seed / 100}
+"""
+SEEDS = "  pair_values: [0, 1, 2, 3, 4, 5]\n"
+
+
+def _slow_plan(folder: Path, seconds: float) -> Path:
+    return write_plan(
+        folder, design=SEEDS, baselines=ONLY_H1, study=SLOW.replace("SECONDS", str(seconds))
+    )
+
+
+def _executions(plan: Path) -> list[str]:
+    path = plan.parent / "ran.txt"
+    return sorted(line.split()[0] for line in path.read_text().splitlines()) if path.exists() else []
+
+
+def test_a_run_killed_with_kill_9_resumes_and_counts_every_slot_once(tmp_path: Path) -> None:
+    plan = _slow_plan(tmp_path, 1.0)
+    driver = _driver(plan, "-j", "1")
+    assert driver.stdout is not None
+    logged = 0
+    for line in driver.stdout:
+        if json.loads(line)["event"] == "cell_logged":
+            logged += 1
+        if logged == 2:
+            break
+    time.sleep(0.5)  # the third cell is running now
+    driver.send_signal(signal.SIGKILL)
+    driver.wait(timeout=30)
+    time.sleep(1)
+    resumed = _driver(plan, "-j", "2")
+    _, errors = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, errors
+    runs = _runs(plan)
+    assert sorted(p["seed"] for p in runs["H1"]) == ["0", "1", "2", "3", "4", "5"]
+    assert _running(plan) == []
+    executed = _executions(plan)
+    assert set(executed) == {"0", "1", "2", "3", "4", "5"}
+    assert len(executed) <= 7  # at most the cell killed mid-way ran twice
+
+
+def test_two_runs_of_one_plan_run_no_cell_twice(tmp_path: Path) -> None:
+    plan = _slow_plan(tmp_path, 0.5)
+    first, second = _driver(plan, "-j", "2"), _driver(plan, "-j", "2")
+    for driver in (first, second):
+        _, errors = driver.communicate(timeout=300)
+        assert driver.returncode == 0, errors
+    assert _executions(plan) == ["0", "1", "2", "3", "4", "5"]
+    assert sorted(p["seed"] for p in _runs(plan)["H1"]) == ["0", "1", "2", "3", "4", "5"]
+    assert _running(plan) == []
+
+
+def test_ctrl_c_stops_the_cells_and_leaves_nothing_running(tmp_path: Path) -> None:
+    plan = _slow_plan(tmp_path, 600)
+    driver = _driver(plan, "-j", "2")
+    assert driver.stdout is not None
+    started = 0
+    for line in driver.stdout:
+        started += json.loads(line)["event"] == "cell_started"
+        if started == 2:
+            break
+    time.sleep(1)
+    stopped_at = time.monotonic()
+    driver.send_signal(signal.SIGINT)
+    rest, _ = driver.communicate(timeout=60)
+    assert driver.returncode == 130
+    assert time.monotonic() - stopped_at < 20
+    events = [json.loads(line) for line in rest.splitlines()]
+    assert [e["event"] for e in events].count("cell_cancelled") == 2
+    assert events[-1]["interrupted"] is True
+    left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert left.stdout == ""
+    assert not (tmp_path / ".mlplan" / "mlflow.db").exists() or _running(plan) == []

@@ -17,7 +17,9 @@ from mlplan._run.cell import command_argv
 from mlplan._run.matrix import expand
 from mlplan._run.spec import CellSpec
 
-CONDITIONS = "  pair_values: [0, 1]\n  conditions: [lam]\n  condition_values: {lam: [0.1, 1.0e-3]}\n"
+CONDITIONS = (
+    "  pair_values: [0, 1]\n  conditions: [lam]\n  condition_values: {lam: [0.1, 1.0e-3]}\n"
+)
 
 
 def _result(subject: str, kind: str = "hypothesis", **params: str) -> Result:
@@ -60,7 +62,10 @@ def test_a_logged_slot_is_done_whatever_form_its_values_were_logged_in(tmp_path:
         _result("H1", seed="1"),  # no lam: it fills no slot of a design with conditions
     ]
     matrix = expand(plan, ["H1"], [], logged)
-    assert [cell.label for cell in matrix.done] == ["H1 · seed=0, lam=0.001", "B1 · seed=1, lam=0.1"]
+    assert [cell.label for cell in matrix.done] == [
+        "H1 · seed=0, lam=0.001",
+        "B1 · seed=1, lam=0.1",
+    ]
     assert len(matrix.missing) == 6
 
 
@@ -79,7 +84,12 @@ def test_a_horizon_an_exact_baseline_and_a_baseline_without_a_way_to_run(tmp_pat
     ).plan
     matrix = expand(plan, [], ["H1"], [])
     # runs: 3 takes the first three pair values; a deterministic baseline runs once.
-    assert [cell.label for cell in matrix.cells] == ["H1 · seed=5", "H1 · seed=6", "H1 · seed=7", "B1"]
+    assert [cell.label for cell in matrix.cells] == [
+        "H1 · seed=5",
+        "H1 · seed=6",
+        "H1 · seed=7",
+        "B1",
+    ]
     assert matrix.manual == ["B2"]
 
 
@@ -110,7 +120,7 @@ def _line(plan: Path, text: str) -> int:
     [
         ('command: "python t.py --lr {lr}"', "{lr} in '{lr}' is not a run param", "command"),
         ('command: "python t.py {seed"', "a lone '{'", "command"),
-        ("command: \"python 't.py\"", "cannot be split into words", "command"),
+        ('command: "python \'t.py"', "cannot be split into words", "command"),
         ("entry_point: study:model\n      command: [python]", "not both", "id: H1"),
     ],
 )

@@ -25,7 +25,7 @@ from mlplan._record.store.runs import plan_digest
 
 pytestmark = pytest.mark.chaos
 
-CHAOS = '''\
+CHAOS = """\
 import os, resource, sys, time
 
 def good(seed):
@@ -72,8 +72,10 @@ def memory(seed):
 def fsize(seed):
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     return {"acc": 0.64}
-'''
-ONLY_H1 = '    - {id: B1, description: b, reported: {source: paper, metrics: {acc: {value: 0.5}}}}\n'
+"""
+ONLY_H1 = (
+    "    - {id: B1, description: b, reported: {source: paper, metrics: {acc: {value: 0.5}}}}\n"
+)
 NAMES = ("good", "crash", "hang", "exit0", "flood", "chdir", "fork", "nproc", "memory", "fsize")
 
 
@@ -129,7 +131,9 @@ def test_cells_that_misbehave_fail_alone_and_the_record_is_unaffected(
     assert len(out) + len(err) < 100_000
     assert _running(plan) == []
     # Nothing the cells left behind is still running: the forked child went with its cell.
-    left = subprocess.run(["pgrep", "-f", "mlplan._run.cell"], capture_output=True, text=True)
+    left = subprocess.run(
+        ["pgrep", "-f", "mlplan._run.cell"], capture_output=True, text=True, check=False
+    )
     assert str(tmp_path) not in left.stdout
     # A second run retries only the failed cells and logs nothing twice.
     code, _, err = run(capsys, "run", plan, "Bgood", "Bcrash")
@@ -172,7 +176,9 @@ def _slow_plan(folder: Path, seconds: float) -> Path:
 
 def _executions(plan: Path) -> list[str]:
     path = plan.parent / "ran.txt"
-    return sorted(line.split()[0] for line in path.read_text().splitlines()) if path.exists() else []
+    return (
+        sorted(line.split()[0] for line in path.read_text().splitlines()) if path.exists() else []
+    )
 
 
 def test_a_run_killed_with_kill_9_resumes_and_counts_every_slot_once(tmp_path: Path) -> None:
@@ -229,6 +235,8 @@ def test_ctrl_c_stops_the_cells_and_leaves_nothing_running(tmp_path: Path) -> No
     events = [json.loads(line) for line in rest.splitlines()]
     assert [e["event"] for e in events].count("cell_cancelled") == 2
     assert events[-1]["interrupted"] is True
-    left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    left = subprocess.run(
+        ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False
+    )
     assert left.stdout == ""
     assert not (tmp_path / ".mlplan" / "mlflow.db").exists() or _running(plan) == []

@@ -197,8 +197,8 @@ def log_result(
     With ``run_id``, attach that finished run (made by a training script or autolog) instead.
     Inside a script that `mlplan run` runs (a cell), the result goes to that run, which logs
     it (and the returned id is ""). One result per subject and pair key: a second one for the
-    same key is refused unless it names the run it replaces (``replace=``) and why (``reason=``); logging the same values
-    again logs nothing and returns the existing run's id.
+    same key is refused unless it names the run it replaces (``replace=``) and why
+    (``reason=``); logging the same values again logs nothing and returns the existing run's id.
     """
     return record_result(
         plan,

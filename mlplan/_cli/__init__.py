@@ -620,13 +620,23 @@ def run_cells(
     """Run the plan's matrix: each missing cell in a fresh process, each result logged."""
     from mlplan._api import run_plan
 
-    common = {"jobs": jobs, "retries": retries, "timeout": timeout, "until": until}
+    def call(**extra: Any) -> RunReport:
+        return run_plan(
+            path,
+            ids or (),
+            jobs=jobs,
+            retries=retries,
+            timeout=timeout,
+            until=until,
+            tracking_uri=tracking_uri,
+            **extra,
+        )
+
     if dry_run:
-        report = run_plan(path, ids or (), dry_run=True, tracking_uri=tracking_uri, **common)
-        _print_matrix(report, as_json)
+        _print_matrix(call(dry_run=True), as_json)
         return
     with _progress(as_json) as on_event:
-        report = run_plan(path, ids or (), tracking_uri=tracking_uri, on_event=on_event, **common)
+        report = call(on_event=on_event)
     if not as_json:
         _print_run(report)
     if report.interrupted:

@@ -139,6 +139,11 @@ def test_cells_that_misbehave_fail_alone_and_the_record_is_unaffected(
     code, _, err = run(capsys, "run", plan, "Bgood", "Bcrash")
     assert code == 1
     assert "0 logged, 1 already in the store, 1 failed" in err
+    # `baseline run` goes through the same executor: os._exit(0) is a failure, not exit 0.
+    code, _, err = run(capsys, "baseline", "run", plan, "Bexit0", "Bchdir", "-p", "seed=3")
+    assert code == 1
+    assert "baseline Bexit0 · seed=3: exited with status 0 without a result" in err
+    assert sorted(p["seed"] for p in _runs(plan)["Bchdir"]) == ["0", "3"]
 
 
 def _driver(plan: Path, *argv: str) -> subprocess.Popen[str]:

@@ -26,10 +26,10 @@ from mlplan._files import check_output
 from mlplan._judge.results import ResultKind
 from mlplan._judge.verdicts import Verdict
 from mlplan._plan.load import load_plan
-from mlplan._record.entry_points import require_entry_point, run_entry_point
-from mlplan._record.journal import Delivery, Journal, SyncReport
+from mlplan._record.entry_points import require_entry_point
+from mlplan._record.journal import Journal, SyncReport
 from mlplan._report.doc import LogView, render_markdown, write_markdown
-from mlplan.errors import MlplanError, ResultError, TrackingError, UsageError
+from mlplan.errors import BaselineError, MlplanError, ResultError, TrackingError, UsageError
 
 if TYPE_CHECKING:
     from mlplan._plan.models import Closure, CriteriaAmendment, Decision
@@ -47,7 +47,6 @@ __all__ = [
     "read_log",
     "record_result",
     "render_design_doc",
-    "run_and_log_baseline",
     "run_baseline",
     "run_baselines",
     "run_plan",
@@ -300,44 +299,10 @@ def start_run(
         yield run
 
 
-def run_and_log_baseline(
-    journal: Journal,
-    baseline_id: str,
-    params: Mapping[str, str] | None = None,
-    *,
-    replace: str = "",
-    reason: str = "",
-    timeout: float | None = None,
-) -> tuple[Delivery, float, list[str]]:
-    """Run a baseline's entry point with ``params`` as keyword arguments and log what it
-    returns for the plan's declared metrics, with the params as the run's params."""
-    journal.check_subject("baseline", baseline_id)
-    folder = journal.loaded.path.parent
-    ran = run_entry_point(journal.plan.baseline(baseline_id), folder, params, timeout)
-    declared = {metric.key for metric in journal.plan.metrics}
-    kept = {k: v for k, v in ran.metrics.items() if k in declared}
-    ignored = sorted(k for k in ran.metrics if k not in declared)
-    if not kept:
-        raise MlplanError(
-            f"baseline {baseline_id} returned none of the plan's metrics: "
-            f"{', '.join(sorted(map(str, ran.metrics))) or 'nothing'}"
-        )
-    entry_point = journal.plan.baseline(baseline_id).entry_point
-    submission = journal.submission(
-        kind="baseline",
-        subject=baseline_id,
-        metrics=kept,
-        note=f"measured by running {entry_point}",
-        params=params,
-        replaces=replace,
-        reason=reason,
-    )
-    return journal.log(submission), ran.seconds, ignored
-
-
 @dataclass(frozen=True)
 class BaselineOutcome:
-    """A baseline run by its entry point and logged."""
+    """A baseline run by its entry point (or command) and logged, or found already logged
+    (``deduplicated``: its slot held a result, so nothing was run)."""
 
     baseline: str
     run_id: str
@@ -345,6 +310,18 @@ class BaselineOutcome:
     seconds: float
     ignored: list[str]  # metrics it returned that the plan does not declare
     deduplicated: bool = False
+
+
+def _literal(value: Any) -> Any:
+    """A param typed on the command line as YAML would read it: 3 an int, 0.3 a float."""
+    if not isinstance(value, str):
+        return value
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
 
 
 def run_baselines(
@@ -358,47 +335,62 @@ def run_baselines(
     timeout: float | None = None,
     on_start: Callable[[str], None] | None = None,
 ) -> list[BaselineOutcome]:
-    """Run baselines' entry points (default: every one that has one) and log their results.
+    """Run baselines (default: every one that declares how) and log their results: `mlplan
+    run` for baselines, each cell in a fresh process. With ``params``, one cell per baseline
+    with exactly those params; without, each baseline's planned cells. A cell already in the
+    store is not run again (unless ``replace`` names the run it replaces).
 
-    ``timeout`` bounds each entry point in seconds; ``on_start`` hears each id before it runs.
+    ``timeout`` bounds each cell in seconds; ``on_start`` hears each id before it runs.
     """
+    from mlplan._run.driver import RunOptions, run_matrix
+    from mlplan._run.matrix import Cell
+
     journal = journal_for(plan, tracking_uri)
-    chosen = list(baseline_ids) or [
-        b.id for b in journal.plan.experiment.baselines if b.entry_point is not None
-    ]
+    design = journal.plan.experiment
+    runnable = [b.id for b in design.baselines if b.entry_point or b.command]
+    chosen = list(baseline_ids) or runnable
     if not chosen:
         raise MlplanError(
             "no baseline in this plan declares an entry_point; "
             "log baseline results with `mlplan log-result --baseline`"
         )
-    if replace and len(chosen) > 1:
+    if replace and len(set(chosen)) > 1:
         raise UsageError("--replace names one run: give the one baseline it belongs to")
-    # Every id is checked before any entry point runs: a typo in the third id, or one with no
-    # entry point, must not leave the first two logged behind an error message (both found by
-    # the CLI fuzzer).
+    # Every id is checked before any cell runs: a typo in the third id, or one with no way to
+    # run, must not leave the first two logged behind an error message (the CLI fuzzer).
     for baseline_id in chosen:
         journal.check_subject("baseline", baseline_id)
-        require_entry_point(journal.plan.baseline(baseline_id))
+        if baseline_id not in runnable:
+            require_entry_point(journal.plan.baseline(baseline_id))
     chosen = list(dict.fromkeys(chosen))  # `baseline run PLAN B1 B1` runs B1 once
-    shown = {key: str(value) for key, value in (params or {}).items()}
-    outcomes = []
-    for baseline_id in chosen:
-        if on_start is not None:
-            on_start(baseline_id)
-        delivery, seconds, ignored = run_and_log_baseline(
-            journal, baseline_id, shown, replace=replace, reason=reason, timeout=timeout
+    cells = None
+    if params:
+        typed = {str(key): _literal(value) for key, value in params.items()}
+        cells = [Cell("baseline", baseline_id, typed) for baseline_id in chosen]
+
+    def heard(event: dict[str, Any]) -> None:
+        if on_start is not None and event["event"] == "cell_started":
+            on_start(event["cell"])
+
+    options = RunOptions(timeout=timeout, replace=replace, reason=reason)
+    report = run_matrix(journal, chosen, options, heard, cells)
+    if report.failed:
+        first = report.failed[0]
+        raise BaselineError(
+            f"baseline {first.cell.label}: {first.error}"
+            + (f" (its log: {first.log})" if first.log else "")
         )
-        outcomes.append(
-            BaselineOutcome(
-                baseline_id,
-                delivery.run_id,
-                dict(delivery.submission.metrics),
-                seconds,
-                ignored,
-                delivery.deduplicated,
-            )
+    return [
+        BaselineOutcome(
+            cell.cell.subject,
+            cell.run_id,
+            dict(cell.metrics),
+            cell.seconds,
+            cell.ignored,
+            deduplicated=cell.status == "skipped",
         )
-    return outcomes
+        for cell in report.cells
+    ]
 
 
 def run_baseline(
@@ -410,14 +402,17 @@ def run_baseline(
     replace: str = "",
     reason: str = "",
 ) -> str:
-    """Run a baseline's declared entry point (``params`` as keyword arguments) and log its
-    result; return the run id."""
-    shown = {key: str(value) for key, value in (params or {}).items()}
-    journal = journal_for(plan, tracking_uri)
-    delivery, _, _ = run_and_log_baseline(
-        journal, baseline_id, shown, replace=replace, reason=reason
+    """Run a baseline's declared entry point (``params`` as keyword arguments) in a fresh
+    process and log its result; return the run id (the existing one if already logged)."""
+    outcomes = run_baselines(
+        plan,
+        [baseline_id],
+        tracking_uri=tracking_uri,
+        params=params,
+        replace=replace,
+        reason=reason,
     )
-    return delivery.run_id
+    return outcomes[0].run_id
 
 
 def run_plan(

@@ -323,7 +323,7 @@ def baseline_run(
         typer.Option("--timeout", help="Give up on an entry point after this many seconds.", min=0),
     ] = 3600.0,
 ) -> None:
-    """Run baselines' entry points and log their results."""
+    """Run baselines' entry points and log their results (as `mlplan run PLAN B...`)."""
     from mlplan._api import run_baselines
 
     outcomes = run_baselines(
@@ -339,8 +339,8 @@ def baseline_run(
     for outcome in outcomes:
         if outcome.deduplicated:
             out.print(
-                f"Already logged: baseline {outcome.baseline} gave the same result, run "
-                f"{outcome.run_id}",
+                f"Already logged: baseline {outcome.baseline} has a result for this slot, run "
+                f"{outcome.run_id or '(logged meanwhile)'}; nothing was run",
                 markup=False,
             )
             continue

@@ -31,7 +31,7 @@ from mlplan._record.journal import Journal
 from mlplan._record.locks import LockTakenError, cell_lock
 from mlplan._record.store.runs import plan_digest
 from mlplan._run.local import Ended, LocalExecutor, cores, tail
-from mlplan._run.matrix import Cell, Matrix, expand
+from mlplan._run.matrix import Cell, Matrix, checked, expand
 from mlplan._run.spec import CellOutcome, CellSpec, read_outcome
 from mlplan.errors import BaselineError, MlplanError, UsageError
 
@@ -48,6 +48,8 @@ class RunOptions:
     timeout: float | None = None
     dry_run: bool = False
     until: str = "all"  # "decided" needs sequential designs (not available yet)
+    replace: str = ""  # with one cell: run it although its slot is filled, replacing that run
+    reason: str = ""
 
 
 @dataclass
@@ -149,9 +151,14 @@ def _existing(journal: Journal) -> list[Result]:
     return journal.results()
 
 
-def plan_matrix(journal: Journal, ids: Sequence[str]) -> Matrix:
-    """The cells for ``ids`` (default: the active hypotheses and their baselines)."""
+def plan_matrix(
+    journal: Journal, ids: Sequence[str], cells: Sequence[Cell] | None = None
+) -> Matrix:
+    """The cells for ``ids`` (default: the active hypotheses and their baselines), or the
+    ``cells`` given, with those already in the store marked done."""
     results = _existing(journal)
+    if cells is not None:
+        return checked(list({cell.key: cell for cell in cells}.values()), results)
     active: list[str] = []
     if not ids:
         active = active_hypotheses(journal.plan, judge(journal.plan, results, _clock.today()))
@@ -188,8 +195,10 @@ def run_matrix(
     ids: Sequence[str] = (),
     options: RunOptions = RunOptions(),
     on_event: Callable[[Event], None] | None = None,
+    cells: Sequence[Cell] | None = None,
 ) -> RunReport:
-    """Run every missing cell for ``ids`` and log each result; see the module's docstring."""
+    """Run every missing cell for ``ids`` (or of ``cells``) and log each result; see the
+    module's docstring."""
     if options.until not in ("all", "decided"):
         raise UsageError(f"--until {options.until!r}: give all or decided")
     if options.until == "decided":
@@ -197,7 +206,9 @@ def run_matrix(
             "--until decided needs a sequential design (experiment.sequential), which is not "
             "available yet; run the planned matrix with `mlplan run` (runs: N fixes it)"
         )
-    matrix = plan_matrix(journal, ids)
+    matrix = plan_matrix(journal, ids, cells)
+    if options.replace:  # a replacement runs its cell although the slot is filled
+        matrix = replace(matrix, done=[], filled={})
     report = RunReport(matrix, dry_run=options.dry_run)
     if options.dry_run:
         return report
@@ -233,7 +244,8 @@ class _Driver:
     def run(self) -> None:
         queue = list(self.matrix.missing)
         for cell in self.matrix.done:
-            self._finish(CellReport(cell, "skipped"), "cell_skipped")
+            run_id = self.matrix.filled.get(cell.key, "")
+            self._finish(CellReport(cell, "skipped", run_id=run_id), "cell_skipped")
         self.emit(
             {
                 "event": "run_started",
@@ -294,7 +306,7 @@ class _Driver:
     def _filled_meanwhile(self, cell: Cell) -> bool:
         """Whether another run logged this slot since the matrix was read (its lock is ours
         now, so no one else is running it)."""
-        if not self.journal.location.exists():
+        if self.options.replace or not self.journal.location.exists():
             return False
         results = self.journal.store.results(cell.kind, cell.subject)
         return any(cell.filled_by(result) for result in results)
@@ -403,6 +415,8 @@ class _Driver:
                 metrics=kept,
                 note=f"run by mlplan run: {how}",
                 params=outcome.params,
+                replaces=self.options.replace,
+                reason=self.options.reason,
             )
             # The run carries the cell's submission id: the one the cell saw in its environment.
             delivery = self.journal.log(replace(submission, submission_id=spec.submission))

@@ -20,7 +20,7 @@ from mlplan._plan.models import Baseline, Hypothesis, Plan
 from mlplan._text import did_you_mean
 from mlplan.errors import UsageError
 
-__all__ = ["Cell", "Matrix", "cells_of", "expand", "slot_key"]
+__all__ = ["Cell", "Matrix", "cells_of", "checked", "expand", "slot_key"]
 
 
 def _written(value: Any) -> str:
@@ -72,6 +72,7 @@ class Matrix:
     cells: list[Cell]
     done: list[Cell]
     manual: list[str]  # subjects needed that declare no entry_point or command
+    filled: dict[tuple[Any, ...], str] = field(default_factory=dict)  # done cell → its run id
 
     @property
     def missing(self) -> list[Cell]:
@@ -169,6 +170,17 @@ def expand(
             manual.append(baseline_id)
             continue
         cells += _baseline_cells(plan, baseline, [] if baseline_id in baseline_ids else slots)
-    unique = list({cell.key: cell for cell in cells}.values())
-    done = [cell for cell in unique if any(cell.filled_by(r) for r in results)]
-    return Matrix(unique, done, manual)
+    return checked(list({cell.key: cell for cell in cells}.values()), results, manual)
+
+
+def checked(
+    cells: list[Cell], results: Sequence[Result], manual: list[str] | None = None
+) -> Matrix:
+    """``cells`` with those the ``results`` fill marked done (with the run that fills each)."""
+    filled: dict[tuple[Any, ...], str] = {}
+    for cell in cells:
+        run_id = next((r.run_id for r in results if cell.filled_by(r)), None)
+        if run_id is not None:
+            filled[cell.key] = run_id
+    done = [cell for cell in cells if cell.key in filled]
+    return Matrix(cells, done, manual or [], filled)

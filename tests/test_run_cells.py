@@ -245,3 +245,66 @@ def test_ctrl_c_stops_the_cells_and_leaves_nothing_running(tmp_path: Path) -> No
     )
     assert left.stdout == ""
     assert not (tmp_path / ".mlplan" / "mlflow.db").exists() or _running(plan) == []
+
+
+WAYS = '''\
+import json, os, sys
+from pathlib import Path
+
+def flaky(seed):
+    marker = Path(f"tried-{seed}")
+    if not marker.exists():  # the first attempt dies without a result
+        marker.write_text("")
+        os._exit(3)
+    return {"acc": 0.7}
+'''
+BY_FILE = """\
+import json, os, sys
+seed = int(sys.argv[1])
+with open(os.environ["MLPLAN_RESULT"], "w") as out:
+    json.dump({"metrics": {"acc": 0.6 + seed / 100}, "params": {"extra": "x"}}, out)
+"""
+BY_API = """\
+import sys
+import mlplan
+seed = int(sys.argv[sys.argv.index("--seed") + 1])
+mlplan.log_result("plan.yaml", hypothesis="H2", metrics={"acc": 0.9}, params={"seed": seed})
+"""
+
+
+@pytest.mark.slow
+def test_a_command_returns_its_result_by_file_or_by_log_result_and_retries_retry(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    from run_plans import hypothesis
+
+    hypotheses = (
+        hypothesis("H1", 'command: "python by_file.py {seed}"', "[B1]")
+        + hypothesis("H2", "command: [python, by_api.py, --seed, '{seed}']", "[B1]")
+        + hypothesis("H3", 'entry_point: "study:flaky"', "[B1]")
+    )
+    plan = write_plan(
+        tmp_path,
+        design="  pair_values: [0, 1]\n",
+        baselines=ONLY_H1,
+        hypotheses=hypotheses,
+        study=WAYS,
+    )
+    (tmp_path / "by_file.py").write_text(BY_FILE)
+    (tmp_path / "by_api.py").write_text(BY_API)
+    code, out, err = run(capsys, "run", plan, "H1", "H2", "H3", "--retries", "1", "-j", "2")
+    assert code == 0, err
+    runs = _runs(plan)
+    assert sorted((p["seed"], p.get("extra")) for p in runs["H1"]) == [("0", "x"), ("1", "x")]
+    assert sorted(p["seed"] for p in runs["H2"]) == ["0", "1"]  # logged by the driver, once
+    assert sorted(p["seed"] for p in runs["H3"]) == ["0", "1"]  # each on its second attempt
+    assert "H2 · seed=1" in out
+    # Run names are the same whichever way the result arrived.
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / '.mlplan' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("mlplan/runs")
+    assert experiment is not None
+    names = sorted(r.info.run_name for r in client.search_runs([experiment.experiment_id]))
+    assert names == [f"{h} · seed={s}" for h in ("H1", "H2", "H3") for s in (0, 1)]
+    assert _running(plan) == []

@@ -114,8 +114,10 @@ def _planned_values(
             f"{subject.id} runs once per value of its pair key, but no pair_values are planned",
             "list them in experiment.pair_values, e.g. pair_values: [0, 1, 2, 3, 4]",
         )
+    # A baseline that does not carry a condition serves every value of it; a hypothesis
+    # that runs is measured in each condition, so its values must be planned.
     missing = [c for c in design.conditions if c not in (design.condition_values or {})]
-    if missing:
+    if missing and isinstance(subject, Hypothesis):
         yield Finding(
             where,
             f"{subject.id} runs once per condition, but no values are planned for "

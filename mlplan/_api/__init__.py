@@ -372,7 +372,8 @@ def run_baselines(
         if on_start is not None and event["event"] == "cell_started":
             on_start(event["cell"])
 
-    options = RunOptions(timeout=timeout, replace=replace, reason=reason)
+    # As before `run` existed: a server that does not answer keeps the results in the outbox.
+    options = RunOptions(timeout=timeout, replace=replace, reason=reason, offline=True)
     report = run_matrix(journal, chosen, options, heard, cells)
     if report.failed:
         first = report.failed[0]

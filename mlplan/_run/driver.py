@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from mlplan._record.store.runs import plan_digest
 from mlplan._run.local import Ended, LocalExecutor, cores, tail
 from mlplan._run.matrix import Cell, Matrix, checked, expand
 from mlplan._run.spec import CellOutcome, CellSpec, read_outcome
-from mlplan.errors import BaselineError, MlplanError, UsageError
+from mlplan.errors import BaselineError, MlplanError, StoreUnreachableError, UsageError
 
 __all__ = ["CellReport", "Event", "RunOptions", "RunReport", "run_matrix"]
 
@@ -48,6 +49,7 @@ class RunOptions:
     timeout: float | None = None
     dry_run: bool = False
     until: str = "all"  # "decided" needs sequential designs (not available yet)
+    offline: bool = False  # a store that does not answer: run all the same, results wait
     replace: str = ""  # with one cell: run it although its slot is filled, replacing that run
     reason: str = ""
 
@@ -144,19 +146,26 @@ class _Stop:
         return self.requests > 0
 
 
-def _existing(journal: Journal) -> list[Result]:
+def _existing(journal: Journal, offline: bool = False) -> list[Result] | None:
+    """The results in the store; None when it does not answer and ``offline`` allows that."""
     # No store yet: nothing to skip, and `--dry-run` must not create one.
     if not journal.location.exists():
         return []
-    return journal.results()
+    try:
+        return journal.results()
+    except StoreUnreachableError:
+        if not offline:
+            raise
+        return None
 
 
 def plan_matrix(
-    journal: Journal, ids: Sequence[str], cells: Sequence[Cell] | None = None
+    journal: Journal, ids: Sequence[str], cells: Sequence[Cell] | None = None, offline: bool = False
 ) -> Matrix:
     """The cells for ``ids`` (default: the active hypotheses and their baselines), or the
     ``cells`` given, with those already in the store marked done."""
-    results = _existing(journal)
+    found = _existing(journal, offline)
+    results = found or []
     if cells is not None:
         return checked(list({cell.key: cell for cell in cells}.values()), results)
     active: list[str] = []
@@ -206,7 +215,7 @@ def run_matrix(
             "--until decided needs a sequential design (experiment.sequential), which is not "
             "available yet; run the planned matrix with `mlplan run` (runs: N fixes it)"
         )
-    matrix = plan_matrix(journal, ids, cells)
+    matrix = plan_matrix(journal, ids, cells, options.offline)
     if options.replace:  # a replacement runs its cell although the slot is filled
         matrix = replace(matrix, done=[], filled={})
     report = RunReport(matrix, dry_run=options.dry_run)
@@ -240,6 +249,8 @@ class _Driver:
         self.locks: dict[str, contextlib.ExitStack] = {}
         self.stop = _Stop()
         self.job_cell: dict[int, Cell] = {}  # each running job's cell, by the job's identity
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="mlplan writer")
+        self.writing: list[tuple[Future[str], Cell, CellReport]] = []
 
     def run(self) -> None:
         queue = list(self.matrix.missing)
@@ -255,16 +266,20 @@ class _Driver:
             }
         )
         with self.stop.installed():
-            deferred = self._loop(queue, wait_for_locks=False)
-            if deferred and not self.stop.requested:
-                self._loop(deferred, wait_for_locks=True)
-            if self.stop.requested:
-                self._cancel_all()
+            try:
+                deferred = self._loop(queue, wait_for_locks=False)
+                if deferred and not self.stop.requested:
+                    self._loop(deferred, wait_for_locks=True)
+                if self.stop.requested:
+                    self._cancel_all()
+            finally:
+                self.writer.shutdown(wait=True)
+                self._logged()
         self.emit({"event": "run_finished", **self.report.to_dict()})
 
     def _loop(self, queue: list[Cell], wait_for_locks: bool) -> list[Cell]:
         deferred: list[Cell] = []
-        while (queue and not self.stop.requested) or self.executor.running:
+        while (queue and not self.stop.requested) or self.executor.running or self.writing:
             while queue and self.executor.free > 0 and not self.stop.requested:
                 cell = queue.pop(0)
                 if not self._lock(cell, wait_for_locks):
@@ -281,7 +296,8 @@ class _Driver:
                 retry = self._ended(ended)
                 if retry is not None:
                     queue.insert(0, retry)
-            if self.executor.running:
+            self._logged()
+            if self.executor.running or self.writing:
                 time.sleep(POLL_S)
         return deferred
 
@@ -308,7 +324,18 @@ class _Driver:
         now, so no one else is running it)."""
         if self.options.replace or not self.journal.location.exists():
             return False
-        results = self.journal.store.results(cell.kind, cell.subject)
+        if self.options.offline:
+            try:
+                return self._filled(cell)
+            except StoreUnreachableError:
+                return False  # its result will wait in the outbox, as the journal says
+        return self._filled(cell)
+
+    def _filled(self, cell: Cell) -> bool:
+        # A narrow search by the params as the driver writes them (str of the YAML value, as
+        # the journal stores it): reading the subject's every result per cell grew as n².
+        written = {key: str(value) for key, value in cell.params.items()}
+        results = self.journal.store.matching(cell.kind, cell.subject, written)
         return any(cell.filled_by(result) for result in results)
 
     def _submit(self, cell: Cell) -> None:
@@ -379,10 +406,10 @@ class _Driver:
             self._unlock(cell)
             self._finish(base, "cell_failed")
             return None
-        try:
-            self._log(cell, outcome, ended.job.spec, base)
-        finally:
-            self._unlock(cell)
+        # One writer thread logs while cells go on running: the driver stays the one writer,
+        # and a slow store no longer holds up starting the next cells.
+        future = self.writer.submit(self._log, cell, outcome, ended.job.spec, base)
+        self.writing.append((future, cell, base))
         return None
 
     def _why(self, ended: Ended, outcome: CellOutcome | None) -> str:
@@ -398,7 +425,8 @@ class _Driver:
         last = tail(ended.job.log)
         return f"{status} without a result" + (f"; the end of its output:\n{last}" if last else "")
 
-    def _log(self, cell: Cell, outcome: CellOutcome, spec: CellSpec, base: CellReport) -> None:
+    def _log(self, cell: Cell, outcome: CellOutcome, spec: CellSpec, base: CellReport) -> str:
+        """Log one result (in the writer thread); the event that says how it went."""
         declared = {metric.key for metric in self.journal.plan.metrics}
         kept = {key: value for key, value in outcome.metrics.items() if key in declared}
         base.ignored = sorted(key for key in outcome.metrics if key not in declared)
@@ -413,7 +441,7 @@ class _Driver:
                 kind=cell.kind,
                 subject=cell.subject,
                 metrics=kept,
-                note=f"run by mlplan run: {how}",
+                note=f"measured by running {how}",
                 params=outcome.params,
                 replaces=self.options.replace,
                 reason=self.options.reason,
@@ -422,10 +450,20 @@ class _Driver:
             delivery = self.journal.log(replace(submission, submission_id=spec.submission))
         except MlplanError as error:
             base.error = str(error)
-            self._finish(base, "cell_failed")
-            return
+            return "cell_failed"
         base.status, base.run_id, base.metrics = "logged", delivery.run_id, kept
-        self._finish(base, "cell_logged")
+        return "cell_logged"
+
+    def _logged(self) -> None:
+        """Finish the cells whose results the writer has logged, releasing their locks."""
+        for future, cell, base in list(self.writing):
+            if future.done():
+                self.writing.remove((future, cell, base))
+                try:
+                    event = future.result()  # a bug in logging is raised here, as before
+                finally:
+                    self._unlock(cell)
+                self._finish(base, event)
 
     def _finish(self, report: CellReport, event: str) -> None:
         self.report.cells.append(report)

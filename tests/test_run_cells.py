@@ -247,7 +247,7 @@ def test_ctrl_c_stops_the_cells_and_leaves_nothing_running(tmp_path: Path) -> No
     assert not (tmp_path / ".mlplan" / "mlflow.db").exists() or _running(plan) == []
 
 
-WAYS = '''\
+WAYS = """\
 import json, os, sys
 from pathlib import Path
 
@@ -257,7 +257,7 @@ def flaky(seed):
         marker.write_text("")
         os._exit(3)
     return {"acc": 0.7}
-'''
+"""
 BY_FILE = """\
 import json, os, sys
 seed = int(sys.argv[1])
@@ -266,9 +266,15 @@ with open(os.environ["MLPLAN_RESULT"], "w") as out:
 """
 BY_API = """\
 import sys
+import mlflow
 import mlplan
 seed = int(sys.argv[sys.argv.index("--seed") + 1])
-mlplan.log_result("plan.yaml", hypothesis="H2", metrics={"acc": 0.9}, params={"seed": seed})
+if seed == 0:
+    mlplan.log_result("plan.yaml", hypothesis="H2", metrics={"acc": 0.9}, params={"seed": seed})
+else:  # a training script's own MLflow run: inside a cell it lands in a scratch store
+    with mlplan.start_run("plan.yaml", hypothesis="H2"):
+        mlflow.log_metric("acc", 0.91)
+        mlflow.log_param("lr", 0.01)
 """
 
 
@@ -296,7 +302,8 @@ def test_a_command_returns_its_result_by_file_or_by_log_result_and_retries_retry
     assert code == 0, err
     runs = _runs(plan)
     assert sorted((p["seed"], p.get("extra")) for p in runs["H1"]) == [("0", "x"), ("1", "x")]
-    assert sorted(p["seed"] for p in runs["H2"]) == ["0", "1"]  # logged by the driver, once
+    # Logged by the driver, once each: by log_result, and by start_run with its own param.
+    assert sorted((p["seed"], p.get("lr")) for p in runs["H2"]) == [("0", None), ("1", "0.01")]
     assert sorted(p["seed"] for p in runs["H3"]) == ["0", "1"]  # each on its second attempt
     assert "H2 · seed=1" in out
     # Run names are the same whichever way the result arrived.

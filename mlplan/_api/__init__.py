@@ -295,8 +295,36 @@ def start_run(
     """
     kind, subject = _subject(hypothesis, baseline)
     journal = journal_for(plan, tracking_uri)
+    from mlplan._run.spec import in_cell
+
+    if in_cell(journal.loaded.path) is not None:
+        with _scratch_run(journal, kind, subject) as run:
+            yield run
+        return
     with journal.active_run(journal.open_submission(kind, subject, note)) as run:
         yield run
+
+
+@contextmanager
+def _scratch_run(journal: Journal, kind: ResultKind, subject: str) -> Iterator[Any]:
+    """Inside a cell of `mlplan run`: a run in a scratch store in the cell's folder (autolog
+    works as usual); once it finishes, its metrics and params are the cell's result, which the
+    driver logs. The plan's store is never written from a cell."""
+    import mlflow
+
+    from mlplan._run.spec import ENV_WORKDIR
+
+    journal.check_subject(kind, subject)
+    scratch = Path(os.environ[ENV_WORKDIR]) / "scratch.db"
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(f"sqlite:///{scratch}")
+    try:
+        with mlflow.start_run() as run:
+            yield run
+        data = mlflow.MlflowClient().get_run(run.info.run_id).data
+    finally:
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
+    _handed_to_driver(journal, kind, subject, dict(data.metrics), dict(data.params))
 
 
 @dataclass(frozen=True)

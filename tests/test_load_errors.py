@@ -243,7 +243,7 @@ EXACT: dict[str, list[str]] = {
         "PLAN:41:7: error: unknown key 'sucess_criteria'",
         "    hint: did you mean 'success_criteria'? valid keys here: id, statement, method, "
         "metrics, baselines, success_criteria, guardrails, timebox, on_success, on_failure, "
-        "pair_by, min_runs, runs, resampling, exploratory, family",
+        "pair_by, min_runs, runs, resampling, exploratory, family, entry_point, command",
     ],
     "duplicate_key_nested.yaml": [
         "PLAN:52:9: error: duplicate key 'days' (first defined at line 50)",

@@ -149,7 +149,8 @@ def test_cells_that_misbehave_fail_alone_and_the_record_is_unaffected(
 def _driver(plan: Path, *argv: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_DISABLE_TELEMETRY": "true"}
     return subprocess.Popen(
-        [sys.executable, "-m", "mlplan", "run", str(plan), "--json", *argv],
+        # H1 named: without ids only the active hypotheses run, and H1 may be decided early.
+        [sys.executable, "-m", "mlplan", "run", str(plan), "H1", "--json", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -306,6 +307,7 @@ def test_a_command_returns_its_result_by_file_or_by_log_result_and_retries_retry
     assert sorted((p["seed"], p.get("lr")) for p in runs["H2"]) == [("0", None), ("1", "0.01")]
     assert sorted(p["seed"] for p in runs["H3"]) == ["0", "1"]  # each on its second attempt
     assert "H2 · seed=1" in out
+    assert "  H2: " in out  # where each hypothesis stands after the run
     # Run names are the same whichever way the result arrived.
     from mlflow.tracking import MlflowClient
 

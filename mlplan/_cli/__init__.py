@@ -749,6 +749,8 @@ def _print_run(report: RunReport) -> None:
     if report.count("cancelled"):
         summary += f", {report.count('cancelled')} cancelled"
     (err if report.failed else out).print(summary, markup=False)
+    for hypothesis, status, reason in report.statuses:
+        out.print(f"  {hypothesis}: {status} ({reason})", markup=False)
     for subject in report.matrix.manual:
         err.print(
             f"note: {subject} declares no entry_point or command: log its results by hand",

@@ -93,6 +93,8 @@ class RunReport:
     cells: list[CellReport] = field(default_factory=list)
     interrupted: bool = False
     dry_run: bool = False
+    # After the run: each hypothesis of the matrix, its verdict and why, as `status` says.
+    statuses: list[tuple[str, str, str]] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for report in self.cells if report.status == status)
@@ -275,7 +277,25 @@ class _Driver:
             finally:
                 self.writer.shutdown(wait=True)
                 self._logged()
+        self._statuses()
         self.emit({"event": "run_finished", **self.report.to_dict()})
+
+    def _statuses(self) -> None:
+        """Where the hypotheses stand now, when this run logged anything."""
+        subjects = {c.subject for c in self.matrix.cells if c.kind == "hypothesis"}
+        if not self.report.count("logged") or not subjects:
+            return
+        try:
+            _, verdicts = self.journal.verdicts()
+        except MlplanError:
+            return  # the results are logged; `mlplan status` will say where they stand
+        self.report.statuses = [
+            (v.hypothesis, v.status, v.reason) for v in verdicts if v.hypothesis in subjects
+        ]
+        for hypothesis, status, reason in self.report.statuses:
+            self.emit(
+                {"event": "status", "hypothesis": hypothesis, "status": status, "reason": reason}
+            )
 
     def _loop(self, queue: list[Cell], wait_for_locks: bool) -> list[Cell]:
         deferred: list[Cell] = []

@@ -319,3 +319,43 @@ def test_a_command_returns_its_result_by_file_or_by_log_result_and_retries_retry
     names = sorted(r.info.run_name for r in client.search_runs([experiment.experiment_id]))
     assert names == [f"{h} · seed={s}" for h in ("H1", "H2", "H3") for s in (0, 1)]
     assert _running(plan) == []
+
+
+GPU_STUDY = """\
+import os, time
+
+def model(seed):
+    started = time.time()
+    time.sleep(1)  # so that cells overlap
+    with open("placed.txt", "a") as placed:
+        placed.write(f"{os.environ['CUDA_VISIBLE_DEVICES']} {os.environ['OMP_NUM_THREADS']} "
+                     f"{started} {time.time()}\\n")
+    return {"acc": 0.5}
+"""
+
+
+@pytest.mark.slow
+def test_each_running_cell_gets_its_own_gpus_and_a_share_of_the_cores(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlplan._run.local import cores
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    plan = write_plan(
+        tmp_path,
+        design="  pair_values: [0, 1, 2, 3]\n  execution: {gpus: 1}\n",
+        baselines=ONLY_H1,
+        study=GPU_STUDY,
+    )
+    code, out, err = run(capsys, "run", plan, "H1", "-j", "8", "--json")
+    assert code == 0, err
+    assert json.loads(out.splitlines()[0])["jobs"] == 2  # two GPUs visible, one per cell
+    placed = [line.split() for line in (tmp_path / "placed.txt").read_text().splitlines()]
+    assert len(placed) == 4
+    assert {device for device, *_ in placed} == {"3", "5"}
+    assert {threads for _, threads, *_ in placed} == {str(max(1, cores() // 2))}
+    for one in placed:  # cells that overlapped in time never shared a GPU
+        for other in placed:
+            overlap = float(one[2]) < float(other[3]) and float(other[2]) < float(one[3])
+            assert one is other or not overlap or one[0] != other[0]

@@ -34,6 +34,7 @@ __all__ = [
     "CriteriaAmendment",
     "Criterion",
     "Decision",
+    "Execution",
     "ExperimentDesign",
     "ExperimentLog",
     "GoalGuardrail",
@@ -536,6 +537,17 @@ class Hypothesis(_Section):
         return "pair_by" in self.model_fields_set
 
 
+class Execution(_Section):
+    """How `mlplan run` places each cell (a cluster backend adds its own settings here)."""
+
+    gpus: WholeNumber = Field(
+        default=0,
+        ge=0,
+        description="GPUs each cell needs: each running cell gets its own in "
+        "CUDA_VISIBLE_DEVICES, and -j is capped at the GPUs visible / gpus.",
+    )
+
+
 class ExperimentDesign(_Section):
     data_motivation: Text
     pair_by: PairBy | None = Field(
@@ -575,6 +587,9 @@ class ExperimentDesign(_Section):
     )
     power_at: MarginField | None = Field(
         default=None, description="The margin runs_needed plans for when a criterion has none."
+    )
+    execution: Execution = Field(
+        default_factory=Execution, description="How `mlplan run` places each cell."
     )
     baselines: list[Baseline] = Field(min_length=1)
     hypotheses: list[Hypothesis] = Field(min_length=1)

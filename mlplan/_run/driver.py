@@ -246,7 +246,8 @@ class _Driver:
         self.folder = self.home / "runs" / f"{stamp}-{os.getpid()}"
         self.plan_path = journal.loaded.path.resolve()
         self.plan_sha256 = plan_digest(self.plan_path)
-        self.executor = LocalExecutor(options.jobs or cores(), options.timeout)
+        gpus = journal.plan.experiment.execution.gpus
+        self.executor = LocalExecutor(options.jobs or cores(), options.timeout, gpus)
         self.attempts: dict[tuple[Any, ...], int] = {}
         self.locks: dict[str, contextlib.ExitStack] = {}
         self.stop = _Stop()

@@ -19,8 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlplan._run.spec import CellSpec, argv
+from mlplan.errors import BaselineError
 
-__all__ = ["THREAD_VARIABLES", "Ended", "Job", "LocalExecutor", "cores", "tail"]
+__all__ = [
+    "THREAD_VARIABLES",
+    "Ended",
+    "Job",
+    "LocalExecutor",
+    "cores",
+    "tail",
+    "visible_gpus",
+]
 
 # Every BLAS and OpenMP runtime's thread count: j cells share the cores instead of each
 # starting one thread per core (j × cores threads thrash).
@@ -41,6 +50,20 @@ def cores() -> int:
     if affinity is not None:
         return max(1, len(affinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs cells may use: CUDA_VISIBLE_DEVICES if set, else those nvidia-smi lists."""
+    declared = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if declared is not None:
+        return [device.strip() for device in declared.split(",") if device.strip()]
+    try:
+        listed = subprocess.run(
+            ["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(index) for index, line in enumerate(listed.splitlines()) if line.startswith("GPU")]
 
 
 def tail(path: Path, limit: int = TAIL_BYTES) -> str:
@@ -65,6 +88,7 @@ class Job:
     stopping_since: float | None = None
     timed_out: bool = False
     cancelled: bool = False
+    devices: list[str] = field(default_factory=list)  # its CUDA_VISIBLE_DEVICES
 
 
 @dataclass(frozen=True)
@@ -92,8 +116,15 @@ def _pythonpath() -> str:
 class LocalExecutor:
     """Starts cells as processes and reports them as they end."""
 
-    def __init__(self, jobs: int, timeout: float | None = None) -> None:
-        self.jobs = max(1, jobs)
+    def __init__(self, jobs: int, timeout: float | None = None, gpus: int = 0) -> None:
+        self.gpus = gpus
+        self.free_devices = visible_gpus() if gpus else []
+        if gpus and len(self.free_devices) < gpus:
+            raise BaselineError(
+                f"each cell needs {gpus} GPU(s) (experiment.execution.gpus) but "
+                f"{len(self.free_devices)} are visible (CUDA_VISIBLE_DEVICES or nvidia-smi -L)"
+            )
+        self.jobs = max(1, min(jobs, len(self.free_devices) // gpus) if gpus else jobs)
         self.timeout = timeout
         self.running: list[Job] = []
         threads = str(max(1, cores() // self.jobs))
@@ -110,6 +141,10 @@ class LocalExecutor:
 
     def submit(self, spec_path: Path, spec: CellSpec, log: Path) -> Job:
         environment = {**os.environ, **self._environment, **spec.environment()}
+        devices = self.free_devices[: self.gpus]
+        del self.free_devices[: self.gpus]
+        if self.gpus:
+            environment["CUDA_VISIBLE_DEVICES"] = ",".join(devices)
         with log.open("wb") as output:
             process = subprocess.Popen(
                 argv(spec_path),
@@ -120,7 +155,7 @@ class LocalExecutor:
                 cwd=Path(spec.plan).parent,
                 start_new_session=True,
             )
-        job = Job(spec, log, process)
+        job = Job(spec, log, process, devices=devices)
         self.running.append(job)
         return job
 
@@ -135,6 +170,7 @@ class LocalExecutor:
                 continue
             _kill_group(job.process.pid, signal.SIGKILL)  # what it forked and left behind
             self.running.remove(job)
+            self.free_devices += job.devices  # the next cell may have them
             ended.append(Ended(job, status, now - job.started))
         return ended
 

@@ -710,11 +710,11 @@ def _progress(as_json: bool) -> Iterator[Callable[[dict[str, Any]], None]]:
                 bar.update(task, total=event["cells"])
             elif kind == "cell_started":
                 counts["running"] += 1
+            elif kind == "cell_ended":
+                counts["running"] -= 1
             elif kind in ("cell_logged", "cell_failed", "cell_skipped", "cell_cancelled"):
                 status = event["status"] if event["status"] in counts else "failed"
                 counts[status] += 1
-                if kind != "cell_skipped":
-                    counts["running"] -= 1
                 bar.advance(task)
                 if kind == "cell_failed":
                     bar.console.print(

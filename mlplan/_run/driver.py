@@ -398,6 +398,14 @@ class _Driver:
         """Log a cell that ended with a result, or report it; the cell to try again, if any."""
         cell = self.job_cell.pop(id(ended.job))
         attempt = self.attempts[cell.key]
+        self.emit(
+            {
+                "event": "cell_ended",
+                "cell": cell.label,
+                "exit_status": ended.status,
+                "seconds": round(ended.seconds, 3),
+            }
+        )
         outcome = read_outcome(Path(ended.job.spec.result))
         base = CellReport(
             cell,

@@ -359,3 +359,26 @@ def test_each_running_cell_gets_its_own_gpus_and_a_share_of_the_cores(
         for other in placed:
             overlap = float(one[2]) < float(other[3]) and float(other[2]) < float(one[3])
             assert one is other or not overlap or one[0] != other[0]
+
+
+@pytest.mark.slow
+def test_the_until_decided_hook_stops_a_hypothesis_after_the_deciding_wave(tmp_path: Path) -> None:
+    """The hook sequential designs will use: asked after every wave of -j results."""
+    from mlplan._run.driver import RunOptions, run_matrix
+
+    plan = write_plan(tmp_path, design="  pair_values: [0, 1, 2, 3, 4, 5]\n", baselines=ONLY_H1)
+    looks: list[int] = []
+
+    def decided(journal: object, hypothesis: str) -> bool:
+        looks.append(len(_runs(plan).get(hypothesis, [])))
+        return len(looks) == 2  # the second look decides
+
+    report = run_matrix(
+        journal_for(plan), ["H1"], RunOptions(jobs=1, stop_when=decided), cells=None
+    )
+    assert looks == [1, 2]  # a look after each wave of one, never a result ahead of it
+    assert sorted(p["seed"] for p in _runs(plan)["H1"]) == ["0", "1"]  # the planned order
+    assert report.count("logged") == 2
+    assert {r.error for r in report.cells if r.status == "skipped"} == {
+        "H1 was decided before this cell ran"
+    }

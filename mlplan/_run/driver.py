@@ -49,6 +49,9 @@ class RunOptions:
     timeout: float | None = None
     dry_run: bool = False
     until: str = "all"  # "decided" needs sequential designs (not available yet)
+    # The hook `--until decided` will use: asked after each wave (every `jobs` results of a
+    # hypothesis, and after its last); True stops that hypothesis's cells not yet started.
+    stop_when: Callable[[Journal, str], bool] | None = None
     offline: bool = False  # a store that does not answer: run all the same, results wait
     replace: str = ""  # with one cell: run it although its slot is filled, replacing that run
     reason: str = ""
@@ -254,6 +257,10 @@ class _Driver:
         self.job_cell: dict[int, Cell] = {}  # each running job's cell, by the job's identity
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="mlplan writer")
         self.writing: list[tuple[Future[str], Cell, CellReport]] = []
+        # stop_when's waves: cells started in a hypothesis's current wave, and not yet over
+        self.wave: dict[str, int] = {}
+        self.open: dict[str, int] = {}
+        self.decided: set[str] = set()
 
     def run(self) -> None:
         queue = list(self.matrix.missing)
@@ -302,12 +309,21 @@ class _Driver:
         deferred: list[Cell] = []
         while (queue and not self.stop.requested) or self.executor.running or self.writing:
             while queue and self.executor.free > 0 and not self.stop.requested:
-                cell = queue.pop(0)
+                index = self._startable(queue)
+                if index is None:
+                    break  # every waiting cell belongs to a wave not yet looked at
+                cell = queue.pop(index)
+                if cell.kind == "hypothesis" and cell.subject in self.decided:
+                    note = f"{cell.subject} was decided before this cell ran"
+                    self._finish(CellReport(cell, "skipped", error=note), "cell_not_needed")
+                    continue
                 if not self._lock(cell, wait_for_locks):
+                    self._unstart(cell)
                     deferred.append(cell)
                     continue
                 if self._filled_meanwhile(cell):
                     self._unlock(cell)
+                    self._unstart(cell)
                     self._finish(CellReport(cell, "skipped"), "cell_skipped")
                     continue
                 self._submit(cell)
@@ -419,6 +435,7 @@ class _Driver:
             self._unlock(cell)
             base.status, base.error = "cancelled", "stopped by Ctrl-C; nothing was logged"
             self._finish(base, "cell_cancelled")
+            self._look(cell)
             return None
         if outcome is None or not outcome.ok:
             base.error = self._why(ended, outcome)
@@ -431,9 +448,11 @@ class _Driver:
                         "error": base.error,
                     }
                 )
+                self._unstart(cell)
                 return cell  # keeps its lock
             self._unlock(cell)
             self._finish(base, "cell_failed")
+            self._look(cell)
             return None
         # One writer thread logs while cells go on running: the driver stays the one writer,
         # and a slow store no longer holds up starting the next cells.
@@ -493,6 +512,40 @@ class _Driver:
                 finally:
                     self._unlock(cell)
                 self._finish(base, event)
+                self._look(cell)
+
+    def _startable(self, queue: list[Cell]) -> int | None:
+        """The first cell that may start: with a stop_when hook, a hypothesis runs in waves of
+        `jobs` cells, and its next wave starts only after the last one was looked at."""
+        if self.options.stop_when is None:
+            return 0
+        for index, cell in enumerate(queue):
+            if cell.kind != "hypothesis" or cell.subject in self.decided:
+                return index
+            if self.wave.get(cell.subject, 0) < self.executor.jobs:
+                self.wave[cell.subject] = self.wave.get(cell.subject, 0) + 1
+                self.open[cell.subject] = self.open.get(cell.subject, 0) + 1
+                return index
+        return None
+
+    def _unstart(self, cell: Cell) -> None:
+        """A cell counted in its wave that did not run after all (deferred, filled, retried)."""
+        counted = self.options.stop_when is not None and cell.kind == "hypothesis"
+        if counted and cell.subject not in self.decided:
+            self.wave[cell.subject] -= 1
+            self.open[cell.subject] -= 1
+
+    def _look(self, cell: Cell) -> None:
+        """When a wave of a hypothesis's cells has ended, ask whether it is decided."""
+        if self.options.stop_when is None or cell.kind != "hypothesis":
+            return
+        self.open[cell.subject] -= 1
+        if self.open[cell.subject]:
+            return  # the wave is not over
+        self.wave[cell.subject] = 0
+        if cell.subject not in self.decided and self.options.stop_when(self.journal, cell.subject):
+            self.decided.add(cell.subject)
+            self.emit({"event": "decided", "hypothesis": cell.subject})
 
     def _finish(self, report: CellReport, event: str) -> None:
         self.report.cells.append(report)

@@ -310,21 +310,13 @@ def _scratch_run(journal: Journal, kind: ResultKind, subject: str) -> Iterator[A
     """Inside a cell of `mlplan run`: a run in a scratch store in the cell's folder (autolog
     works as usual); once it finishes, its metrics and params are the cell's result, which the
     driver logs. The plan's store is never written from a cell."""
-    import mlflow
-
+    from mlplan._record.store.scratch import scratch_run
     from mlplan._run.spec import ENV_WORKDIR
 
     journal.check_subject(kind, subject)
-    scratch = Path(os.environ[ENV_WORKDIR]) / "scratch.db"
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(f"sqlite:///{scratch}")
-    try:
-        with mlflow.start_run() as run:
-            yield run
-        data = mlflow.MlflowClient().get_run(run.info.run_id).data
-    finally:
-        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]
-    _handed_to_driver(journal, kind, subject, dict(data.metrics), dict(data.params))
+    with scratch_run(Path(os.environ[ENV_WORKDIR]) / "scratch.db") as scratch:
+        yield scratch.run
+    _handed_to_driver(journal, kind, subject, scratch.metrics, scratch.params)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+REPORTED_B1 = (
+    "    - {id: B1, description: b, reported: {source: s, metrics: {acc: {value: 0.5}}}}\n"
+)
 STUDY = "def trivial(seed):\n    return {'acc': 0.5 + seed / 1000}\n"
 
 
@@ -39,7 +42,7 @@ def _plan(folder: Path, cells: int) -> Path:
     return write_plan(
         folder,
         design=f"  pair_values: {list(range(cells))}\n",
-        baselines="    - {id: B1, description: b, reported: {source: s, metrics: {acc: {value: 0.5}}}}\n",
+        baselines=REPORTED_B1,
         hypotheses=hypothesis("H1", 'entry_point: "study:trivial"'),
         study=STUDY,
     )
@@ -72,8 +75,8 @@ BARE = textwrap.dedent(
     def log(seed, metrics):
         run = client.create_run(experiment, run_name=f"H1 · seed={seed}")
         now = int(time.time() * 1000)
-        client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
-                         params=[Param("seed", str(seed))])
+        batch = [Metric(k, v, now, 0) for k, v in metrics.items()]
+        client.log_batch(run.info.run_id, metrics=batch, params=[Param("seed", str(seed))])
         client.log_artifact(run.info.run_id, str(folder / "plan.yaml"), artifact_path="plan")
         client.set_terminated(run.info.run_id, "FINISHED")
 
@@ -115,7 +118,8 @@ def main() -> None:
     rounds = [one_round(args.cells, args.jobs) for _ in range(args.repeats)]
     median = {side: statistics.median(r[side] for r in rounds) for side in rounds[0]}
     for side, seconds in median.items():
-        print(f"{side:>7}: {seconds:7.2f} s for {args.cells} cells ({seconds / args.cells:.3f} s/cell)")
+        each = seconds / args.cells
+        print(f"{side:>7}: {seconds:7.2f} s for {args.cells} cells ({each:.3f} s/cell)")
     for bare in ("spawn", "pool"):
         extra = (median["mlplan"] - median[bare]) / args.cells
         print(f"mlplan run over bare {bare}: {extra:+.3f} s per cell")

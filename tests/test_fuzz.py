@@ -157,7 +157,7 @@ def command_lines(draw: st.DrawFn, plan: str, dead: str) -> list[str]:
         st.sampled_from(
             [
                 *("log-result", "log-result", "status", "render", "sync"),
-                *("validate", "baseline", "schema", "new", "junk"),
+                *("validate", "baseline", "schema", "new", "junk", "run"),
                 *("decide", "amend", "publish"),
             ]
         )
@@ -188,6 +188,15 @@ def command_lines(draw: st.DrawFn, plan: str, dead: str) -> list[str]:
             plan,
             *draw(st.lists(st.sampled_from(["B1", "B2", "B9"]), max_size=2)),
         ]
+    elif command == "run":
+        argv = [
+            command,
+            plan,
+            *draw(st.lists(st.sampled_from(["H1", "B1", "B2", "B9"]), max_size=2)),
+        ]
+        argv += draw(option("--dry-run", "--json")) + draw(
+            maybe("-j", st.sampled_from(["1", "0", "x"]))
+        )
     elif command == "schema":
         argv = [command, *draw(maybe("-o", output))]
     elif command == "new":
@@ -273,6 +282,8 @@ def test_fuzzed_command_lines_keep_the_contract(
         assert_clean(code, err)
         reports = out.splitlines() if argv[0] in ("log-result", "baseline") else []
         delivered = sum(line.startswith(("Logged ", "Baseline ")) for line in reports)
+        if argv[0] == "run":  # `mlplan run`: one line per logged cell, or one JSON event
+            delivered = out.count(" → run ") + out.count('"event": "cell_logged"')
         kept = err.count("kept in")
         after, _ = _total(plan)
         assert after - total == delivered + kept, (argv, out, err)

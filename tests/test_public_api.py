@@ -30,8 +30,8 @@ PUBLIC = {
     # workflows
     "decide", "amend", "log_result", "publish", "read_log", "render_design_doc",
     "run_baseline", "start_run", "verdicts", "LogView", "render_markdown", "record_result",
-    "Logged", "run_baselines", "BaselineOutcome", "status", "StatusReport", "sync", "SyncReport",
-    "build_site",
+    "Logged", "run_baselines", "run_plan", "BaselineOutcome", "status", "StatusReport", "sync",
+    "SyncReport", "build_site",
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",
     "BaselineError", "TrackingError", "StoreUnreachableError", "StoreAuthError", "UsageError",

@@ -309,16 +309,20 @@ def test_baseline_entry_points_and_their_failures(
     make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     plan = make_plan()
+    module = plan.parent / "churn_baselines.py"
+    working = module.read_text()
+    # First broken: a cell already in the store is not run again (`baseline run` is `run`).
+    module.write_text("def usage_drop():\n    raise KeyError('x')\n")
+    assert cli("baseline", "run", plan, "B1") == 1
+    assert "failed: KeyError" in capsys.readouterr().err
+    module.write_text(working)
+
     assert cli("baseline", "run", plan) == 0
     out = capsys.readouterr().out
     assert "recall=0.6" in out
     assert "ignored undeclared metrics: unrelated" in out
     assert cli("baseline", "run", plan, "B2") == 1
     assert "declares no entry_point" in capsys.readouterr().err
-
-    (plan.parent / "churn_baselines.py").write_text("def usage_drop():\n    raise KeyError('x')\n")
-    assert cli("baseline", "run", plan, "B1") == 1
-    assert "failed: KeyError" in capsys.readouterr().err
 
 
 def test_render_without_a_store_says_the_log_is_not_available(

@@ -26,14 +26,15 @@ from mlplan._files import check_output
 from mlplan._judge.results import ResultKind
 from mlplan._judge.verdicts import Verdict
 from mlplan._plan.load import load_plan
-from mlplan._record.entry_points import require_entry_point, run_entry_point
-from mlplan._record.journal import Delivery, Journal, SyncReport
+from mlplan._record.entry_points import require_entry_point
+from mlplan._record.journal import Journal, SyncReport
 from mlplan._report.doc import LogView, render_markdown, write_markdown
-from mlplan.errors import MlplanError, TrackingError, UsageError
+from mlplan.errors import BaselineError, MlplanError, ResultError, TrackingError, UsageError
 
 if TYPE_CHECKING:
     from mlplan._plan.models import Closure, CriteriaAmendment, Decision
     from mlplan._report.status import StatusReport
+    from mlplan._run.driver import Event, RunReport
 
 __all__ = [
     "BaselineOutcome",
@@ -46,9 +47,9 @@ __all__ = [
     "read_log",
     "record_result",
     "render_design_doc",
-    "run_and_log_baseline",
     "run_baseline",
     "run_baselines",
+    "run_plan",
     "start_run",
     "status",
     "sync",
@@ -109,6 +110,8 @@ def record_result(
     if not run_id and not metrics:
         raise UsageError("give at least one metric (--metric KEY=VALUE) or a run (--run-id ID)")
     journal = journal_for(plan, tracking_uri)
+    if not run_id and _handed_to_driver(journal, kind, subject, metrics or {}, params or {}):
+        return Logged("", kind, subject, reported, "the `mlplan run` that runs this script")
     if run_id:
         delivery = journal.attach(run_id, kind, subject, note)
     else:
@@ -134,6 +137,45 @@ def record_result(
     )
 
 
+def _handed_to_driver(
+    journal: Journal,
+    kind: ResultKind,
+    subject: str,
+    metrics: Mapping[str, Any],
+    params: Mapping[str, Any],
+) -> bool:
+    """Inside a cell of `mlplan run`, a result is the cell's: it goes to the result file the
+    driver reads (which logs it), never to the store. Metrics of several calls add up."""
+    from mlplan._run.spec import (
+        ENV_SUBJECT,
+        CellOutcome,
+        in_cell,
+        metrics_of,
+        read_outcome,
+        write_outcome,
+    )
+
+    result = in_cell(journal.loaded.path)
+    if result is None:
+        return False
+    journal.check_subject(kind, subject)
+    cell = os.environ.get(ENV_SUBJECT, "")
+    if subject != cell:
+        raise ResultError(
+            f"this script runs as a cell of {cell} under `mlplan run`; a result for {subject} "
+            "cannot be logged from it"
+        )
+    try:
+        checked = metrics_of(metrics, f"log_result for {subject}")
+    except ValueError as error:
+        raise ResultError(str(error)) from None
+    before = read_outcome(result)
+    if before is not None and before.ok:
+        checked, params = {**before.metrics, **checked}, {**before.params, **params}
+    write_outcome(result, CellOutcome(True, metrics=checked, params=dict(params)))
+    return True
+
+
 def log_result(
     plan: str | Path,
     *,
@@ -152,12 +194,14 @@ def log_result(
     """Log one result for a hypothesis (or a baseline); return its MLflow run id.
 
     With ``run_id``, attach that finished run (made by a training script or autolog) instead.
-    One result per subject and pair key: a second one for the same key is refused unless it
-    names the run it replaces (``replace=``) and why (``reason=``); logging the same values
-    again logs nothing and returns the existing run's id. A writer that raced another one for
-    the same key and lost gets :class:`~mlplan.errors.NotCountedError` (its run is kept,
-    tagged as a duplicate, and not judged). Values are numbers (``0.7`` or ``"0.7"``, never
-    ``"0_7"``, bytes or NaN) within the metric's declared bounds.
+    Inside a script that `mlplan run` runs (a cell), the result goes to that run, which logs
+    it (and the returned id is ""). One result per subject and pair key: a second one for the
+    same key is refused unless it names the run it replaces (``replace=``) and why
+    (``reason=``); logging the same values again logs nothing and returns the existing run's
+    id. A writer that raced another one for the same key and lost gets
+    :class:`~mlplan.errors.NotCountedError` (its run is kept, tagged as a duplicate, and not
+    judged). Values are numbers (``0.7`` or ``"0.7"``, never ``"0_7"``, bytes or NaN) within
+    the metric's declared bounds.
     """
     return record_result(
         plan,
@@ -275,48 +319,34 @@ def start_run(
     """
     kind, subject = _subject(hypothesis, baseline)
     journal = journal_for(plan, tracking_uri)
+    from mlplan._run.spec import in_cell
+
+    if in_cell(journal.loaded.path) is not None:
+        with _scratch_run(journal, kind, subject) as run:
+            yield run
+        return
     with journal.active_run(journal.open_submission(kind, subject, note)) as run:
         yield run
 
 
-def run_and_log_baseline(
-    journal: Journal,
-    baseline_id: str,
-    params: Mapping[str, str] | None = None,
-    *,
-    replace: str = "",
-    reason: str = "",
-    timeout: float | None = None,
-) -> tuple[Delivery, float, list[str]]:
-    """Run a baseline's entry point with ``params`` as keyword arguments and log what it
-    returns for the plan's declared metrics, with the params as the run's params."""
-    journal.check_subject("baseline", baseline_id)
-    folder = journal.loaded.path.parent
-    ran = run_entry_point(journal.plan.baseline(baseline_id), folder, params, timeout)
-    declared = {metric.key for metric in journal.plan.metrics}
-    kept = {k: v for k, v in ran.metrics.items() if k in declared}
-    ignored = sorted(k for k in ran.metrics if k not in declared)
-    if not kept:
-        raise MlplanError(
-            f"baseline {baseline_id} returned none of the plan's metrics: "
-            f"{', '.join(sorted(map(str, ran.metrics))) or 'nothing'}"
-        )
-    entry_point = journal.plan.baseline(baseline_id).entry_point
-    submission = journal.submission(
-        kind="baseline",
-        subject=baseline_id,
-        metrics=kept,
-        note=f"measured by running {entry_point}",
-        params=params,
-        replaces=replace,
-        reason=reason,
-    )
-    return journal.log(submission), ran.seconds, ignored
+@contextmanager
+def _scratch_run(journal: Journal, kind: ResultKind, subject: str) -> Iterator[Any]:
+    """Inside a cell of `mlplan run`: a run in a scratch store in the cell's folder (autolog
+    works as usual); once it finishes, its metrics and params are the cell's result, which the
+    driver logs. The plan's store is never written from a cell."""
+    from mlplan._record.store.scratch import scratch_run
+    from mlplan._run.spec import ENV_WORKDIR
+
+    journal.check_subject(kind, subject)
+    with scratch_run(Path(os.environ[ENV_WORKDIR]) / "scratch.db") as scratch:
+        yield scratch.run
+    _handed_to_driver(journal, kind, subject, scratch.metrics, scratch.params)
 
 
 @dataclass(frozen=True)
 class BaselineOutcome:
-    """A baseline run by its entry point and logged."""
+    """A baseline run by its entry point (or command) and logged, or found already logged
+    (``deduplicated``: its slot held a result, so nothing was run)."""
 
     baseline: str
     run_id: str
@@ -324,6 +354,18 @@ class BaselineOutcome:
     seconds: float
     ignored: list[str]  # metrics it returned that the plan does not declare
     deduplicated: bool = False
+
+
+def _literal(value: Any) -> Any:
+    """A param typed on the command line as YAML would read it: 3 an int, 0.3 a float."""
+    if not isinstance(value, str):
+        return value
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
 
 
 def run_baselines(
@@ -337,47 +379,63 @@ def run_baselines(
     timeout: float | None = None,
     on_start: Callable[[str], None] | None = None,
 ) -> list[BaselineOutcome]:
-    """Run baselines' entry points (default: every one that has one) and log their results.
+    """Run baselines (default: every one that declares how) and log their results: `mlplan
+    run` for baselines, each cell in a fresh process. With ``params``, one cell per baseline
+    with exactly those params; without, each baseline's planned cells. A cell already in the
+    store is not run again (unless ``replace`` names the run it replaces).
 
-    ``timeout`` bounds each entry point in seconds; ``on_start`` hears each id before it runs.
+    ``timeout`` bounds each cell in seconds; ``on_start`` hears each id before it runs.
     """
+    from mlplan._run.driver import RunOptions, run_matrix
+    from mlplan._run.matrix import Cell
+
     journal = journal_for(plan, tracking_uri)
-    chosen = list(baseline_ids) or [
-        b.id for b in journal.plan.experiment.baselines if b.entry_point is not None
-    ]
+    design = journal.plan.experiment
+    runnable = [b.id for b in design.baselines if b.entry_point or b.command]
+    chosen = list(baseline_ids) or runnable
     if not chosen:
         raise MlplanError(
             "no baseline in this plan declares an entry_point; "
             "log baseline results with `mlplan log-result --baseline`"
         )
-    if replace and len(chosen) > 1:
+    if replace and len(set(chosen)) > 1:
         raise UsageError("--replace names one run: give the one baseline it belongs to")
-    # Every id is checked before any entry point runs: a typo in the third id, or one with no
-    # entry point, must not leave the first two logged behind an error message (both found by
-    # the CLI fuzzer).
+    # Every id is checked before any cell runs: a typo in the third id, or one with no way to
+    # run, must not leave the first two logged behind an error message (the CLI fuzzer).
     for baseline_id in chosen:
         journal.check_subject("baseline", baseline_id)
-        require_entry_point(journal.plan.baseline(baseline_id))
+        if baseline_id not in runnable:
+            require_entry_point(journal.plan.baseline(baseline_id))
     chosen = list(dict.fromkeys(chosen))  # `baseline run PLAN B1 B1` runs B1 once
-    shown = {key: str(value) for key, value in (params or {}).items()}
-    outcomes = []
-    for baseline_id in chosen:
-        if on_start is not None:
-            on_start(baseline_id)
-        delivery, seconds, ignored = run_and_log_baseline(
-            journal, baseline_id, shown, replace=replace, reason=reason, timeout=timeout
+    cells = None
+    if params:
+        typed = {str(key): _literal(value) for key, value in params.items()}
+        cells = [Cell("baseline", baseline_id, typed) for baseline_id in chosen]
+
+    def heard(event: dict[str, Any]) -> None:
+        if on_start is not None and event["event"] == "cell_started":
+            on_start(event["cell"])
+
+    # As before `run` existed: a server that does not answer keeps the results in the outbox.
+    options = RunOptions(timeout=timeout, replace=replace, reason=reason, offline=True)
+    report = run_matrix(journal, chosen, options, heard, cells)
+    if report.failed:
+        first = report.failed[0]
+        raise BaselineError(
+            f"baseline {first.cell.label}: {first.error}"
+            + (f" (its log: {first.log})" if first.log else "")
         )
-        outcomes.append(
-            BaselineOutcome(
-                baseline_id,
-                delivery.run_id,
-                dict(delivery.submission.metrics),
-                seconds,
-                ignored,
-                delivery.deduplicated,
-            )
+    return [
+        BaselineOutcome(
+            cell.cell.subject,
+            cell.run_id,
+            dict(cell.metrics),
+            cell.seconds,
+            cell.ignored,
+            deduplicated=cell.status == "skipped",
         )
-    return outcomes
+        for cell in report.cells
+    ]
 
 
 def run_baseline(
@@ -389,14 +447,43 @@ def run_baseline(
     replace: str = "",
     reason: str = "",
 ) -> str:
-    """Run a baseline's declared entry point (``params`` as keyword arguments) and log its
-    result; return the run id."""
-    shown = {key: str(value) for key, value in (params or {}).items()}
-    journal = journal_for(plan, tracking_uri)
-    delivery, _, _ = run_and_log_baseline(
-        journal, baseline_id, shown, replace=replace, reason=reason
+    """Run a baseline's declared entry point (``params`` as keyword arguments) in a fresh
+    process and log its result; return the run id (the existing one if already logged)."""
+    outcomes = run_baselines(
+        plan,
+        [baseline_id],
+        tracking_uri=tracking_uri,
+        params=params,
+        replace=replace,
+        reason=reason,
     )
-    return delivery.run_id
+    return outcomes[0].run_id
+
+
+def run_plan(
+    plan: str | Path,
+    ids: Sequence[str] = (),
+    *,
+    jobs: int | None = None,
+    retries: int = 0,
+    timeout: float | None = None,
+    dry_run: bool = False,
+    until: str = "all",
+    tracking_uri: str | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> RunReport:
+    """Run the plan's matrix: every missing cell of ``ids`` (default: the active hypotheses
+    and their baselines), each in a fresh process, ``jobs`` at a time, each result logged.
+
+    A cell already in the store is skipped, so a second call does nothing and an interrupted
+    one resumes. ``retries`` re-runs cells that produced no result; ``timeout`` stops a cell
+    after that many seconds; ``dry_run`` only reads the matrix. ``on_event`` hears one dict
+    per event (a cell started, logged, failed, skipped).
+    """
+    from mlplan._run.driver import RunOptions, run_matrix
+
+    options = RunOptions(jobs=jobs, retries=retries, timeout=timeout, dry_run=dry_run, until=until)
+    return run_matrix(journal_for(plan, tracking_uri), ids, options, on_event)
 
 
 def verdicts(

@@ -16,9 +16,9 @@ import json
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mlplan._judge.frozen import CriteriaChange
     from mlplan._plan.validate import Report
     from mlplan._report.status import StatusReport
+    from mlplan._run.driver import RunReport
 
 __all__ = ["app", "main"]
 
@@ -328,7 +329,7 @@ def baseline_run(
         typer.Option("--timeout", help="Give up on an entry point after this many seconds.", min=0),
     ] = 3600.0,
 ) -> None:
-    """Run baselines' entry points and log their results."""
+    """Run baselines' entry points and log their results (as `mlplan run PLAN B...`)."""
     from mlplan._api import run_baselines
 
     outcomes = run_baselines(
@@ -344,8 +345,8 @@ def baseline_run(
     for outcome in outcomes:
         if outcome.deduplicated:
             out.print(
-                f"Already logged: baseline {outcome.baseline} gave the same result, run "
-                f"{outcome.run_id}",
+                f"Already logged: baseline {outcome.baseline} has a result for this slot, run "
+                f"{outcome.run_id or '(logged meanwhile)'}; nothing was run",
                 markup=False,
             )
             continue
@@ -640,6 +641,185 @@ def site(
         err.print(f"error: {problem}", style="red", markup=False)
     if report.problems:
         raise typer.Exit(EXIT_INVALID)
+
+
+# --- mlplan run ----------------------------------------------------------------------------
+
+
+@app.command("run")
+def run_cells(
+    path: PlanArgument,
+    ids: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Hypothesis or baseline ids; default: the active hypotheses and their baselines.",
+            metavar="[ID]...",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Cells at a time; default: the cores.", min=1),
+    ] = None,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Re-run a cell that produced no result.", min=0)
+    ] = 0,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="Stop a cell after this many seconds.", min=0),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the matrix and what is missing; run nothing.")
+    ] = False,
+    until: Annotated[
+        str,
+        typer.Option(
+            "--until", help="all: the planned matrix; decided: stop at the first deciding look."
+        ),
+    ] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per event.")] = False,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Run the plan's matrix: each missing cell in a fresh process, each result logged."""
+    from mlplan._api import run_plan
+
+    def call(**extra: Any) -> RunReport:
+        return run_plan(
+            path,
+            ids or (),
+            jobs=jobs,
+            retries=retries,
+            timeout=timeout,
+            until=until,
+            tracking_uri=tracking_uri,
+            **extra,
+        )
+
+    if dry_run:
+        _print_matrix(call(dry_run=True), as_json)
+        return
+    with _progress(as_json) as on_event:
+        report = call(on_event=on_event)
+    if not as_json:
+        _print_run(report)
+    if report.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if report.failed:
+        raise typer.Exit(EXIT_INVALID)
+
+
+def _print_matrix(report: RunReport, as_json: bool) -> None:
+    done = {cell.key for cell in report.matrix.done}
+    if as_json:
+        for cell in report.matrix.cells:
+            line = {
+                "cell": cell.label,
+                "kind": cell.kind,
+                "subject": cell.subject,
+                "params": cell.params,
+                "done": cell.key in done,
+            }
+            out.file.write(json.dumps(line, ensure_ascii=False) + "\n")
+        return
+    for cell in report.matrix.cells:
+        mark = "done   " if cell.key in done else "missing"
+        out.print(f"{mark}  {cell.label}", markup=False)
+    missing = len(report.matrix.cells) - len(done)
+    out.print(f"{plural(len(report.matrix.cells), 'cell')}, {missing} missing", markup=False)
+    for subject in report.matrix.manual:
+        err.print(
+            f"note: {subject} declares no entry_point or command: log it by hand",
+            style="yellow",
+            markup=False,
+        )
+
+
+@contextlib.contextmanager
+def _progress(as_json: bool) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """--json: one line per event; a terminal: a live count; otherwise quiet."""
+    if as_json:
+
+        def line(event: dict[str, Any]) -> None:
+            out.file.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+            out.file.flush()
+
+        yield line
+        return
+    if not err.file.isatty():
+        yield lambda event: None
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    counts = {"logged": 0, "failed": 0, "skipped": 0, "running": 0}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err.rich, transient=True) as bar:
+        task = bar.add_task("cells", total=None)
+
+        def on_event(event: dict[str, Any]) -> None:
+            kind = event["event"]
+            if kind == "run_started":
+                bar.update(task, total=event["cells"])
+            elif kind == "cell_started":
+                counts["running"] += 1
+            elif kind == "cell_ended":
+                counts["running"] -= 1
+            elif kind in ("cell_logged", "cell_failed", "cell_skipped", "cell_cancelled"):
+                status = event["status"] if event["status"] in counts else "failed"
+                counts[status] += 1
+                bar.advance(task)
+                if kind == "cell_failed":
+                    bar.console.print(
+                        f"✗ {event['cell']}: {event['error'].splitlines()[0]}",
+                        style="red",
+                        markup=False,
+                    )
+            bar.update(task, description=", ".join(f"{v} {k}" for k, v in counts.items()))
+
+        yield on_event
+
+
+def _print_run(report: RunReport) -> None:
+    for cell in report.cells:
+        if cell.status == "logged":
+            metrics = ", ".join(f"{k}={v:.4g}" for k, v in cell.metrics.items())
+            extra = (
+                f"; ignored undeclared metrics: {', '.join(cell.ignored)}" if cell.ignored else ""
+            )
+            out.print(
+                f"{cell.cell.label} ({cell.seconds:.1f} s): {metrics} → run {cell.run_id}{extra}",
+                markup=False,
+            )
+    for cell in report.failed:
+        err.print(f"✗ {cell.cell.label} {cell.status}: {cell.error}", style="red", markup=False)
+        if cell.log:
+            err.print(f"  its log: {cell.log}", markup=False)
+    summary = (
+        f"{report.count('logged')} logged, {report.count('skipped')} already in the store, "
+        f"{report.count('failed')} failed"
+    )
+    if report.count("cancelled"):
+        summary += f", {report.count('cancelled')} cancelled"
+    (err if report.failed else out).print(summary, markup=False)
+    for hypothesis, status, reason in report.statuses:
+        out.print(f"  {hypothesis}: {status} ({reason})", markup=False)
+    for subject in report.matrix.manual:
+        err.print(
+            f"note: {subject} declares no entry_point or command: log its results by hand",
+            style="yellow",
+            markup=False,
+        )
 
 
 def _crash_report(error: BaseException) -> Path:

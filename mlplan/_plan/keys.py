@@ -15,7 +15,16 @@ import numbers
 import posixpath
 import re
 
-__all__ = ["MAX_KEY_LENGTH", "NumberError", "canonical", "key_problem", "number"]
+__all__ = [
+    "CELL_WORDS",
+    "MAX_KEY_LENGTH",
+    "PLACEHOLDER",
+    "NumberError",
+    "canonical",
+    "key_problem",
+    "number",
+    "placeholder_problem",
+]
 
 MAX_KEY_LENGTH = 250
 _SAFE = re.compile(r"^[/\w.\- :]*$")
@@ -109,3 +118,25 @@ def canonical(value: str) -> str:
     if found.is_integer() and abs(found) < 2**53:
         return str(int(found))
     return repr(found)
+
+
+# Words of a command are templates: {name} is a run param's value, {{ and }} literal braces.
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+# Placeholders every cell has besides its params (see mlplan._run.spec).
+CELL_WORDS = ("result", "python", "workdir")
+
+
+def placeholder_problem(word: str, known: list[str]) -> str | None:
+    """Why a command word cannot be filled in, or None when every {name} in it is known."""
+    for match in PLACEHOLDER.finditer(word):
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            continue
+        if token in ("{", "}"):
+            return f"a lone {token!r} in {word!r}; write {token * 2} for a literal brace"
+        name = match.group(1)
+        if name not in known:
+            return f"{{{name}}} in {word!r} is not a run param of this subject's cells " + (
+                f"(known: {', '.join('{' + k + '}' for k in known)})"
+            )
+    return None

@@ -40,6 +40,7 @@ __all__ = [
     "CriteriaAmendment",
     "Criterion",
     "Decision",
+    "Execution",
     "ExperimentDesign",
     "ExperimentLog",
     "GoalGuardrail",
@@ -169,6 +170,47 @@ EntryPoint = Annotated[
     StringConstraints(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"),
     Field(description="package.module:function returning a mapping of metric key to value."),
 ]
+
+
+def _split_command(raw: Any) -> Any:
+    # A command is an argv list; a string is split as a POSIX shell would split it (quotes
+    # group words), but it never reaches a shell: no pipes, globs or variables.
+    if isinstance(raw, str):
+        import shlex
+
+        try:
+            return shlex.split(raw)
+        except ValueError as error:
+            raise ValueError(f"the command cannot be split into words: {error}") from None
+    return raw
+
+
+Command = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1)]],
+    BeforeValidator(_split_command),
+    Field(
+        min_length=1,
+        description="A command run once per cell as an argv list, never through a shell, "
+        "e.g. 'python train.py --seed {seed} --lam {lam}': each {name} in a word is the cell's "
+        "value of that run param ({result} the JSON file to write the metrics to, {python} the "
+        "interpreter running mlplan; {{ and }} are literal braces). A first word `python` is "
+        "that interpreter too.",
+    ),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            ]
+        }
+    ),
+]
+
+
+def _one_way_to_run(entry_point: str | None, command: list[str] | None) -> None:
+    """How a subject produces one result for `mlplan run`: at most one of the two."""
+    if entry_point is not None and command is not None:
+        raise ValueError("give entry_point or command, not both: one way to run each cell")
 
 
 @dataclass(frozen=True)
@@ -338,6 +380,7 @@ class Baseline(_Section):
     id: Identifier
     description: Text
     entry_point: EntryPoint | None = None
+    command: Command | None = None
     exact: bool = Field(
         default=False,
         description="Deterministic (a rule scored on one fixed test set): a constant, "
@@ -348,6 +391,11 @@ class Baseline(_Section):
         description="Figures a source reports, judged as that source's: a constant, or with "
         "sd and n a Welch test from summary statistics. No results need to be logged.",
     )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Baseline:
+        _one_way_to_run(self.entry_point, self.command)
+        return self
 
 
 class Resampling(_Section):
@@ -605,11 +653,35 @@ class Hypothesis(_Section):
         description="With multiplicity: graph, a root's share of α (weights sum to at most 1; "
         "what is left is the reserve for roots added later).",
     )
+    entry_point: EntryPoint | None = Field(
+        default=None,
+        description="How `mlplan run` produces one result: package.module:function, called "
+        "with the cell's params (seed=3, lam=0.1) and returning {metric: value}.",
+    )
+    command: Command | None = Field(
+        default=None, description="Or a command per cell (see the baselines' command)."
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Hypothesis:
+        _one_way_to_run(self.entry_point, self.command)
+        return self
 
     @property
     def overrides_pair_by(self) -> bool:
         """True when the plan sets pair_by here, even to null."""
         return "pair_by" in self.model_fields_set
+
+
+class Execution(_Section):
+    """How `mlplan run` places each cell (a cluster backend adds its own settings here)."""
+
+    gpus: WholeNumber = Field(
+        default=0,
+        ge=0,
+        description="GPUs each cell needs: each running cell gets its own in "
+        "CUDA_VISIBLE_DEVICES, and -j is capped at the GPUs visible / gpus.",
+    )
 
 
 class ExperimentDesign(_Section):
@@ -658,6 +730,9 @@ class ExperimentDesign(_Section):
     )
     power_at: MarginField | None = Field(
         default=None, description="The margin runs_needed plans for when a criterion has none."
+    )
+    execution: Execution = Field(
+        default_factory=Execution, description="How `mlplan run` places each cell."
     )
     baselines: list[Baseline] = Field(min_length=1)
     hypotheses: list[Hypothesis] = Field(min_length=1)

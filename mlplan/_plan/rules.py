@@ -14,8 +14,15 @@ from typing import NamedTuple
 
 from mlplan._plan import graph
 from mlplan._plan.amendments import amendment_findings
-from mlplan._plan.keys import canonical, key_problem
-from mlplan._plan.models import TERMINAL_ACTIONS, Criterion, Guardrail, Hypothesis, Plan
+from mlplan._plan.keys import CELL_WORDS, canonical, key_problem, placeholder_problem
+from mlplan._plan.models import (
+    TERMINAL_ACTIONS,
+    Baseline,
+    Criterion,
+    Guardrail,
+    Hypothesis,
+    Plan,
+)
 from mlplan._text import did_you_mean
 from mlplan.errors import Route
 
@@ -47,6 +54,7 @@ def find_problems(plan: Plan) -> list[Finding]:
         _amendments,
         _resampling_needs_pairing,
         _design_fields,
+        _run_declarations,
     )
     found = [finding for check in checks for finding in check(plan)]
     if not found:  # the graph must resolve before its roots can be counted
@@ -216,6 +224,57 @@ def _not_sequential(plan: Plan, hypothesis: Hypothesis) -> str:
     if unpaired:
         return f"it compares unpaired runs with {unpaired[0]} (Welch's t)"
     return ""
+
+
+def _run_declarations(plan: Plan) -> Iterator[Finding]:
+    """A subject that says how it runs can be run: its command's {names} are its cell's params,
+    and the values of its pair key and conditions are planned (the matrix is stated up front)."""
+    design = plan.experiment
+    subjects: list[tuple[Route, str, Hypothesis | Baseline]] = [
+        ((*BASELINES, i), "baseline", b) for i, b in enumerate(design.baselines)
+    ]
+    subjects += [((*HYPOTHESES, i), "hypothesis", h) for i, h in enumerate(design.hypotheses)]
+    for route, kind, subject in subjects:
+        if subject.entry_point is None and subject.command is None:
+            continue
+        keys = plan.key_params(kind, subject.id)
+        for index, word in enumerate(subject.command or []):
+            problem = placeholder_problem(word, [*keys, *CELL_WORDS])
+            if problem is not None:
+                yield Finding(
+                    (*route, "command", index),
+                    problem,
+                    "use the pair key or a condition, e.g. --seed {seed}",
+                )
+        yield from _planned_values(plan, route, kind, subject)
+
+
+def _planned_values(
+    plan: Plan, route: Route, kind: str, subject: Hypothesis | Baseline
+) -> Iterator[Finding]:
+    design = plan.experiment
+    where = (*route, "command" if subject.command is not None else "entry_point")
+    # A baseline without planned pair values runs once (a rule scored on one test set); a
+    # hypothesis that pairs needs its values: its cells are the pair key's values.
+    pairs = isinstance(subject, Hypothesis) and (
+        subject.pair_by if subject.overrides_pair_by else design.pair_by
+    )
+    if pairs and design.pair_values is None:
+        yield Finding(
+            where,
+            f"{subject.id} runs once per value of its pair key, but no pair_values are planned",
+            "list them in experiment.pair_values, e.g. pair_values: [0, 1, 2, 3, 4]",
+        )
+    # A baseline that does not carry a condition serves every value of it; a hypothesis
+    # that runs is measured in each condition, so its values must be planned.
+    missing = [c for c in design.conditions if c not in (design.condition_values or {})]
+    if missing and isinstance(subject, Hypothesis):
+        yield Finding(
+            where,
+            f"{subject.id} runs once per condition, but no values are planned for "
+            + ", ".join(repr(c) for c in missing),
+            "list them in experiment.condition_values, e.g. {lam: [0.1, 1, 10]}",
+        )
 
 
 def _reported_metrics(plan: Plan) -> Iterator[Finding]:

@@ -1,8 +1,10 @@
-"""Running a heuristic baseline's declared entry point.
+"""Finding a declared entry point (a baseline's or a hypothesis's).
 
 An entry point is ``module:function``, found first in the plan's own folder (so a plan can
 ship its baselines beside it) and then on the usual import path. It returns a mapping of
 metric key to value, and takes the run's params as keyword arguments (``seed=3``), if any.
+It is called in a cell of `mlplan run` (mlplan._run.cell), a process of its own: an
+``os._exit``, a ``chdir`` or a hang there never reaches mlplan.
 """
 
 from __future__ import annotations
@@ -10,26 +12,18 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlplan._plan.models import Baseline
 from mlplan.errors import BaselineError
 
-__all__ = ["BaselineRun", "require_entry_point", "run_entry_point"]
+if TYPE_CHECKING:  # a cell imports this module; pydantic's import would cost it ~0.2 s
+    from mlplan._plan.models import Baseline
 
-
-@dataclass(frozen=True)
-class BaselineRun:
-    baseline: str
-    metrics: Mapping[str, Any]
-    seconds: float
+__all__ = ["load", "require_entry_point"]
 
 
 @contextmanager
@@ -55,7 +49,8 @@ def _import(module_name: str, folder: Path) -> ModuleType:
     return module
 
 
-def _load(entry_point: str, folder: Path) -> Callable[[], Any]:
+def load(entry_point: str, folder: Path) -> Callable[..., Any]:
+    """The entry point's function, imported from ``folder`` (the plan's) or sys.path."""
     module_name, _, function_name = entry_point.partition(":")
     with _importable_from(folder):
         try:
@@ -81,16 +76,6 @@ def _load(entry_point: str, folder: Path) -> Callable[[], Any]:
     return function  # type: ignore[no-any-return]
 
 
-def _literal(value: str) -> Any:
-    """A param as the entry point expects it: ``3`` is an int, ``0.3`` a float, else text."""
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            continue
-    return value
-
-
 def require_entry_point(baseline: Baseline) -> str:
     """The baseline's entry point, or a BaselineError saying how to log it by hand."""
     if baseline.entry_point is None:
@@ -99,54 +84,3 @@ def require_entry_point(baseline: Baseline) -> str:
             f"`mlplan log-result PLAN --baseline {baseline.id} --metric KEY=VALUE`"
         )
     return baseline.entry_point
-
-
-def run_entry_point(
-    baseline: Baseline,
-    plan_folder: Path,
-    params: Mapping[str, str] | None = None,
-    timeout: float | None = None,
-) -> BaselineRun:
-    """Call a baseline's entry point; give up after ``timeout`` seconds if one is given."""
-    entry_point = require_entry_point(baseline)
-    function = _load(entry_point, plan_folder)
-    started = time.perf_counter()
-    arguments = {key: _literal(value) for key, value in (params or {}).items()}
-    metrics = _call(
-        lambda: function(**arguments), f"baseline {baseline.id} ({baseline.entry_point})", timeout
-    )
-    if not isinstance(metrics, Mapping):
-        raise BaselineError(
-            f"baseline {baseline.id} returned {type(metrics).__name__}; "
-            "it must return a mapping of metric key to value"
-        )
-    return BaselineRun(baseline.id, dict(metrics), time.perf_counter() - started)
-
-
-def _call(function: Callable[[], Any], what: str, timeout: float | None) -> Any:
-    # Run in a daemon thread so that a timeout can be enforced without killing mlplan, and so
-    # that sys.exit() inside the entry point ends only its thread, never mlplan with exit 0.
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = function()
-        except BaseException as error:
-            outcome["error"] = error
-
-    worker = threading.Thread(target=target, name=f"mlplan {what}", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise BaselineError(f"{what} did not finish within {timeout:g} s; nothing was logged")
-    error = outcome.get("error")
-    if isinstance(error, SystemExit):
-        raise BaselineError(
-            f"{what} called sys.exit({error.code!r}) instead of returning its metrics; "
-            "nothing was logged"
-        )
-    if isinstance(error, KeyboardInterrupt):
-        raise error
-    if error is not None:
-        raise BaselineError(f"{what} failed: {type(error).__name__}: {error}") from error
-    return outcome.get("value")

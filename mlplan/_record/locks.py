@@ -6,12 +6,16 @@ as threads. They may only be nested in this order, outermost first:
 1. ``plan_lock(target)``: one writer of a plan *file* at a time (``mlplan decide``,
    ``mlplan amend``). Held while the plan's results are read to judge it, so everything below
    may be taken inside it.
-2. ``submission_lock(home, submission_id)``: one process delivers a given result at a time.
+2. ``cell_lock(home, slot)``: one process runs a cell of `mlplan run` (a subject's slot) on
+   this host at a time. A try-lock by default (a cell locked elsewhere is being run there, so
+   the driver defers it, and waits for it only once it has nothing else to do). Held from
+   starting the cell's process until its result is logged, so the delivery's locks nest in it.
+3. ``submission_lock(home, submission_id)``: one process delivers a given result at a time.
    A try-lock (it never waits: a result locked elsewhere is being delivered there, so it is
    skipped, and ``LockTakenError`` says so). A writer takes it *before* its outbox entry exists,
    so a sync in another process that finds the entry can never take it from under the writer
    (the CI failure of commit 0d23139: 8 parallel writers, one failed to lock its own entry).
-3. ``store_lock(home)``: one writer of the embedded store at a time, and its creation (two
+4. ``store_lock(home)``: one writer of the embedded store at a time, and its creation (two
    processes creating a new sqlite store at once fail in MLflow's migrations; parallel writers
    meet "database is locked"). It waits up to two minutes, and it is re-entrant through the
    one object a store keeps: writing a run first opens the store, under the same lock.
@@ -45,13 +49,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ORDER",
     "LockTakenError",
+    "cell_lock",
     "held",
     "plan_lock",
     "store_lock",
     "submission_lock",
 ]
 
-ORDER = ("plan", "submission", "store")  # outermost first
+ORDER = ("plan", "cell", "submission", "store")  # outermost first
 PLAN_TIMEOUT_S = 60
 STORE_TIMEOUT_S = 120
 
@@ -103,6 +108,17 @@ def plan_lock(target: Path) -> Iterator[None]:
     home.mkdir(exist_ok=True)
     with _named("plan", FileLock(str(home / f"{target.name}.lock"), timeout=PLAN_TIMEOUT_S)):
         yield
+
+
+def cell_lock(home: Path, slot: str, wait: bool = False) -> AbstractContextManager[None]:
+    """One driver runs the cell ``slot`` on this host at a time; ``LockTakenError`` at once if
+    another does, unless ``wait`` (then it waits as long as that cell runs)."""
+    from filelock import FileLock
+
+    folder = home / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / f"cell-{slot}.lock"), timeout=-1 if wait else 0)
+    return _named("cell", lock, tried=not wait)
 
 
 def submission_lock(home: Path, submission_id: str) -> AbstractContextManager[None]:

@@ -1,0 +1,170 @@
+"""The contract between the driver and a cell, shared by every backend.
+
+A cell runs as ``[sys.executable, "-m", "mlplan._run.cell", SPEC_PATH]``. SPEC_PATH is a JSON
+file the driver writes::
+
+    {"plan": abs path, "plan_sha256": ..., "submission": id, "subject": "H2" | "B1",
+     "params": {...YAML-typed...},
+     "entry_point": "mod:fn" or null, "command": [argv words] or null,
+     "result": abs path of the result JSON the cell must write, "workdir": abs path}
+
+The cell writes the result file atomically, ``{"ok": true, "metrics": {...}, "params": {...}}``
+or ``{"ok": false, "error": "..."}``, and nothing else: the driver reads it and logs through
+the journal, so it is the only writer to the store. A cell whose process ends without a result
+file failed (its exit status, the tail of its log and the log's path say how).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlplan._files import write_atomically
+
+__all__ = [
+    "ENV_PLAN",
+    "ENV_PLAN_SHA256",
+    "ENV_RESULT",
+    "ENV_SUBJECT",
+    "ENV_SUBMISSION",
+    "ENV_WORKDIR",
+    "CellOutcome",
+    "CellSpec",
+    "argv",
+    "read_outcome",
+    "write_outcome",
+]
+
+# What a cell's process (and the command it runs) finds in its environment.
+ENV_PLAN = "MLPLAN_PLAN"
+ENV_PLAN_SHA256 = "MLPLAN_PLAN_SHA256"
+ENV_SUBMISSION = "MLPLAN_SUBMISSION"
+ENV_SUBJECT = "MLPLAN_SUBJECT"
+ENV_RESULT = "MLPLAN_RESULT"
+ENV_WORKDIR = "MLPLAN_WORKDIR"
+# A result file larger than this is not a result (a flood written to the wrong file).
+RESULT_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """One cell as the driver hands it to a backend."""
+
+    plan: str
+    plan_sha256: str
+    submission: str
+    subject: str
+    params: dict[str, Any]
+    entry_point: str | None
+    command: list[str] | None
+    result: str
+    workdir: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=True, allow_nan=False)
+
+    @classmethod
+    def read(cls, path: Path) -> CellSpec:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+
+    def write(self, path: Path) -> None:
+        write_atomically(path, self.to_json())
+
+    def environment(self) -> dict[str, str]:
+        """The variables a cell's process gets: who it is, and where its result goes."""
+        return {
+            ENV_PLAN: self.plan,
+            ENV_PLAN_SHA256: self.plan_sha256,
+            ENV_SUBMISSION: self.submission,
+            ENV_SUBJECT: self.subject,
+            ENV_RESULT: self.result,
+            ENV_WORKDIR: self.workdir,
+        }
+
+
+def argv(spec_path: Path) -> list[str]:
+    """The one way every backend starts a cell."""
+    return [sys.executable, "-m", "mlplan._run.cell", str(spec_path)]
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """What a cell reported: metrics and params, or why it produced none."""
+
+    ok: bool
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+def write_outcome(path: Path, outcome: CellOutcome) -> None:
+    document: dict[str, Any] = (
+        {"ok": True, "metrics": outcome.metrics, "params": outcome.params}
+        if outcome.ok
+        else {"ok": False, "error": outcome.error}
+    )
+    write_atomically(path, json.dumps(document, ensure_ascii=True, allow_nan=False))
+
+
+def read_outcome(path: Path) -> CellOutcome | None:
+    """The cell's result file, or None when there is none; a damaged one is a failed cell."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if size > RESULT_LIMIT:
+        return CellOutcome(False, error=f"its result file {path} is {size} bytes, not a result")
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return CellOutcome(False, error=f"its result file {path} is not JSON ({error})")
+    return _outcome(document, path)
+
+
+def _outcome(document: Any, path: Path) -> CellOutcome:
+    if not isinstance(document, dict) or not isinstance(document.get("ok"), bool):
+        return CellOutcome(False, error=f"its result file {path} is not a cell result")
+    if not document["ok"]:
+        return CellOutcome(False, error=str(document.get("error") or "the cell reported failure"))
+    metrics, params = document.get("metrics"), document.get("params", {})
+    if not isinstance(metrics, dict) or not isinstance(params, dict):
+        return CellOutcome(False, error=f"its result file {path} has no metrics mapping")
+    return CellOutcome(True, metrics=dict(metrics), params=dict(params))
+
+
+def metrics_of(value: Any, what: str) -> dict[str, float]:
+    """A mapping of metric key to number, as an entry point or a result file gives it."""
+    if isinstance(value, Mapping) and isinstance(value.get("metrics"), Mapping):
+        value = value["metrics"]
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"{what} gave {type(value).__name__}; it must give a mapping of metric key to value"
+        )
+    metrics: dict[str, float] = {}
+    for key, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise ValueError(f"{what} gave {key}={number!r}; a metric is a number")
+        if not math.isfinite(number):
+            raise ValueError(f"{what} gave {key}={number!r}; a metric is a finite number")
+        metrics[str(key)] = float(number)
+    return metrics
+
+
+def in_cell(plan: Path) -> Path | None:
+    """The result file to write when this process is a cell of ``plan`` (None otherwise): a
+    script run by `mlplan run` that calls ``mlplan.log_result`` hands its result to the driver."""
+    result, own = os.environ.get(ENV_RESULT), os.environ.get(ENV_PLAN)
+    if not result or not own:
+        return None
+    try:
+        same = Path(own).resolve() == plan.resolve()
+    except OSError:
+        return None
+    return Path(result) if same else None

@@ -26,6 +26,7 @@ LAYERS = [
     ("judge", ("mlplan._judge",)),
     ("record", ("mlplan._record",)),
     ("report", ("mlplan._report",)),
+    ("run", ("mlplan._run",)),
     ("api", ("mlplan._api",)),
     ("public", ("mlplan",)),
     ("cli", ("mlplan._cli", "mlplan.__main__")),

@@ -1,0 +1,1 @@
+"""Running a plan's cells: one fresh process per cell, on this machine or on Slurm."""

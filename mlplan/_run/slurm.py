@@ -307,8 +307,21 @@ def _update_record(
     settled: str | None = None,
     cancelled: Sequence[str] = (),
 ) -> None:
-    """Add jobs and submission intents to the record, atomically and durably (fsync, rename):
-    one driver owns a folder, so there is no lock, only no torn file."""
+    """Add jobs and submission intents to the record, atomically and durably (fsync, rename),
+    under a lock so two drivers sharing a folder cannot lose each other's ids."""
+    from filelock import FileLock
+
+    with FileLock(folder / f".{RECORD}.lock"):
+        _rewrite_record(folder, jobs, pending, settled, cancelled)
+
+
+def _rewrite_record(
+    folder: Path,
+    jobs: Sequence[SlurmJob],
+    pending: Mapping[str, Any] | None,
+    settled: str | None,
+    cancelled: Sequence[str],
+) -> None:
     record = _read_record(folder)
     record["jobs"] = [*record["jobs"], *(job.to_dict() for job in jobs)]
     for entry in record["jobs"]:

@@ -13,7 +13,14 @@ from collections.abc import Iterator
 
 import pytest
 from helpers import REQUIRE_SERVICES
-from slurm.slurm_cluster import Cluster, ClusterUnavailableError, single_node_cluster, start_command
+from slurm.slurm_cluster import (
+    INSTALL,
+    Cluster,
+    ClusterUnavailableError,
+    missing_programs,
+    single_node_cluster,
+    start_command,
+)
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +32,19 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]
             return
     except ClusterUnavailableError as error:
         message = f"no Slurm cluster could start here ({error}); get one with: {start_command()}"
+    if os.environ.get(REQUIRE_SERVICES) == "1":
+        pytest.fail(f"{message} ({REQUIRE_SERVICES}=1 makes this a failure)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def slurm_commands() -> None:
+    """Slurm's client commands, without a cluster (for the tests of a cluster that is not
+    there); skipped, or failed under MLPLAN_REQUIRE_SERVICES=1, when they are not installed."""
+    missing = missing_programs()
+    if not missing:
+        return
+    message = f"{', '.join(missing)} not found: {INSTALL}"
     if os.environ.get(REQUIRE_SERVICES) == "1":
         pytest.fail(f"{message} ({REQUIRE_SERVICES}=1 makes this a failure)", pytrace=False)
     pytest.skip(message)

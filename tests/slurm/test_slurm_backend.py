@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slurm.slurm_cluster import INSTALL, Cluster, missing_programs, write_conf
+from slurm.slurm_cluster import Cluster, write_conf
 
 from mlplan._run import slurm
 from mlplan._run.slurm import JobStatus, SlurmJob, SlurmResources, SlurmUnavailable
@@ -277,11 +277,10 @@ def test_no_sbatch_on_the_path_is_one_clear_error(
     assert "--executor local" in message
 
 
+@pytest.mark.usefixtures("slurm_commands")
 def test_a_configuration_pointing_nowhere_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if missing_programs():
-        pytest.skip(f"needs Slurm's commands installed: {INSTALL}")
     monkeypatch.setenv("SLURM_CONF", str(tmp_path / "nowhere" / "slurm.conf"))
     with pytest.raises(SlurmUnavailable) as raised:
         slurm.submit([cell("pass")], folder=tmp_path / "jobs", env={}, resources=RESOURCES)
@@ -291,12 +290,11 @@ def test_a_configuration_pointing_nowhere_is_one_clear_error(
     )
 
 
+@pytest.mark.usefixtures("slurm_commands")
 def test_a_controller_that_does_not_answer_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A valid slurm.conf whose slurmctld is not running (nothing listens on its port)."""
-    if missing_programs():
-        pytest.skip(f"needs Slurm's commands installed: {INSTALL}")
     monkeypatch.setenv("SLURM_CONF", str(write_conf(tmp_path / "down")))
     folder = tmp_path / "jobs"
     with pytest.raises(SlurmUnavailable) as raised:

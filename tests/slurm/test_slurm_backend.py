@@ -176,26 +176,46 @@ def test_a_job_past_its_time_limit_is_reported_failed(
 def test_a_restarted_driver_reattaches_and_does_not_resubmit(
     slurm_cluster: Cluster, tmp_path: Path
 ) -> None:
+    """A driver process submits, starts waiting, and is killed with SIGKILL; a new one reattaches
+    to the jobs still queued or running and submits nothing."""
     folder = tmp_path / "jobs"
     gate = tmp_path / "go"  # the cells wait for it, so they are queued or running at restart
     results = [tmp_path / f"r{i}.json" for i in range(3)]
     hold = f"import pathlib, time\nwhile not pathlib.Path({str(gate)!r}).exists(): time.sleep(0.2)"
-    submitted = slurm.submit(
-        [writes(path, extra=hold) for path in results],
-        folder=folder,
-        env={},
-        resources=RESOURCES,
-        results=results,
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json, pathlib, sys\n"
+            "from mlplan._run import slurm\n"
+            "argvs, results, folder = json.loads(sys.argv[1])\n"
+            "jobs = slurm.submit(argvs, folder=pathlib.Path(folder), env={}, "
+            "resources=slurm.SlurmResources(time_min=5, job_name='mlplan-test'), "
+            "results=[pathlib.Path(r) for r in results])\n"
+            "slurm.wait(jobs)\n",
+            json.dumps(
+                [[writes(p, extra=hold) for p in results], list(map(str, results)), str(folder)]
+            ),
+        ]
     )
-    ids = [job.job_id for job in submitted]
+    record = folder / "jobs.json"
+    deadline = time.monotonic() + BOUND_S
+    while not (record.exists() and json.loads(record.read_text())["jobs"]):
+        assert driver.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1)  # the driver is polling now
+    driver.kill()
+    driver.wait()
     before = _queue_of("mlplan-test")
-    del submitted  # the driver is gone; only the folder is left
 
     jobs = slurm.reattach(folder)
-    assert [job.job_id for job in jobs] == ids
+    assert len(jobs) == 3
     assert [job.result for job in jobs] == results
     assert all(status.state == "running" for status in slurm.poll(jobs))
     assert _queue_of("mlplan-test") == before  # nothing new was submitted
+    assert sorted(job.job_id for job in jobs) == [
+        job_id for job_id in before if job_id.partition("_")[0] == jobs[0].job_id.partition("_")[0]
+    ]
 
     gate.touch()
     statuses = slurm.wait(jobs, timeout_s=BOUND_S, interval_s=0.5)

@@ -20,6 +20,10 @@ as threads. They may only be nested in this order, outermost first:
    meet "database is locked"). It waits up to two minutes, and it is re-entrant through the
    one object a store keeps: writing a run first opens the store, under the same lock.
 
+Besides these, ``job_record_lock(folder)`` guards the Slurm backend's record of submitted job
+ids; it is a leaf: held only around rewriting that one file, never with another lock taken
+inside it.
+
 Why this order: a lock that waits (plan, store), taken while holding a lock that ranks after
 it, could make two processes each wait for what the other holds until the timeout. The store
 lock is innermost: it is held only around MLflow calls, never around anything that takes
@@ -51,6 +55,7 @@ __all__ = [
     "LockTakenError",
     "cell_lock",
     "held",
+    "job_record_lock",
     "plan_lock",
     "store_lock",
     "submission_lock",
@@ -152,3 +157,11 @@ class StoreLock:
 def store_lock(home: Path) -> StoreLock:
     """The lock that creating and writing the embedded store in ``home`` take."""
     return StoreLock(home)
+
+
+def job_record_lock(record: Path) -> AbstractContextManager[None]:
+    """Two drivers sharing a Slurm job folder rewrite its record of job ids one at a time (a
+    leaf lock: nothing else is taken while it is held)."""
+    from filelock import FileLock
+
+    return _named("job record", FileLock(str(record.with_name(f".{record.name}.lock"))))

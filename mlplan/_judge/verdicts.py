@@ -76,9 +76,11 @@ from mlplan._judge.model import (
     Status,
     Verdict,
 )
+from mlplan._judge.procedures import Test
 from mlplan._judge.results import Result
 from mlplan._judge.rules import needed_baselines
 from mlplan._plan import graph
+from mlplan._plan.keys import canonical
 from mlplan._plan.models import (
     TERMINAL_ACTIONS,
     Decision,
@@ -139,6 +141,22 @@ def _split_then(step: NextStep | None) -> tuple[str | None, str | None]:
     return step.then, None
 
 
+def _pairs(pair_by: str | None, runs: Sequence[Result]) -> int:
+    """How many pair values the hypothesis has results for (the horizon counts these)."""
+    if pair_by is None:
+        return len(runs)
+    return len({canonical(str(r.params[pair_by])) for r in runs if pair_by in r.params})
+
+
+def _short_of_horizon(planned: int | None, tests: Sequence[Test], runs: int) -> str:
+    """A check that cannot be judged yet (a baseline's interval still spans 0, say) short of a
+    fixed horizon is still running: the horizon decides, and more runs may settle it (found
+    when a loaded machine made LightTrack's fps baseline too noisy at n = 3)."""
+    if planned is None or runs >= planned or not any(t.problem for t in tests):
+        return ""
+    return f"running ({runs} of {planned}): the horizon decides at runs: {planned}"
+
+
 def _verdict(
     prepared: Prepared,
     results: Sequence[Result],
@@ -151,7 +169,9 @@ def _verdict(
     min_runs = ctx.settings.min_runs
     checks = tuple(decide_checks(prepared.tests, level[0], failure_alpha, min_runs))
     runs = prepared.runs
-    waiting = next((t.waiting for t in prepared.tests if t.waiting), "")
+    waiting = next((t.waiting for t in prepared.tests if t.waiting), "") or _short_of_horizon(
+        ctx.settings.runs, prepared.tests, _pairs(ctx.settings.pair_by, prepared.runs)
+    )
     judged = status_of(len(runs), prepared.missing, checks, bool(waiting))
     deadline = hypothesis.timebox.deadline
     closure = _closure(ctx.plan, hypothesis.id)

@@ -318,7 +318,11 @@ def intervals(tests: Sequence[TTest]) -> list[tuple[float, float, float]]:
     return [(t.mean, *t.interval()) for t in tests]
 
 
-def status(checks: Sequence[str]) -> str:
+def status(checks: Sequence[str], short_of_horizon: bool = False) -> str:
+    """What the checks' outcomes make of a hypothesis; an unresolved one short of its fixed
+    horizon (runs: N) is still running (issue 17)."""
     if "fail" in checks:
         return "failed"
-    return "succeeded" if set(checks) == {"pass"} else "inconclusive"
+    if set(checks) == {"pass"}:
+        return "succeeded"
+    return "running" if short_of_horizon else "inconclusive"

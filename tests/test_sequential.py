@@ -425,3 +425,41 @@ def test_a_sequential_plan_through_the_store_and_the_command_line(
     assert h2["status"] == "succeeded" and "decided at n = " in h2["reason"]
     assert all(c["interval"].startswith("95% repeated CI at n = ") for c in h2["checks"])
     assert cli("render", path) == 0
+
+
+@pytest.mark.slow  # a real MLflow store and the command line
+def test_a_replacement_under_a_sequential_design_is_refused_before_it_is_logged(
+    make_plan: Any, capsys: Any
+) -> None:
+    # The journal refuses it with one message (the judge refusing to decide on one that got
+    # through is the second line of defence); a hypothesis with no design still replaces.
+    from mlplan._api import journal_for
+    from mlplan.errors import ResultError
+
+    path = make_plan()
+    edited(
+        path,
+        "      timebox: {days: 5,",
+        "      sequential: {max_runs: 12}\n      timebox: {days: 5,",
+    )
+    base = mlplan.log_result(path, baseline="B1", metrics={"recall": 0.6}, params={"seed": 0})
+    args = ["log-result", path, "-H", "H2", "-p", "seed=0", "-m", "recall=0.9"]
+    assert cli(*args, "-m", "latency_ms=20") == 0
+    first = capsys.readouterr().out.split("run ")[1].split()[0]
+    again = [*args, "-m", "latency_ms=21", "--replace", first, "--reason", "bad split"]
+    assert cli(*again) == 1
+    err = capsys.readouterr().err
+    assert "group-sequential design" in err and "nothing was logged" in err
+    assert "Traceback" not in err and err.count("--replace") == 1
+    with pytest.raises(
+        ResultError, match=r"\(a baseline of H2\) is judged under a group-sequential"
+    ):
+        mlplan.log_result(
+            path,
+            baseline="B1",
+            metrics={"recall": 0.61},
+            params={"seed": 0},
+            replace=base,
+            reason="bad split",
+        )
+    assert sorted(r.run_id for r in journal_for(path).results()) == sorted([base, first])

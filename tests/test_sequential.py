@@ -188,6 +188,31 @@ def test_a_sequential_verdict_is_sticky_and_names_its_look() -> None:
     assert (undone.status, undone.decided_at) == ("succeeded", found.decided_at)
 
 
+def test_status_json_carries_the_design_and_the_look_that_decided() -> None:
+    import json
+
+    import jsonschema  # type: ignore[import-untyped]
+    from helpers import REPO
+
+    from mlplan._report.rows import status_rows
+
+    found = judged(sequential_plan(12), paired_path([0.30, 0.31, 0.29, 0.30, 0.32, 0.30]))
+    (row,) = status_rows([found])
+    document = {**row.to_dict(), "notes": []}  # the report adds the review's notes
+    schema = json.loads((REPO / "docs" / "status.schema.json").read_text("utf-8"))
+    jsonschema.validate(document, {"$defs": schema["$defs"], "$ref": "#/$defs/hypothesis"})
+    assert document["design"] == found.design and "group-sequential" in document["design"]
+    assert document["decided_at"] == found.decided_at is not None
+    ((check, decided),) = [(c, c["decided_at"]) for c in document["checks"]]
+    assert (check["design"], decided) == ("group", found.decided_at)
+    # Without a planned n both are null, and so is the check's design.
+    plain = judged(plan_of(hyp(criteria=BETTER), pair_by="seed"), paired_path([0.3, 0.31, 0.29]))
+    (row,) = status_rows([plain])
+    bare = row.to_dict()
+    assert (bare["design"], bare["decided_at"], bare["expected_runs"]) == (None, None, None)
+    assert (bare["checks"][0]["design"], bare["checks"][0]["decided_at"]) == (None, None)
+
+
 def test_looks_follow_the_order_pairs_complete() -> None:
     # The same six pairs; logged so that the good ones complete first, the path decides early;
     # logged bad-first, the early looks see the bad pairs and nothing is decided by n = 3.
@@ -403,7 +428,7 @@ def test_a_sequential_plan_through_the_store_and_the_command_line(
     # follows the documented schema and says the look at which the verdict was reached.
     import json
 
-    import jsonschema  # type: ignore[import-untyped]
+    import jsonschema
     from helpers import REPO
 
     path = make_plan()
@@ -424,6 +449,8 @@ def test_a_sequential_plan_through_the_store_and_the_command_line(
     (h2,) = [h for h in document["hypotheses"] if h["hypothesis"] == "H2"]
     assert h2["status"] == "succeeded" and "decided at n = " in h2["reason"]
     assert all(c["interval"].startswith("95% repeated CI at n = ") for c in h2["checks"])
+    assert h2["design"].startswith("group-sequential") and h2["decided_at"] is not None
+    assert all(c["design"] == "group" for c in h2["checks"])
     assert cli("render", path) == 0
 
 

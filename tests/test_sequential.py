@@ -490,3 +490,26 @@ def test_a_replacement_under_a_sequential_design_is_refused_before_it_is_logged(
             reason="bad split",
         )
     assert sorted(r.run_id for r in journal_for(path).results()) == sorted([base, first])
+
+
+def test_a_relative_margin_keeps_the_sign_of_its_first_look() -> None:
+    # "Better than B1 by 10%" on a metric with no bounds. At the first look B1's mean is
+    # about +1, so the claim is h ≥ 1.1·b. Later B1 runs near −5: the looks between, whose
+    # baseline interval contains 0, are skipped, and once the interval excludes 0 again the
+    # mean is negative. Scaled by the new sign the limit would turn into h ≥ 0.9·b, a
+    # different claim; the design keeps 1.1·b (issue 17).
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": "10%"}]),
+        pair_by="seed",
+        sequential={"max_runs": 12},
+    )
+    b = [1.0, 1.02, 0.98, *(-5.0 + 0.03 * (i % 3 - 1) for i in range(7))]
+    h = [1.1 * b[0] + 0.3, 1.1 * b[1] - 0.2, 1.1 * b[2] + 0.05]
+    h += [v + 0.01 * (i % 2) for i, v in enumerate(b[3:])]  # h ≈ b: above 1.1·b, below 0.9·b
+    results = []
+    for i, (base, ours) in enumerate(zip(b, h, strict=True)):
+        results += [result("B1", base, i, 2 * i), result("H1", ours, i, 2 * i + 1)]
+    (check,) = judged(plan, results).checks
+    assert check.n >= 8 and check.reference is not None and check.reference.mean < 0
+    assert check.threshold == pytest.approx(1.1 * check.reference.mean)
+    assert check.outcome != "fail"

@@ -62,8 +62,9 @@ def designed_tests(ctx: Context) -> list[Test]:
 
 def replaced_under(ctx: Context) -> str:
     """Why a sequential path cannot be judged: a result replaced another (``--replace``),
-    which would rewrite looks already taken. "" when nothing was replaced. The journal should
-    refuse such a replacement; the judge refuses to decide on one that got through."""
+    which would rewrite looks already taken. "" when nothing was replaced. The journal refuses
+    such a replacement before logging it; the judge refuses to decide on one that got through
+    (one logged before the design was declared, or by another tool)."""
     subjects: list[tuple[ResultKind, str]] = [("hypothesis", ctx.hypothesis.id)]
     subjects += [("baseline", b) for b in needed_baselines(ctx.hypothesis)]
     for subject in subjects:

@@ -164,9 +164,18 @@ def test_the_anytime_valid_t_plans_the_n_of_80_percent_power() -> None:
 
 
 def test_a_single_look_has_the_fixed_n_power() -> None:
-    # One look at n = 10 is the fixed-n t test: its power is the noncentral t's.
+    # One look at n = 5 is the fixed-n t test: its power is the noncentral t's.
     from mlplan._judge import sequential as seq
 
-    found = seq.operating(10, 10, "pocock", 0.025, (0.8,))
-    assert found is not None and found.expected_n == 10
-    assert abs(found.power - _power(0.8, 1.0, 10)) < 0.015
+    found = seq.operating(5, 5, "pocock", 0.025, (1.2,))
+    assert found is not None and found.expected_n == 5
+    assert abs(found.power - _power(1.2, 1.0, 5)) < 0.015
+
+
+def test_a_design_whose_max_runs_is_too_few_says_so() -> None:
+    capped = {"max_runs": 8, "boundary": "anytime"}
+    plan = plan_of(_paired(expected=0.01), pair_by="seed", sequential=capped)
+    found = verdict(plan, _results())
+    assert found.runs_needed == 8 and found.design_power is not None
+    assert found.design_power < 0.5  # nothing decided before n = 6, and a small effect
+    assert "plan a larger max_runs" in found.runs_needed_reason

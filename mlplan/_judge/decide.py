@@ -435,6 +435,8 @@ def _sequential_needed(
             "at the expected effect",
         )
     reason = f"{found.power:.0%} power by n = {found.runs}, expected n {found.expected_n:.1f}"
+    if found.power < _stats.POWER:
+        reason += f": below {_stats.POWER:.0%}, plan a larger max_runs (before the first result)"
     return Needed(found.runs, reason, found.expected_n, found.power)
 
 

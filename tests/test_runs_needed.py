@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from scipy import stats
 from test_verdict_statistics import hyp, plan_of, run, seeds, verdict
 
@@ -109,3 +110,72 @@ def test_restating_the_expected_effect_after_results_is_no_change_of_criteria() 
     assert criteria_fingerprint(one, one.hypothesis("H1")) == criteria_fingerprint(
         two, two.hypothesis("H1")
     )
+
+
+# ---------------------------------------------------------------------------- sequential designs
+
+
+def _simulated(delta: float, first: int, last: int, trials: int = 4000) -> tuple[float, float]:
+    """Power and mean decision n of a Pocock design, simulated afresh with ttest_1samp."""
+    from mlplan._judge import sequential as seq
+
+    boundary = seq.group_boundary(first, last, "pocock")
+    critical = boundary.critical(0.025)
+    x = np.random.default_rng(11).standard_normal((trials, last)) + delta
+    stop = np.full(trials, float(last))
+    crossed = np.zeros(trials, dtype=bool)
+    for n in range(first, last + 1):
+        p = stats.ttest_1samp(x[:, :n], 0.0, axis=1, alternative="greater").pvalue
+        now = ~crossed & (stats.norm.isf(p) * boundary.weight(n) >= critical)
+        stop[now], crossed = n, crossed | now
+    return float(crossed.mean()), float(stop.mean())
+
+
+@pytest.mark.slow
+def test_under_a_group_sequential_design_it_reports_max_runs_its_power_and_expected_n() -> None:
+    plan = plan_of(_paired(expected=0.02), pair_by="seed", sequential={"max_runs": 20})
+    found = verdict(plan, _results())
+    assert found.runs_needed == 20  # the design's max_runs, not a fixed n
+    assert found.expected_runs is not None and found.design_power is not None
+    delta = 0.02 / _sd_upper(list(np.subtract(H, B)))
+    power, mean_n = _simulated(delta, 3, 20)
+    assert abs(found.design_power - power) < 4 * np.sqrt(power * (1 - power) / 4000) + 0.01
+    assert abs(found.expected_runs - mean_n) < 0.35
+    assert f"expected n {found.expected_runs:.1f}" in found.runs_needed_reason
+
+
+def test_a_larger_expected_effect_is_expected_to_decide_sooner() -> None:
+    small = plan_of(_paired(expected=0.01), pair_by="seed", sequential={"max_runs": None})
+    large = plan_of(_paired(expected=0.04), pair_by="seed", sequential={"max_runs": None})
+    a, b = verdict(small, _results()), verdict(large, _results())
+    assert a.expected_runs is not None and b.expected_runs is not None
+    assert a.runs_needed is not None and b.runs_needed is not None
+    assert b.expected_runs < a.expected_runs and b.runs_needed < a.runs_needed
+
+
+def test_the_anytime_valid_t_plans_the_n_of_80_percent_power() -> None:
+    plan = plan_of(_paired(expected=0.02), pair_by="seed", sequential={"max_runs": None})
+    found = verdict(plan, _results())
+    fixed = verdict(plan_of(_paired(expected=0.02), pair_by="seed", runs=3), _results())
+    assert found.runs_needed is not None and fixed.runs_needed is not None
+    assert found.runs_needed > fixed.runs_needed  # its stated cost: less power per run
+    assert found.design_power is not None and 0.8 <= found.design_power < 0.85
+    assert found.expected_runs is not None and 6 <= found.expected_runs < found.runs_needed
+
+
+def test_a_single_look_has_the_fixed_n_power() -> None:
+    # One look at n = 5 is the fixed-n t test: its power is the noncentral t's.
+    from mlplan._judge import sequential as seq
+
+    found = seq.operating(5, 5, "pocock", 0.025, (1.2,))
+    assert found is not None and found.expected_n == 5
+    assert abs(found.power - _power(1.2, 1.0, 5)) < 0.015
+
+
+def test_a_design_whose_max_runs_is_too_few_says_so() -> None:
+    capped = {"max_runs": 8, "boundary": "anytime"}
+    plan = plan_of(_paired(expected=0.01), pair_by="seed", sequential=capped)
+    found = verdict(plan, _results())
+    assert found.runs_needed == 8 and found.design_power is not None
+    assert found.design_power < 0.5  # nothing decided before n = 6, and a small effect
+    assert "plan a larger max_runs" in found.runs_needed_reason

@@ -188,6 +188,31 @@ def test_a_sequential_verdict_is_sticky_and_names_its_look() -> None:
     assert (undone.status, undone.decided_at) == ("succeeded", found.decided_at)
 
 
+def test_status_json_carries_the_design_and_the_look_that_decided() -> None:
+    import json
+
+    import jsonschema  # type: ignore[import-untyped]
+    from helpers import REPO
+
+    from mlplan._report.rows import status_rows
+
+    found = judged(sequential_plan(12), paired_path([0.30, 0.31, 0.29, 0.30, 0.32, 0.30]))
+    (row,) = status_rows([found])
+    document = {**row.to_dict(), "notes": []}  # the report adds the review's notes
+    schema = json.loads((REPO / "docs" / "status.schema.json").read_text("utf-8"))
+    jsonschema.validate(document, {"$defs": schema["$defs"], "$ref": "#/$defs/hypothesis"})
+    assert document["design"] == found.design and "group-sequential" in document["design"]
+    assert document["decided_at"] == found.decided_at is not None
+    ((check, decided),) = [(c, c["decided_at"]) for c in document["checks"]]
+    assert (check["design"], decided) == ("group", found.decided_at)
+    # Without a planned n both are null, and so is the check's design.
+    plain = judged(plan_of(hyp(criteria=BETTER), pair_by="seed"), paired_path([0.3, 0.31, 0.29]))
+    (row,) = status_rows([plain])
+    bare = row.to_dict()
+    assert (bare["design"], bare["decided_at"], bare["expected_runs"]) == (None, None, None)
+    assert (bare["checks"][0]["design"], bare["checks"][0]["decided_at"]) == (None, None)
+
+
 def test_looks_follow_the_order_pairs_complete() -> None:
     # The same six pairs; logged so that the good ones complete first, the path decides early;
     # logged bad-first, the early looks see the bad pairs and nothing is decided by n = 3.
@@ -403,7 +428,7 @@ def test_a_sequential_plan_through_the_store_and_the_command_line(
     # follows the documented schema and says the look at which the verdict was reached.
     import json
 
-    import jsonschema  # type: ignore[import-untyped]
+    import jsonschema
     from helpers import REPO
 
     path = make_plan()
@@ -424,4 +449,67 @@ def test_a_sequential_plan_through_the_store_and_the_command_line(
     (h2,) = [h for h in document["hypotheses"] if h["hypothesis"] == "H2"]
     assert h2["status"] == "succeeded" and "decided at n = " in h2["reason"]
     assert all(c["interval"].startswith("95% repeated CI at n = ") for c in h2["checks"])
+    assert h2["design"].startswith("group-sequential") and h2["decided_at"] is not None
+    assert all(c["design"] == "group" for c in h2["checks"])
     assert cli("render", path) == 0
+
+
+@pytest.mark.slow  # a real MLflow store and the command line
+def test_a_replacement_under_a_sequential_design_is_refused_before_it_is_logged(
+    make_plan: Any, capsys: Any
+) -> None:
+    # The journal refuses it with one message (the judge refusing to decide on one that got
+    # through is the second line of defence); a hypothesis with no design still replaces.
+    from mlplan._api import journal_for
+    from mlplan.errors import ResultError
+
+    path = make_plan()
+    edited(
+        path,
+        "      timebox: {days: 5,",
+        "      sequential: {max_runs: 12}\n      timebox: {days: 5,",
+    )
+    base = mlplan.log_result(path, baseline="B1", metrics={"recall": 0.6}, params={"seed": 0})
+    args = ["log-result", path, "-H", "H2", "-p", "seed=0", "-m", "recall=0.9"]
+    assert cli(*args, "-m", "latency_ms=20") == 0
+    first = capsys.readouterr().out.split("run ")[1].split()[0]
+    again = [*args, "-m", "latency_ms=21", "--replace", first, "--reason", "bad split"]
+    assert cli(*again) == 1
+    err = capsys.readouterr().err
+    assert "group-sequential design" in err and "nothing was logged" in err
+    assert "Traceback" not in err and err.count("--replace") == 1
+    with pytest.raises(
+        ResultError, match=r"\(a baseline of H2\) is judged under a group-sequential"
+    ):
+        mlplan.log_result(
+            path,
+            baseline="B1",
+            metrics={"recall": 0.61},
+            params={"seed": 0},
+            replace=base,
+            reason="bad split",
+        )
+    assert sorted(r.run_id for r in journal_for(path).results()) == sorted([base, first])
+
+
+def test_a_relative_margin_keeps_the_sign_of_its_first_look() -> None:
+    # "Better than B1 by 10%" on a metric with no bounds. At the first look B1's mean is
+    # about +1, so the claim is h ≥ 1.1·b. Later B1 runs near −5: the looks between, whose
+    # baseline interval contains 0, are skipped, and once the interval excludes 0 again the
+    # mean is negative. Scaled by the new sign the limit would turn into h ≥ 0.9·b, a
+    # different claim; the design keeps 1.1·b (issue 17).
+    plan = plan_of(
+        hyp(criteria=[{"metric": "acc", "better_than": "B1", "by": "10%"}]),
+        pair_by="seed",
+        sequential={"max_runs": 12},
+    )
+    b = [1.0, 1.02, 0.98, *(-5.0 + 0.03 * (i % 3 - 1) for i in range(7))]
+    h = [1.1 * b[0] + 0.3, 1.1 * b[1] - 0.2, 1.1 * b[2] + 0.05]
+    h += [v + 0.01 * (i % 2) for i, v in enumerate(b[3:])]  # h ≈ b: above 1.1·b, below 0.9·b
+    results = []
+    for i, (base, ours) in enumerate(zip(b, h, strict=True)):
+        results += [result("B1", base, i, 2 * i), result("H1", ours, i, 2 * i + 1)]
+    (check,) = judged(plan, results).checks
+    assert check.n >= 8 and check.reference is not None and check.reference.mean < 0
+    assert check.threshold == pytest.approx(1.1 * check.reference.mean)
+    assert check.outcome != "fail"

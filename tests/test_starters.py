@@ -95,3 +95,18 @@ def test_baseline_run_works_from_the_new_folder(
     capsys.readouterr()
     assert cli("baseline", "run", folder / "study.yaml", "B-ols-orig") == 0
     assert "Baseline B-ols-orig" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("template", ["blank", "gcn_extractor", "ridge"])
+def test_a_new_plan_declares_a_planned_n_so_it_comes_out_confirmatory(
+    template: str, tmp_path: Path
+) -> None:
+    # Without a planned n a verdict is exploratory and validate warns (issue 17). The
+    # lighttrack starter's H4 and H5 are judged on reported figures, which need no n.
+    from mlplan._judge.settings import settings_for
+    from mlplan._plan.rules import find_warnings
+
+    made = scaffold("mine", template=template, directory=tmp_path, today=STARTED_ON)
+    plan = mlplan.load_plan(made.plan).plan
+    assert all(settings_for(plan, h).design for h in plan.experiment.hypotheses)
+    assert not [m for _, m, _ in find_warnings(plan) if "no planned n" in m]

@@ -429,9 +429,29 @@ def test_non_inferiority_is_a_success_criterion() -> None:
     )
 
 
+def test_validate_warns_about_a_confirmatory_looking_hypothesis_with_no_planned_n() -> None:
+    # Judged, but exploratory: stopping at the first success gave 11.8% at 2.5% (issue 17).
+    def warned(plan: Plan) -> list[str]:
+        return [m for _, m, _ in find_warnings(plan) if "no planned n" in m]
+
+    assert warned(plan_of(hyp(criteria=BY_5))) == [
+        "H1 is exploratory (no planned n): add runs: N or sequential: {max_runs: N}"
+    ]
+    (route, _, hint) = find_warnings(plan_of(hyp(criteria=BY_5)))[-1]
+    assert route == ("experiment", "hypotheses", 0) and "exploratory: true" in hint
+    assert not warned(plan_of(hyp(criteria=BY_5), pair_by="seed", runs=3))
+    assert not warned(plan_of(hyp(criteria=BY_5, runs=3), pair_by="seed"))
+    assert not warned(plan_of(hyp(criteria=BY_5), pair_by="seed", sequential={"max_runs": 9}))
+    assert not warned(plan_of(hyp(criteria=BY_5, exploratory=True)))
+    exact = [{"key": "acc", "direction": "higher", "exact": True}]
+    assert not warned(plan_of(hyp(criteria=BY_5), metrics=exact))
+    # A warning, not an error: the plan stays valid.
+    assert not find_problems(plan_of(hyp(criteria=BY_5)))
+
+
 def test_validate_warns_on_a_relative_margin_without_nonnegative_bounds() -> None:
-    loose = plan_of(hyp(criteria=BY_5))
-    bounded = plan_of(hyp(criteria=BY_5), metrics=BOUNDED)
+    loose = plan_of(hyp(criteria=BY_5), pair_by="seed", runs=3)
+    bounded = plan_of(hyp(criteria=BY_5), metrics=BOUNDED, pair_by="seed", runs=3)
     assert [message for _, message, _ in find_warnings(loose)] == [
         "a relative margin (5%) on 'acc', whose values may be 0 or negative"
     ]

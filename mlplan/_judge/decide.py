@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from mlplan._judge import sequential as _seq
 from mlplan._judge import stats as _stats
 from mlplan._judge.evidence import Context
 from mlplan._judge.explain import explain
@@ -21,9 +22,11 @@ from mlplan._plan import graph
 from mlplan._plan.models import (
     Hypothesis,
     Plan,
+    Sequential,
 )
 
 __all__ = [
+    "Needed",
     "Prepared",
     "amended_after_results",
     "confirmatory_map",
@@ -365,9 +368,25 @@ def failure_levels(
     return found
 
 
+@dataclass(frozen=True)
+class Needed:
+    """``runs``: the runs (pairs) to plan for (None with ``reason`` when unknown); under a
+    sequential design the most it takes (max_runs), with its ``power`` there and the
+    ``expected_n`` at which it decides, both at the expected effect."""
+
+    runs: int | None
+    reason: str = ""
+    expected_n: float | None = None
+    power: float | None = None
+
+
 def verdict_runs_needed(
-    checks: Sequence[Check], tests: Sequence[Test] = (), level: float = ALPHA, floor: int = 2
-) -> tuple[int | None, str]:
+    checks: Sequence[Check],
+    tests: Sequence[Test] = (),
+    level: float = ALPHA,
+    floor: int = 2,
+    sequential: Sequential | None = None,
+) -> Needed:
     """Runs (pairs) at which the hypothesis succeeds with 80% power: jointly over every check
     success needs (their powers multiply; the largest single n fell to 55% with three
     for_each groups, issue 17), at ``level``, never below ``floor`` (min_runs). None with a
@@ -375,22 +394,50 @@ def verdict_runs_needed(
     included: only their spread is used, never their effect. Counting a pilot's runs in the
     final test after sizing from their spread is not free: from a 3-run pilot it gave 4.9%
     false success (5-run: 3.9%) against 2.5% (benchmarks/README.md); a confirmatory test
-    should take fresh runs (log the pilot under an exploratory hypothesis)."""
-    # TODO(issue 17, items 1–2): under a sequential design (_judge/sequential.py) report its
-    # max_runs and the expected n at the expected effect here instead of a fixed n.
+    should take fresh runs (log the pilot under an exploratory hypothesis). Under a
+    ``sequential`` design: its max_runs, with the power there and the expected n
+    (``sequential.operating``)."""
     planned = [c for c in checks if c.test and not c.test.startswith(("exact", "reported"))]
     if not planned:
-        return None, "no statistical check: exact or reported values need no more runs"
+        return Needed(None, "no statistical check: exact or reported values need no more runs")
     unknown = [c for c in planned if c.runs_needed is None]
     if unknown:
-        return None, f"{unknown[0].description}: {unknown[0].runs_needed_reason}"
+        return Needed(None, f"{unknown[0].description}: {unknown[0].runs_needed_reason}")
     plans = [t.power for t in tests if t.decided is None and t.power is not None]
+    if sequential is not None and plans:
+        return _sequential_needed(sequential, plans, level, floor)
     if not plans:
-        return max(floor, *(c.runs_needed or 0 for c in planned)), ""
+        return Needed(max(floor, *(c.runs_needed or 0 for c in planned)))
     needed = _stats.joint_runs_needed(plans, level, floor)
     if needed is None:
-        return None, "no n up to 100,000 has 80% power for every check together"
-    return needed, ""
+        return Needed(None, "no n up to 100,000 has 80% power for every check together")
+    return Needed(needed)
+
+
+def _sequential_needed(
+    design: Sequential,
+    plans: Sequence[tuple[float, float, float | None, float]],
+    level: float,
+    floor: int,
+) -> Needed:
+    """A sequential design's max_runs (for the anytime-valid t without one, the n by which
+    80% of paths have succeeded), its power there and its expected n, simulated at each
+    check's expected effect over its sd's upper limit (the paths depend on that ratio alone).
+    A check with no spread is decided at its first look and adds nothing."""
+    if any(sd_b is not None or ratio for _, _, sd_b, ratio in plans):
+        return Needed(None, "a sequential design covers one-sample and paired t checks only")
+    deltas = tuple(effect / sd for effect, sd, _, _ in plans if sd > 0)
+    found = _seq.operating(floor, design.max_runs, design.kind, level, deltas)
+    if found is None:
+        return Needed(
+            None,
+            f"the anytime-valid t reaches 80% power at no n up to {_seq.ANYTIME_HORIZON} "
+            "at the expected effect",
+        )
+    reason = f"{found.power:.0%} power by n = {found.runs}, expected n {found.expected_n:.1f}"
+    if found.power < _stats.POWER:
+        reason += f": below {_stats.POWER:.0%}, plan a larger max_runs (before the first result)"
+    return Needed(found.runs, reason, found.expected_n, found.power)
 
 
 def amended_after_results(plan: Plan, verdicts: Mapping[str, Verdict]) -> set[str]:

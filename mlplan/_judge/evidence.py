@@ -27,6 +27,7 @@ __all__ = [
     "Context",
     "aggregate",
     "baseline_values",
+    "check_key",
     "first_by_key",
     "gather",
     "group_filter",
@@ -184,6 +185,11 @@ def _baseline_slot(plan: Plan, baseline: str) -> list[str]:
     return names if set(names) - set(plan.experiment.conditions) else []
 
 
+def check_key(rule: Rule, group: str) -> tuple[object, ...]:
+    """One check of a hypothesis, the same at every look of its path."""
+    return (rule.kind, rule.criterion, rule.metric.key, rule.baseline, rule.description, group)
+
+
 @dataclass(frozen=True)
 class Context:
     plan: Plan
@@ -193,6 +199,19 @@ class Context:
     # A sequential path's replay (``looks``) needs each look's estimate only: its fixed-n
     # p-values are replaced by the design's, so they are not computed.
     replay: bool = False
+    # A sequential path's relative margins: the sign of the baseline's mean at each check's
+    # first look (by ``check_key``), which later looks scale by (issue 17).
+    reference_signs: Mapping[tuple[object, ...], float] | None = None
+
+    def scale_sign(self, rule: Rule, group: str, reference_mean: float) -> float:
+        """What a relative margin scales by the sign of: the sign fixed at the first look of
+        a sequential path, else the baseline's mean now."""
+        fixed = (
+            None
+            if self.reference_signs is None
+            else self.reference_signs.get(check_key(rule, group))
+        )
+        return reference_mean if fixed is None else fixed
 
     def runs(self, kind: ResultKind, subject: str) -> list[Result]:
         """The subject's results, one per slot when the hypothesis pairs (see ``one_per_slot``),

@@ -8,9 +8,12 @@ boundary (``sequential``). The p-values carried are the running minimum of the l
 repeated (group-sequential) or anytime-valid p-values, so a boundary once crossed stays
 crossed: a verdict is sticky, and ``decide`` names the look at which it was reached.
 
-A relative margin scales the baseline by 1 ± δ with the sign of its mean at each look; the
-sign cannot flip between looks unnoticed, since a look whose baseline interval contains 0 is
-no look (``relative_problem``), and a metric bounded on one side of 0 fixes it.
+A relative margin scales the baseline by 1 ± δ with the sign of its mean, and along a path
+that sign is the one at the check's first look (issue 17): a look whose baseline interval
+contains 0 is no look (``relative_problem``), but skipping such looks could carry the mean
+across 0 to a later look whose interval excludes 0 on the other side, where the margin would
+have turned around (``test_a_relative_margin_keeps_the_sign_of_its_first_look``). A metric
+bounded on one side of 0 fixes the sign anyway.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from mlplan._judge import sequential as _seq
-from mlplan._judge.evidence import Context
+from mlplan._judge.evidence import Context, check_key
 from mlplan._judge.procedures import (
     AGAINST_CONSTANT,
     AGAINST_REPORTED,
@@ -59,8 +62,9 @@ def designed_tests(ctx: Context) -> list[Test]:
 
 def replaced_under(ctx: Context) -> str:
     """Why a sequential path cannot be judged: a result replaced another (``--replace``),
-    which would rewrite looks already taken. "" when nothing was replaced. The journal should
-    refuse such a replacement; the judge refuses to decide on one that got through."""
+    which would rewrite looks already taken. "" when nothing was replaced. The journal refuses
+    such a replacement before logging it; the judge refuses to decide on one that got through
+    (one logged before the design was declared, or by another tool)."""
     subjects: list[tuple[ResultKind, str]] = [("hypothesis", ctx.hypothesis.id)]
     subjects += [("baseline", b) for b in needed_baselines(ctx.hypothesis)]
     for subject in subjects:
@@ -110,8 +114,7 @@ Progress = tuple[int, int, tuple[bool, ...]]
 
 
 def _key(test: Test) -> Key:
-    rule = test.rule
-    return (rule.kind, rule.criterion, rule.metric.key, rule.baseline, rule.description, test.group)
+    return check_key(test.rule, test.group)
 
 
 def _paths(ctx: Context, design: Sequential) -> dict[Key, list[Test]]:
@@ -123,6 +126,7 @@ def _paths(ctx: Context, design: Sequential) -> dict[Key, list[Test]]:
     times = sorted({r.logged_at for runs in own.values() for r in runs})
     cap = design.max_runs
     paths: dict[Key, list[Test]] = {}
+    signs: dict[Key, float] = {}  # a relative margin's sign, fixed at the check's first look
     progress: Progress | None = None
     for when in times:
         known = {s: [r for r in runs if r.logged_at <= when] for s, runs in own.items()}
@@ -133,7 +137,14 @@ def _paths(ctx: Context, design: Sequential) -> dict[Key, list[Test]]:
         for s in own:
             if not known[s]:
                 evidence.pop(s, None)
-        then = Context(ctx.plan, ctx.hypothesis, ctx.settings, evidence, replay=True)
+        then = Context(
+            ctx.plan,
+            ctx.hypothesis,
+            ctx.settings,
+            evidence,
+            replay=True,
+            reference_signs=dict(signs),
+        )
         if slot_gap(then, evidence):
             continue
         for test in tests_for(then):
@@ -141,6 +152,8 @@ def _paths(ctx: Context, design: Sequential) -> dict[Key, list[Test]]:
             grew = not path or test.n > path[-1].n
             if grew and _is_look(then, test) and (cap is None or test.n <= cap):
                 path.append(test)
+                if test.rule.relative and test.reference is not None:
+                    signs.setdefault(_key(test), 1.0 if test.reference.mean >= 0 else -1.0)
     return paths
 
 

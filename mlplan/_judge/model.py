@@ -132,6 +132,9 @@ class Verdict:
     ``confirmatory`` is False for a hypothesis declared exploratory or reached after a
     non-success along the decision graph. ``runs_needed`` is the number of runs (pairs) per
     check at which the tests have 80% power; ``runs_needed_reason`` says why it is None.
+    Under a sequential design ``runs_needed`` is the design's max_runs (the anytime-valid t
+    without one: the n by which it reaches 80% power), ``design_power`` its power there and
+    ``expected_runs`` the n at which it is expected to decide, at the expected effect.
     ``unmatched`` lists runs a paired test could not use, ``replacements`` results that
     replaced others, ``warnings`` anything else a reader must know (pooled conditions).
     """
@@ -163,6 +166,8 @@ class Verdict:
     closed_on: dt.date | None = None
     design: str = ""  # the planned n in words; "" when none (then never confirmatory)
     decided_at: int | None = None  # a sequential design: the n at which the verdict was reached
+    expected_runs: float | None = None  # a sequential design: E[n at the decision], expected effect
+    design_power: float | None = None  # a sequential design: P(success by runs_needed), the same
 
     @property
     def final(self) -> bool:

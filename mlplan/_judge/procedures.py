@@ -935,7 +935,7 @@ def _comparison_test(
         known = ctx.runs("baseline", rule.baseline)
         why = "has no result" if not known else f"has no value for {key}"
         return replace(base, problem=f"{rule.baseline} {why}" + (f" in {group}" if group else ""))
-    scale = rule.scale(reference.mean)
+    scale = rule.scale(ctx.scale_sign(rule, group, reference.mean))
     threshold = scale * reference.mean + rule.offset
     base = replace(
         base,

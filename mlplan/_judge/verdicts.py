@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from mlplan._judge.decide import (
+    Needed,
     Prepared,
     amended_after_results,
     confirmatory_map,
@@ -185,10 +186,10 @@ def _verdict(
     step = {"succeeded": hypothesis.on_success, "failed": hypothesis.on_failure}.get(judged)
     next_hypothesis, next_action = _split_then(step)
     planned_at = planning_level(ctx.plan, hypothesis, level[0])
-    needed, needed_reason = (
-        verdict_runs_needed(checks, prepared.tests, planned_at, min_runs)
+    needed = (
+        verdict_runs_needed(checks, prepared.tests, planned_at, min_runs, ctx.settings.sequential)
         if runs
-        else (None, "no result yet")
+        else Needed(None, "no result yet")
     )
     aside = [
         line
@@ -217,8 +218,10 @@ def _verdict(
         level=level[0],
         correction=level[1],
         explanation=worst.explanation if worst is not None else "",
-        runs_needed=needed,
-        runs_needed_reason=needed_reason,
+        runs_needed=needed.runs,
+        runs_needed_reason=needed.reason,
+        expected_runs=needed.expected_n,
+        design_power=needed.power,
         unmatched=unmatched,
         replacements=tuple(replacement_lines(results, hypothesis.id)),
         warnings=tuple(condition_warnings(ctx)),

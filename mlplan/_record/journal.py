@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from mlplan import _clock
 from mlplan._judge.frozen import carried_over
 from mlplan._judge.results import Result, ResultKind
+from mlplan._judge.rules import needed_baselines
+from mlplan._judge.settings import settings_for
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
 from mlplan._plan.keys import NumberError, canonical, key_problem, number
 from mlplan._plan.load import LoadedPlan
@@ -160,6 +162,8 @@ class Journal:
             raise ResultError("a reported result needs its source, e.g. --source 'paper, Table 2'")
         if replaces and not reason.strip():
             raise ResultError(f"say why run {replaces} is replaced: --reason TEXT (API: reason=)")
+        if replaces:
+            self._replaceable(kind, subject, replaces)
         return replace(
             self.open_submission(kind, subject, note),
             metrics=checked,
@@ -170,6 +174,24 @@ class Journal:
             replaces=replaces,
             reason=reason.strip(),
         )
+
+    def _replaceable(self, kind: ResultKind, subject: str, replaces: str) -> None:
+        """Refuse a replacement under a sequential design: its verdict is the path of looks in
+        the order runs were logged, and replacing a run would rewrite looks already taken
+        (issue 17). A baseline is refused when any hypothesis it serves is sequential."""
+        for hypothesis in self.plan.experiment.hypotheses:
+            mine = kind == "hypothesis" and hypothesis.id == subject
+            serves = kind == "baseline" and subject in needed_baselines(hypothesis)
+            if (mine or serves) and (design := settings_for(self.plan, hypothesis).sequential):
+                named = "" if mine else f" (a baseline of {hypothesis.id})"
+                bounded = "anytime-valid" if design.kind == "anytime" else "group-sequential"
+                raise ResultError(
+                    f"--replace {replaces}: {subject}{named} is judged under a {bounded} "
+                    f"design in {self.loaded.path}, whose looks follow the order runs were "
+                    "logged; a replacement would rewrite looks already taken, so nothing was "
+                    "logged. A failed run stays as it was logged: log further runs as new "
+                    "pair values (new looks) instead"
+                )
 
     def _slot_written_one_way(
         self, kind: ResultKind, subject: str, params: dict[str, str]

@@ -54,6 +54,10 @@ class StatusRow:
             "explanation": verdict.explanation,
             "runs_needed": verdict.runs_needed,
             "runs_needed_reason": verdict.runs_needed_reason or None,
+            "design": verdict.design or None,
+            "decided_at": verdict.decided_at,
+            "expected_runs": verdict.expected_runs,
+            "design_power": verdict.design_power,
             "unmatched": list(verdict.unmatched),
             "replacements": list(verdict.replacements),
             "warnings": list(verdict.warnings),
@@ -112,6 +116,8 @@ def _check_dict(check: Check) -> dict[str, Any]:
         "explanation": check.explanation,
         "note": check.note,
         "runs_needed": check.runs_needed,
+        "design": check.design or None,
+        "decided_at": check.decided_at,
         "value": None
         if value is None
         else {

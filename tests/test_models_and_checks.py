@@ -268,6 +268,11 @@ def test_strict_fails_on_a_bad_goal_that_is_only_a_warning_otherwise(
     assert f"{path}:12:7: error: metric goal graded bad: it has no metric or no number" in err
 
 
+def planned(plan: Path) -> Path:
+    """The test plan with a planned n: complete, without the 'no planned n' warning."""
+    return edited(plan, "experiment:\n", "experiment:\n  pair_by: seed\n  runs: 3\n")
+
+
 def test_strict_fails_on_each_todo_and_passes_a_complete_plan(
     make_plan: MakePlan, capsys: Capsys
 ) -> None:
@@ -279,14 +284,14 @@ def test_strict_fails_on_each_todo_and_passes_a_complete_plan(
     ]
     assert len(todos) == 22
     assert todos[0].startswith("draft.yaml:11:14: ")
-    code, out, err = run(capsys, "validate", "--strict", str(make_plan()))
+    code, out, err = run(capsys, "validate", "--strict", str(planned(make_plan())))
     assert code == 0, err
     assert err == ""
     assert "goal 1: good: Improve recall by 5%" in out
 
 
 def test_json_report_holds_problems_and_grades(make_plan: MakePlan, capsys: Capsys) -> None:
-    good = make_plan("good")
+    good = planned(make_plan("good"))
     bad = edited(make_plan("bad"), "days: 10", "days: ten")
     code, out, _ = run(capsys, "validate", "--json", str(good), str(bad))
     assert code == 1

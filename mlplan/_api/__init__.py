@@ -6,7 +6,7 @@ with mlplan.start_run("plan.yaml", hypothesis="H1", note="seed 3") as run:
     mlflow.autolog()                        # or mlflow.log_metric(...)
     train()
 
-mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
+mlplan.record_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
 """
 
 from __future__ import annotations

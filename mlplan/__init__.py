@@ -55,6 +55,7 @@ _PUBLIC: dict[str, str] = {
     "GradedGoal": "mlplan._plan.grading",
     "grade_goals": "mlplan._plan.grading",
     "new_plan": "mlplan._plan.scaffold",
+    "Scaffolded": "mlplan._plan.scaffold",
     "plan_schema": "mlplan._plan.schema",
     # results and the judge
     "Result": "mlplan._judge.results",
@@ -79,8 +80,10 @@ _PUBLIC: dict[str, str] = {
     "sync": "mlplan._api",
     "SyncReport": "mlplan._record.journal",
     "publish": "mlplan._api",
+    "Published": "mlplan._record.publish",
     "render_design_doc": "mlplan._api",
     "run_plan": "mlplan._api",
+    "RunReport": "mlplan._run.driver",
     "start_run": "mlplan._api",
     "build_site": "mlplan._site",
     # errors and located problems
@@ -169,6 +172,8 @@ if TYPE_CHECKING:
         verdicts as verdicts,
     )
     from mlplan._report.status import StatusReport as StatusReport
+    from mlplan._record.publish import Published as Published
+    from mlplan._run.driver import RunReport as RunReport
     from mlplan._record.journal import SyncReport as SyncReport
     from mlplan._plan.grading import (
         GradedGoal as GradedGoal,
@@ -223,6 +228,7 @@ if TYPE_CHECKING:
         ResultKind as ResultKind,
     )
     from mlplan._plan.scaffold import (
+        Scaffolded as Scaffolded,
         new_plan as new_plan,
     )
     from mlplan._plan.schema import (

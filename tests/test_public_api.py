@@ -22,13 +22,15 @@ PUBLIC = {
     "Timebox", "NextStep", "SoftwareDesign", "Considerations", "Risks", "ExperimentLog",
     "LogEntry", "Decision", "RecordedVerdict", "CriteriaAmendment",
     # loading, checking, grading
-    "LoadedPlan", "load_plan", "Report", "validate_file", "GradedGoal", "grade_goals", "new_plan", "plan_schema",
+    "LoadedPlan", "load_plan", "Report", "validate_file", "GradedGoal", "grade_goals",
+    "new_plan", "Scaffolded", "plan_schema",
     # results and the judge
     "Result", "ResultKind", "Aggregate", "Amendment", "Check", "Status", "Verdict",
     "active_hypotheses", "StatusRow", "LogRow",
     # workflows
     "decide", "amend", "publish", "render_design_doc", "start_run", "record_result",
-    "Logged", "run_baselines", "run_plan", "BaselineOutcome", "status", "StatusReport", "sync",
+    "Logged", "run_baselines", "run_plan", "RunReport", "Published", "BaselineOutcome", "status",
+    "StatusReport", "sync",
     "SyncReport", "build_site",
     # errors and located problems
     "MlplanError", "PlanError", "Problem", "Severity", "ScaffoldError", "ResultError",

@@ -43,9 +43,10 @@ def new_plan(
     template: str = "blank",
     directory: Path | None = None,
     today: dt.date | None = None,
-) -> Path:
-    """Write ``<directory>/<name>.yaml`` from ``template`` and return its path (see scaffold)."""
-    return scaffold(name, template=template, directory=directory, today=today).plan
+) -> Scaffolded:
+    """Write ``<directory>/<name>.yaml`` from ``template``, and beside it what it needs; say
+    what was written (``.plan``, the plan's path), what was kept, and what was left undone."""
+    return scaffold(name, template=template, directory=directory, today=today)
 
 
 def scaffold(

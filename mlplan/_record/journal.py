@@ -157,9 +157,11 @@ class Journal:
         """A checked submission: the subject exists, every metric is declared and finite."""
         checked = _checked_metrics(metrics, self.plan)
         if reported and not source.strip():
-            raise ResultError("a reported result needs its source, e.g. --source 'paper, Table 2'")
+            raise ResultError(
+                "a reported result needs its source, e.g. 'paper, Table 2'", arguments=("source",)
+            )
         if replaces and not reason.strip():
-            raise ResultError(f"say why run {replaces} is replaced: --reason TEXT (API: reason=)")
+            raise ResultError(f"say why run {replaces} is replaced", arguments=("reason",))
         return replace(
             self.open_submission(kind, subject, note),
             metrics=checked,
@@ -547,7 +549,9 @@ def _checked_metrics(metrics: Mapping[str, Any], plan: Plan) -> dict[str, float]
     metric's declared bounds: recall=81 meant 0.81, and three of them once made a hypothesis
     succeed with a mean recall of 82."""
     if not metrics:
-        raise ResultError("a result needs at least one metric, e.g. --metric accuracy=0.91")
+        raise ResultError(
+            "a result needs at least one metric, e.g. accuracy=0.91", arguments=("metrics",)
+        )
     declared = {m.key: m for m in plan.metrics}
     checked = {}
     for key, value in metrics.items():

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO
+from helpers import REPO, run
 
 import mlplan
 
@@ -84,3 +84,18 @@ def test_the_check_refuses_what_it_should(tmp_path: Path, source: str, expected:
     path.write_text(source + "\n", encoding="utf-8")
     [(_, module, names)] = imports(path)
     assert refused(module, names) == expected
+
+
+def test_a_library_error_names_parameters_and_the_cli_adds_its_switches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = tmp_path / "plan.yaml"  # never read: the call is refused first
+    with pytest.raises(mlplan.UsageError) as refusal:
+        mlplan.record_result(plan, hypothesis="H1", baseline="B1", metrics={"recall": 0.9})
+    assert str(refusal.value) == "give exactly one of a hypothesis or a baseline"
+    assert refusal.value.arguments == ("hypothesis", "baseline")
+    code, _, err = run(capsys, "log-result", plan, "-H", "H1", "-B", "B1", "-m", "recall=0.9")
+    assert code == 2
+    assert (
+        "give exactly one of a hypothesis or a baseline (-H/--hypothesis H, -B/--baseline B)" in err
+    )

@@ -815,6 +815,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _freeze_the_import_heap()
         _collect_rarely()
     try:
+        # Ctrl-C never reaches an except here: typer (click) catches it inside app() and
+        # returns 130 (tests/test_cli_core.py::test_an_interrupt_exits_130).
         code = app(args=args, prog_name="mlplan", standalone_mode=False)
     except UsageError as error:
         err.print(f"error: {_with_switches(error)}", style="red", markup=False)
@@ -825,9 +827,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except typer.Exit as done:
         return done.exit_code
-    except (KeyboardInterrupt, typer.Abort):
-        err.print("interrupted", style="red")
-        return EXIT_INTERRUPTED
     except typer.TyperException as usage:  # bad switches or arguments: typer explains them
         show = getattr(usage, "show", None)
         if callable(show):

@@ -130,7 +130,7 @@ def _ignore_store(directory: Path, notes: list[str]) -> bool:
     newline = "\r\n" if "\r\n" in text else "\n"
     separator = "" if not text or text.endswith("\n") else newline
     addition = f"{separator}{line}{newline}".encode()
-    write_atomically(path, raw + addition, mode=path.stat().st_mode & 0o7777)
+    write_atomically(path, raw + addition)
     return True
 
 

@@ -66,6 +66,8 @@ _PUBLIC: dict[str, str] = {
     "Status": "mlplan._judge.verdicts",
     "Verdict": "mlplan._judge.verdicts",
     "active_hypotheses": "mlplan._judge.verdicts",
+    # judging results in hand, without a store or a file (status reads them from the store)
+    "judge": "mlplan._judge.verdicts",
     "StatusRow": "mlplan._report.rows",
     "LogRow": "mlplan._report.rows",
     # workflows: each CLI command is one of these calls
@@ -109,7 +111,6 @@ _DEPRECATED: dict[str, tuple[str, str]] = {
     "log_result": ("mlplan._api", "mlplan.record_result(...).run_id"),
     "run_baseline": ("mlplan._api", "mlplan.run_baselines(plan, [baseline_id])[0].run_id"),
     "verdicts": ("mlplan._api", "mlplan.status(plan).verdicts"),
-    "judge": ("mlplan._judge.verdicts", "mlplan.status(plan).verdicts"),
     "read_log": ("mlplan._api", "mlplan.status(plan) or mlplan.render_design_doc(plan)"),
     "render_markdown": ("mlplan._report.doc", "mlplan.render_design_doc(plan)"),
     "LogView": ("mlplan._report.doc", "mlplan.render_design_doc(plan)"),

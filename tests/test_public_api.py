@@ -26,7 +26,7 @@ PUBLIC = {
     "new_plan", "Scaffolded", "plan_schema",
     # results and the judge
     "Result", "ResultKind", "Aggregate", "Amendment", "Check", "Status", "Verdict",
-    "active_hypotheses", "StatusRow", "LogRow",
+    "active_hypotheses", "judge", "StatusRow", "LogRow",
     # workflows
     "decide", "amend", "publish", "render_design_doc", "start_run", "record_result",
     "Logged", "run_baselines", "run_plan", "RunReport", "Published", "BaselineOutcome", "status",
@@ -41,8 +41,7 @@ PUBLIC = {
 
 # Duplicates of a public name: they still resolve, with a DeprecationWarning, outside __all__.
 DEPRECATED = {
-    "log_result", "run_baseline", "verdicts", "judge", "read_log", "render_markdown", "LogView",
-    "grade_goal",
+    "log_result", "run_baseline", "verdicts", "read_log", "render_markdown", "LogView", "grade_goal",
 }  # fmt: skip
 
 

@@ -862,6 +862,8 @@ _SWITCHES = {
     "replace": "--replace RUN",
     "reason": "--reason TEXT",
     "until": "--until",
+    "name": "NAME",
+    "directory": "-d/--dir",
 }
 
 

@@ -74,8 +74,9 @@ def scaffold(
         write_new(target, text)
     except FileExistsError:
         raise ScaffoldError(
-            f"{target} already exists; mlplan new never overwrites a file. "
-            "Choose another name or --dir."
+            f"{target} already exists; a new plan never overwrites a file. "
+            "Choose another name or directory.",
+            arguments=("name", "directory"),
         ) from None
     written: list[Path] = []
     kept: list[Path] = []
@@ -139,7 +140,8 @@ def _checked_name(name: str) -> str:
     if "/" in name or "\\" in name or ".." in name:
         raise ScaffoldError(
             f"{name!r} is not a plan name: it must not contain path separators or '..'. "
-            "Use --dir to choose the folder."
+            "Give the folder as the directory.",
+            arguments=("directory",),
         )
     if not _NAME.match(name):
         raise ScaffoldError(

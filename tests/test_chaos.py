@@ -40,8 +40,8 @@ WRITER = textwrap.dedent(
     plan, uri, writer, calls = sys.argv[1], sys.argv[2] or None, sys.argv[3], int(sys.argv[4])
     for call in range(calls):
         try:
-            mlplan.log_result(plan, baseline="B1", metrics={"recall": 0.5},
-                              note=f"writer {writer} call {call}", tracking_uri=uri)
+            mlplan.record_result(plan, baseline="B1", metrics={"recall": 0.5},
+                                 note=f"writer {writer} call {call}", tracking_uri=uri)
             print("logged", flush=True)
         except StoreUnreachableError:
             print("kept", flush=True)

@@ -4,14 +4,18 @@ The library works without the command line::
 
     import mlplan
     loaded = mlplan.load_plan("plan.yaml")         # raises mlplan.PlanError, located
-    print(mlplan.render_markdown(loaded.plan))
+    print(mlplan.render_design_doc("plan.yaml"))
 
-    mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
-    for verdict in mlplan.verdicts("plan.yaml"):
+    mlplan.record_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
+    for verdict in mlplan.status("plan.yaml").verdicts:
         print(verdict.hypothesis, verdict.status)
+
+One public function per job. Names that duplicated one still work, with a DeprecationWarning
+that names the call to use instead (copier's ``__getattr__`` shim); see _DEPRECATED.
 """
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 # Every public name and the private module it lives in: the one list that drives __getattr__,
@@ -49,9 +53,9 @@ _PUBLIC: dict[str, str] = {
     "Report": "mlplan._plan.validate",
     "validate_file": "mlplan._plan.validate",
     "GradedGoal": "mlplan._plan.grading",
-    "grade_goal": "mlplan._plan.grading",
     "grade_goals": "mlplan._plan.grading",
     "new_plan": "mlplan._plan.scaffold",
+    "Scaffolded": "mlplan._plan.scaffold",
     "plan_schema": "mlplan._plan.schema",
     # results and the judge
     "Result": "mlplan._judge.results",
@@ -62,13 +66,13 @@ _PUBLIC: dict[str, str] = {
     "Status": "mlplan._judge.verdicts",
     "Verdict": "mlplan._judge.verdicts",
     "active_hypotheses": "mlplan._judge.verdicts",
+    # judging results in hand, without a store or a file (status reads them from the store)
     "judge": "mlplan._judge.verdicts",
     "StatusRow": "mlplan._report.rows",
     "LogRow": "mlplan._report.rows",
     # workflows: each CLI command is one of these calls
     "amend": "mlplan._api",
     "decide": "mlplan._api",
-    "log_result": "mlplan._api",
     "record_result": "mlplan._api",
     "Logged": "mlplan._api",
     "run_baselines": "mlplan._api",
@@ -78,14 +82,11 @@ _PUBLIC: dict[str, str] = {
     "sync": "mlplan._api",
     "SyncReport": "mlplan._record.journal",
     "publish": "mlplan._api",
-    "read_log": "mlplan._api",
+    "Published": "mlplan._record.publish",
     "render_design_doc": "mlplan._api",
-    "run_baseline": "mlplan._api",
     "run_plan": "mlplan._api",
+    "RunReport": "mlplan._run.driver",
     "start_run": "mlplan._api",
-    "verdicts": "mlplan._api",
-    "LogView": "mlplan._report.doc",
-    "render_markdown": "mlplan._report.doc",
     "build_site": "mlplan._site",
     # errors and located problems
     "MlplanError": "mlplan.errors",
@@ -104,6 +105,18 @@ _PUBLIC: dict[str, str] = {
     "OutputError": "mlplan.errors",
 }
 
+# Names that duplicated a public one: each still resolves, with a warning naming what to call
+# instead. They are in neither __all__ nor dir(); removing one is a later, breaking release.
+_DEPRECATED: dict[str, tuple[str, str]] = {
+    "log_result": ("mlplan._api", "mlplan.record_result(...).run_id"),
+    "run_baseline": ("mlplan._api", "mlplan.run_baselines(plan, [baseline_id])[0].run_id"),
+    "verdicts": ("mlplan._api", "mlplan.status(plan).verdicts"),
+    "read_log": ("mlplan._api", "mlplan.status(plan) or mlplan.render_design_doc(plan)"),
+    "render_markdown": ("mlplan._report.doc", "mlplan.render_design_doc(plan)"),
+    "LogView": ("mlplan._report.doc", "mlplan.render_design_doc(plan)"),
+    "grade_goal": ("mlplan._plan.grading", "mlplan.grade_goals(plan)"),
+}
+
 __all__ = ["__version__", *_PUBLIC]  # noqa: PLE0604 (the table is the one list of names)
 
 
@@ -112,6 +125,12 @@ def __getattr__(name: str) -> Any:
         value: Any = _version()
     elif name in _PUBLIC:
         value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    elif name in _DEPRECATED:
+        home, instead = _DEPRECATED[name]
+        warnings.warn(
+            f"mlplan.{name} is deprecated; use {instead}", DeprecationWarning, stacklevel=2
+        )
+        return getattr(importlib.import_module(home), name)  # not cached: every use warns
     else:
         raise AttributeError(f"module 'mlplan' has no attribute {name!r}")
     globals()[name] = value
@@ -133,7 +152,7 @@ def _version() -> str:
 
 
 # For type checkers and editors only: the same names, spelled as re-exports. A test checks that
-# this block imports exactly _PUBLIC, each from its module.
+# this block imports exactly _PUBLIC and _DEPRECATED, each from its module.
 if TYPE_CHECKING:
     from mlplan._api import (
         amend as amend,
@@ -154,6 +173,8 @@ if TYPE_CHECKING:
         verdicts as verdicts,
     )
     from mlplan._report.status import StatusReport as StatusReport
+    from mlplan._record.publish import Published as Published
+    from mlplan._run.driver import RunReport as RunReport
     from mlplan._record.journal import SyncReport as SyncReport
     from mlplan._plan.grading import (
         GradedGoal as GradedGoal,
@@ -208,6 +229,7 @@ if TYPE_CHECKING:
         ResultKind as ResultKind,
     )
     from mlplan._plan.scaffold import (
+        Scaffolded as Scaffolded,
         new_plan as new_plan,
     )
     from mlplan._plan.schema import (

@@ -83,10 +83,10 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomically(path: Path, content: str | bytes, mode: int | None = None) -> None:
+def write_atomically(path: Path, content: str | bytes) -> None:
     """Replace ``path`` with ``content`` in one step: readers see the old file or the new one.
 
-    ``mode`` sets the new file's permissions (a temporary file starts as 0600).
+    The new file keeps the old one's permissions, or gets the user's umask (_new_file_mode).
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,8 +98,6 @@ def write_atomically(path: Path, content: str | bytes, mode: int | None = None) 
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        if mode is not None:
-            Path(temporary).chmod(mode)
         Path(temporary).replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -167,7 +165,7 @@ def rewrite_keeping_edits(path: Path, change: Callable[[bytes], bytes]) -> bytes
             new = change(current)
             if not _same_inode(path, old.fileno()):
                 continue  # replaced meanwhile (an editor saving by rename): start from that
-            write_atomically(path, new, mode=stat.S_IMODE(os.fstat(old.fileno()).st_mode))
+            write_atomically(path, new)  # the same inode, so the same mode (_new_file_mode)
             return _carry_late_writes(path, old, current, new)
     raise ConcurrentEditError(f"{path} kept being replaced while mlplan was writing it")
 

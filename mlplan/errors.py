@@ -4,7 +4,7 @@ Every error a user can fix derives from :class:`MlplanError`; the CLI turns thos
 message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
 
     MlplanError
-    ├── UsageError         the call itself is wrong (options that conflict or are missing)
+    ├── UsageError         the call itself is wrong (arguments that conflict or are missing)
     ├── PlanError          a plan file is unreadable or invalid; carries every problem found
     ├── ScaffoldError      `mlplan new` refused a name, a template or an existing file
     ├── ResultError        a result that does not fit the plan (unknown id or metric, NaN, ...)
@@ -17,6 +17,7 @@ message and exit code 1. Anything else is a bug in mlplan and exits with code 3.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -93,7 +94,17 @@ class Problem:
 
 
 class MlplanError(Exception):
-    """A problem the user can fix. The message says what, where, and what to do."""
+    """A problem the user can fix. The message says what, where, and what to do.
+
+    Messages speak the library's language; ``arguments`` names the parameters of the call that
+    the fix involves (``"hypothesis"``, ``"reason"``), so that the command line can add its
+    own switches for them when it prints the message."""
+
+    arguments: tuple[str, ...] = ()
+
+    def __init__(self, *args: object, arguments: Sequence[str] = ()) -> None:
+        super().__init__(*args)
+        self.arguments = tuple(arguments)
 
 
 @dataclass
@@ -114,7 +125,7 @@ class PlanError(MlplanError):
 
 
 class UsageError(MlplanError):
-    """The call itself is wrong: options that conflict, or a required one missing.
+    """The call itself is wrong: arguments that conflict, or a required one missing.
 
     The command line exits with code 2 for these, as for any other usage mistake."""
 

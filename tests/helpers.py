@@ -29,6 +29,7 @@ __all__ = [
     "Service",
     "cli",
     "edited",
+    "free_port",
     "require_service",
     "run",
 ]
@@ -46,7 +47,9 @@ Capsys = pytest.CaptureFixture[str]
 
 
 def run(capsys: Capsys, *argv: object) -> tuple[int, str, str]:
-    """``mlplan ARGV`` in-process: the exit code, stdout and stderr."""
+    """``mlplan ARGV`` in-process: the exit code, and the stdout and stderr of this call only
+    (what earlier calls printed is dropped first)."""
+    capsys.readouterr()
     code = main([str(arg) for arg in argv])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
@@ -55,6 +58,13 @@ def run(capsys: Capsys, *argv: object) -> tuple[int, str, str]:
 def cli(*args: object) -> int:
     """``mlplan ARGS`` in-process, for tests that only need the exit code."""
     return main([str(arg) for arg in args])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (for a server to start on, or a dead address)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def edited(path: Path, old: str, new: str) -> Path:

@@ -11,28 +11,24 @@ import http.server
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TODAY
+from helpers import TODAY, Capsys, MakePlan, free_port, run
 
-from mlplan._cli import main
 from mlplan._plan.load import load_plan
 from mlplan._record.journal import Journal
 
 pytestmark = pytest.mark.chaos
 
-MakePlan = Callable[..., Path]
-Capsys = pytest.CaptureFixture[str]
 ENVIRONMENT = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 WRITER = textwrap.dedent(
@@ -44,26 +40,13 @@ WRITER = textwrap.dedent(
     plan, uri, writer, calls = sys.argv[1], sys.argv[2] or None, sys.argv[3], int(sys.argv[4])
     for call in range(calls):
         try:
-            mlplan.log_result(plan, baseline="B1", metrics={"recall": 0.5},
-                              note=f"writer {writer} call {call}", tracking_uri=uri)
+            mlplan.record_result(plan, baseline="B1", metrics={"recall": 0.5},
+                                 note=f"writer {writer} call {call}", tracking_uri=uri)
             print("logged", flush=True)
         except StoreUnreachableError:
             print("kept", flush=True)
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def cli(capsys: Capsys, *argv: object) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def writers(plan: Path, uri: str, count: int, calls: int) -> list[subprocess.Popen[bytes]]:
@@ -174,7 +157,7 @@ def test_a_server_killed_mid_stream_loses_and_duplicates_nothing(
     count, calls = 4, 5
     # The experiment is made first: racing to create it is the team-mode issue's test.
     assert (
-        cli(
+        run(
             capsys, "log-result", plan, "-B", "B2", "-m", "recall=0.1", "--tracking-uri", server.url
         )[0]
         == 0
@@ -250,7 +233,7 @@ def test_a_server_healthy_on_the_outside_but_failing_keeps_the_result(
     plan = make_plan(plan_id=f"sick-{mode}")
     try:
         started = time.monotonic()
-        code, _, err = cli(
+        code, _, err = run(
             capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.5", "--tracking-uri", url
         )
         elapsed = time.monotonic() - started
@@ -290,7 +273,7 @@ def test_kill_9_mid_log_leaves_nothing_lost_duplicated_or_running(
     ids_before = {run.data.tags["mlplan.submission_id"] for run in before}
     promised = ids_before | {entry["submission"]["submission_id"] for entry in waiting}
 
-    code, _, err = cli(capsys, "status", plan, "--today", TODAY)
+    code, _, err = run(capsys, "status", plan, "--today", TODAY)
     assert code == 0, err
     after = runs(uri, "churn") if database.exists() else []
     assert outbox(plan) == []
@@ -344,7 +327,7 @@ def test_with_neither_store_nor_outbox_writable_the_result_is_refused_aloud(
     home.mkdir()
     (home / "mlflow.db").mkdir()  # sqlite cannot open a folder
     (home / "outbox").write_text("a file where the outbox folder should be\n")
-    code, _, err = cli(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")
+    code, _, err = run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")
     assert code == 1
     assert "could not be kept in the outbox" in err
     assert "nothing was saved" in err
@@ -355,7 +338,7 @@ def test_a_store_truncated_while_writers_run_keeps_every_result_somewhere(
     make_plan: MakePlan, capsys: Capsys
 ) -> None:
     plan = make_plan()
-    assert cli(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")[0] == 0
+    assert run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")[0] == 0
     database = plan.parent / ".mlplan" / "mlflow.db"
     started = writers(plan, "", 2, 4)
     time.sleep(2.5)

@@ -20,7 +20,6 @@ from helpers import REPO, Capsys, MakePlan, run
 
 import mlplan
 import mlplan._cli
-import mlplan._plan.validate
 
 
 def commands() -> Iterator[list[str]]:
@@ -134,7 +133,7 @@ def test_an_unexpected_error_exits_3_with_a_crash_log(
     def broken(path: Path, *, strict: bool = False) -> None:
         raise RuntimeError("the checker fell over")
 
-    monkeypatch.setattr(mlplan._plan.validate, "validate_file", broken)  # the CLI imports it late
+    monkeypatch.setattr(mlplan, "validate_file", broken)  # the CLI calls mlplan.validate_file
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the crash log lands here
     code, out, err = run(capsys, "validate", str(make_plan()))
     assert code == 3
@@ -156,7 +155,7 @@ def test_an_interrupt_exits_130(
     def interrupted(path: Path, *, strict: bool = False) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(mlplan._plan.validate, "validate_file", interrupted)
+    monkeypatch.setattr(mlplan, "validate_file", interrupted)
     code, out, err = run(capsys, "validate", str(make_plan()))
     assert code == 130
     assert out == ""

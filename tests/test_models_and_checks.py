@@ -364,7 +364,8 @@ def test_new_never_overwrites_a_plan_or_a_schema(capsys: Capsys) -> None:
     Path(SCHEMA_FILE).write_text("{}\n", encoding="utf-8")
     code, _, err = run(capsys, "new", "churn")
     assert code == 1
-    assert "churn.yaml already exists; mlplan new never overwrites a file" in err
+    assert "churn.yaml already exists; a new plan never overwrites a file" in err
+    assert err.rstrip().endswith("Choose another name or directory. (NAME, -d/--dir)")
     assert Path("churn.yaml").read_text(encoding="utf-8") == "mine\n"
     # a second plan beside an existing schema leaves the schema as it is
     code, _, err = run(capsys, "new", "other")
@@ -377,6 +378,7 @@ def test_new_refuses_names_that_are_paths(name: str, tmp_path: Path, capsys: Cap
     code, _, err = run(capsys, "new", name)
     assert code == 1
     assert "is not a plan name: it must not contain path separators or '..'" in err
+    assert "(-d/--dir)" in err  # the CLI's switch for the library's `directory`
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]  # nothing written
 
 

@@ -6,35 +6,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import TODAY
+from helpers import TODAY, Capsys, MakePlan, free_port, run
 
-from mlplan._cli import main
 from mlplan._plan.load import load_plan
 from mlplan._record.journal import Journal
 from mlplan._record.outbox import Outbox, Submission
 
-MakePlan = Callable[..., Path]
-Capsys = pytest.CaptureFixture[str]
-
-
-def cli(capsys: Capsys, *argv: object) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 def dead_server() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def outbox_files(plan: Path) -> list[Path]:
@@ -50,7 +34,7 @@ def test_a_result_kept_for_a_server_is_never_delivered_to_the_embedded_store(
 ) -> None:
     plan = make_plan()
     server = dead_server()
-    code, _, err = cli(
+    code, _, err = run(
         capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6", "--tracking-uri", server
     )
     assert code == 1
@@ -59,7 +43,7 @@ def test_a_result_kept_for_a_server_is_never_delivered_to_the_embedded_store(
     assert json.loads(kept.read_text())["destination"] == server
 
     # A later command without the URI reaches the embedded store: the entry stays put.
-    code, _, err = cli(capsys, "status", plan, "--today", TODAY)
+    code, _, err = run(capsys, "status", plan, "--today", TODAY)
     assert code == 0
     assert f"waits for {server}" in err
     assert outbox_files(plan) == [kept]
@@ -74,12 +58,12 @@ def test_two_plans_in_one_folder_never_receive_each_others_results(
     other.write_text(plan.read_text().replace("id: churn", "id: other"))
     server = dead_server()
     assert (
-        cli(capsys, "log-result", other, "-B", "B1", "-m", "recall=0.6", "--tracking-uri", server)[
+        run(capsys, "log-result", other, "-B", "B1", "-m", "recall=0.6", "--tracking-uri", server)[
             0
         ]
         == 1
     )
-    code, out, _ = cli(capsys, "sync", plan, "--tracking-uri", server)
+    code, out, _ = run(capsys, "sync", plan, "--tracking-uri", server)
     assert (code, out) == (0, f"Delivered 0 waiting results to {server}\n")
     [kept] = outbox_files(plan)
     assert json.loads(kept.read_text())["plan"] == "other"
@@ -99,19 +83,19 @@ def test_a_refused_entry_is_parked_with_its_reason_and_blocks_nothing(
     journal = Journal(load_plan(plan))
     journal.outbox.put(journal.plan.id, _refusable(journal), journal.location.destination)
 
-    code, out, _ = cli(capsys, "log-result", plan, "-B", "B2", "-m", "recall=0.1")
+    code, out, _ = run(capsys, "log-result", plan, "-B", "B2", "-m", "recall=0.1")
     assert code == 0, out
     assert finished_subjects(plan) == ["B2"]
     [parked] = outbox_files(plan)
     assert "a#b" in json.loads(parked.read_text())["refused"]
 
-    code, _, err = cli(capsys, "sync", plan)
+    code, _, err = run(capsys, "sync", plan)
     assert code == 1
     assert "refused and is parked" in err
-    code, _, err = cli(capsys, "status", plan, "--today", TODAY)
+    code, _, err = run(capsys, "status", plan, "--today", TODAY)
     assert code == 0
     assert "refused and is parked" in err
-    assert cli(capsys, "log-result", plan, "-B", "B2", "-m", "recall=0.2")[0] == 0
+    assert run(capsys, "log-result", plan, "-B", "B2", "-m", "recall=0.2")[0] == 0
     assert finished_subjects(plan) == ["B2", "B2"]
 
 
@@ -137,9 +121,9 @@ def test_an_unreadable_outbox_file_is_named_and_left_alone(
     damaged = folder / "2026-11-25-damaged.json"
     damaged.write_bytes(content)
 
-    code, _, err = cli(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")
+    code, _, err = run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")
     assert code == 0, err
-    code, _, err = cli(capsys, "sync", plan)
+    code, _, err = run(capsys, "sync", plan)
     assert code == 1
     assert f"{damaged}: {problem}" in err
     assert "Traceback" not in err
@@ -157,7 +141,7 @@ def test_an_interrupted_delivery_is_completed_once_by_the_next_command(
     journal.outbox.put(journal.plan.id, submission, journal.location.destination, "in flight")
     half_made = journal.store._create_run(submission)
 
-    code, _, err = cli(capsys, "status", plan, "--today", TODAY)
+    code, _, err = run(capsys, "status", plan, "--today", TODAY)
     assert code == 0, err
     assert "RUNNING" not in err
     assert outbox_files(plan) == []
@@ -171,7 +155,7 @@ def test_a_running_run_left_behind_is_reported_by_status(
     plan = make_plan()
     journal = Journal(load_plan(plan))
     orphan = journal.store._create_run(journal.open_submission("hypothesis", "H1"))
-    code, _, err = cli(capsys, "status", plan, "--today", TODAY)
+    code, _, err = run(capsys, "status", plan, "--today", TODAY)
     assert code == 0
     assert f"run {orphan} (hypothesis H1) is still RUNNING" in err
 
@@ -181,7 +165,7 @@ def test_a_password_in_the_tracking_uri_is_never_shown_or_kept(
 ) -> None:
     plan = make_plan()
     server = dead_server().replace("http://", "http://ada:s3cret@")
-    code, out, err = cli(
+    code, out, err = run(
         capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6", "--tracking-uri", server
     )
     assert code == 1
@@ -198,7 +182,7 @@ def test_uri_characters_in_the_folder_keep_the_store_beside_the_plan(
 ) -> None:
     plan = make_plan(folder=folder)
     before = {p for p in tmp_path.rglob("*") if "home" not in p.parts}
-    assert cli(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")[0] == 0
+    assert run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")[0] == 0
     created = {p for p in tmp_path.rglob("*") if "home" not in p.parts} - before
     assert (plan.parent / ".mlplan" / "mlflow.db").is_file()
     assert all(p.is_relative_to(plan.parent / ".mlplan") for p in created), sorted(created)
@@ -210,7 +194,7 @@ def test_an_existing_run_must_be_finished_and_not_another_subjects(
     from mlflow.tracking import MlflowClient
 
     plan = make_plan()
-    code, out, _ = cli(capsys, "log-result", plan, "-H", "H1", "-m", "recall=0.7")
+    code, out, _ = run(capsys, "log-result", plan, "-H", "H1", "-m", "recall=0.7")
     assert code == 0
     h1_run = out.split("run ")[1].split()[0]
     journal = Journal(load_plan(plan))
@@ -226,7 +210,7 @@ def test_an_existing_run_must_be_finished_and_not_another_subjects(
         (failed, "-H H1", "is FAILED"),
         (h1_run, "-B B1", "already a result for hypothesis H1"),
     ]:
-        code, _, err = cli(capsys, "log-result", plan, *subject.split(), "--run-id", run_id)
+        code, _, err = run(capsys, "log-result", plan, *subject.split(), "--run-id", run_id)
         assert code == 1
         assert message in err
     results = Journal(load_plan(plan)).results()
@@ -245,7 +229,7 @@ def test_a_broken_embedded_store_keeps_the_result_in_the_outbox(
     make_plan: MakePlan, capsys: Capsys, damage: str, message: str
 ) -> None:
     plan = make_plan()
-    assert cli(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")[0] == 0
+    assert run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")[0] == 0
     database = plan.parent / ".mlplan" / "mlflow.db"
     if damage == "corrupt":
         database.write_bytes(b"not a database " * 1000)
@@ -256,7 +240,7 @@ def test_a_broken_embedded_store_keeps_the_result_in_the_outbox(
         database.mkdir()
 
     started = time.monotonic()
-    code, _, err = cli(capsys, "log-result", plan, "-B", "B2", "-m", "recall=0.1")
+    code, _, err = run(capsys, "log-result", plan, "-B", "B2", "-m", "recall=0.1")
     # Not a benchmark: a hang guard. MLflow alone retries opening a broken database for
     # ~100 s; mlplan checks the file with sqlite first and says so at once.
     assert time.monotonic() - started < 60
@@ -270,7 +254,7 @@ def test_a_broken_embedded_store_keeps_the_result_in_the_outbox(
 def test_the_mlplan_folder_being_a_file_is_one_message(make_plan: MakePlan, capsys: Capsys) -> None:
     plan = make_plan()
     (plan.parent / ".mlplan").write_text("in the way\n")
-    code, _, err = cli(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")
+    code, _, err = run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6")
     assert code == 1
     assert "nothing was saved" in err
     assert "Traceback" not in err and "bug in mlplan" not in err
@@ -283,7 +267,7 @@ def test_a_database_uri_without_its_driver_keeps_the_result(
         pytest.skip("the MySQL driver is installed here")
     plan = make_plan()
     uri = "mysql://mlplan:pw@127.0.0.1:1/none"
-    code, _, err = cli(
+    code, _, err = run(
         capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6", "--tracking-uri", uri
     )
     assert code == 1
@@ -297,12 +281,12 @@ def test_a_renamed_hypothesis_leaves_its_results_named_not_a_crash(
     make_plan: MakePlan, capsys: Capsys
 ) -> None:
     plan = make_plan()
-    assert cli(capsys, "log-result", plan, "-H", "H1", "-m", "recall=0.7")[0] == 0
+    assert run(capsys, "log-result", plan, "-H", "H1", "-m", "recall=0.7")[0] == 0
     plan.write_text(plan.read_text().replace("H1", "H1b"))
-    code, out, _ = cli(capsys, "render", plan, "--today", TODAY)
+    code, out, _ = run(capsys, "render", plan, "--today", TODAY)
     assert code == 0
     assert "H1" in out
-    code, _, err = cli(capsys, "status", plan, "--today", TODAY)
+    code, _, err = run(capsys, "status", plan, "--today", TODAY)
     assert code == 0
     assert "1 result for hypothesis 'H1', which the plan no longer has" in err
 

@@ -9,23 +9,13 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import Capsys, MakePlan, run
 
-from mlplan._cli import main
 from mlplan._report.doc import cell, text
-
-MakePlan = Callable[..., Path]
-Capsys = pytest.CaptureFixture[str]
-
-
-def cli(capsys: Capsys, *argv: object) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main([str(arg) for arg in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
@@ -44,7 +34,7 @@ def test_an_output_never_replaces_the_plan(
     argv = (
         ["render", plan, "--no-log", "-o", plan] if command == "render" else ["schema", "-o", plan]
     )
-    code, _, err = cli(capsys, *argv)
+    code, _, err = run(capsys, *argv)
     assert code == 1
     assert "error:" in err
     assert plan.read_bytes() == before
@@ -58,7 +48,7 @@ def test_an_output_never_replaces_a_symlink_or_its_target(
     target.write_text("mine\n")
     link = tmp_path / "link.md"
     link.symlink_to(target)
-    code, _, err = cli(capsys, "render", plan, "--no-log", "-o", link)
+    code, _, err = run(capsys, "render", plan, "--no-log", "-o", link)
     assert code == 1
     assert "symbolic link" in err
     assert link.is_symlink()
@@ -75,7 +65,7 @@ def test_an_output_that_is_a_fifo_is_refused_without_blocking(
     argv = (
         ["render", plan, "--no-log", "-o", fifo] if command == "render" else ["schema", "-o", fifo]
     )
-    code, _, err = cli(capsys, *argv)
+    code, _, err = run(capsys, *argv)
     assert code == 1
     assert "not a regular file" in err
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
@@ -84,13 +74,13 @@ def test_an_output_that_is_a_fifo_is_refused_without_blocking(
 def test_a_schema_output_replaces_only_a_schema(capsys: Capsys, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes\n")
-    code, _, err = cli(capsys, "schema", "-o", notes)
+    code, _, err = run(capsys, "schema", "-o", notes)
     assert code == 1
     assert "not a JSON schema" in err
     assert notes.read_text() == "my notes\n"
     schema = tmp_path / "plan.schema.json"
-    assert cli(capsys, "schema", "-o", schema)[0] == 0
-    assert cli(capsys, "schema", "-o", schema)[0] == 0  # its own earlier output: replaced
+    assert run(capsys, "schema", "-o", schema)[0] == 0
+    assert run(capsys, "schema", "-o", schema)[0] == 0  # its own earlier output: replaced
 
 
 def test_the_rendered_doc_follows_the_umask(
@@ -98,10 +88,10 @@ def test_the_rendered_doc_follows_the_umask(
 ) -> None:
     plan = make_plan()
     doc = tmp_path / "design.md"
-    assert cli(capsys, "render", plan, "--no-log", "-o", doc)[0] == 0
+    assert run(capsys, "render", plan, "--no-log", "-o", doc)[0] == 0
     assert stat.S_IMODE(doc.stat().st_mode) == 0o644
     doc.chmod(0o600)  # a mode the user chose is kept
-    assert cli(capsys, "render", plan, "--no-log", "-o", doc)[0] == 0
+    assert run(capsys, "render", plan, "--no-log", "-o", doc)[0] == 0
     assert stat.S_IMODE(doc.stat().st_mode) == 0o600
 
 
@@ -109,7 +99,7 @@ def test_a_fifo_as_the_plan_is_refused_without_blocking(capsys: Capsys, tmp_path
     fifo = tmp_path / "plan.yaml"
     os.mkfifo(fifo)
     outcome: list[tuple[int, str, str]] = []
-    worker = threading.Thread(target=lambda: outcome.append(cli(capsys, "validate", fifo)))
+    worker = threading.Thread(target=lambda: outcome.append(run(capsys, "validate", fifo)))
     worker.start()
     worker.join(timeout=20)
     if worker.is_alive():  # unblock the reader so the test run can end, then fail
@@ -133,7 +123,7 @@ def test_counts_are_spelled_in_the_singular_when_there_is_one(
 ) -> None:
     plan = make_plan()
     plan.write_text(plan.read_text().replace("direction: lower", "direction: up"))
-    code, _, err = cli(capsys, "validate", plan)
+    code, _, err = run(capsys, "validate", plan)
     assert code == 1
     assert "(1 error)" in err
 
@@ -205,7 +195,7 @@ def test_a_baseline_that_exits_or_hangs_logs_nothing_and_says_so(
     plan.write_text(
         plan.read_text().replace("churn_baselines:usage_drop", f"churn_baselines:{entry_point}")
     )
-    code, _, err = cli(capsys, "baseline", "run", plan, "B1", *argv)
+    code, _, err = run(capsys, "baseline", "run", plan, "B1", *argv)
     assert code == 1
     assert message in err
     assert not (plan.parent / ".mlplan" / "mlflow.db").exists()
@@ -215,7 +205,7 @@ def test_an_unknown_subject_lists_the_known_ones_in_plain_english(
     make_plan: MakePlan, capsys: Capsys
 ) -> None:
     plan = make_plan()
-    code, _, err = cli(capsys, "log-result", plan, "-H", "H3", "-m", "recall=0.5")
+    code, _, err = run(capsys, "log-result", plan, "-H", "H3", "-m", "recall=0.5")
     assert code == 1
     assert "known hypotheses: H1, H2" in err
     assert "hypothesiss" not in err
@@ -228,7 +218,7 @@ def test_a_typo_among_several_baselines_runs_none_of_them(
     logged behind an error message (the CLI fuzzer found B1 logged, then exit 1)."""
     plan = make_plan()
     (plan.parent / "churn_baselines.py").write_text(BASELINES)
-    code, _, err = cli(capsys, "baseline", "run", plan, "B1", "B1", "Bx")
+    code, _, err = run(capsys, "baseline", "run", plan, "B1", "B1", "Bx")
     assert code == 1
     assert "no baseline 'Bx'" in err
     assert not (plan.parent / ".mlplan" / "mlflow.db").exists()
@@ -241,7 +231,7 @@ def test_a_baseline_without_an_entry_point_among_several_runs_none_of_them(
     fuzzer found B1 logged, then exit 1 saying B2 declares none)."""
     plan = make_plan()
     (plan.parent / "churn_baselines.py").write_text(BASELINES)
-    code, _, err = cli(capsys, "baseline", "run", plan, "B1", "B2")
+    code, _, err = run(capsys, "baseline", "run", plan, "B1", "B2")
     assert code == 1
     assert "baseline B2 declares no entry_point" in err
     assert not (plan.parent / ".mlplan" / "mlflow.db").exists()

@@ -164,7 +164,7 @@ experiment_log:
 
 def rendered_golden_input(name: str, tmp_path: Path) -> str:
     if name == "blank.md":
-        path = new_plan("churn-model", directory=tmp_path, today=dt.date(2026, 1, 5))
+        path = new_plan("churn-model", directory=tmp_path, today=dt.date(2026, 1, 5)).plan
     else:
         path = tmp_path / "plan.yaml"
         path.write_text(RICH_PLAN, encoding="utf-8")

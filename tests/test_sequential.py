@@ -477,7 +477,7 @@ def test_a_replacement_under_a_sequential_design_is_refused_before_it_is_logged(
     assert cli(*again) == 1
     err = capsys.readouterr().err
     assert "group-sequential design" in err and "nothing was logged" in err
-    assert "Traceback" not in err and err.count("--replace") == 1
+    assert "Traceback" not in err and err.count(f"replacing run {first}") == 1
     with pytest.raises(
         ResultError, match=r"\(a baseline of H2\) is judged under a group-sequential"
     ):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,18 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TODAY, cli
+from helpers import TODAY, cli, free_port
 
 from mlplan._plan.load import load_plan
 from mlplan._record.journal import Journal
 
 pytestmark = pytest.mark.server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:

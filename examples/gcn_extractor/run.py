@@ -5,7 +5,7 @@ results, verdicts, design doc.
     python examples/gcn_extractor/run.py --quick --out /tmp/gcn
 
 Baselines B-rules and B-text run their declared entry points for seed 0 (what
-`mlplan baseline run` does) and are logged for seeds 1 and 2 with `mlplan.log_result`. H1's
+`mlplan baseline run` does) and are logged for seeds 1 and 2 with `mlplan.record_result`. H1's
 subject is the text-only model, which is also baseline B-text: H1's figures are B-text's runs,
 read back from the store and logged again under H1, seed by seed. H2 logs the text+graph model
 per seed; H3 the same model trained on two layout families and tested on the third (seed s
@@ -66,7 +66,9 @@ class _Log:
 
     def baseline_entry_point(self, baseline: str) -> str:
         """Run the baseline's declared entry point (seed 0, its default) and log it."""
-        return self._done(baseline, 0, mlplan.run_baseline(self.plan, baseline, params={"seed": 0}))
+        return self._done(
+            baseline, 0, mlplan.run_baselines(self.plan, [baseline], params={"seed": 0})[0].run_id
+        )
 
     def result(
         self,
@@ -79,19 +81,19 @@ class _Log:
     ) -> str:
         """Log one measured result of a baseline (ids ``B-...``) or a hypothesis."""
         if subject.startswith("B-"):
-            run_id = mlplan.log_result(
+            run_id = mlplan.record_result(
                 self.plan, baseline=subject, metrics=metrics, note=note, params=params
-            )
+            ).run_id
         else:
-            run_id = mlplan.log_result(
+            run_id = mlplan.record_result(
                 self.plan, hypothesis=subject, metrics=metrics, note=note, params=params
-            )
+            ).run_id
         return self._done(subject, seed, run_id)
 
     def metrics(self, subject: str, seed: int) -> dict[str, float]:
         """The metrics of one logged run, as the store holds them."""
         run_id = self.runs[(subject, seed)]
-        found = [r for r in mlplan.read_log(self.plan).results if r.run_id == run_id]
+        found = [r for r in mlplan.status(self.plan).results if r.run_id == run_id]
         if len(found) != 1:
             raise RuntimeError(f"run {run_id} not found in the store of {self.plan}")
         return dict(found[0].metrics)
@@ -250,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"design doc:   {doc} ({time.perf_counter() - started:.0f} s)")
     print(f"study plots:  {doc.parent / 'figures'}")
     print(f"MLflow store: {store}")
-    for verdict in mlplan.verdicts(plan, today=args.today):
+    for verdict in mlplan.status(plan, today=args.today).verdicts:
         step = verdict.next_hypothesis or verdict.next_action or "-"
         print(f"  {verdict.hypothesis}: {verdict.status} ({verdict.reason}); next: {step}")
     print(f"open the store: {browse}")

@@ -124,7 +124,7 @@ def _log_synthetic(plan: Path, seeds: Sequence[int]) -> list[ts.SpeedPoint]:
             # The declared entry points (seed 0), exactly as `mlplan baseline run` runs them.
             # B-ncc-full's also warms numpy up, so the timed runs below skip first-call costs.
             for baseline in ("B-static", "B-velocity", "B-ncc-full"):
-                mlplan.run_baseline(plan, baseline, params={"seed": 0})
+                mlplan.run_baselines(plan, [baseline], params={"seed": 0})
         # Full and light tracker on the same sequences, one right after the other: the full
         # run pairs with the light one (AUC drop, speed ratio). For seed 0 its metrics are the
         # entry point's again, fps aside, so it is not logged twice.
@@ -135,21 +135,21 @@ def _log_synthetic(plan: Path, seeds: Sequence[int]) -> list[ts.SpeedPoint]:
                 ("B-velocity", ts.constant_velocity(seed)),
                 ("B-ncc-full", full),
             ):
-                mlplan.log_result(
+                mlplan.record_result(
                     plan,
                     baseline=baseline,
                     metrics=_keep(metrics, keys),
                     params=params,
                     note=f"seed {seed}",
                 )
-        mlplan.log_result(
+        mlplan.record_result(
             plan,
             hypothesis="H1",
             metrics=_keep(light, keys, drop=["fps"]),
             params={**params, "downscale": ts.LIGHT.downscale},
             note=f"seed {seed}: 2×2-pooled NCC, paired with the full tracker on the same sequences",
         )
-        mlplan.log_result(
+        mlplan.record_result(
             plan,
             hypothesis="H2",
             metrics={"fps": light["fps"], "macs_per_frame": light["macs_per_frame"]},
@@ -168,8 +168,8 @@ def _log_synthetic(plan: Path, seeds: Sequence[int]) -> list[ts.SpeedPoint]:
 
 
 def _log_heads(plan: Path) -> None:
-    mlplan.run_baseline(plan, "B-fc-head")
-    mlplan.log_result(
+    mlplan.run_baselines(plan, ["B-fc-head"])
+    mlplan.record_result(
         plan,
         hypothesis="H3",
         metrics=ts.gap_head(),
@@ -180,7 +180,7 @@ def _log_heads(plan: Path) -> None:
 
 def _log_reported(plan: Path) -> None:
     for kind, subject, metrics, source, note in REPORTED:
-        mlplan.log_result(
+        mlplan.record_result(
             plan,
             metrics=metrics,
             hypothesis=subject if kind == "hypothesis" else None,
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     store, browse = _where(doc.parent)
     print(f"design doc:   {doc}")
     print(f"MLflow store: {store}")
-    for verdict in mlplan.verdicts(plan, today=args.today):
+    for verdict in mlplan.status(plan, today=args.today).verdicts:
         on = " (on reported figures)" if verdict.reported else ""
         print(f"  {verdict.hypothesis}: {verdict.status}{on}: {verdict.reason}")
     print(f"browse it:    {browse}")

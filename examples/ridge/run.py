@@ -72,16 +72,16 @@ class _Log:
         self, subject: str, metrics: Mapping[str, float], *, params: Mapping[str, Any], note: str
     ) -> None:
         if subject.startswith("B-"):
-            mlplan.log_result(
+            mlplan.record_result(
                 self.plan, baseline=subject, metrics=metrics, params=params, note=note
             )
         else:
-            mlplan.log_result(
+            mlplan.record_result(
                 self.plan, hypothesis=subject, metrics=metrics, params=params, note=note
             )
 
     def baseline_entry_point(self, baseline: str) -> None:
-        mlplan.run_baseline(self.plan, baseline)
+        mlplan.run_baselines(self.plan, [baseline])
 
 
 def _log_constrained_view(log: _Log, lambdas: Sequence[float]) -> None:
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     store, browse = _where(doc.parent)
     print(f"design doc:   {doc}")
     print(f"MLflow store: {store}")
-    for verdict in mlplan.verdicts(out / "plan.yaml", today=args.today):
+    for verdict in mlplan.status(out / "plan.yaml", today=args.today).verdicts:
         step = verdict.next_hypothesis or verdict.next_action or "-"
         print(f"  {verdict.hypothesis}: {verdict.status} ({verdict.reason}); next: {step}")
     print(f"open the store: {browse}")

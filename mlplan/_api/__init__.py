@@ -6,7 +6,7 @@ with mlplan.start_run("plan.yaml", hypothesis="H1", note="seed 3") as run:
     mlflow.autolog()                        # or mlflow.log_metric(...)
     train()
 
-mlplan.log_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
+mlplan.record_result("plan.yaml", hypothesis="H1", metrics={"recall": 0.91})
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from mlplan.errors import BaselineError, MlplanError, ResultError, TrackingError
 
 if TYPE_CHECKING:
     from mlplan._plan.models import Closure, CriteriaAmendment, Decision
+    from mlplan._record.publish import Published
     from mlplan._report.status import StatusReport
     from mlplan._run.driver import Event, RunReport
 
@@ -66,7 +67,9 @@ def journal_for(
 
 def _subject(hypothesis: str | None, baseline: str | None) -> tuple[ResultKind, str]:
     if (hypothesis is None) == (baseline is None):
-        raise UsageError("give exactly one of a hypothesis (-H H) or a baseline (-B B)")
+        raise UsageError(
+            "give exactly one of a hypothesis or a baseline", arguments=("hypothesis", "baseline")
+        )
     if hypothesis is not None:
         return "hypothesis", hypothesis
     assert baseline is not None
@@ -104,11 +107,15 @@ def record_result(
     kind, subject = _subject(hypothesis, baseline)
     if run_id and (metrics or params or reported or replace):
         raise UsageError(
-            "--run-id attaches a run with the metrics it already has; give either --run-id "
-            "or --metric/--param/--reported/--replace, not both"
+            "a finished run is attached with the metrics it already has: give either the run "
+            "or metrics, params, reported and replace, not both",
+            arguments=("run_id", "metrics", "params", "reported", "replace"),
         )
     if not run_id and not metrics:
-        raise UsageError("give at least one metric (--metric KEY=VALUE) or a run (--run-id ID)")
+        raise UsageError(
+            "give at least one metric, or a finished run to attach",
+            arguments=("metrics", "run_id"),
+        )
     journal = journal_for(plan, tracking_uri)
     if not run_id and _handed_to_driver(journal, kind, subject, metrics or {}, params or {}):
         return Logged("", kind, subject, reported, "the `mlplan run` that runs this script")
@@ -395,11 +402,15 @@ def run_baselines(
     chosen = list(baseline_ids) or runnable
     if not chosen:
         raise MlplanError(
-            "no baseline in this plan declares an entry_point; "
-            "log baseline results with `mlplan log-result --baseline`"
+            "no baseline in this plan declares an entry_point or a command to run it: "
+            "log the baselines' results as results of a baseline instead",
+            arguments=("baseline",),
         )
     if replace and len(set(chosen)) > 1:
-        raise UsageError("--replace names one run: give the one baseline it belongs to")
+        raise UsageError(
+            "a replaced run belongs to one baseline: give only that baseline",
+            arguments=("replace",),
+        )
     # Every id is checked before any cell runs: a typo in the third id, or one with no way to
     # run, must not leave the first two logged behind an error message (the CLI fuzzer).
     for baseline_id in chosen:
@@ -594,8 +605,9 @@ def publish(
     tracking_uri: str | None = None,
     today: dt.date | None = None,
     refresh: bool = False,
-) -> dict[str, str]:
-    """Judge every hypothesis and write the verdicts to the experiment as tags; return them.
+) -> Published:
+    """Judge every hypothesis and write the verdicts to the experiment as tags; return them
+    (a dict of tag names and values; ``.verdicts`` maps each hypothesis to its status).
 
     The only call that writes verdicts: see mlplan._record.publish for why ``status`` does not.
     """

@@ -294,8 +294,9 @@ def _refuse_pending_changes(loaded: LoadedPlan, results: Sequence[Result]) -> No
         for change in unrecorded_changes(loaded.plan, h, results):
             raise MlplanError(
                 f"{change.hypothesis}'s criteria changed after its results and no amendment "
-                f"records it; record it first (`mlplan amend {loaded.path} {change.hypothesis} "
-                "--reason TEXT`), then rename"
+                f"records it: record it first (amend {change.hypothesis} in {loaded.path} with "
+                "a reason and no new name), then rename",
+                arguments=("reason",),
             )
 
 

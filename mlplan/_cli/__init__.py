@@ -1,5 +1,9 @@
 """The command line: it maps switches onto library calls and nothing more.
 
+Each command is one call of the public package (``mlplan.X``), never of a private module
+(tests/test_cli_public.py): what the CLI can do, a notebook can do the same way. Library errors
+name the parameters a fix involves; the CLI adds its switches for them (``_SWITCHES``).
+
 Exit codes: 0 success, 1 invalid input or a failed check, 2 usage error, 3 an unexpected
 internal error (details written to a log file), 130 interrupted. Heavy modules (mlflow,
 matplotlib) are imported inside the commands that need them, never at start-up.
@@ -23,18 +27,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import mlplan
-from mlplan import _clock
-from mlplan._cli.console import Console
-from mlplan._text import plural
+from mlplan._cli.console import Console, plural
 from mlplan.errors import MlplanError, UsageError
 
-# Each command imports what it calls: `--help` builds no pydantic model, and `validate` imports
-# neither jinja2 (templates) nor the judge. Start-up time is a feature (benchmarks/README.md).
+# `mlplan.X` imports X's module on first use (PEP 562): `--help` builds no pydantic model, and
+# `validate` imports neither jinja2 (templates) nor the judge. Start-up time is a feature
+# (benchmarks/README.md).
 if TYPE_CHECKING:
-    from mlplan._judge.frozen import CriteriaChange
-    from mlplan._plan.validate import Report
-    from mlplan._report.status import StatusReport
-    from mlplan._run.driver import RunReport
+    from mlplan import Report, RunReport, StatusReport
 
 __all__ = ["app", "main"]
 
@@ -85,9 +85,7 @@ def new(
     ] = Path(),
 ) -> None:
     """Create a plan from a template, with guidance in every section."""
-    from mlplan._plan.scaffold import scaffold
-
-    made = scaffold(name, template=template, directory=directory)
+    made = mlplan.new_plan(name, template=template, directory=directory)
     out.print(f"Created {made.plan}.", markup=False)
     if made.written:
         out.print(f"Beside it: {', '.join(path.name for path in made.written)}", markup=False)
@@ -110,9 +108,7 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Check plans: every problem with file:line:column, and each metric goal's grade."""
-    from mlplan._plan.validate import validate_file
-
-    reports = [validate_file(path, strict=strict) for path in paths]
+    reports = [mlplan.validate_file(path, strict=strict) for path in paths]
     if as_json:
         out.print_json(json.dumps([report.to_dict() for report in reports], allow_nan=False))
     else:
@@ -168,9 +164,7 @@ def render(
     With -o, the doc (and its plots) is written first, then kept beside the results in the
     store. Exit 1 if the store refuses that copy: the message says the doc was written.
     """
-    from mlplan._api import render_design_doc
-
-    markdown = render_design_doc(
+    markdown = mlplan.render_design_doc(
         path, output, tracking_uri=tracking_uri, read=log, today=_today(today), refresh=refresh
     )
     if output is None:
@@ -186,12 +180,10 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of a plan, for editors."""
-    from mlplan._plan.schema import plan_schema_json, write_schema
-
+    schema = mlplan.plan_schema(output)
     if output is None:
-        out.file.write(plan_schema_json())
+        out.file.write(json.dumps(schema, indent=2, sort_keys=True) + "\n")
     else:
-        write_schema(output)
         err.print(f"Wrote {output}", markup=False)
 
 
@@ -237,9 +229,9 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return pairs
 
 
-def _today(value: str | None) -> dt.date:
+def _today(value: str | None) -> dt.date | None:
     if value is None:
-        return _clock.today()
+        return None  # the library's today (MLPLAN_TODAY, else the clock)
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
@@ -276,9 +268,7 @@ def log_result(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Log a result for a hypothesis or a baseline as an MLflow run."""
-    from mlplan._api import record_result
-
-    logged = record_result(
+    logged = mlplan.record_result(
         path,
         hypothesis=hypothesis,
         baseline=baseline,
@@ -330,9 +320,7 @@ def baseline_run(
     ] = 3600.0,
 ) -> None:
     """Run baselines' entry points and log their results (as `mlplan run PLAN B...`)."""
-    from mlplan._api import run_baselines
-
-    outcomes = run_baselines(
+    outcomes = mlplan.run_baselines(
         path,
         baseline_ids or (),
         tracking_uri=tracking_uri,
@@ -400,10 +388,7 @@ def status(
     refresh: Refresh = False,
 ) -> None:
     """Judge every hypothesis against its criteria and baselines."""
-    from mlplan._api import status as status_of
-    from mlplan._report.status import markdown_status
-
-    report = status_of(
+    report = mlplan.status(
         path,
         tracking_uri=tracking_uri,
         today=_today(today),
@@ -415,7 +400,7 @@ def status(
     if chosen is StatusFormat.json:
         out.print_json(json.dumps(report.to_dict(), allow_nan=False))
     elif chosen is StatusFormat.markdown:
-        out.file.write(markdown_status(report))
+        out.file.write(report.to_markdown())
     else:
         _print_status(report)
     for note in report.store_notes:
@@ -464,24 +449,24 @@ def _print_status(report: StatusReport) -> None:
             Text(row.next_step),
         )
     out.print(table)
-    for change in report.review.unrecorded:
-        _print_change(change)
+    _print_changes(report)
 
 
-def _print_change(change: CriteriaChange) -> None:
+def _print_changes(report: StatusReport) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(
-        title=f"{change.hypothesis}: criteria changed since {change.since:%Y-%m-%d}, "
-        "no amendment recorded",
-        title_style="bold red",
-    )
-    for column in ("Setting", "Results were logged under", "The plan now says"):
-        table.add_column(column)
-    for where, old, new in change.changes:
-        table.add_row(Text(where), Text(old), Text(new))
-    out.print(table)
+    for change in report.review.unrecorded:
+        table = Table(
+            title=f"{change.hypothesis}: criteria changed since {change.since:%Y-%m-%d}, "
+            "no amendment recorded",
+            title_style="bold red",
+        )
+        for column in ("Setting", "Results were logged under", "The plan now says"):
+            table.add_column(column)
+        for where, old, new in change.changes:
+            table.add_row(Text(where), Text(old), Text(new))
+        out.print(table)
 
 
 def _date(value: str | None, switch: str) -> dt.date | None:
@@ -524,9 +509,7 @@ def decide(
     ] = None,
 ) -> None:
     """Record a decision in the plan's experiment log, with the verdict it was taken on."""
-    from mlplan._api import decide as record_decision
-
-    entry = record_decision(
+    entry = mlplan.decide(
         path,
         hypothesis,
         decision,
@@ -559,9 +542,7 @@ def amend(
     ] = None,
 ) -> None:
     """Record that a hypothesis's criteria changed after its results, and why; or rename it."""
-    from mlplan._api import amend as record_amendment
-
-    entries = record_amendment(
+    entries = mlplan.amend(
         path,
         hypothesis,
         reason,
@@ -583,9 +564,7 @@ def amend(
 @app.command()
 def sync(path: PlanArgument, tracking_uri: TrackingUri = None) -> None:
     """Send results waiting in the outbox for this store; say what still waits, and why."""
-    from mlplan._api import sync as sync_outbox
-
-    report = sync_outbox(path, tracking_uri=tracking_uri)
+    report = mlplan.sync(path, tracking_uri=tracking_uri)
     out.print(report.summary(), markup=False)
     for note in report.notes():
         err.print(f"note: {note}", style="yellow", markup=False)
@@ -601,10 +580,10 @@ def publish(
     refresh: Refresh = False,
 ) -> None:
     """Write the verdicts to the MLflow experiment as tags (mlplan.verdict.<H>)."""
-    from mlplan._api import publish as publish_verdicts
-
-    tags = publish_verdicts(path, tracking_uri=tracking_uri, today=_today(today), refresh=refresh)
-    verdicts = {k.removeprefix("mlplan.verdict."): v for k, v in tags.items() if ".verdict." in k}
+    published = mlplan.publish(
+        path, tracking_uri=tracking_uri, today=_today(today), refresh=refresh
+    )
+    verdicts = published.verdicts
     summary = ", ".join(f"{hypothesis} {status}" for hypothesis, status in verdicts.items())
     out.print(f"Published {len(verdicts)} verdicts: {summary}", markup=False)
 
@@ -629,9 +608,7 @@ def site(
     today: Today = None,
 ) -> None:
     """Build a static site of every plan's hypotheses and verdicts (works from file://)."""
-    from mlplan._site import build_site
-
-    report = build_site(paths, output, tracking_uri=tracking_uri, today=_today(today))
+    report = mlplan.build_site(paths, output, tracking_uri=tracking_uri, today=_today(today))
     drawn = plural(len(report.rendered), "plan page")
     err.print(
         f"Wrote {report.index}: {drawn} drawn, {len(report.unchanged)} unchanged",
@@ -681,7 +658,7 @@ def run_cells(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Run the plan's matrix: each missing cell in a fresh process, each result logged."""
-    from mlplan._api import run_plan
+    from mlplan import run_plan
 
     def call(**extra: Any) -> RunReport:
         return run_plan(
@@ -838,19 +815,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         _freeze_the_import_heap()
         _collect_rarely()
     try:
+        # Ctrl-C never reaches an except here: typer (click) catches it inside app() and
+        # returns 130 (tests/test_cli_core.py::test_an_interrupt_exits_130).
         code = app(args=args, prog_name="mlplan", standalone_mode=False)
     except UsageError as error:
-        err.print(f"error: {error}", style="red", markup=False)
+        err.print(f"error: {_with_switches(error)}", style="red", markup=False)
         err.print("Try 'mlplan --help' for help.", markup=False)
         return EXIT_USAGE
     except MlplanError as error:
-        err.print(f"error: {error}", style="red", markup=False)
+        err.print(f"error: {_with_switches(error)}", style="red", markup=False)
         return EXIT_INVALID
     except typer.Exit as done:
         return done.exit_code
-    except (KeyboardInterrupt, typer.Abort):
-        err.print("interrupted", style="red")
-        return EXIT_INTERRUPTED
     except typer.TyperException as usage:  # bad switches or arguments: typer explains them
         show = getattr(usage, "show", None)
         if callable(show):
@@ -871,6 +847,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv is None or "mlflow" in sys.modules:
             _freeze_the_import_heap()
     return code if isinstance(code, int) else 0
+
+
+# The library's parameters, as the commands spell them: the library names the parameters a fix
+# involves (MlplanError.arguments), and its messages never name a switch.
+_SWITCHES = {
+    "hypothesis": "-H/--hypothesis H",
+    "baseline": "-B/--baseline B",
+    "metrics": "-m/--metric KEY=VALUE",
+    "params": "-p/--param KEY=VALUE",
+    "run_id": "--run-id ID",
+    "reported": "--reported",
+    "source": "--source TEXT",
+    "replace": "--replace RUN",
+    "reason": "--reason TEXT",
+    "until": "--until",
+    "name": "NAME",
+    "directory": "-d/--dir",
+}
+
+
+def _with_switches(error: MlplanError) -> str:
+    """The library's message, followed by the switches of the parameters it names."""
+    switches = [_SWITCHES.get(name, name) for name in error.arguments]
+    return f"{error} ({', '.join(switches)})" if switches else str(error)
 
 
 def _tolerate_any_encoding() -> None:

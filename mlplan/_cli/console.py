@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     import rich.console
     import rich.status
 
-__all__ = ["Console"]
+__all__ = ["Console", "plural"]
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 error``, ``2 errors``: the nouns the command line counts are all regular."""
+    return f"{count} {noun if count == 1 else noun + 's'}"
 
 
 class _Stdout:

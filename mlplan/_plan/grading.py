@@ -49,6 +49,7 @@ def grade_goal(goal: MetricGoal) -> tuple[Grade, tuple[str, ...]]:
 
 
 def grade_goals(plan: Plan) -> list[GradedGoal]:
+    """Each metric goal of ``plan`` graded bad, ok or good, with what it lacks for the next."""
     graded = []
     for index, goal in enumerate(plan.goals.metrics):
         grade, missing = grade_goal(goal)

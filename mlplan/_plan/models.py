@@ -285,12 +285,16 @@ class _Section(BaseModel):
 
 
 class ProblemStatement(_Section):
+    """What problem is solved, and for whom."""
+
     statement: Text = Field(description="What problem is being solved.")
     audience: Text = Field(description="For whom it is solved.")
     why_now: Text = Field(description="Why it is worth solving now.")
 
 
 class GoalGuardrail(_Section):
+    """Metrics a goal must not hurt, and by how much at most."""
+
     metrics: Text = Field(description="Glob over metric keys the goal must not hurt, e.g. recall.*")
     max_drop: MarginField
 
@@ -308,12 +312,16 @@ class MetricGoal(_Section):
 
 
 class Goals(_Section):
+    """The software to build and the metric goals it must reach."""
+
     software: list[Text] = Field(min_length=1, description="The system and features to build.")
     metrics: list[MetricGoal] = Field(min_length=1)
     trade_offs: list[Text] = Field(default_factory=list)
 
 
 class Metric(_Section):
+    """A metric the experiment measures: its key, which way is better, and its bounds."""
+
     key: MetricKey
     direction: Literal["higher", "lower"] = Field(description="Which way is better.")
     unit: str = ""
@@ -377,6 +385,8 @@ class ReportedBaseline(_Section):
 
 
 class Baseline(_Section):
+    """A reference the hypotheses are compared with: a heuristic, a published figure, a model."""
+
     id: Identifier
     description: Text
     entry_point: EntryPoint | None = None
@@ -580,6 +590,8 @@ class Guardrail(_Section):
 
 
 class Timebox(_Section):
+    """How long a hypothesis may take, from when."""
+
     days: WholeNumber = Field(gt=0, le=3650, description="How many days the hypothesis may take.")
     start: dt.date
 
@@ -603,6 +615,8 @@ class Timebox(_Section):
 
 
 class NextStep(_Section):
+    """What to do after a verdict, and the hypothesis it leads to, if any."""
+
     description: Text
     then: Identifier | None = Field(
         default=None,
@@ -613,6 +627,8 @@ class NextStep(_Section):
 
 
 class Hypothesis(_Section):
+    """A testable claim: doing A changes metric B over a baseline by C, within a timebox."""
+
     id: Identifier
     statement: Text = Field(description="Doing A improves metric B over the baseline by C.")
     method: Text
@@ -685,6 +701,8 @@ class Execution(_Section):
 
 
 class ExperimentDesign(_Section):
+    """The metrics, baselines and hypotheses, and how results are paired and judged."""
+
     data_motivation: Text
     pair_by: PairBy | None = Field(
         default=None, description="The MLflow run param that pairs results, e.g. seed."
@@ -739,12 +757,16 @@ class ExperimentDesign(_Section):
 
 
 class SoftwareDesign(_Section):
+    """The crawl, walk and run stages of building the system."""
+
     crawl: Text = Field(description="Estimate the effect before building.")
     walk: Text = Field(description="A more rigorous design of the components.")
     run: Text = Field(description="The longer-term design.")
 
 
 class Risks(_Section):
+    """The products and customers a failure would affect."""
+
     products_affected: Text
     customer_impact: Text
     monitoring: Text
@@ -753,6 +775,8 @@ class Risks(_Section):
 
 
 class Considerations(_Section):
+    """What must hold before launch, and what could go wrong."""
+
     launch_criteria: list[Text] = Field(min_length=1)
     what_could_go_wrong: Risks
     security: Text
@@ -760,6 +784,8 @@ class Considerations(_Section):
 
 
 class LogEntry(_Section):
+    """A dated note in the experiment log."""
+
     date: dt.date
     text: Text
     hypothesis: Identifier | None = None
@@ -791,6 +817,8 @@ Closure = Literal["abandoned", "superseded"]
 
 
 class Decision(_Section):
+    """A decision on a hypothesis, with the verdict it was taken on; closes it if it says so."""
+
     date: dt.date
     hypothesis: Identifier
     decision: Text
@@ -847,6 +875,8 @@ class Rename(_Section):
 
 
 class ExperimentLog(_Section):
+    """What happened: dated entries, decisions, amendments of criteria and renames."""
+
     entries: list[LogEntry] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     amendments: list[CriteriaAmendment] = Field(default_factory=list)

@@ -43,9 +43,10 @@ def new_plan(
     template: str = "blank",
     directory: Path | None = None,
     today: dt.date | None = None,
-) -> Path:
-    """Write ``<directory>/<name>.yaml`` from ``template`` and return its path (see scaffold)."""
-    return scaffold(name, template=template, directory=directory, today=today).plan
+) -> Scaffolded:
+    """Write ``<directory>/<name>.yaml`` from ``template``, and beside it what it needs; say
+    what was written (``.plan``, the plan's path), what was kept, and what was left undone."""
+    return scaffold(name, template=template, directory=directory, today=today)
 
 
 def scaffold(
@@ -73,8 +74,9 @@ def scaffold(
         write_new(target, text)
     except FileExistsError:
         raise ScaffoldError(
-            f"{target} already exists; mlplan new never overwrites a file. "
-            "Choose another name or --dir."
+            f"{target} already exists; a new plan never overwrites a file. "
+            "Choose another name or directory.",
+            arguments=("name", "directory"),
         ) from None
     written: list[Path] = []
     kept: list[Path] = []
@@ -129,7 +131,7 @@ def _ignore_store(directory: Path, notes: list[str]) -> bool:
     newline = "\r\n" if "\r\n" in text else "\n"
     separator = "" if not text or text.endswith("\n") else newline
     addition = f"{separator}{line}{newline}".encode()
-    write_atomically(path, raw + addition, mode=path.stat().st_mode & 0o7777)
+    write_atomically(path, raw + addition)
     return True
 
 
@@ -138,7 +140,8 @@ def _checked_name(name: str) -> str:
     if "/" in name or "\\" in name or ".." in name:
         raise ScaffoldError(
             f"{name!r} is not a plan name: it must not contain path separators or '..'. "
-            "Use --dir to choose the folder."
+            "Give the folder as the directory.",
+            arguments=("directory",),
         )
     if not _NAME.match(name):
         raise ScaffoldError(

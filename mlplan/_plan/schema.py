@@ -13,7 +13,11 @@ from mlplan.errors import OutputError
 __all__ = ["plan_schema", "plan_schema_json", "write_schema"]
 
 
-def plan_schema() -> dict[str, Any]:
+def plan_schema(output: str | Path | None = None) -> dict[str, Any]:
+    """The JSON Schema of a plan file; with ``output``, also write it there (as JSON, keys
+    sorted), replacing only a file that is already a JSON schema."""
+    if output is not None:
+        write_schema(Path(output))
     schema = Plan.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "mlplan plan"
@@ -32,7 +36,7 @@ def write_schema(path: Path) -> None:
             start = existing.read(64).lstrip()
         if not start.startswith(b"{"):
             raise OutputError(
-                f"{path} exists and is not a JSON schema; `mlplan schema -o` replaces only a "
-                "schema it wrote before: choose another name"
+                f"{path} exists and is not a JSON schema; only a schema written before is "
+                "replaced: choose another name"
             )
     write_output(path, plan_schema_json())

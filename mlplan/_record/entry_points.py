@@ -80,7 +80,8 @@ def require_entry_point(baseline: Baseline) -> str:
     """The baseline's entry point, or a BaselineError saying how to log it by hand."""
     if baseline.entry_point is None:
         raise BaselineError(
-            f"baseline {baseline.id} declares no entry_point; log its result with "
-            f"`mlplan log-result PLAN --baseline {baseline.id} --metric KEY=VALUE`"
+            f"baseline {baseline.id} declares no entry_point: log its results as results of "
+            f"baseline {baseline.id}, with their metrics",
+            arguments=("baseline", "metrics"),
         )
     return baseline.entry_point

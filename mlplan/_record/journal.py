@@ -159,9 +159,11 @@ class Journal:
         """A checked submission: the subject exists, every metric is declared and finite."""
         checked = _checked_metrics(metrics, self.plan)
         if reported and not source.strip():
-            raise ResultError("a reported result needs its source, e.g. --source 'paper, Table 2'")
+            raise ResultError(
+                "a reported result needs its source, e.g. 'paper, Table 2'", arguments=("source",)
+            )
         if replaces and not reason.strip():
-            raise ResultError(f"say why run {replaces} is replaced: --reason TEXT (API: reason=)")
+            raise ResultError(f"say why run {replaces} is replaced", arguments=("reason",))
         if replaces:
             self._replaceable(kind, subject, replaces)
         return replace(
@@ -186,7 +188,7 @@ class Journal:
                 named = "" if mine else f" (a baseline of {hypothesis.id})"
                 bounded = "anytime-valid" if design.kind == "anytime" else "group-sequential"
                 raise ResultError(
-                    f"--replace {replaces}: {subject}{named} is judged under a {bounded} "
+                    f"replacing run {replaces}: {subject}{named} is judged under a {bounded} "
                     f"design in {self.loaded.path}, whose looks follow the order runs were "
                     "logged; a replacement would rewrite looks already taken, so nothing was "
                     "logged. A failed run stays as it was logged: log further runs as new "
@@ -569,7 +571,9 @@ def _checked_metrics(metrics: Mapping[str, Any], plan: Plan) -> dict[str, float]
     metric's declared bounds: recall=81 meant 0.81, and three of them once made a hypothesis
     succeed with a mean recall of 82."""
     if not metrics:
-        raise ResultError("a result needs at least one metric, e.g. --metric accuracy=0.91")
+        raise ResultError(
+            "a result needs at least one metric, e.g. accuracy=0.91", arguments=("metrics",)
+        )
     declared = {m.key: m for m in plan.metrics}
     checked = {}
     for key, value in metrics.items():

@@ -67,15 +67,6 @@ class StoreLocation:
             return f"the embedded store {STORE_DIR}/mlflow.db beside the plan"
         return redact(self.uri)
 
-    def ui_command(self) -> str:
-        if self.embedded:
-            return f"mlflow ui --backend-store-uri {self.uri}"
-        return (
-            f"open {redact(self.uri)} in a browser"
-            if self.remote
-            else f"mlflow ui --backend-store-uri {redact(self.uri)}"
-        )
-
 
 def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocation:
     """``tracking_uri`` if given, else ``MLFLOW_TRACKING_URI``, else the embedded store."""

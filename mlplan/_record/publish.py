@@ -16,30 +16,42 @@ from pathlib import Path
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint
 from mlplan._plan.models import Plan
 
-__all__ = ["experiment_note", "git_commit", "verdict_tags"]
+__all__ = ["Published", "experiment_note", "git_commit", "verdict_tags"]
 
 PREFIX = "mlplan."
+VERDICT = f"{PREFIX}verdict."
 EVIDENCE_LIMIT = 1_000  # a tag shown in a table cell; the full reasoning is in `status`
 GIT_TIMEOUT_S = 10
 
 
+class Published(dict[str, str]):
+    """The tags ``publish`` wrote to the experiment, name to value (a dict, as it always was);
+    ``verdicts`` reads the verdicts back from them, hypothesis to status, in plan order."""
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        return {k.removeprefix(VERDICT): v for k, v in self.items() if k.startswith(VERDICT)}
+
+
 def verdict_tags(
     plan: Plan, verdicts: Sequence[Verdict], commit: str, today: dt.date, site_url: str = ""
-) -> dict[str, str]:
+) -> Published:
     """``mlplan.verdict.<H>`` (the status), ``mlplan.evidence.<H>`` and ``mlplan.criteria.<H>``
     per hypothesis, and when and from which commit they were published; the experiment's
     description (``mlflow.note.content``) with the verdicts on its first line."""
-    tags = {
-        NOTE_TAG: experiment_note(plan, verdicts, today, site_url),
-        f"{PREFIX}published.on": today.isoformat(),
-        f"{PREFIX}published.commit": commit or "none (the plan is not in a git repository)",
-    }
+    tags = Published(
+        {
+            NOTE_TAG: experiment_note(plan, verdicts, today, site_url),
+            f"{PREFIX}published.on": today.isoformat(),
+            f"{PREFIX}published.commit": commit or "none (the plan is not in a git repository)",
+        }
+    )
     for verdict in verdicts:
         hypothesis = plan.hypothesis(verdict.hypothesis)
         evidence = f"{verdict.reason} ({verdict.runs} runs)"
         if len(evidence) > EVIDENCE_LIMIT:
             evidence = evidence[: EVIDENCE_LIMIT - 30] + " … (cut by mlplan)"
-        tags[f"{PREFIX}verdict.{verdict.hypothesis}"] = verdict.status
+        tags[f"{VERDICT}{verdict.hypothesis}"] = verdict.status
         tags[f"{PREFIX}evidence.{verdict.hypothesis}"] = evidence
         tags[f"{PREFIX}criteria.{verdict.hypothesis}"] = criteria_fingerprint(plan, hypothesis)
     return tags

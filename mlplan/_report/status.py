@@ -53,6 +53,10 @@ class StatusReport:
     def notes(self, hypothesis: str) -> list[str]:
         return self.review.for_hypothesis(hypothesis)
 
+    def to_markdown(self) -> str:
+        """The report as GitHub Markdown (`status --format markdown`, for a CI summary)."""
+        return markdown_status(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data: a number JSON cannot hold (NaN, ±inf) is null."""
         document: dict[str, Any] = finite_json(self._document())
@@ -179,54 +183,22 @@ _ICONS = {
 
 
 def markdown_status(report: StatusReport) -> str:
-    """The verdict table, notes, unrecorded changes and gate reasons as GitHub Markdown."""
-    from mlplan._report.doc import cell, heading
+    """The verdict table, notes, unrecorded changes and gate reasons as GitHub Markdown, through
+    the design doc's templates and escaping filters (templates/status.md.j2)."""
+    from mlplan._report.doc import _environment
 
-    lines = [
-        f"## {heading(report.plan.title)}",
-        "",
-        f"Plan `{report.plan.id}`: {plural(len(report.results), 'result')} from "
-        f"{cell(report.store)}, "
-        f"judged as of {report.as_of}.",
-        "",
-        "| Hypothesis | Verdict | Evidence against thresholds and baselines | Timebox "
-        "| Next step |",
-        "| --- | --- | --- | --- | --- |",
+    rows = [
+        {
+            "hypothesis": row.hypothesis,
+            "icon": _ICONS.get(row.verdict.status, ""),
+            "status": row.status,
+            "evidence": "\n".join(
+                [*row.evidence, *report.notes(row.hypothesis)] or ["no results yet"]
+            ),
+            "timebox": row.timebox,
+            "next_step": row.next_step,
+        }
+        for row in report.rows
     ]
-    for row in report.rows:
-        evidence = [*row.evidence, *report.notes(row.hypothesis)] or ["no results yet"]
-        icon = _ICONS.get(row.verdict.status, "")
-        lines.append(
-            f"| **{cell(row.hypothesis)}** | {icon} {cell(row.status)} | "
-            f"{cell(chr(10).join(evidence))} | {cell(row.timebox)} | {cell(row.next_step)} |"
-        )
-    lines += _markdown_changes(report.review)
-    lines += _markdown_reasons(report.reasons)
-    return "\n".join(lines) + "\n"
-
-
-def _markdown_changes(review: FrozenReview) -> list[str]:
-    from mlplan._report.doc import cell
-
-    lines: list[str] = []
-    for change in review.unrecorded:
-        lines += [
-            "",
-            f"**{cell(change.hypothesis)}: criteria changed after results were logged "
-            f"(since {change.since:%Y-%m-%d}), no amendment recorded.**",
-            "",
-            "| Setting | Results were logged under | The plan now says |",
-            "| --- | --- | --- |",
-        ]
-        lines += [
-            f"| `{cell(where)}` | {cell(old)} | {cell(new)} |" for where, old, new in change.changes
-        ]
-    return lines
-
-
-def _markdown_reasons(reasons: list[str]) -> list[str]:
-    from mlplan._report.doc import text
-
-    if not reasons:
-        return ["", "✅ Nothing needs attention."]
-    return ["", "**Needs attention:**", ""] + [f"- {text(reason)}" for reason in reasons]
+    template = _environment().get_template("status.md.j2")
+    return template.render(report=report, rows=rows, results=plural(len(report.results), "result"))

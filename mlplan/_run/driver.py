@@ -92,6 +92,8 @@ class CellReport:
 
 @dataclass
 class RunReport:
+    """What `run_plan` did: the matrix, each cell's outcome, and the verdicts after it."""
+
     matrix: Matrix
     cells: list[CellReport] = field(default_factory=list)
     interrupted: bool = False

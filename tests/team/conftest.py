@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TODAY, cli, require_service
+from helpers import TODAY, cli, free_port, require_service
 
 HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -41,12 +40,6 @@ def driver(module: str) -> Any:
         return __import__(module)
     except ImportError:
         pytest.fail(f"{module} is missing: pip install -e '.[team]'", pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def unique_name() -> str:

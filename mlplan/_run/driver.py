@@ -27,6 +27,7 @@ from typing import Any
 
 from mlplan import _clock
 from mlplan._judge.results import Result
+from mlplan._judge.settings import design_of
 from mlplan._judge.verdicts import active_hypotheses, judge
 from mlplan._record.journal import Journal
 from mlplan._record.locks import LockTakenError, cell_lock
@@ -49,9 +50,10 @@ class RunOptions:
     retries: int = 0
     timeout: float | None = None
     dry_run: bool = False
-    until: str = "all"  # "decided" needs sequential designs (not available yet)
-    # The hook `--until decided` will use: asked after each wave (every `jobs` results of a
-    # hypothesis, and after its last); True stops that hypothesis's cells not yet started.
+    until: str = "all"  # "decided": stop each sequential design at its first deciding look
+    # The hook `--until decided` uses (decided_by_its_design): asked after each wave (every
+    # `jobs` results of a hypothesis, and after its last); True stops that hypothesis's cells
+    # not yet started.
     stop_when: Callable[[Journal, str], bool] | None = None
     offline: bool = False  # a store that does not answer: run all the same, results wait
     replace: str = ""  # with one cell: run it although its slot is filled, replacing that run
@@ -220,12 +222,10 @@ def run_matrix(
     module's docstring."""
     if options.until not in ("all", "decided"):
         raise UsageError(f"--until {options.until!r}: give all or decided")
-    if options.until == "decided":
-        raise UsageError(
-            "--until decided needs a sequential design (experiment.sequential), which is not "
-            "available yet; run the planned matrix with `mlplan run` (runs: N fixes it)"
-        )
     matrix = plan_matrix(journal, ids, cells, options.offline)
+    if options.until == "decided" and options.stop_when is None:
+        options = replace(options, stop_when=decided_by_its_design)
+        _check_until_decided(journal, matrix)
     if options.replace:  # a replacement runs its cell although the slot is filled
         matrix = replace(matrix, done=[], filled={})
     report = RunReport(matrix, dry_run=options.dry_run)
@@ -233,6 +233,35 @@ def run_matrix(
         return report
     _Driver(journal, matrix, options, on_event or (lambda event: None), report).run()
     return report
+
+
+def _sequential(journal: Journal, matrix: Matrix) -> set[str]:
+    """The matrix's hypotheses with a sequential design: they run in waves under --until."""
+    plan = journal.plan
+    subjects = {cell.subject for cell in matrix.cells if cell.kind == "hypothesis"}
+    return {s for s in subjects if design_of(plan, plan.hypothesis(s))[1] is not None}
+
+
+def _check_until_decided(journal: Journal, matrix: Matrix) -> None:
+    plan = journal.plan
+    subjects = sorted({cell.subject for cell in matrix.cells if cell.kind == "hypothesis"})
+    planned = [s for s in subjects if design_of(plan, plan.hypothesis(s)) != (None, None)]
+    if subjects and not planned:
+        raise UsageError(
+            f"--until decided needs a planned n: give {', '.join(subjects)} a sequential design "
+            f"(sequential: {{max_runs: N}} or {{max_runs: null}}) or runs: N in "
+            f"{journal.loaded.path}; without one `mlplan run` runs the planned matrix"
+        )
+
+
+def decided_by_its_design(journal: Journal, hypothesis: str) -> bool:
+    """--until decided: whether a look of the hypothesis's sequential design has decided it
+    (its verdict's decided_at); a verdict that cannot be read yet decides nothing."""
+    try:
+        _, verdicts = journal.verdicts()
+    except MlplanError:
+        return False
+    return any(v.hypothesis == hypothesis and v.decided_at is not None for v in verdicts)
 
 
 class _Driver:
@@ -265,6 +294,13 @@ class _Driver:
         self.wave: dict[str, int] = {}
         self.open: dict[str, int] = {}
         self.decided: set[str] = set()
+        # Which hypotheses run in waves: under --until decided, those with a sequential
+        # design (a fixed horizon's N cells all run); with another hook, every one.
+        self.waved = (
+            _sequential(journal, matrix)
+            if options.stop_when is decided_by_its_design
+            else {cell.subject for cell in matrix.cells if cell.kind == "hypothesis"}
+        )
 
     def _backend(self) -> Backend:
         execution = self.journal.plan.experiment.execution
@@ -295,7 +331,7 @@ class _Driver:
             if not self._lock(cell, wait=False):
                 continue  # another driver on this host has it; it will log it
             queue.remove(cell)
-            if self.options.stop_when is not None and cell.kind == "hypothesis":
+            if self.options.stop_when is not None and cell.subject in self.waved:
                 self.wave[cell.subject] = self.wave.get(cell.subject, 0) + 1
                 self.open[cell.subject] = self.open.get(cell.subject, 0) + 1
             self.attempts[cell.key] = 1
@@ -304,6 +340,9 @@ class _Driver:
 
     def run(self) -> None:
         queue = list(self.matrix.missing)
+        if self.options.stop_when is not None:
+            # Baselines first: a look then finds each hypothesis result's pair already there.
+            queue.sort(key=lambda cell: cell.kind != "baseline")
         self._reattach(queue)
         for cell in self.matrix.done:
             run_id = self.matrix.filled.get(cell.key, "")
@@ -571,7 +610,7 @@ class _Driver:
         if self.options.stop_when is None:
             return 0
         for index, cell in enumerate(queue):
-            if cell.kind != "hypothesis" or cell.subject in self.decided:
+            if cell.subject not in self.waved or cell.subject in self.decided:
                 return index
             if self.wave.get(cell.subject, 0) < self.executor.jobs:
                 self.wave[cell.subject] = self.wave.get(cell.subject, 0) + 1
@@ -581,14 +620,14 @@ class _Driver:
 
     def _unstart(self, cell: Cell) -> None:
         """A cell counted in its wave that did not run after all (deferred, filled, retried)."""
-        counted = self.options.stop_when is not None and cell.kind == "hypothesis"
+        counted = self.options.stop_when is not None and cell.subject in self.waved
         if counted and cell.subject not in self.decided:
             self.wave[cell.subject] -= 1
             self.open[cell.subject] -= 1
 
     def _look(self, cell: Cell) -> None:
         """When a wave of a hypothesis's cells has ended, ask whether it is decided."""
-        if self.options.stop_when is None or cell.kind != "hypothesis":
+        if self.options.stop_when is None or cell.subject not in self.waved:
             return
         self.open[cell.subject] -= 1
         if self.open[cell.subject]:

@@ -15,8 +15,9 @@ import pytest
 from helpers import REPO, Capsys, run
 from run_plans import write_plan
 from slurm.slurm_cluster import Cluster
+from test_run_until import until_plan
 
-from mlplan._api import journal_for
+from mlplan._api import journal_for, verdicts
 
 pytestmark = pytest.mark.slurm
 
@@ -187,6 +188,22 @@ def test_a_driver_killed_while_its_jobs_are_queued_reattaches_and_logs_each_slot
     assert sorted(t["mlplan.slurm_job_id"] for t in _tags(plan)) == sorted(
         str(job) for job in first_jobs.values()
     )
+
+
+def test_until_decided_on_slurm_stops_at_the_deciding_look(
+    slurm_cluster: Cluster, tmp_path: Path, capsys: Capsys
+) -> None:
+    plan = until_plan(tmp_path, {"H1": "clear;      sequential: {max_runs: 10}\n"})
+    code, _, err = run(
+        capsys, "run", plan, "H1", "--executor", "slurm", "-j", "2", "--until", "decided"
+    )
+    assert code == 0, err
+    [verdict] = verdicts(plan)
+    assert verdict.decided_at == 3, verdict.reason
+    # Waves of two job arrays: the second wave brought n to 4, its look decided, and no
+    # third wave was submitted.
+    assert sorted(int(p["seed"]) for p in _runs(plan)["H1"]) == [0, 1, 2, 3]
+    assert len({t["mlplan.slurm_job_id"].partition("_")[0] for t in _tags(plan)}) == 2
 
 
 def test_no_cluster_is_one_clear_message(

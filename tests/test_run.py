@@ -157,3 +157,25 @@ def test_an_unknown_id_or_until_decided_is_a_usage_error(tmp_path: Path, capsys:
     assert (code, "no hypothesis or baseline 'H9'" in err) == (2, True)
     code, _, err = run(capsys, "run", plan, "--until", "decided")
     assert (code, "sequential design" in err) == (2, True)
+
+
+def test_the_slurm_section_is_checked_where_it_is_written(tmp_path: Path, capsys: Capsys) -> None:
+    design = "  pair_values: [0]\n  execution:\n    slurm: {partition: gpu, time: 30, mem: 4GB}\n"
+    plan = write_plan(tmp_path, design=design)
+    code, _, err = run(capsys, "validate", plan)
+    assert code == 1
+    assert "mem" in err and f"plan.yaml:{_line(plan, 'mem: 4GB')}:" in err
+    plan.write_text(plan.read_text().replace("4GB", "4G"))
+    assert run(capsys, "validate", plan)[0] == 0
+    assert load_plan(plan).plan.experiment.execution.slurm is not None
+
+
+def test_slurm_options_go_with_the_slurm_executor_only(tmp_path: Path, capsys: Capsys) -> None:
+    plan = write_plan(tmp_path)
+    code, _, err = run(capsys, "run", plan, "--partition", "gpu", "--mem", "4G")
+    assert (code, "--partition, --mem only go with --executor slurm" in err) == (2, True)
+    code, _, err = run(capsys, "run", plan, "--executor", "pbs")
+    assert (code, "--executor 'pbs': give local or slurm" in err) == (2, True)
+    code, _, err = run(capsys, "run", plan, "--executor", "slurm", "--mem", "4 GB")
+    assert (code, "--mem '4 GB'" in err) == (2, True)
+    assert not (tmp_path / ".mlplan").exists()

@@ -294,7 +294,8 @@ def test_a_command_returns_its_result_by_file_or_by_log_result_and_retries_retry
     )
     plan = write_plan(
         tmp_path,
-        design="  pair_values: [0, 1]\n",
+        # Three roots: tested each at full α only when the plan says so (issue 17's rule).
+        design="  pair_values: [0, 1]\n  multiplicity: none\n",
         baselines=ONLY_H1,
         hypotheses=hypotheses,
         study=WAYS,

@@ -482,6 +482,8 @@ def run_plan(
     until: str = "all",
     tracking_uri: str | None = None,
     on_event: Callable[[Event], None] | None = None,
+    executor: str = "local",
+    slurm: Mapping[str, Any] | None = None,
 ) -> RunReport:
     """Run the plan's matrix: every missing cell of ``ids`` (default: the active hypotheses
     and their baselines), each in a fresh process, ``jobs`` at a time, each result logged.
@@ -490,10 +492,23 @@ def run_plan(
     one resumes. ``retries`` re-runs cells that produced no result; ``timeout`` stops a cell
     after that many seconds; ``dry_run`` only reads the matrix. ``on_event`` hears one dict
     per event (a cell started, logged, failed, skipped).
+
+    ``executor="slurm"`` submits the cells as Slurm job arrays (``pip install 'mlplan[slurm]'``)
+    and logs each result here; ``slurm`` gives partition, time (minutes), cpus, gpus and mem
+    over the plan's ``execution.slurm``. A call started again adopts the jobs an earlier one
+    left queued or running instead of submitting them twice.
     """
     from mlplan._run.driver import RunOptions, run_matrix
 
-    options = RunOptions(jobs=jobs, retries=retries, timeout=timeout, dry_run=dry_run, until=until)
+    options = RunOptions(
+        jobs=jobs,
+        retries=retries,
+        timeout=timeout,
+        dry_run=dry_run,
+        until=until,
+        executor=executor,
+        slurm=dict(slurm or {}),
+    )
     return run_matrix(journal_for(plan, tracking_uri), ids, options, on_event)
 
 

@@ -656,9 +656,40 @@ def run_cells(
     ] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per event.")] = False,
     tracking_uri: TrackingUri = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local: processes on this host; slurm: Slurm job arrays (mlplan[slurm]).",
+        ),
+    ] = "local",
+    partition: Annotated[
+        str | None, typer.Option("--partition", help="Slurm: the partition.", show_default=False)
+    ] = None,
+    time_limit: Annotated[
+        int | None,
+        typer.Option("--time", help="Slurm: each cell's time limit in minutes.", min=1),
+    ] = None,
+    cpus: Annotated[int | None, typer.Option("--cpus", help="Slurm: CPUs per cell.", min=1)] = None,
+    gpus: Annotated[int | None, typer.Option("--gpus", help="Slurm: GPUs per cell.", min=0)] = None,
+    mem: Annotated[
+        str | None,
+        typer.Option("--mem", help="Slurm: memory per cell, e.g. 4G.", show_default=False),
+    ] = None,
 ) -> None:
     """Run the plan's matrix: each missing cell in a fresh process, each result logged."""
+    import re
+
     from mlplan import run_plan
+
+    if executor not in ("local", "slurm"):
+        raise UsageError(f"--executor {executor!r}: give local or slurm")
+    cluster = {"partition": partition, "time": time_limit, "cpus": cpus, "gpus": gpus, "mem": mem}
+    if executor == "local" and any(value is not None for value in cluster.values()):
+        given = [f"--{k}" for k, v in cluster.items() if v is not None]
+        raise UsageError(f"{', '.join(given)} only go with --executor slurm")
+    if mem is not None and not re.fullmatch(r"[1-9][0-9]*[KMGT]?", mem):
+        raise UsageError(f"--mem {mem!r}: give a whole amount with K, M, G or T, e.g. 4G")
 
     def call(**extra: Any) -> RunReport:
         return run_plan(
@@ -669,6 +700,8 @@ def run_cells(
             timeout=timeout,
             until=until,
             tracking_uri=tracking_uri,
+            executor=executor,
+            slurm=cluster,
             **extra,
         )
 

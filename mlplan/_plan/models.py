@@ -689,6 +689,28 @@ class Hypothesis(_Section):
         return "pair_by" in self.model_fields_set
 
 
+class SlurmSettings(_Section):
+    """What each cell's Slurm job asks for (`mlplan run --executor slurm`); the command
+    line's --partition, --time, --cpus, --gpus and --mem override these."""
+
+    partition: str | None = Field(
+        default=None,
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.,\-]+$",
+        description="The partition (sbatch --partition); default: the cluster's.",
+    )
+    time: WholeNumber = Field(
+        default=60, ge=1, description="Each cell's time limit in minutes (sbatch --time)."
+    )
+    cpus: WholeNumber = Field(default=1, ge=1, description="CPUs per cell (--cpus-per-task).")
+    gpus: WholeNumber = Field(default=0, ge=0, description="GPUs per cell (--gpus-per-node).")
+    mem: str | None = Field(
+        default=None,
+        pattern=r"^[1-9][0-9]*[KMGT]?$",
+        description="Memory per cell as sbatch --mem writes it, e.g. 4G or 500M.",
+    )
+
+
 class Execution(_Section):
     """How `mlplan run` places each cell (a cluster backend adds its own settings here)."""
 
@@ -697,6 +719,9 @@ class Execution(_Section):
         ge=0,
         description="GPUs each cell needs: each running cell gets its own in "
         "CUDA_VISIBLE_DEVICES, and -j is capped at the GPUs visible / gpus.",
+    )
+    slurm: SlurmSettings | None = Field(
+        default=None, description="Each cell's Slurm job with --executor slurm."
     )
 
 

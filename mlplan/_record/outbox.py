@@ -46,6 +46,8 @@ class Submission:
     replaces: str = ""  # a run of the same subject and key this result replaces
     reason: str = ""
     submission_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # What the process that measured it adds (a Slurm job id), tagged mlplan.<key> on the run.
+    tags: Mapping[str, str] = field(default_factory=dict)
     created_at: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     )

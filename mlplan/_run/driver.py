@@ -27,12 +27,14 @@ from typing import Any
 
 from mlplan import _clock
 from mlplan._judge.results import Result
+from mlplan._judge.settings import design_of
 from mlplan._judge.verdicts import active_hypotheses, judge
 from mlplan._record.journal import Journal
 from mlplan._record.locks import LockTakenError, cell_lock
 from mlplan._record.store.runs import plan_digest
-from mlplan._run.local import Ended, LocalExecutor, cores, tail
-from mlplan._run.matrix import Cell, Matrix, checked, expand
+from mlplan._run.backend import Backend, CellJob, Ended
+from mlplan._run.local import LocalExecutor, cores, tail
+from mlplan._run.matrix import Cell, Matrix, checked, expand, slot_key
 from mlplan._run.spec import CellOutcome, CellSpec, read_outcome
 from mlplan.errors import BaselineError, MlplanError, StoreUnreachableError, UsageError
 
@@ -48,13 +50,18 @@ class RunOptions:
     retries: int = 0
     timeout: float | None = None
     dry_run: bool = False
-    until: str = "all"  # "decided" needs sequential designs (not available yet)
-    # The hook `--until decided` will use: asked after each wave (every `jobs` results of a
-    # hypothesis, and after its last); True stops that hypothesis's cells not yet started.
+    until: str = "all"  # "decided": stop each sequential design at its first deciding look
+    # The hook `--until decided` uses (decided_by_its_design): asked after each wave (every
+    # `jobs` results of a hypothesis, and after its last); True stops that hypothesis's cells
+    # not yet started.
     stop_when: Callable[[Journal, str], bool] | None = None
     offline: bool = False  # a store that does not answer: run all the same, results wait
     replace: str = ""  # with one cell: run it although its slot is filled, replacing that run
     reason: str = ""
+    executor: str = "local"  # or "slurm"
+    # --executor slurm: the command line's partition, time (minutes), cpus, gpus, mem; each
+    # over the plan's execution.slurm
+    slurm: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -217,12 +224,10 @@ def run_matrix(
     module's docstring."""
     if options.until not in ("all", "decided"):
         raise UsageError(f"--until {options.until!r}: give all or decided")
-    if options.until == "decided":
-        raise UsageError(
-            "--until decided needs a sequential design (experiment.sequential), which is not "
-            "available yet; run the planned matrix with `mlplan run` (runs: N fixes it)"
-        )
     matrix = plan_matrix(journal, ids, cells, options.offline)
+    if options.until == "decided" and options.stop_when is None:
+        options = replace(options, stop_when=decided_by_its_design)
+        _check_until_decided(journal, matrix)
     if options.replace:  # a replacement runs its cell although the slot is filled
         matrix = replace(matrix, done=[], filled={})
     report = RunReport(matrix, dry_run=options.dry_run)
@@ -230,6 +235,35 @@ def run_matrix(
         return report
     _Driver(journal, matrix, options, on_event or (lambda event: None), report).run()
     return report
+
+
+def _sequential(journal: Journal, matrix: Matrix) -> set[str]:
+    """The matrix's hypotheses with a sequential design: they run in waves under --until."""
+    plan = journal.plan
+    subjects = {cell.subject for cell in matrix.cells if cell.kind == "hypothesis"}
+    return {s for s in subjects if design_of(plan, plan.hypothesis(s))[1] is not None}
+
+
+def _check_until_decided(journal: Journal, matrix: Matrix) -> None:
+    plan = journal.plan
+    subjects = sorted({cell.subject for cell in matrix.cells if cell.kind == "hypothesis"})
+    planned = [s for s in subjects if design_of(plan, plan.hypothesis(s)) != (None, None)]
+    if subjects and not planned:
+        raise UsageError(
+            f"--until decided needs a planned n: give {', '.join(subjects)} a sequential design "
+            f"(sequential: {{max_runs: N}} or {{max_runs: null}}) or runs: N in "
+            f"{journal.loaded.path}; without one `mlplan run` runs the planned matrix"
+        )
+
+
+def decided_by_its_design(journal: Journal, hypothesis: str) -> bool:
+    """--until decided: whether a look of the hypothesis's sequential design has decided it
+    (its verdict's decided_at); a verdict that cannot be read yet decides nothing."""
+    try:
+        _, verdicts = journal.verdicts()
+    except MlplanError:
+        return False
+    return any(v.hypothesis == hypothesis and v.decided_at is not None for v in verdicts)
 
 
 class _Driver:
@@ -251,8 +285,7 @@ class _Driver:
         self.folder = self.home / "runs" / f"{stamp}-{os.getpid()}"
         self.plan_path = journal.loaded.path.resolve()
         self.plan_sha256 = plan_digest(self.plan_path)
-        gpus = journal.plan.experiment.execution.gpus
-        self.executor = LocalExecutor(options.jobs or cores(), options.timeout, gpus)
+        self.executor: Backend = self._backend()
         self.attempts: dict[tuple[Any, ...], int] = {}
         self.locks: dict[str, contextlib.ExitStack] = {}
         self.stop = _Stop()
@@ -263,9 +296,56 @@ class _Driver:
         self.wave: dict[str, int] = {}
         self.open: dict[str, int] = {}
         self.decided: set[str] = set()
+        # Which hypotheses run in waves: under --until decided, those with a sequential
+        # design (a fixed horizon's N cells all run); with another hook, every one.
+        self.waved = (
+            _sequential(journal, matrix)
+            if options.stop_when is decided_by_its_design
+            else {cell.subject for cell in matrix.cells if cell.kind == "hypothesis"}
+        )
+
+    def _backend(self) -> Backend:
+        execution = self.journal.plan.experiment.execution
+        if self.options.executor == "local":
+            return LocalExecutor(self.options.jobs or cores(), self.options.timeout, execution.gpus)
+        if self.options.executor != "slurm":
+            raise UsageError(f"--executor {self.options.executor!r}: give local or slurm")
+        from mlplan._run.slurm_backend import SlurmExecutor, resources
+
+        wanted = resources(execution.slurm, self.options.slurm, self.options.timeout)
+        # Without -j every missing cell is queued at once: Slurm does the scheduling.
+        jobs = self.options.jobs or max(1, len(self.matrix.missing))
+        return SlurmExecutor(self.home / "slurm", wanted, jobs)
+
+    def _reattach(self, queue: list[Cell]) -> None:
+        """A restarted driver adopts the Slurm jobs an earlier one left queued or running
+        (or finished, their results not yet logged) instead of submitting their cells again."""
+        from mlplan._run.slurm_backend import SlurmExecutor
+
+        if not isinstance(self.executor, SlurmExecutor):
+            return
+        missing = {(cell.subject, slot_key(cell.params)): cell for cell in queue}
+        adopted = self.executor.reattach(
+            lambda spec: (spec.subject, slot_key(spec.params)) in missing
+        )
+        for job in adopted:
+            cell = missing[(job.spec.subject, slot_key(job.spec.params))]
+            if not self._lock(cell, wait=False):
+                continue  # another driver on this host has it; it will log it
+            queue.remove(cell)
+            if self.options.stop_when is not None and cell.subject in self.waved:
+                self.wave[cell.subject] = self.wave.get(cell.subject, 0) + 1
+                self.open[cell.subject] = self.open.get(cell.subject, 0) + 1
+            self.attempts[cell.key] = 1
+            self.job_cell[id(job)] = cell
+            self._emit_started(cell, job, "cell_reattached")
 
     def run(self) -> None:
         queue = list(self.matrix.missing)
+        if self.options.stop_when is not None:
+            # Baselines first: a look then finds each hypothesis result's pair already there.
+            queue.sort(key=lambda cell: cell.kind != "baseline")
+        self._reattach(queue)
         for cell in self.matrix.done:
             run_id = self.matrix.filled.get(cell.key, "")
             self._finish(CellReport(cell, "skipped", run_id=run_id), "cell_skipped")
@@ -329,6 +409,8 @@ class _Driver:
                     self._finish(CellReport(cell, "skipped"), "cell_skipped")
                     continue
                 self._submit(cell)
+            for job in self.executor.flush():
+                self._emit_started(self.job_cell[id(job)], job, "cell_started")
             if self.stop.requested:
                 self.executor.cancel()
             for ended in self.executor.poll():
@@ -402,13 +484,16 @@ class _Driver:
         spec.write(spec_path)
         job = self.executor.submit(spec_path, spec, folder / "log.txt")
         self.job_cell[id(job)] = cell
+
+    def _emit_started(self, cell: Cell, job: CellJob, event: str) -> None:
         self.emit(
             {
-                "event": "cell_started",
+                "event": event,
                 "cell": cell.label,
-                "attempt": attempt,
-                "submission": spec.submission,
+                "attempt": self.attempts[cell.key],
+                "submission": job.spec.submission,
                 "log": str(job.log),
+                **job.tags,
             }
         )
 
@@ -458,7 +543,7 @@ class _Driver:
             return None
         # One writer thread logs while cells go on running: the driver stays the one writer,
         # and a slow store no longer holds up starting the next cells.
-        future = self.writer.submit(self._log, cell, outcome, ended.job.spec, base)
+        future = self.writer.submit(self._log, cell, outcome, ended.job, base)
         self.writing.append((future, cell, base))
         return None
 
@@ -467,16 +552,19 @@ class _Driver:
             return f"did not finish within {self.options.timeout:g} s; nothing was logged"
         if outcome is not None:
             return outcome.error
+        last = tail(ended.job.log)
+        if ended.reason:
+            return ended.reason + (f"; the end of its output:\n{last}" if last else "")
         status = (
             f"was killed by signal {-ended.status}"
             if ended.status < 0
             else f"exited with status {ended.status}"
         )
-        last = tail(ended.job.log)
         return f"{status} without a result" + (f"; the end of its output:\n{last}" if last else "")
 
-    def _log(self, cell: Cell, outcome: CellOutcome, spec: CellSpec, base: CellReport) -> str:
+    def _log(self, cell: Cell, outcome: CellOutcome, job: CellJob, base: CellReport) -> str:
         """Log one result (in the writer thread); the event that says how it went."""
+        spec = job.spec
         declared = {metric.key for metric in self.journal.plan.metrics}
         kept = {key: value for key, value in outcome.metrics.items() if key in declared}
         base.ignored = sorted(key for key in outcome.metrics if key not in declared)
@@ -496,8 +584,10 @@ class _Driver:
                 replaces=self.options.replace,
                 reason=self.options.reason,
             )
-            # The run carries the cell's submission id: the one the cell saw in its environment.
-            delivery = self.journal.log(replace(submission, submission_id=spec.submission))
+            # The run carries the cell's submission id (the one the cell saw in its
+            # environment) and what the backend knows of it (a Slurm job id).
+            submission = replace(submission, submission_id=spec.submission, tags=job.tags)
+            delivery = self.journal.log(submission)
         except MlplanError as error:
             base.error = str(error)
             return "cell_failed"
@@ -522,7 +612,7 @@ class _Driver:
         if self.options.stop_when is None:
             return 0
         for index, cell in enumerate(queue):
-            if cell.kind != "hypothesis" or cell.subject in self.decided:
+            if cell.subject not in self.waved or cell.subject in self.decided:
                 return index
             if self.wave.get(cell.subject, 0) < self.executor.jobs:
                 self.wave[cell.subject] = self.wave.get(cell.subject, 0) + 1
@@ -532,14 +622,14 @@ class _Driver:
 
     def _unstart(self, cell: Cell) -> None:
         """A cell counted in its wave that did not run after all (deferred, filled, retried)."""
-        counted = self.options.stop_when is not None and cell.kind == "hypothesis"
+        counted = self.options.stop_when is not None and cell.subject in self.waved
         if counted and cell.subject not in self.decided:
             self.wave[cell.subject] -= 1
             self.open[cell.subject] -= 1
 
     def _look(self, cell: Cell) -> None:
         """When a wave of a hypothesis's cells has ended, ask whether it is decided."""
-        if self.options.stop_when is None or cell.kind != "hypothesis":
+        if self.options.stop_when is None or cell.subject not in self.waved:
             return
         self.open[cell.subject] -= 1
         if self.open[cell.subject]:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlplan._run.backend import Ended
 from mlplan._run.spec import CellSpec, argv
 from mlplan.errors import BaselineError
 
@@ -27,6 +28,7 @@ __all__ = [
     "Job",
     "LocalExecutor",
     "cores",
+    "pythonpath",
     "tail",
     "visible_gpus",
 ]
@@ -90,23 +92,12 @@ class Job:
     cancelled: bool = False
     devices: list[str] = field(default_factory=list)  # its CUDA_VISIBLE_DEVICES
 
-
-@dataclass(frozen=True)
-class Ended:
-    job: Job
-    status: int  # the cell process's exit status; -N when a signal N ended it
-    seconds: float
-
     @property
-    def timed_out(self) -> bool:
-        return self.job.timed_out
-
-    @property
-    def cancelled(self) -> bool:
-        return self.job.cancelled
+    def tags(self) -> dict[str, str]:
+        return {}
 
 
-def _pythonpath() -> str:
+def pythonpath() -> str:
     # The cell must import this very mlplan, not another one installed in the environment.
     here = str(Path(__file__).resolve().parents[2])
     rest = os.environ.get("PYTHONPATH", "")
@@ -127,11 +118,12 @@ class LocalExecutor:
         self.jobs = max(1, min(jobs, len(self.free_devices) // gpus) if gpus else jobs)
         self.timeout = timeout
         self.running: list[Job] = []
+        self._started: list[Job] = []
         threads = str(max(1, cores() // self.jobs))
         self._environment = {
             **{name: threads for name in THREAD_VARIABLES if name not in os.environ},
             "MLPLAN_DRIVER_PID": str(os.getpid()),
-            "PYTHONPATH": _pythonpath(),
+            "PYTHONPATH": pythonpath(),
             "PYTHONUNBUFFERED": "1",  # the log's tail shows the last line printed
         }
 
@@ -157,7 +149,13 @@ class LocalExecutor:
             )
         job = Job(spec, log, process, devices=devices)
         self.running.append(job)
+        self._started.append(job)
         return job
+
+    def flush(self) -> list[Job]:
+        """The cells started since the last flush (each started as it was submitted)."""
+        started, self._started = self._started, []
+        return started
 
     def poll(self) -> list[Ended]:
         """The cells that ended since the last poll; cells past the timeout are stopped."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import needed_baselines
+from mlplan._judge.settings import design_of
 from mlplan._plan.keys import canonical
 from mlplan._plan.models import Baseline, Hypothesis, Plan
 from mlplan._text import did_you_mean
@@ -102,7 +103,10 @@ def _grid(plan: Plan, pair_by: str | None, horizon: int | None) -> list[dict[str
 
 
 def cells_of(plan: Plan, hypothesis: Hypothesis) -> list[Cell]:
-    horizon = hypothesis.runs or plan.experiment.runs
+    """A hypothesis's cells: its planned n of pair values (a fixed horizon's runs, a
+    sequential design's max_runs; all planned values otherwise) by its conditions' values."""
+    runs, sequential = design_of(plan, hypothesis)
+    horizon = runs or (sequential.max_runs if sequential is not None else None)
     grid = _grid(plan, _pair_by(plan, hypothesis), horizon)
     return [Cell("hypothesis", hypothesis.id, params) for params in grid]
 

@@ -83,6 +83,7 @@ class SlurmResources:
     gpus: int = 0
     mem_gb: float | None = None
     job_name: str = "mlplan"
+    mem: str | None = None  # as sbatch --mem writes it (4G, 500M); wins over mem_gb
 
     def parameters(self, comment: str) -> dict[str, Any]:
         """submitit's SlurmExecutor parameters; unset ones keep the cluster's defaults."""
@@ -96,8 +97,10 @@ class SlurmResources:
             params["partition"] = self.partition
         if self.gpus:
             params["gpus_per_node"] = self.gpus
-        if self.mem_gb is not None:
-            params["mem"] = self.mem_gb
+        if self.mem is not None:
+            params["mem"] = self.mem
+        elif self.mem_gb is not None:
+            params["mem"] = f"{max(1, round(self.mem_gb * 1024))}M"  # sbatch takes whole units
         return params
 
 

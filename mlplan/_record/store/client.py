@@ -13,6 +13,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -456,10 +457,15 @@ class MlflowStore:
                 if plan_file is not None:
                     self.client.log_artifact(run.info.run_id, str(plan_file), artifact_path="plan")
                 yield run
+                logged = self.client.get_run(run.info.run_id).data
                 if check is not None:
                     # Raised inside the run: MLflow ends it FAILED, and a failed run is never
                     # judged (a value out of its bounds, say).
-                    check(self.client.get_run(run.info.run_id).data.metrics)
+                    check(logged.metrics)
+                # Named by its slot now that the script has logged it (H2 · seed=4), as a
+                # result logged any other way is named; the note named it while it was open.
+                named = self._run_name(replace(submission, params=dict(logged.params)))
+                self.client.set_tag(run.info.run_id, "mlflow.runName", named)
         finally:
             # None unsets the variable and the global (MLflow 3 handles it; its stub says str).
             mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]

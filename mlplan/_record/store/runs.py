@@ -84,6 +84,7 @@ def run_tags(plan: Plan, submission: Submission) -> dict[str, str]:
         "mlflow.note.content": clip(submission.note, RUN_TAG_LIMIT),
     }
     tags.update({key: value for key, value in optional.items() if value})
+    tags.update({f"{TAG}{key}": value for key, value in submission.tags.items() if value})
     return tags
 
 

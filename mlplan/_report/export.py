@@ -5,8 +5,8 @@ RFC 4180 through the csv module (quoted where needed, CRLF line ends). A cell a 
 would read as a formula (one starting with = + - @, or a tab or carriage return) gets a leading
 apostrophe (OWASP, "CSV Injection"), so a subject, a note or a param value from a plan or a
 training script cannot run in the reader's spreadsheet. Numbers are written with repr (the
-shortest text that reads back as the same float), so a negative metric stays a number: only
-text cells are guarded.
+shortest text that reads back as the same float), and a cell that is a plain number (a
+negative metric, a param ``-5``) stays one: a spreadsheet cannot evaluate it.
 """
 
 from __future__ import annotations
@@ -27,8 +27,19 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe(text: str) -> str:
-    """A text cell a spreadsheet shows as text, never evaluates."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    """A text cell a spreadsheet shows as text, never evaluates; a plain number (``-5``, a
+    param's value) stays as it is, since a spreadsheet reads it as the number it is."""
+    if not text.startswith(_FORMULA_STARTS) or _is_number(text):
+        return text
+    return "'" + text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip() == text
 
 
 def counted_state(results: Sequence[Result], plan: Plan) -> dict[str, str]:

@@ -144,6 +144,10 @@ def _panel(axis: Any, check: Check, pair_by: str) -> None:
         shown = _two_groups(axis, check)
     else:
         shown = _values(axis, check)
+    if _plottable(check) and not [v for v in shown if math.isfinite(v)]:
+        axis.text(0.5, 0.5, "no values to plot", ha="center", va="center", fontsize=8)
+        axis.set_xticks([])
+        axis.set_yticks([])
     _y_range(axis, shown)
     what = f"{check.test}, n = {check.n}" if check.test else check.note
     axis.set_title(

@@ -55,7 +55,7 @@ def plt() -> Iterator[Any]:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
+    from matplotlib import pyplot
 
     yield pyplot
     pyplot.close("all")

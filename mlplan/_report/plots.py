@@ -71,6 +71,16 @@ _BLUE = "#1565c0"
 _RED = "#c62828"
 
 
+# The page in inches, laid out by hand: a layout engine (tight or constrained) measures every
+# text once more before drawing and took half of the drawing time (benchmarks/bench_render.py).
+# Each panel's cell: its title on top (up to three lines), the plot, then the x-axis and the
+# legend below it.
+_CELL_W, _CELL_H = 4.6, 3.9
+_LEFT, _RIGHT, _TOP, _BOTTOM = 0.85, 0.25, 0.8, 0.95
+_SUPTITLE = 0.45
+_FOREST_LEFT, _FOREST_ROW, _FOREST_TOP, _FOREST_BOTTOM = 3.4, 0.28, 0.35, 0.6
+
+
 def _figure(plt: Any, verdict: Verdict, pair_by: str) -> Any:
     """A forest plot of every check on top, then one panel per check, guardrails included:
     what the test saw, its interval and the threshold. The worst checks come first when there
@@ -82,19 +92,27 @@ def _figure(plt: Any, verdict: Verdict, pair_by: str) -> Any:
     forest = forest_rows(verdict.checks)
     columns = min(3, max(1, len(checks)))
     rows = max(1, -(-len(checks) // columns))
-    forest_height = 1.2 + 0.28 * len(forest) if forest else 0.0
-    figure = plt.figure(
-        figsize=(4.6 * columns if columns > 1 else 6.4, 3.9 * rows + forest_height),
-        layout="constrained",
-    )
-    ratios = ([forest_height] if forest else []) + [3.9] * rows
-    grid = figure.add_gridspec(len(ratios), columns, height_ratios=ratios)
+    width = max(_CELL_W * columns, _FOREST_LEFT + 4.0)
+    forest_h = _FOREST_TOP + _FOREST_ROW * len(forest) + _FOREST_BOTTOM if forest else 0.0
+    height = _SUPTITLE + forest_h + _CELL_H * rows
+    figure = plt.figure(figsize=(width, height))
+
+    def add_axes(left: float, bottom: float, w: float, h: float) -> Any:  # inches from bottom-left
+        return figure.add_axes((left / width, bottom / height, w / width, h / height))
+
     if forest:
-        _forest(figure.add_subplot(grid[0, :]), forest)
-    first = 1 if forest else 0
+        top = height - _SUPTITLE - _FOREST_TOP
+        plot_h = _FOREST_ROW * len(forest)
+        _forest(add_axes(_FOREST_LEFT, top - plot_h, width - _FOREST_LEFT - _RIGHT, plot_h), forest)
+    cell_w = width / columns
     for index, check in enumerate(checks):
-        axis = figure.add_subplot(grid[first + index // columns, index % columns])
-        _panel(axis, check, pair_by)
+        row, column = divmod(index, columns)
+        cell_top = height - _SUPTITLE - forest_h - row * _CELL_H
+        plot_h = _CELL_H - _TOP - _BOTTOM
+        axis = add_axes(
+            column * cell_w + _LEFT, cell_top - _TOP - plot_h, cell_w - _LEFT - _RIGHT, plot_h
+        )
+        _panel(axis, check, pair_by, legend_at=-0.42 / plot_h)
     label = "confirmatory" if verdict.confirmatory else "exploratory"
     shown = (
         ""
@@ -105,6 +123,8 @@ def _figure(plt: Any, verdict: Verdict, pair_by: str) -> Any:
         f"{verdict.hypothesis}: {verdict.status} ({label}){shown}",
         color=_COLOURS[verdict.status],
         fontsize=11,
+        y=1 - 0.12 / height,
+        va="top",
     )
     return figure
 
@@ -133,7 +153,7 @@ def _unplottable(axis: Any) -> None:
     axis.set_yticks([])
 
 
-def _panel(axis: Any, check: Check, pair_by: str) -> None:
+def _panel(axis: Any, check: Check, pair_by: str, legend_at: float = -0.2) -> None:
     colour = _OUTCOME_COLOURS[check.outcome]
     shown: list[float] = []
     if not _plottable(check):
@@ -156,16 +176,17 @@ def _panel(axis: Any, check: Check, pair_by: str) -> None:
         color=colour,
     )
     axis.tick_params(labelsize=7)
-    _legend_below(axis)
+    _legend_below(axis, legend_at)
 
 
-def _legend_below(axis: Any, columns: int = 2) -> None:
-    """Below the axes (constrained layout makes room), so it never covers a point."""
+def _legend_below(axis: Any, at: float, columns: int = 2) -> None:
+    """Below the axes and their x labels (``at``: in axes heights), so it never covers a
+    point."""
     if axis.get_legend_handles_labels()[0]:
         axis.legend(
             fontsize=7,
             loc="upper center",
-            bbox_to_anchor=(0.5, -0.2),
+            bbox_to_anchor=(0.5, at),
             ncols=columns,
             frameon=False,
         )

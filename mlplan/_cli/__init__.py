@@ -356,6 +356,7 @@ class StatusFormat(enum.StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    csv = "csv"
 
 
 @app.command()
@@ -364,8 +365,17 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (as --format json).")] = False,
     output_format: Annotated[
         StatusFormat,
-        typer.Option("--format", help="table, json, or markdown (GitHub, for a CI summary)."),
+        typer.Option(
+            "--format",
+            help="table, json, markdown (GitHub, for a CI summary), or csv (one row per result).",
+        ),
     ] = StatusFormat.table,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Each check's full explanation and every deviation line."
+        ),
+    ] = False,
     check: Annotated[
         bool,
         typer.Option(
@@ -401,14 +411,26 @@ def status(
         out.print_json(json.dumps(report.to_dict(), allow_nan=False))
     elif chosen is StatusFormat.markdown:
         out.file.write(report.to_markdown())
+    elif chosen is StatusFormat.csv:
+        out.file.write(report.to_csv())
     else:
-        _print_status(report)
-    for note in report.store_notes:
-        err.print(f"note: {note}", style="yellow", markup=False)
+        _print_status(report, verbose)
+    _print_notes(report.store_notes, chosen is StatusFormat.table)
     if check and report.reasons:
         for reason in report.reasons:
             err.print(f"needs attention: {reason}", style="red", markup=False)
         raise typer.Exit(EXIT_INVALID)
+
+
+def _print_notes(notes: list[str], fitted: bool) -> None:
+    """The store's notes on stderr, wrapped to the terminal beside the fitted table."""
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size((80, 24)).columns if fitted else 10**6
+    for note in notes:
+        for line in textwrap.wrap(f"note: {note}", width, subsequent_indent="  ") or [""]:
+            err.print(line, style="yellow", markup=False)
 
 
 _STATUS_STYLE = {
@@ -422,33 +444,14 @@ _STATUS_STYLE = {
 }
 
 
-def _print_status(report: StatusReport) -> None:
-    from rich.table import Table
-    from rich.text import Text
+def _print_status(report: StatusReport, verbose: bool) -> None:
+    """One line per hypothesis and a short line per check, fitted to the terminal's width."""
+    import shutil
 
-    table = Table(
-        title=f"{report.plan.title}: {plural(len(report.results), 'result')}", show_lines=True
-    )
-    for column in (
-        "Hypothesis",
-        "Verdict",
-        "Evidence vs threshold and baselines",
-        "Timebox",
-        "Next step",
-    ):
-        table.add_column(column)
-    for row in report.rows:
-        evidence = "\n".join(row.evidence) or "no results yet"
-        for note in report.notes(row.hypothesis):
-            evidence += f"\n⚠ {note.removeprefix('⚠ ')}"
-        table.add_row(
-            Text(row.hypothesis),
-            Text(row.status, style=_STATUS_STYLE.get(row.verdict.status, "")),
-            Text(evidence),
-            Text(row.timebox),
-            Text(row.next_step),
-        )
-    out.print(table)
+    width = shutil.get_terminal_size((80, 24)).columns  # COLUMNS first, then the terminal
+    for line, status in report.terminal_lines(width, verbose=verbose):
+        style = "bold" if status == "title" else _STATUS_STYLE.get(status)
+        out.print(line, style=style, markup=False)
     _print_changes(report)
 
 

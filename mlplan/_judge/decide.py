@@ -150,6 +150,7 @@ def _check(
         above=rule.above,
         points=test.points,
         reference_points=test.reference_points,
+        point_keys=test.point_keys,
         paired=test.paired,
         runs_needed=needed,
         runs_needed_reason=needed_reason,

@@ -93,6 +93,8 @@ class Check:
     above: bool = True
     points: tuple[float, ...] = ()
     reference_points: tuple[float, ...] = ()
+    # Paired: each point's pair-key value (seed 0, 1, ...), so a plot's x-axis can name it.
+    point_keys: tuple[str, ...] = ()
     paired: bool = False
     explanation: str = ""
     runs_needed: int | None = None

@@ -75,6 +75,7 @@ class Test:
     notes: tuple[str, ...] = ()
     points: tuple[float, ...] = ()
     reference_points: tuple[float, ...] = ()
+    point_keys: tuple[str, ...] = ()  # paired: each point's pair-key value, for the plots
     paired: bool = False
     power: tuple[float, float, float | None, float] | None = None  # effect, sd, sd_b, ratio
     unmatched: tuple[str, ...] = ()
@@ -501,6 +502,7 @@ class _PairedT(_StudentT):
             test=test_name(f"paired t on {pair_by}{over}", ctx.settings),
             n=len(pairs),
             points=tuple(differences),
+            point_keys=tuple(pairs),
             paired=True,
             unmatched=tuple(unmatched),
             procedure=self,

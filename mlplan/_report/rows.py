@@ -5,12 +5,15 @@ Built from verdicts alone, so the table, the JSON and the Markdown all say the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mlplan._judge.results import Result
-from mlplan._judge.verdicts import Aggregate, Check, Verdict, baseline_values
+from mlplan._judge.verdicts import Check, Verdict
+from mlplan._plan.keys import canonical
 from mlplan._plan.models import Plan
+from mlplan._report.export import counted_state
 from mlplan._text import number, plural
 
 __all__ = [
@@ -224,7 +227,10 @@ def orphans(plan: Plan, results: list[Result]) -> list[str]:
 
 @dataclass(frozen=True)
 class LogRow:
-    """One result as the experiment log shows it."""
+    """One result as the experiment log shows it. ``key`` is its slot (pair key and condition
+    values, e.g. ``seed=3``); ``deltas`` compare it with each baseline: with the baseline's
+    result in the same slot when the hypothesis is paired, else with the baseline's mean (and
+    say which)."""
 
     date: str
     run_id: str
@@ -234,6 +240,7 @@ class LogRow:
     deltas: str
     source: str
     note: str
+    key: str = ""
 
 
 def _delta(value: float, reference: float) -> str:
@@ -242,26 +249,96 @@ def _delta(value: float, reference: float) -> str:
     return f"{(value - reference) / abs(reference):+.1%}"
 
 
-def _deltas(plan: Plan, result: Result, baselines: dict[str, dict[str, Aggregate]]) -> str:
+def _slot_text(plan: Plan, result: Result) -> str:
+    names = plan.key_params(result.kind, result.subject)
+    return ", ".join(f"{name}={result.params[name]}" for name in names if name in result.params)
+
+
+def _pair_key(plan: Plan, hypothesis: str) -> str | None:
+    """The param that pairs the hypothesis's results with its baselines' (None: unpaired)."""
+    own = plan.hypothesis(hypothesis)
+    return own.pair_by if own.overrides_pair_by else plan.experiment.pair_by
+
+
+def _reference(
+    plan: Plan, result: Result, runs: list[Result]
+) -> tuple[str, dict[str, float]] | None:
+    """What a hypothesis's result is compared with among a baseline's counted runs: the run in
+    its slot (same pair key, and the same value of each condition both carry) when paired, as
+    the paired test pairs them; else the mean of the runs in its conditions (of all of them
+    when the baseline carries none). None when the baseline has no run to compare with."""
+    pair_by = _pair_key(plan, result.subject)
+    conditions = [
+        c
+        for c in plan.experiment.conditions
+        if c in result.params and any(c in run.params for run in runs)
+    ]
+    peers = [
+        run
+        for run in runs
+        if all(run.params.get(c, result.params[c]) == result.params[c] for c in conditions)
+    ]
+    if pair_by is not None and pair_by in result.params and any(pair_by in r.params for r in runs):
+        partner = next((r for r in peers if r.params.get(pair_by) == result.params[pair_by]), None)
+        if partner is None:
+            return None
+        return f"paired: same {pair_by}", dict(partner.metrics)
+    if not peers:
+        return None
+    means = {
+        key: math.fsum(values) / len(values)
+        for key in {k for run in peers for k in run.metrics}
+        if (values := [run.metrics[key] for run in peers if key in run.metrics])
+    }
+    where = ", ".join(f"{c}={result.params[c]}" for c in conditions)
+    if len(peers) == 1:
+        return f"unpaired: its run{' at ' + where if where else ''}", means
+    return f"unpaired: mean of {plural(len(peers), 'run')}{' at ' + where if where else ''}", means
+
+
+def _deltas(plan: Plan, result: Result, counted: dict[str, list[Result]]) -> str:
     hypotheses = {h.id: h for h in plan.experiment.hypotheses}
     if result.kind != "hypothesis" or result.subject not in hypotheses:
         return "—"  # a baseline, or a result for a hypothesis the plan no longer has
     parts = []
     for baseline in hypotheses[result.subject].baselines:
-        reference = baselines.get(baseline, {})
+        reference = _reference(plan, result, counted.get(baseline, []))
+        if reference is None:
+            if counted.get(baseline):
+                parts.append(f"vs {baseline}: no result in this slot")
+            continue
+        how, values = reference
         shown = [
-            f"{key} {_delta(value, reference[key].mean)}"
+            f"{key} {_delta(value, values[key])}"
             for key, value in sorted(result.metrics.items())
-            if key in reference
+            if key in values and math.isfinite(value) and math.isfinite(values[key])
         ]
         if shown:
-            parts.append(f"vs {baseline}: " + ", ".join(shown))
+            parts.append(f"vs {baseline} ({how}): " + ", ".join(shown))
     return "; ".join(parts) or "—"
+
+
+def _counted_baselines(plan: Plan, results: list[Result]) -> dict[str, list[Result]]:
+    """Each baseline's runs that count (neither replaced nor a later duplicate of a slot), in
+    logging order, with params read as the judge reads them; the plan's reported figures when
+    nothing was logged."""
+    from mlplan._judge.evidence import plan_figures
+
+    state = counted_state(results, plan)
+    runs: dict[str, list[Result]] = {}
+    figures = [r for r in plan_figures(plan, results) if r.run_id not in state]
+    for result in sorted([*results, *figures], key=lambda r: (r.logged_at, r.run_id)):
+        if result.kind == "baseline" and state.get(result.run_id, "counted") == "counted":
+            params = {k: canonical(v) for k, v in result.params.items()}
+            runs.setdefault(result.subject, []).append(replace(result, params=params))
+    # Measured results if a baseline has any, else its reported ones: never a mix (the judge's
+    # rule, mlplan._judge.evidence).
+    return {b: [r for r in rs if not r.reported] or rs for b, rs in runs.items()}
 
 
 def log_rows(plan: Plan, results: list[Result]) -> list[LogRow]:
     """Every result, baselines first, then hypotheses, each in plan order and by time."""
-    baselines = baseline_values(plan, results)
+    counted = _counted_baselines(plan, results)
     resolutions = {m.key: m.resolution for m in plan.metrics}
     order = {("baseline", b.id): i for i, b in enumerate(plan.experiment.baselines)}
     order.update(
@@ -279,9 +356,19 @@ def log_rows(plan: Plan, results: list[Result]) -> list[LogRow]:
             metrics=", ".join(
                 f"{k} = {number(v, resolutions.get(k))}" for k, v in sorted(r.metrics.items())
             ),
-            deltas=_deltas(plan, r, baselines),
+            deltas=_deltas(plan, _canonical(r), counted),
             source=f"reported: {r.source}" if r.reported else "measured",
             note=r.note,
+            key=_slot_text(plan, r) if r.subject in _known(plan, r.kind) else "",
         )
         for r in ranked
     ]
+
+
+def _canonical(result: Result) -> Result:
+    return replace(result, params={k: canonical(v) for k, v in result.params.items()})
+
+
+def _known(plan: Plan, kind: str) -> set[str]:
+    subjects = plan.experiment.hypotheses if kind == "hypothesis" else plan.experiment.baselines
+    return {s.id for s in subjects}

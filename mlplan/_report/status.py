@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mlplan import _clock
 from mlplan._judge.frozen import FrozenReview, Unverified, frozen_review
 from mlplan._judge.results import Result
-from mlplan._judge.verdicts import Verdict
+from mlplan._judge.verdicts import Check, Verdict
 from mlplan._plan.models import Plan
 from mlplan._report.rows import StatusRow, attention, orphans, status_rows
 from mlplan._text import finite_json, plural
@@ -56,6 +56,16 @@ class StatusReport:
     def to_markdown(self) -> str:
         """The report as GitHub Markdown (`status --format markdown`, for a CI summary)."""
         return markdown_status(self)
+
+    def to_csv(self) -> str:
+        """The plan's results, one row per result (`status --format csv`)."""
+        from mlplan._report.export import results_csv
+
+        return results_csv(self.plan, self.results)
+
+    def terminal_lines(self, width: int = 80, *, verbose: bool = False) -> list[tuple[str, str]]:
+        """The report for a terminal ``width`` cells wide: (line, status) pairs."""
+        return terminal_lines(self, width, verbose=verbose)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data: a number JSON cannot hold (NaN, ±inf) is null."""
@@ -202,3 +212,136 @@ def markdown_status(report: StatusReport) -> str:
     ]
     template = _environment().get_template("status.md.j2")
     return template.render(report=report, rows=rows, results=plural(len(report.results), "result"))
+
+
+# ---------------------------------------------------------------------------- the terminal
+
+# One line per hypothesis, then a short line per check, each wrapped to the terminal with a
+# hanging indent: a table squeezed into 80 columns wrapped the evidence into ~40 lines per
+# hypothesis (issue 19). ``verbose`` adds each check's full explanation (p-values, limits) and
+# every deviation line; --json has everything.
+_MARKS = {"pass": "✓", "fail": "✗", "unclear": "?", "missing": "…"}
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells: East Asian wide and full-width characters take two, combining none."""
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def wrap(text: str, width: int, indent: str = "", hang: str = "    ") -> list[str]:
+    """Greedy word wrap by terminal cells: the first line starts with ``indent``, the others
+    with ``indent + hang``; a word longer than a line is split rather than overflowing."""
+    lines: list[str] = []
+    prefix, words = indent, list[str]()
+    for token in text.split():
+        word = token
+        while True:
+            line = prefix + " ".join([*words, word])
+            if cell_width(line) <= width:
+                words.append(word)
+                break
+            if words:  # the word goes to the next line
+                lines.append(prefix + " ".join(words))
+                prefix, words = indent + hang, []
+                continue
+            head = _fit(word, width - cell_width(prefix))  # alone and still too long
+            lines.append(prefix + head)
+            prefix, word = indent + hang, word[len(head) :]
+    if words or not lines:
+        lines.append(prefix + " ".join(words))
+    return lines
+
+
+def _fit(word: str, room: int) -> str:
+    end = 1
+    while end < len(word) and cell_width(word[: end + 1]) <= room:
+        end += 1
+    return word[:end]
+
+
+def _short_check(check: Check) -> str:
+    """The check in one sentence: outcome, rule, test, n and interval (or the value an
+    exact check saw); the p-values and limits are in --verbose and --json."""
+    parts = [check.test or check.note or "not tested", f"n = {check.n}"]
+    if check.low is not None and check.high is not None:
+        parts.append(f"{check.interval or 'interval'} [{check.low:.4g}, {check.high:.4g}]")
+    elif check.estimate is not None:
+        parts.append(f"{check.effect_label or check.metric} = {check.estimate:.4g}")
+    if check.test and check.note and check.outcome in ("unclear", "missing"):
+        parts.append(check.note)
+    return f"{_MARKS[check.outcome]} {check.description}: " + ", ".join(parts)
+
+
+def _headline(row: StatusRow) -> str:
+    verdict = row.verdict
+    target = verdict.next_hypothesis or verdict.next_action
+    parts = [
+        f"{row.hypothesis}  {row.status}",
+        plural(verdict.runs, "run"),
+        row.timebox,
+        "confirmatory" if verdict.confirmatory else "exploratory",
+    ]
+    if target:
+        parts.append(f"next: {target}")
+    return " · ".join(parts)
+
+
+def terminal_lines(
+    report: StatusReport, width: int = 80, *, verbose: bool = False
+) -> list[tuple[str, str]]:
+    """`mlplan status` for a terminal ``width`` cells wide: (line, status) pairs, the status
+    naming the colour of a hypothesis's headline ("" for the lines under it)."""
+    width = max(width, 40)
+    lines: list[tuple[str, str]] = []
+    lines += [(line, "title") for line in wrap(report.plan.title, width, hang="  ")]
+    summary = (
+        f"plan {report.plan.id}: {plural(len(report.results), 'result')}, as of {report.as_of}"
+    )
+    lines += [(line, "") for line in wrap(summary, width, hang="  ")]
+    for row in report.rows:
+        lines.append(("", ""))
+        for index, line in enumerate(wrap(_headline(row), width, hang="    ")):
+            lines.append((line, row.verdict.status if index == 0 else ""))
+        lines += [(line, "") for line in _body(report, row, width, verbose)]
+    return lines
+
+
+def _body(report: StatusReport, row: StatusRow, width: int, verbose: bool) -> list[str]:
+    verdict = row.verdict
+    if not verdict.runs:
+        sentences = ["no results yet"]
+    else:
+        sentences = [
+            f"{_MARKS[c.outcome]} {c.explanation or c.description}" if verbose else _short_check(c)
+            for c in verdict.checks
+        ]
+        sentences += _verdict_summary(verdict, verbose)
+    sentences += [f"⚠ {note.removeprefix('⚠ ')}" for note in report.notes(row.hypothesis)]
+    if row.amendment:
+        sentences.append(row.amendment)
+    if verbose and verdict.next_step is not None:
+        sentences.append(f"next: {row.next_step}")
+    return [line for sentence in sentences for line in wrap(sentence, width, "  ", "    ")]
+
+
+def _verdict_summary(verdict: Verdict, verbose: bool) -> list[str]:
+    label = f"α = {verdict.level:.3g}" + (f" ({verdict.correction})" if verdict.correction else "")
+    needed = (
+        f"runs needed for 80% power: {verdict.runs_needed}"
+        if verdict.runs_needed is not None
+        else f"runs needed: unknown ({verdict.runs_needed_reason})"
+    )
+    lines = [f"{label}; {needed}", *(f"⚠ {warning}" for warning in verdict.warnings)]
+    if verbose:
+        lines += [f"unmatched: {line}" for line in verdict.unmatched]
+        lines += [f"replaced: {line}" for line in verdict.replacements]
+        return lines
+    aside = len(verdict.unmatched) + len(verdict.replacements)
+    if aside:
+        lines.append(f"{plural(aside, 'run')} unmatched or replaced (-v lists them)")
+    return lines

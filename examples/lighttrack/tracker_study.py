@@ -466,6 +466,17 @@ def ncc_tracker_light(seed: int = 0) -> dict[str, float]:
     return _run_ncc(seed, LIGHT)
 
 
+def light_tracker_accuracy(seed: int) -> dict[str, float]:
+    """H1's entry point: :func:`ncc_tracker_light` on ``seed``'s sequences without its fps.
+
+    Its wall clock is H2's, timed beside the full tracker by :func:`full_and_light`: in a
+    process of its own it would meet other machine load than the full tracker it is paired
+    with."""
+    metrics = ncc_tracker_light(seed)
+    del metrics["fps"]
+    return metrics
+
+
 def full_and_light(seed: int = 0) -> tuple[dict[str, float], dict[str, float]]:
     """Both NCC trackers on the same sequences of ``seed``, run one after the other.
 

@@ -923,3 +923,69 @@ def plot_paired_gains(
         return _save(fig, path)
     finally:
         plt.close(fig)
+
+
+# --------------------------------------------------------------------------
+# One result per split, as plan.yaml's entry points and commands run them
+# --------------------------------------------------------------------------
+#
+# `mlplan run` calls these once per planned split, each in a fresh process. A function that
+# returns ``{"metrics": ..., "params": ...}`` is run as a command (``python ridge_study.py
+# NAME seed=3``, see :func:`main`), because an entry point's result carries the cell's params
+# only; the extra params (the λ the CV chose, its CV MSEs) are what the design doc and the
+# tests read back.
+
+PREDICTION: Final = ("test_mse", "test_rmse")
+PAIRED: Final = (*PREDICTION, "test_mse.top_quartile")
+
+
+def _pick(metrics: dict[str, float], keys: Sequence[str]) -> dict[str, float]:
+    return {key: float(metrics[key]) for key in keys}
+
+
+def split_mean_predictor(seed: int) -> dict[str, float]:
+    """B-mean's entry point: the mean predictor's test errors on split ``seed``."""
+    return _pick(mean_predictor(seed), PREDICTION)
+
+
+def split_ols(seed: int) -> dict[str, Any]:
+    """B-ols's cell: OLS on split ``seed``, and how many tracts its dearest quarter holds."""
+    found = ols_paired(seed)
+    params = {"test_size": TEST_SIZE, "n_top_quartile": found["n_top_quartile"]}
+    return {"metrics": _pick(found, PAIRED), "params": params}
+
+
+def _typed(word: str) -> Any:
+    """A command word back as the plan typed it: ``3`` an int, ``0.1`` a float, else text."""
+    import json
+
+    try:
+        return json.loads(word)
+    except ValueError:
+        return word
+
+
+CELLS: Final = {
+    "split_ols": split_ols,
+}
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python ridge_study.py NAME seed=3``: run cell NAME and write its result as JSON to
+    the file ``$MLPLAN_RESULT`` names (mlplan's command contract; no mlplan import needed)."""
+    import json
+    import os
+
+    if not argv or argv[0] not in CELLS or not all("=" in word for word in argv[1:]):
+        print(f"usage: python ridge_study.py {{{','.join(CELLS)}}} KEY=VALUE...")
+        return 2
+    params = dict(word.split("=", 1) for word in argv[1:])
+    result = CELLS[argv[0]](**{key: _typed(value) for key, value in params.items()})
+    Path(os.environ["MLPLAN_RESULT"]).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

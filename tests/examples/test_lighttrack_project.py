@@ -406,12 +406,17 @@ def test_quick_run_from_the_command_line(quick_run: ProjectRun) -> None:
     assert f"sqlite:///{(out / '.mlplan' / 'mlflow.db').resolve()}" in printed
     assert not (out / ".mlplan" / "stale").exists()  # every run starts from a fresh store
     verdicts = {v.hypothesis: v for v in mlplan.verdicts(quick_run.plan, today=quick_run.today)}
-    # H1 and H2 plan ten seeds (runs: 10, issue 17): three decide no t check yet, so both
-    # are running, and H1 is overdue as of 2026-11-27 (the full run decides H2: failed).
-    assert verdicts["H1"].status_ignoring_deadline == "running"
+    # The quick plan plans the three seeds it runs (pair_values, runs: 3). Three seeds are
+    # too few to bound the paired AUC drop below 0.10: H1 stays inconclusive, and is overdue
+    # as of 2026-11-27.
+    quick_plan = mlplan.load_plan(quick_run.plan).plan
+    assert quick_plan.experiment.pair_values == [0, 1, 2]
+    assert {quick_plan.hypothesis(h).runs for h in ("H1", "H2")} == {3}
+    assert verdicts["H1"].status_ignoring_deadline == "inconclusive"
     assert verdicts["H1"].status == "overdue"
-    assert verdicts["H2"].status_ignoring_deadline == "running"
-    assert verdicts["H1"].reason.endswith("running (3 of 10): the horizon decides at runs: 10")
+    # fps is wall clock: three paired seeds on a loaded machine may leave H2 undecided, but
+    # 13.7× fewer MACs never buy 5× the speed here (the full run decides it: failed).
+    assert verdicts["H2"].status_ignoring_deadline in {"failed", "inconclusive"}
     assert {verdicts[h].status for h in ("H3", "H4", "H5")} == {"succeeded"}
     assert len(_results(out / "design.md")) == 5 * 3 + 6
     for name in ("success_curves.png", "cost_vs_speed.png"):

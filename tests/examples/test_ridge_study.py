@@ -7,6 +7,7 @@ scikit-learn's own GridSearchCV), not against the module's own helpers.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sys
@@ -347,3 +348,36 @@ def test_plots_are_byte_stable(tmp_path: Path) -> None:
         data = first.read_bytes()
         assert data.startswith(b"\x89PNG")
         assert data == second.read_bytes()
+
+
+def test_command_cell_writes_metrics_and_params_where_mlplan_result_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python ridge_study.py split_ols seed=1`, as B-ols's command runs it in a cell: the
+    result file holds the OLS figures of that split and the params the doc reads back."""
+    result = tmp_path / "result.json"
+    monkeypatch.setenv("MLPLAN_RESULT", str(result))
+    assert rs.main(["split_ols", "seed=1"]) == 0
+    written = json.loads(result.read_text(encoding="utf-8"))
+    x, y, _ = rs.load_boston()
+    idx_tr, idx_te = _split_indices(1)
+    b0, beta = _lstsq_with_intercept(x[idx_tr], y[idx_tr])
+    pred = b0 + x[idx_te] @ beta
+    assert set(written["metrics"]) == {"test_mse", "test_rmse", "test_mse.top_quartile"}
+    mse = float(np.mean((y[idx_te] - pred) ** 2))
+    assert written["metrics"]["test_mse"] == pytest.approx(mse, rel=1e-9)
+    # The dearest quarter: held-out tracts at or above the training MEDV's 75th percentile.
+    top = y[idx_te] >= np.quantile(y[idx_tr], 0.75)
+    top_mse = float(np.mean((y[idx_te][top] - pred[top]) ** 2))
+    assert written["metrics"]["test_mse.top_quartile"] == pytest.approx(top_mse, rel=1e-9)
+    n_top = float(np.count_nonzero(top))
+    assert written["params"] == {"test_size": 0.3, "n_top_quartile": n_top}
+
+
+def test_command_cell_refuses_an_unknown_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLPLAN_RESULT", str(tmp_path / "result.json"))
+    assert rs.main(["split_nothing", "seed=1"]) == 2
+    assert "usage: python ridge_study.py" in capsys.readouterr().out
+    assert not (tmp_path / "result.json").exists()

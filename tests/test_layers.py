@@ -2,7 +2,7 @@
 
 Every import counts, function-level ones included (a lazy import is still a dependency); only
 imports under ``if TYPE_CHECKING:`` are left out, since they never run. Layers, lowest first
-(ARCHITECTURE.md draws them): the shared helpers, the plan, the judge, the record, the report,
+(CONTRIBUTING.md draws them): the shared helpers, the plan, the judge, the record, the report,
 the site (above the report), the API, the public package (``mlplan``, lazy names over the API
 and below), and the command line on top. A module may import its own layer or lower ones, and
 no two modules may import each other, however indirectly.

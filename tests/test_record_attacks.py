@@ -1,0 +1,104 @@
+"""Attacks on the record (issue 16's adversarial pass): an outbox entry edited while it waits
+is held to the rules logging applies, and odd input is one message, not a crash. Real
+embedded stores in tmp_path."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import Capsys, MakePlan, run
+
+from mlplan._plan.load import load_plan
+from mlplan._record.journal import Journal
+from mlplan._record.outbox import Submission
+
+
+def logged(capsys: Capsys, plan: Path, *argv: str) -> str:
+    code, out, err = run(capsys, "log-result", plan, *argv)
+    assert code == 0, err
+    [run_id] = [w for w in out.replace(".", " ").split() if len(w) == 32]
+    return run_id
+
+
+def waiting(plan: Path, **fields: Any) -> Journal:
+    """A hand-made outbox entry for H2 (as an editor could leave it), and a fresh journal."""
+    journal = Journal(load_plan(plan))
+    base = Submission(
+        kind="hypothesis",
+        subject="H2",
+        metrics={"recall": 0.95, "latency_ms": 1.0},
+        params={"seed": "9"},
+    )
+    journal.outbox.put("churn", dataclasses.replace(base, **fields), journal.location.destination)
+    return Journal(load_plan(plan))
+
+
+def counted(plan: Path, subject: str) -> list[str]:
+    results = Journal(load_plan(plan)).stored_results()
+    return sorted(r.run_id for r in results if r.subject == subject and not r.replaced_by)
+
+
+def parked_reason(journal: Journal) -> str:
+    report = journal.sync()
+    assert not report.delivered
+    [entry] = report.parked
+    return entry.refused
+
+
+@pytest.mark.slow
+def test_an_entry_cannot_replace_another_subjects_run(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    h1 = logged(capsys, plan, "-H", "H1", "-m", "recall=0.5", "-m", "recall.loyal=0.9")
+    journal = waiting(plan, replaces=h1, reason="typo")
+    assert "no result of H2 has that run id" in parked_reason(journal)
+    assert counted(plan, "H1") == [h1]
+
+
+@pytest.mark.slow
+def test_an_entry_replacing_a_run_needs_a_reason(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    h2 = logged(capsys, plan, "-H", "H2", "-m", "recall=0.2", "-m", "latency_ms=5", "-p", "seed=1")
+    assert "say why run" in parked_reason(waiting(plan, replaces=h2, reason=" "))
+    assert counted(plan, "H2") == [h2]
+
+
+@pytest.mark.slow
+def test_an_entry_cannot_take_over_another_subjects_run(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = make_plan()
+    h1 = logged(capsys, plan, "-H", "H1", "-m", "recall=0.5", "-m", "recall.loyal=0.9")
+    assert "counts for one subject only" in parked_reason(waiting(plan, run_id=h1))
+    assert counted(plan, "H1") == [h1]
+    assert counted(plan, "H2") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"reported": True}, "needs its source"),
+        ({"created_at": "yesterday"}, "is not a date and time"),
+        ({"created_at": "2999-01-01T00:00:00+00:00"}, "in the future"),
+        ({"created_at": "2026-01-01T00:00:00"}, "no time zone"),
+        ({"tags": {"reported": "true"}}, "mlplan's own"),
+    ],
+)
+def test_an_entry_with_forged_provenance_is_parked(
+    make_plan: MakePlan, fields: dict[str, Any], message: str
+) -> None:
+    assert message in parked_reason(waiting(make_plan(), **fields))
+
+
+def test_the_criteria_stamp_is_the_plans_not_the_files(make_plan: MakePlan) -> None:
+    plan = make_plan()
+    journal = waiting(plan, criteria="forged", criteria_fingerprint="v3:deadbeef0000")
+    [delivered] = journal.sync().delivered
+    [result] = [r for r in journal.stored_results() if r.run_id == delivered.run_id]
+    stamp = Journal(load_plan(plan)).open_submission("hypothesis", "H2")
+    assert result.criteria_fingerprint == stamp.criteria_fingerprint != "v3:deadbeef0000"
+    assert result.criteria == stamp.criteria
+    assert dt.datetime.fromisoformat(stamp.created_at).tzinfo is not None

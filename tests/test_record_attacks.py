@@ -102,3 +102,29 @@ def test_the_criteria_stamp_is_the_plans_not_the_files(make_plan: MakePlan) -> N
     assert result.criteria_fingerprint == stamp.criteria_fingerprint != "v3:deadbeef0000"
     assert result.criteria == stamp.criteria
     assert dt.datetime.fromisoformat(stamp.created_at).tzinfo is not None
+
+
+def test_changing_the_plans_id_after_results_fails_the_check(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = make_plan()
+    logged(capsys, plan, "-H", "H2", "-m", "recall=0.2", "-m", "latency_ms=5", "-p", "seed=1")
+    _, _, err = run(capsys, "status", plan, "--check")
+    assert "which no plan in" not in err
+    plan.write_text(plan.read_text().replace("id: churn\n", "id: churn-new\n", 1))
+    logged(capsys, plan, "-B", "B1", "-m", "recall=0.6", "-m", "recall.loyal=0.9")
+    code, _, err = run(capsys, "status", plan, "--check")
+    assert code == 1
+    assert "1 result for plan 'churn', which no plan in" in err
+
+
+def test_two_plans_sharing_a_store_are_not_a_changed_id(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = make_plan()
+    second = plan.with_name("second.yaml")
+    second.write_text(plan.read_text().replace("id: churn\n", "id: second\n", 1))
+    logged(capsys, second, "-B", "B1", "-m", "recall=0.6", "-m", "recall.loyal=0.9")
+    logged(capsys, plan, "-B", "B1", "-m", "recall=0.6", "-m", "recall.loyal=0.9")
+    _, _, err = run(capsys, "status", plan, "--check")
+    assert "which no plan in" not in err

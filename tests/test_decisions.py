@@ -208,6 +208,8 @@ def test_closing_a_hypothesis_ends_its_deadline_and_keeps_its_verdict(
             "Stop: the data cannot settle it.",
             "--close",
             "abandoned",
+            "--rationale",
+            "Three seeds disagree.",
             "--date",
             late,
         )

@@ -336,6 +336,8 @@ def test_a_closed_hypothesis_past_its_deadline_passes_the_gate_with_its_verdict_
             "Replaced.",
             "--close",
             how,
+            "--rationale",
+            "H3 asks it better.",
             "--date",
             late,
         )
@@ -358,7 +360,9 @@ def test_a_closure_survives_a_rename(make_plan: MakePlan, capsys: Capsys) -> Non
     log(plan, "baseline", "B1", B1)
     log(plan, "hypothesis", "H1", FAILING)
     late = TODAY + dt.timedelta(days=8)  # past H1's deadline, before H2's
-    assert mlplan.decide(plan, "H1", "Give up.", close="abandoned", date=late)
+    assert mlplan.decide(
+        plan, "H1", "Give up.", rationale="Too noisy.", close="abandoned", date=late
+    )
     mlplan.amend(plan, "H1", "Clearer name.", rename="H1-gbm")
     assert run(capsys, "status", plan, "--check", "--today", late)[0] == 0
     row = status_json(plan, capsys, late)["hypotheses"][0]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from helpers import Capsys, MakePlan, run
 
+import mlplan
 from mlplan._plan.load import load_plan
 from mlplan._record.journal import Journal
 from mlplan._record.outbox import Submission
@@ -128,3 +129,31 @@ def test_two_plans_sharing_a_store_are_not_a_changed_id(
     logged(capsys, plan, "-B", "B1", "-m", "recall=0.6", "-m", "recall.loyal=0.9")
     _, _, err = run(capsys, "status", plan, "--check")
     assert "which no plan in" not in err
+
+
+def test_a_closed_hypothesis_takes_no_more_results(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    code, _, err = run(
+        capsys, "decide", plan, "H2", "--decision", "Drop.", "--close", "abandoned",
+        "--rationale", "Too slow.",
+    )  # fmt: skip
+    assert code == 0, err
+    argv = ["-H", "H2", "-m", "recall=0.9", "-m", "latency_ms=1", "-p", "seed=4"]
+    code, _, err = run(capsys, "log-result", plan, *argv)
+    assert code == 1
+    assert "was closed as abandoned" in err and "Traceback" not in err
+    with pytest.raises(mlplan.ResultError, match="takes no more results"):
+        mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.9, "latency_ms": 1})
+    assert "takes no more results" in parked_reason(waiting(plan))
+
+
+@pytest.mark.parametrize("how", ["abandoned", "superseded"])
+def test_closing_a_hypothesis_needs_a_rationale(
+    make_plan: MakePlan, capsys: Capsys, how: str
+) -> None:
+    plan = make_plan()
+    before = plan.read_text()
+    code, _, err = run(capsys, "decide", plan, "H1", "--decision", "x", "--close", how)
+    assert code == 2
+    assert "needs a rationale" in err
+    assert plan.read_text() == before

@@ -45,7 +45,7 @@ from mlplan._plan.text_edit import Block, BlockList, PlanText, append_to_list, r
 from mlplan._record.locks import plan_lock
 
 __all__ = ["record_amendment", "record_decision", "record_rename"]
-from mlplan.errors import MlplanError
+from mlplan.errors import MlplanError, UsageError
 
 
 def _writable_target(path: Path) -> Path:
@@ -149,6 +149,12 @@ def record_decision(
 ) -> Decision:
     """Append a decision on ``hypothesis`` with the verdict it was taken on; return it.
     ``close`` also closes the hypothesis (abandoned or superseded)."""
+    if close and not (rationale or "").strip():
+        what = " and what supersedes it" if close == "superseded" else ""
+        raise UsageError(
+            f"closing {hypothesis} as {close} needs a rationale: say why{what}",
+            arguments=("rationale",),
+        )
     target = _writable_target(Path(plan))
     today = today or _clock.today()
     with plan_lock(target):

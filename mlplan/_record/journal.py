@@ -231,6 +231,21 @@ class Journal:
                 f"{self.loaded.path}: no {kind} {subject!r} in plan "
                 f"{self.plan.id!r}; {did_you_mean(subject, known, f'known {plural_noun(kind)}')}"
             )
+        if kind == "hypothesis":
+            self._check_open(subject)
+
+    def _check_open(self, hypothesis: str) -> None:
+        """A closed hypothesis (abandoned, or superseded) takes no more results: its closure
+        said no more runs are planned, and a run logged after it would move its verdict."""
+        log = self.plan.experiment_log
+        closing = [d for d in log.decisions if d.hypothesis == hypothesis and d.closes]
+        if closing:
+            last = closing[-1]
+            raise ResultError(
+                f"{self.loaded.path}: hypothesis {hypothesis} was closed as {last.closes} on "
+                f"{last.date.isoformat()} (experiment_log.decisions), so it takes no more "
+                "results; nothing was logged. Log them under a new hypothesis"
+            )
 
     # -- writing -------------------------------------------------------------------------------
 

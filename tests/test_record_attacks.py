@@ -157,3 +157,32 @@ def test_closing_a_hypothesis_needs_a_rationale(
     assert code == 2
     assert "needs a rationale" in err
     assert plan.read_text() == before
+
+
+@pytest.mark.parametrize("text", ["", "  ", "\udcff\udcfe"])
+def test_a_blank_or_undecodable_decision_is_a_usage_error(
+    make_plan: MakePlan, capsys: Capsys, text: str
+) -> None:
+    plan = make_plan()
+    before = plan.read_text()
+    code, _, err = run(capsys, "decide", plan, "H2", "--decision", text)
+    assert code == 2
+    assert "decision is" in err and "internal error" not in err
+    assert plan.read_text() == before
+
+
+def test_a_blank_rename_reason_is_a_usage_error(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    code, _, err = run(capsys, "amend", plan, "H2", "--reason", " ", "--rename", "H3")
+    assert code == 2
+    assert "reason is empty" in err
+
+
+@pytest.mark.parametrize("uri", ["http://ada:pw@localhost:99999/", "http://[ada:pw@127.0.0.1:9/"])
+def test_an_unreadable_server_address_is_one_message(
+    make_plan: MakePlan, capsys: Capsys, uri: str
+) -> None:
+    code, _, err = run(capsys, "status", make_plan(), "--tracking-uri", uri)
+    assert code == 1
+    assert "address that cannot be read" in err
+    assert "pw" not in err and "internal error" not in err

@@ -149,6 +149,8 @@ def record_decision(
 ) -> Decision:
     """Append a decision on ``hypothesis`` with the verdict it was taken on; return it.
     ``close`` also closes the hypothesis (abandoned or superseded)."""
+    decision = _text("decision", decision)
+    rationale = _text("rationale", rationale, required=False)
     if close and not (rationale or "").strip():
         what = " and what supersedes it" if close == "superseded" else ""
         raise UsageError(
@@ -174,6 +176,21 @@ def record_decision(
     return entry
 
 
+def _text(name: str, value: str | None, required: bool = True) -> str:
+    """A text argument as the plan will keep it: stripped, not blank when required, and
+    writable as UTF-8 (a non-UTF-8 command line arrives as lone surrogates)."""
+    text = (value or "").strip()
+    if required and not text:
+        raise UsageError(f"{name} is empty: say it in words", arguments=(name,))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{name} is not valid UTF-8 text; write it in UTF-8", arguments=(name,)
+        ) from None
+    return text
+
+
 def record_amendment(
     plan: str | Path,
     hypothesis: str,
@@ -187,6 +204,7 @@ def record_amendment(
     One entry per set of old criteria no amendment leads from yet (usually one). Refused when
     nothing changed, or when the hypothesis has no results (its criteria are not frozen yet).
     """
+    reason = _text("reason", reason)
     target = _writable_target(Path(plan))
     with plan_lock(target):
         loaded = load_plan(target)
@@ -247,6 +265,7 @@ def record_rename(
     the change is recorded as an amendment in the same write. Refused while any hypothesis has
     an unrecorded change of criteria: the rename must not record that one too.
     """
+    reason = _text("reason", reason)
     target = _writable_target(Path(plan))
     date = date or _clock.today()
     with plan_lock(target):

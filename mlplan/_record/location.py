@@ -74,6 +74,7 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
     if uri:
         _check_userinfo(uri)
+        _check_address(uri)
         return StoreLocation(uri=uri, embedded=False, home=home)
     # Percent-encoded: a folder named "a?b" or "x#1" would otherwise end the path at the "?"
     # or "#" and put the store somewhere else, shared with unrelated plans.
@@ -92,6 +93,22 @@ def redact(text: str) -> str:
     """``text`` (a URI, or a message quoting one) with the password of
     ``user:password@host`` and every query value replaced by ``***``."""
     return _QUERY_VALUE.sub(r"\1***", _USERINFO.sub(r"\1:***@", text))
+
+
+def _check_address(uri: str) -> None:
+    """Refuse a server URI whose address cannot be read (a port past 65535, an unclosed IPv6
+    bracket): one message, not a crash deep in MLflow. The URI is not quoted: it may hold a
+    password."""
+    scheme = _SCHEME.match(uri)
+    if scheme is None or uri.startswith(("file:", "sqlite:")):
+        return
+    try:
+        urllib.parse.urlsplit(uri).port  # noqa: B018 - read for the ValueError it raises
+    except ValueError as problem:
+        raise TrackingError(
+            f"the tracking URI ({scheme.group(0)}...) has an address that cannot be read: "
+            f"{problem}; check its host and port"
+        ) from None
 
 
 def _check_userinfo(uri: str) -> None:

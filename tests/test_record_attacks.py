@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Capsys, MakePlan, run
+from helpers import Capsys, MakePlan, free_port, run
 
 import mlplan
 from mlplan._plan.load import load_plan
@@ -186,3 +186,23 @@ def test_an_unreadable_server_address_is_one_message(
     assert code == 1
     assert "address that cannot be read" in err
     assert "pw" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["http://SEKRETtoken@127.0.0.1:{port}/", "http://127.0.0.1:{port}/;token=SEKRETmatrix"],
+)
+def test_a_token_as_user_name_or_path_parameter_is_never_shown_or_kept(
+    make_plan: MakePlan, capsys: Capsys, secret: str
+) -> None:
+    plan = make_plan()
+    uri = secret.format(port=free_port())
+    argv = ["-H", "H2", "-m", "recall=0.5", "-m", "latency_ms=1", "-p", "seed=1"]
+    code, out, err = run(capsys, "log-result", plan, *argv, "--tracking-uri", uri)
+    assert code == 1
+    assert "kept in" in err
+    assert "SEKRET" not in out + err
+    [kept] = (plan.parent / ".mlplan" / "outbox").glob("*.json")
+    assert "SEKRET" not in kept.read_text()
+    _, out, err = run(capsys, "status", plan, "--tracking-uri", uri)
+    assert "SEKRET" not in out + err

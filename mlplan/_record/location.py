@@ -83,16 +83,21 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
 
 
 _USERINFO = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
-# A value in a query string or fragment (``?token=...``, ``&access_token=...``): servers behind
-# a proxy take their token there. Every value is masked, not only names that look secret.
-_QUERY_VALUE = re.compile(r"([?&#][^=&#?\s/]*=)[^&#\s'\"]+")
+# Userinfo with no password (``http://TOKEN@host/``): a token passed as the user name.
+_USER_TOKEN = re.compile(r"(?<=://)[^/@:?#\s]+@")
+# A value in a query string, fragment or path parameter (``?token=...``, ``&access_token=``,
+# ``;token=``): servers behind a proxy take their token there. Every value is masked, not only
+# names that look secret.
+_QUERY_VALUE = re.compile(r"([?&#;][^=&#?;\s/]*=)[^&#;\s'\"]+")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def redact(text: str) -> str:
     """``text`` (a URI, or a message quoting one) with the password of
-    ``user:password@host`` and every query value replaced by ``***``."""
-    return _QUERY_VALUE.sub(r"\1***", _USERINFO.sub(r"\1:***@", text))
+    ``user:password@host``, a lone ``token@host``, and every query or ``;param`` value
+    replaced by ``***``."""
+    masked = _USER_TOKEN.sub("***@", _USERINFO.sub(r"\1:***@", text))
+    return _QUERY_VALUE.sub(r"\1***", masked)
 
 
 def _check_address(uri: str) -> None:

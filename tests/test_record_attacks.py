@@ -206,3 +206,31 @@ def test_a_token_as_user_name_or_path_parameter_is_never_shown_or_kept(
     assert "SEKRET" not in kept.read_text()
     _, out, err = run(capsys, "status", plan, "--tracking-uri", uri)
     assert "SEKRET" not in out + err
+
+
+def test_a_full_width_digit_is_no_margin(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    plan.write_text(plan.read_text().replace('by: "5%"', 'by: "５%"', 1))
+    code, _, err = run(capsys, "validate", plan)
+    assert code == 1
+    assert "'５%'" in err
+
+
+def test_bounds_with_one_number_say_so(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    plan.write_text(plan.read_text().replace("bounds: [0, 1]", "bounds: [0]", 1))
+    code, out, err = run(capsys, "validate", plan)
+    assert code == 1
+    assert "bounds must be two numbers [low, high], got 1" in out + err
+
+
+@pytest.mark.parametrize("seed", [b"1", None, float("nan"), True])
+def test_an_odd_pair_key_value_is_refused(make_plan: MakePlan, seed: object) -> None:
+    plan = make_plan()
+    motivation = "  data_motivation: Each churner costs 300 EUR a year.\n"
+    plan.write_text(plan.read_text().replace(motivation, motivation + "  pair_by: seed\n", 1))
+    with pytest.raises(mlplan.ResultError, match="names the result's slot"):
+        mlplan.log_result(
+            plan, hypothesis="H2", metrics={"recall": 0.9, "latency_ms": 1}, params={"seed": seed}
+        )
+    assert counted(plan, "H2") == []

@@ -172,7 +172,9 @@ class Journal:
             reported=reported,
             source=source.strip(),
             run_id=run_id,
-            params=self._slot_written_one_way(kind, subject, _checked_params(params or {})),
+            params=self._slot_written_one_way(
+                kind, subject, self._checked_keys(kind, subject, params or {})
+            ),
             replaces=replaces,
             reason=reason.strip(),
         )
@@ -194,6 +196,23 @@ class Journal:
                     "logged. A failed run stays as it was logged: log further runs as new "
                     "pair values (new looks) instead"
                 )
+
+    def _checked_keys(
+        self, kind: ResultKind, subject: str, params: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """The params, checked; a value naming the slot (a pair key, a condition) is text or a
+        finite number: str() of b'1', None, NaN or True would name a slot nobody meant."""
+        for name in self.plan.key_params(kind, subject):
+            if name in params and not isinstance(params[name], str):
+                try:
+                    number(params[name])
+                except NumberError as problem:
+                    raise ResultError(
+                        f"param {name} names the result's slot, so it is text or a finite number: "
+                        f"{problem}; nothing was logged",
+                        arguments=("params",),
+                    ) from None
+        return _checked_params(params)
 
     def _slot_written_one_way(
         self, kind: ResultKind, subject: str, params: dict[str, str]

@@ -234,3 +234,25 @@ def test_an_odd_pair_key_value_is_refused(make_plan: MakePlan, seed: object) -> 
             plan, hypothesis="H2", metrics={"recall": 0.9, "latency_ms": 1}, params={"seed": seed}
         )
     assert counted(plan, "H2") == []
+
+
+@pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31"])
+def test_a_decision_dated_before_the_first_result_or_after_today_is_refused(
+    make_plan: MakePlan, capsys: Capsys, monkeypatch: pytest.MonkeyPatch, date: str
+) -> None:
+    # Today after the wall clock's results (stamped when logged), before 9999-12-31.
+    monkeypatch.setenv("MLPLAN_TODAY", "9000-01-01")
+    plan = make_plan()
+    logged(capsys, plan, "-H", "H2", "-m", "recall=0.2", "-m", "latency_ms=5", "-p", "seed=1")
+    before = plan.read_text()
+    code, _, err = run(capsys, "decide", plan, "H2", "--decision", "x", "--date", date)
+    assert code == 2
+    assert "first result" in err or "after today" in err
+    assert plan.read_text() == before
+
+
+@pytest.mark.parametrize("today", ["20261207", "2026-W49-1"])
+def test_today_is_written_yyyy_mm_dd_only(make_plan: MakePlan, capsys: Capsys, today: str) -> None:
+    code, _, err = run(capsys, "status", make_plan(), "--today", today)
+    assert code == 2
+    assert "YYYY-MM-DD" in err

@@ -163,6 +163,7 @@ def record_decision(
         loaded = load_plan(target)
         _known_hypothesis(loaded, hypothesis)
         results = _read_results(loaded, tracking_uri)
+        _check_decision_date(hypothesis, date, today, results)
         verdict = next(v for v in judge(loaded.plan, results, today) if v.hypothesis == hypothesis)
         entry = Decision(
             date=date or today,
@@ -174,6 +175,31 @@ def record_decision(
         )
         _append(target, "decisions", entry.model_dump(exclude_none=True))
     return entry
+
+
+def _check_decision_date(
+    hypothesis: str, date: dt.date | None, today: dt.date, results: Sequence[Result]
+) -> None:
+    """A decision is dated between the hypothesis's first result and today: it was taken on
+    the verdict it records, which did not exist before its first result nor after today."""
+    if date is None:
+        return
+    if date > today:
+        raise UsageError(
+            f"--date {date.isoformat()} is after today ({today.isoformat()}): a decision is "
+            "recorded once taken",
+            arguments=("date",),
+        )
+    mine = [r for r in results if r.kind == "hypothesis" and r.subject == hypothesis]
+    first = min((r.logged_at.astimezone(dt.UTC).date() for r in mine), default=None)
+    # Results are stamped by the wall clock; a today pinned before them (MLPLAN_TODAY, a
+    # simulation) gives no frame to place a date in, so only the upper bound applies then.
+    if first is not None and first <= today and date < first:
+        raise UsageError(
+            f"--date {date.isoformat()} is before {hypothesis}'s first result "
+            f"({first.isoformat()}): a decision is taken on the verdict it records",
+            arguments=("date",),
+        )
 
 
 def _text(name: str, value: str | None, required: bool = True) -> str:

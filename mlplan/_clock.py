@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 from mlplan.errors import UsageError
 
-__all__ = ["ENV", "today"]
+__all__ = ["ENV", "iso_date", "today"]
 
 ENV = "MLPLAN_TODAY"
 
@@ -26,6 +27,17 @@ def today() -> dt.date:
     if not value:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value)
+        return iso_date(value)
     except ValueError:
         raise UsageError(f"{ENV}={value!r} is not a date written YYYY-MM-DD; unset it") from None
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(text: str) -> dt.date:
+    """A date written YYYY-MM-DD, and only so: Python also reads 20261207 and 2026-W49-1,
+    which no one means on a command line (ValueError otherwise)."""
+    if not _ISO_DATE.fullmatch(text.strip()):
+        raise ValueError(f"{text!r} is not written YYYY-MM-DD")
+    return dt.date.fromisoformat(text.strip())

@@ -188,12 +188,15 @@ def test_markdown_status_and_a_gate_that_reads_nothing(
 
 
 def test_closing_a_hypothesis_ends_its_deadline_and_keeps_its_verdict(
-    make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+    make_plan: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plan = make_plan()
     log(plan, "baseline", "B1", B1)
     log(plan, "hypothesis", "H1", [(0.55, 0.90), (0.70, 0.91), (0.62, 0.89)])  # unclear
     late = (TODAY + dt.timedelta(days=8)).isoformat()  # past H1's deadline, before H2's
+    monkeypatch.setenv("MLPLAN_TODAY", late)  # a decision is not dated after today
     assert cli("status", plan, "--check", "--today", late) == 1
     assert "H1 is overdue" in capsys.readouterr().err
     # A decision alone does not settle an unresolved hypothesis: it stays overdue.
@@ -209,6 +212,8 @@ def test_closing_a_hypothesis_ends_its_deadline_and_keeps_its_verdict(
             "Stop: the data cannot settle it.",
             "--close",
             "abandoned",
+            "--rationale",
+            "Three seeds disagree.",
             "--date",
             late,
         )

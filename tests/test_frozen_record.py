@@ -336,8 +336,10 @@ def test_a_closed_hypothesis_past_its_deadline_passes_the_gate_with_its_verdict_
             "Replaced.",
             "--close",
             how,
+            "--rationale",
+            "H3 asks it better.",
             "--date",
-            late,
+            TODAY,  # decided today, on the verdict as it stands (a decision is not dated ahead)
         )
         assert code == 0, err
 
@@ -346,19 +348,24 @@ def test_a_closed_hypothesis_past_its_deadline_passes_the_gate_with_its_verdict_
     assert "✅ Nothing needs attention." in out
     h1 = next(line for line in out.splitlines() if line.startswith("| **H1** |"))
     assert "inconclusive, closed (superseded)" in h1
-    assert f"closed {late}" in h1 and "overdue" not in h1
+    assert f"closed {TODAY}" in h1 and "overdue" not in h1
     assert "recall" in h1  # the evidence stays in the row
     row = status_json(plan, capsys, late)["hypotheses"][0]
     assert (row["status"], row["closed"], row["runs"]) == ("inconclusive", "superseded", 3)
     assert row["days_left"] < 0
 
 
-def test_a_closure_survives_a_rename(make_plan: MakePlan, capsys: Capsys) -> None:
+def test_a_closure_survives_a_rename(
+    make_plan: MakePlan, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = make_plan()
     log(plan, "baseline", "B1", B1)
     log(plan, "hypothesis", "H1", FAILING)
     late = TODAY + dt.timedelta(days=8)  # past H1's deadline, before H2's
-    assert mlplan.decide(plan, "H1", "Give up.", close="abandoned", date=late)
+    monkeypatch.setenv("MLPLAN_TODAY", late.isoformat())  # a decision is not dated after today
+    assert mlplan.decide(
+        plan, "H1", "Give up.", rationale="Too noisy.", close="abandoned", date=late
+    )
     mlplan.amend(plan, "H1", "Clearer name.", rename="H1-gbm")
     assert run(capsys, "status", plan, "--check", "--today", late)[0] == 0
     row = status_json(plan, capsys, late)["hypotheses"][0]

@@ -45,7 +45,7 @@ from mlplan._plan.text_edit import Block, BlockList, PlanText, append_to_list, r
 from mlplan._record.locks import plan_lock
 
 __all__ = ["record_amendment", "record_decision", "record_rename"]
-from mlplan.errors import MlplanError
+from mlplan.errors import MlplanError, UsageError
 
 
 def _writable_target(path: Path) -> Path:
@@ -149,12 +149,21 @@ def record_decision(
 ) -> Decision:
     """Append a decision on ``hypothesis`` with the verdict it was taken on; return it.
     ``close`` also closes the hypothesis (abandoned or superseded)."""
+    decision = _text("decision", decision)
+    rationale = _text("rationale", rationale, required=False)
+    if close and not (rationale or "").strip():
+        what = " and what supersedes it" if close == "superseded" else ""
+        raise UsageError(
+            f"closing {hypothesis} as {close} needs a rationale: say why{what}",
+            arguments=("rationale",),
+        )
     target = _writable_target(Path(plan))
     today = today or _clock.today()
     with plan_lock(target):
         loaded = load_plan(target)
         _known_hypothesis(loaded, hypothesis)
         results = _read_results(loaded, tracking_uri)
+        _check_decision_date(hypothesis, date, today, results)
         verdict = next(v for v in judge(loaded.plan, results, today) if v.hypothesis == hypothesis)
         entry = Decision(
             date=date or today,
@@ -166,6 +175,46 @@ def record_decision(
         )
         _append(target, "decisions", entry.model_dump(exclude_none=True))
     return entry
+
+
+def _check_decision_date(
+    hypothesis: str, date: dt.date | None, today: dt.date, results: Sequence[Result]
+) -> None:
+    """A decision is dated between the hypothesis's first result and today: it was taken on
+    the verdict it records, which did not exist before its first result nor after today."""
+    if date is None:
+        return
+    if date > today:
+        raise UsageError(
+            f"--date {date.isoformat()} is after today ({today.isoformat()}): a decision is "
+            "recorded once taken",
+            arguments=("date",),
+        )
+    mine = [r for r in results if r.kind == "hypothesis" and r.subject == hypothesis]
+    first = min((r.logged_at.astimezone(dt.UTC).date() for r in mine), default=None)
+    # Results are stamped by the wall clock; a today pinned before them (MLPLAN_TODAY, a
+    # simulation) gives no frame to place a date in, so only the upper bound applies then.
+    if first is not None and first <= today and date < first:
+        raise UsageError(
+            f"--date {date.isoformat()} is before {hypothesis}'s first result "
+            f"({first.isoformat()}): a decision is taken on the verdict it records",
+            arguments=("date",),
+        )
+
+
+def _text(name: str, value: str | None, required: bool = True) -> str:
+    """A text argument as the plan will keep it: stripped, not blank when required, and
+    writable as UTF-8 (a non-UTF-8 command line arrives as lone surrogates)."""
+    text = (value or "").strip()
+    if required and not text:
+        raise UsageError(f"{name} is empty: say it in words", arguments=(name,))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"{name} is not valid UTF-8 text; write it in UTF-8", arguments=(name,)
+        ) from None
+    return text
 
 
 def record_amendment(
@@ -181,6 +230,7 @@ def record_amendment(
     One entry per set of old criteria no amendment leads from yet (usually one). Refused when
     nothing changed, or when the hypothesis has no results (its criteria are not frozen yet).
     """
+    reason = _text("reason", reason)
     target = _writable_target(Path(plan))
     with plan_lock(target):
         loaded = load_plan(target)
@@ -241,6 +291,7 @@ def record_rename(
     the change is recorded as an amendment in the same write. Refused while any hypothesis has
     an unrecorded change of criteria: the rename must not record that one too.
     """
+    reason = _text("reason", reason)
     target = _writable_target(Path(plan))
     date = date or _clock.today()
     with plan_lock(target):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import mlplan
+from mlplan import _clock
 from mlplan._cli.console import Console, plural
 from mlplan.errors import MlplanError, UsageError
 
@@ -232,10 +233,7 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 def _today(value: str | None) -> dt.date | None:
     if value is None:
         return None  # the library's today (MLPLAN_TODAY, else the clock)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--today {value!r} is not a date written YYYY-MM-DD") from None
+    return _date(value, "--today")
 
 
 @app.command("log-result")
@@ -476,7 +474,7 @@ def _date(value: str | None, switch: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return _clock.iso_date(value)
     except ValueError:
         raise UsageError(f"{switch} {value!r} is not a date written YYYY-MM-DD") from None
 

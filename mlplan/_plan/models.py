@@ -234,7 +234,8 @@ class Margin:
         return self.value * abs(reference) if self.relative else self.value
 
 
-_PERCENT = re.compile(r"^\s*\+?(\d+(?:\.\d+)?)\s*%\s*$")
+# ASCII digits only, as in keys.number's grammar: `\d` would take "５%" (full-width) too.
+_PERCENT = re.compile(r"^\s*\+?([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
 
 
 def _parse_margin(raw: Any) -> Margin:
@@ -271,7 +272,7 @@ MarginField = Annotated[
         {
             "anyOf": [
                 {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^\s*\+?\d+(\.\d+)?\s*%\s*$"},
+                {"type": "string", "pattern": r"^\s*\+?[0-9]+(\.[0-9]+)?\s*%\s*$"},
             ],
             "description": "An absolute amount (0.02) or a percentage of the reference ('5%').",
         }
@@ -354,6 +355,14 @@ class Metric(_Section):
     def grain(self) -> float | None:
         """The finest difference a verdict may rest on: the value grid, else the resolution."""
         return self.step or self.resolution
+
+    @field_validator("bounds", mode="before")
+    @classmethod
+    def _two_bounds(cls, value: Any) -> Any:
+        # Else pydantic reports the missing second item as a missing 'bounds' key.
+        if isinstance(value, list | tuple) and len(value) != 2:
+            raise ValueError(f"bounds must be two numbers [low, high], got {len(value)}")
+        return value
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> Metric:

@@ -172,7 +172,9 @@ class Journal:
             reported=reported,
             source=source.strip(),
             run_id=run_id,
-            params=self._slot_written_one_way(kind, subject, _checked_params(params or {})),
+            params=self._slot_written_one_way(
+                kind, subject, self._checked_keys(kind, subject, params or {})
+            ),
             replaces=replaces,
             reason=reason.strip(),
         )
@@ -194,6 +196,23 @@ class Journal:
                     "logged. A failed run stays as it was logged: log further runs as new "
                     "pair values (new looks) instead"
                 )
+
+    def _checked_keys(
+        self, kind: ResultKind, subject: str, params: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """The params, checked; a value naming the slot (a pair key, a condition) is text or a
+        finite number: str() of b'1', None, NaN or True would name a slot nobody meant."""
+        for name in self.plan.key_params(kind, subject):
+            if name in params and not isinstance(params[name], str):
+                try:
+                    number(params[name])
+                except NumberError as problem:
+                    raise ResultError(
+                        f"param {name} names the result's slot, so it is text or a finite number: "
+                        f"{problem}; nothing was logged",
+                        arguments=("params",),
+                    ) from None
+        return _checked_params(params)
 
     def _slot_written_one_way(
         self, kind: ResultKind, subject: str, params: dict[str, str]
@@ -230,6 +249,21 @@ class Journal:
             raise ResultError(
                 f"{self.loaded.path}: no {kind} {subject!r} in plan "
                 f"{self.plan.id!r}; {did_you_mean(subject, known, f'known {plural_noun(kind)}')}"
+            )
+        if kind == "hypothesis":
+            self._check_open(subject)
+
+    def _check_open(self, hypothesis: str) -> None:
+        """A closed hypothesis (abandoned, or superseded) takes no more results: its closure
+        said no more runs are planned, and a run logged after it would move its verdict."""
+        log = self.plan.experiment_log
+        closing = [d for d in log.decisions if d.hypothesis == hypothesis and d.closes]
+        if closing:
+            last = closing[-1]
+            raise ResultError(
+                f"{self.loaded.path}: hypothesis {hypothesis} was closed as {last.closes} on "
+                f"{last.date.isoformat()} (experiment_log.decisions), so it takes no more "
+                "results; nothing was logged. Log them under a new hypothesis"
             )
 
     # -- writing -------------------------------------------------------------------------------
@@ -413,13 +447,52 @@ class Journal:
             self.check_subject(submission.kind, submission.subject)
             _checked_metrics(submission.metrics, self.plan)
             _checked_params(submission.params)
-        except ResultError as problem:
+            _check_provenance(submission)
+            if submission.replaces:
+                self._check_replaces(submission)
+            if submission.run_id:
+                self._check_attached(submission)
+        except (StoreUnreachableError, StoreAuthError):
+            raise  # the store, not the entry: it waits
+        except (ResultError, TrackingError) as problem:
             return (
                 f"{problem}. It no longer fits the plan, so it was not delivered: fix the "
                 "entry (or the plan) and remove its 'refused' line, then run `mlplan sync`; "
                 "or delete the file to drop the result"
             )
         return ""
+
+    def _check_replaces(self, submission: Submission) -> None:
+        """The live rules for --replace: a reason, no sequential design, and a run that is a
+        result of the same subject (an entry once retired another hypothesis's run)."""
+        kind, subject, replaces = submission.kind, submission.subject, submission.replaces
+        if not submission.reason.strip():
+            raise ResultError(f"say why run {replaces} is replaced")
+        self._replaceable(kind, subject, replaces)
+        if replaces not in {r.run_id for r in self.store.results(kind, subject)}:
+            raise ResultError(f"replacing run {replaces}: no result of {subject} has that run id")
+
+    def _check_attached(self, submission: Submission) -> None:
+        """The live rules for attaching a run: finished, a result of this subject only, and the
+        values it carries are the run's own (an entry once overwrote another subject's run)."""
+        run = self.store.existing_run(submission.run_id)
+        _check_attachable(run, submission.kind, submission.subject)
+        for key, value in submission.metrics.items():
+            if run.metrics.get(key) != value:
+                raise ResultError(
+                    f"run {run.run_id} has {key} = {run.metrics.get(key)!r}, not {value!r}: an "
+                    "attached run keeps the values it was logged with"
+                )
+
+    def _stamped(self, submission: Submission) -> Submission:
+        """The criteria stamp computed from the plan at delivery, never taken from the file:
+        a result that never reached the record is judged under the plan as it stands."""
+        fingerprint, criteria = "", ""
+        if submission.kind == "hypothesis":
+            hypothesis = self.plan.hypothesis(submission.subject)
+            fingerprint = criteria_fingerprint(self.plan, hypothesis)
+            criteria = criteria_text(self.plan, hypothesis)
+        return replace(submission, criteria_fingerprint=fingerprint, criteria=criteria)
 
     def _deliver(self, entry: Waiting) -> list[Delivery]:
         try:
@@ -430,6 +503,7 @@ class Journal:
                 if problem:
                     self.outbox.park(entry, problem)
                     return []
+                entry = replace(entry, submission=self._stamped(entry.submission))
                 try:
                     run_id = self.store.redeliver(entry.submission, self.loaded.path)
                     if entry.submission.replaces:
@@ -538,6 +612,35 @@ def _checked_params(params: Mapping[str, Any]) -> dict[str, str]:
             )
         checked[str(key)] = text
     return checked
+
+
+# A waiting entry may not be dated later than now by more than this (clocks differ a little).
+_CLOCK_SKEW = dt.timedelta(minutes=5)
+# Tags a submission's own `tags` may not set: they say what the run is a result of.
+_RESERVED_TAGS = frozenset(
+    {"plan", "kind", "subject", "hypothesis", "baseline", "reported", "submission_id"}
+    | {"logged_at", "source", "criteria_fingerprint", "criteria", "replaces", "reason"}
+    | {"replaced_by", "duplicate_of", "plan_sha", "revision", "title"}
+)
+
+
+def _check_provenance(submission: Submission) -> None:
+    """A waiting entry's provenance obeys the rules logging applies: a reported result names
+    its source, the logging time is a real instant not in the future, and the extra tags do
+    not overwrite the tags that tie the run to its plan."""
+    if submission.reported and not submission.source.strip():
+        raise ResultError("a reported result needs its source, e.g. 'paper, Table 2'")
+    try:
+        created = dt.datetime.fromisoformat(str(submission.created_at))
+    except ValueError:
+        raise ResultError(f"created_at {submission.created_at!r} is not a date and time") from None
+    if created.tzinfo is None:
+        raise ResultError(f"created_at {submission.created_at!r} has no time zone")
+    if created > dt.datetime.now(dt.UTC) + _CLOCK_SKEW:
+        raise ResultError(f"created_at {submission.created_at} is in the future")
+    forged = sorted(set(submission.tags) & _RESERVED_TAGS)
+    if forged:
+        raise ResultError(f"tags {', '.join(forged)} are mlplan's own and cannot be set")
 
 
 def _check_attachable(run: ExistingRun, kind: ResultKind, subject: str) -> None:

@@ -74,6 +74,7 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
     if uri:
         _check_userinfo(uri)
+        _check_address(uri)
         return StoreLocation(uri=uri, embedded=False, home=home)
     # Percent-encoded: a folder named "a?b" or "x#1" would otherwise end the path at the "?"
     # or "#" and put the store somewhere else, shared with unrelated plans.
@@ -82,16 +83,37 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
 
 
 _USERINFO = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
-# A value in a query string or fragment (``?token=...``, ``&access_token=...``): servers behind
-# a proxy take their token there. Every value is masked, not only names that look secret.
-_QUERY_VALUE = re.compile(r"([?&#][^=&#?\s/]*=)[^&#\s'\"]+")
+# Userinfo with no password (``http://TOKEN@host/``): a token passed as the user name.
+_USER_TOKEN = re.compile(r"(?<=://)[^/@:?#\s]+@")
+# A value in a query string, fragment or path parameter (``?token=...``, ``&access_token=``,
+# ``;token=``): servers behind a proxy take their token there. Every value is masked, not only
+# names that look secret.
+_QUERY_VALUE = re.compile(r"([?&#;][^=&#?;\s/]*=)[^&#;\s'\"]+")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def redact(text: str) -> str:
     """``text`` (a URI, or a message quoting one) with the password of
-    ``user:password@host`` and every query value replaced by ``***``."""
-    return _QUERY_VALUE.sub(r"\1***", _USERINFO.sub(r"\1:***@", text))
+    ``user:password@host``, a lone ``token@host``, and every query or ``;param`` value
+    replaced by ``***``."""
+    masked = _USER_TOKEN.sub("***@", _USERINFO.sub(r"\1:***@", text))
+    return _QUERY_VALUE.sub(r"\1***", masked)
+
+
+def _check_address(uri: str) -> None:
+    """Refuse a server URI whose address cannot be read (a port past 65535, an unclosed IPv6
+    bracket): one message, not a crash deep in MLflow. The URI is not quoted: it may hold a
+    password."""
+    scheme = _SCHEME.match(uri)
+    if scheme is None or uri.startswith(("file:", "sqlite:")):
+        return
+    try:
+        urllib.parse.urlsplit(uri).port  # noqa: B018 - read for the ValueError it raises
+    except ValueError as problem:
+        raise TrackingError(
+            f"the tracking URI ({scheme.group(0)}...) has an address that cannot be read: "
+            f"{problem}; check its host and port"
+        ) from None
 
 
 def _check_userinfo(uri: str) -> None:

@@ -9,7 +9,9 @@ every plan.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,7 +142,7 @@ def status_report(
     review = frozen_review(journal.plan, results, verdicts, today)
     # Results for an id the plan no longer has fail the gate: renaming or deleting a failed
     # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
-    lost = orphans(journal.plan, results)
+    lost = orphans(journal.plan, results) + _renamed_plan(journal)
     reasons += attention(journal.plan, verdicts) + review.reasons() + lost
     reasons += [_unverified(journal.loaded, u) for u in review.unverified]
     outbox: dict[str, Any] = {}
@@ -167,6 +169,36 @@ def _unverified(loaded: LoadedPlan, unverified: Unverified) -> str:
         f"{where}: {unverified.message}; restore it as `mlplan amend` wrote it (see the plan's "
         "history)"
     )
+
+
+# A plan file's top-level id, read without loading the plan: `id: churn` or `id: "churn"`.
+_PLAN_ID = re.compile(r"""^id:[ \t]*["']?([^"'#\s]+)""", re.MULTILINE)
+
+
+def _renamed_plan(journal: Journal) -> list[str]:
+    """Results in the embedded store for a plan id that no plan beside it names (issue 16):
+    changing a plan's `id:` moves it to an empty experiment and would leave its failed results
+    unseen. The embedded store sits beside its plans, so every id it holds must be one of
+    theirs; a server holds many teams' plans, so the rule cannot apply there."""
+    from mlplan._record.store.embedded import plan_ids
+    from mlplan._record.store.runs import TAG
+
+    location = journal.location
+    if not location.embedded or not location.exists():
+        return []
+    held = plan_ids(location.database, f"{TAG}plan") or {}
+    folder = journal.loaded.path.parent.resolve()
+    named = {journal.plan.id}
+    for path in [*folder.glob("*.yaml"), *folder.glob("*.yml")]:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            named.update(_PLAN_ID.findall(path.read_text(encoding="utf-8")))
+    return [
+        f"{location.database} holds {plural(count, 'result')} for plan {plan!r}, which no plan "
+        f"in {folder} names: was {journal.loaded.path}'s id changed? A plan keeps its id once "
+        "it has results (its verdicts are judged from them); restore it"
+        for plan, count in sorted(held.items())
+        if plan not in named
+    ]
 
 
 def _unfinished(journal: Journal, results: list[Result]) -> list[str]:

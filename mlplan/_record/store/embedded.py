@@ -99,6 +99,21 @@ def unfinished(
     return [(str(run_id), str(kind or ""), str(subject or "")) for run_id, kind, subject in rows]
 
 
+def plan_ids(database: Path, plan_tag: str) -> dict[str, int] | None:
+    """How many active runs each plan id tags in the embedded store; None when the fast path
+    cannot tell."""
+    rows = _rows(database, _PLAN_IDS, (plan_tag,))
+    if rows is None:
+        return None
+    return {str(plan): int(count) for plan, count in rows}
+
+
+_PLAN_IDS = """
+SELECT t.value, COUNT(*) FROM tags AS t JOIN runs AS r ON r.run_uuid = t.run_uuid
+WHERE t.key = ? AND r.lifecycle_stage = 'active' GROUP BY t.value
+"""
+
+
 def schema_revision(database: Path) -> str | None:
     """The alembic revision of the embedded store's schema, or None if it cannot be read."""
     return _read(database, _revision)

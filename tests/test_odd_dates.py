@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import Capsys, MakePlan, edited, run
+from helpers import TODAY, Capsys, MakePlan, edited, run
 
 # H1's timebox line in the test plan: `timebox: {days: 10, start: <date>}`.
 H1_START = re.compile(r"(timebox: \{days: 10, start: )([0-9-]+)")
@@ -84,11 +84,19 @@ def test_a_timebox_ending_on_the_last_date_is_judged(make_plan: MakePlan, capsys
     assert '"days_left": 3652058' in out
 
 
-def test_decisions_at_the_ends_of_the_calendar(make_plan: MakePlan, capsys: Capsys) -> None:
+def test_decisions_at_the_ends_of_the_calendar(
+    make_plan: MakePlan, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = make_plan()
-    for date in ("9999-12-31", "0001-01-01"):
-        code, _, err = run(capsys, "decide", plan, "H1", "--decision", "wait", "--date", date)
-        assert code == 0, err
+    code, _, err = run(capsys, "decide", plan, "H1", "--decision", "wait", "--date", "0001-01-01")
+    assert code == 0, err
+    # A decision is dated no later than today: the calendar's last day needs a clock there.
+    code, _, err = run(capsys, "decide", plan, "H1", "--decision", "x", "--date", "9999-12-31")
+    assert code == 2 and "after today" in err, err
+    monkeypatch.setenv("MLPLAN_TODAY", "9999-12-31")
+    code, _, err = run(capsys, "decide", plan, "H1", "--decision", "wait", "--date", "9999-12-31")
+    assert code == 0, err
+    monkeypatch.setenv("MLPLAN_TODAY", TODAY.isoformat())
     for argv in (["status", plan, "--check"], ["render", plan], ["validate", plan]):
         code, _, err = run(capsys, *argv)
         assert code == 0, (argv, err)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import cli
+from helpers import TODAY, cli
 
 import mlplan
 from mlplan._api.decisions import record_decision
@@ -135,12 +135,13 @@ def ridge(tmp_path: Path) -> Path:
 def test_decide_appends_the_decision_and_its_verdict(ridge: Path) -> None:
     old = ridge.read_bytes()
     ridge.chmod(0o644)
-    assert cli("decide", ridge, "H3", "--decision", "Go on with OLS.", "--date", "2026-11-30") == 0
+    day = TODAY.isoformat()  # a decision is dated no later than today
+    assert cli("decide", ridge, "H3", "--decision", "Go on with OLS.", "--date", day) == 0
 
     added = b"".join(only_added_lines(old, ridge.read_bytes())).decode()
     assert "decision: Go on with OLS." in added
     decision = mlplan.load_plan(ridge).plan.experiment_log.decisions[-1]
-    assert (decision.hypothesis, decision.date) == ("H3", dt.date(2026, 11, 30))
+    assert (decision.hypothesis, decision.date) == ("H3", TODAY)
     assert decision.verdict is not None
     # No store, no runs; and the plan's own log closed H3, so its deadline no longer counts.
     assert (decision.verdict.status, decision.verdict.n) == ("pending", 0)

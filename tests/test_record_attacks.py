@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Capsys, MakePlan, free_port, run
+from helpers import TODAY, Capsys, MakePlan, free_port, run
 
 import mlplan
 from mlplan._plan.load import load_plan
@@ -131,13 +131,19 @@ def test_two_plans_sharing_a_store_are_not_a_changed_id(
     assert "which no plan in" not in err
 
 
-def test_a_closed_hypothesis_takes_no_more_results(make_plan: MakePlan, capsys: Capsys) -> None:
+def test_a_closed_hypothesis_takes_no_more_results(
+    make_plan: MakePlan, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = make_plan()
     code, _, err = run(
         capsys, "decide", plan, "H2", "--decision", "Drop.", "--close", "abandoned",
         "--rationale", "Too slow.",
     )  # fmt: skip
     assert code == 0, err
+    # The day it was closed still takes the day's last runs; the next day takes none.
+    same_day = ["-H", "H2", "-m", "recall=0.8", "-m", "latency_ms=1", "-p", "seed=3"]
+    assert run(capsys, "log-result", plan, *same_day)[0] == 0
+    monkeypatch.setenv("MLPLAN_TODAY", (TODAY + dt.timedelta(days=1)).isoformat())
     argv = ["-H", "H2", "-m", "recall=0.9", "-m", "latency_ms=1", "-p", "seed=4"]
     code, _, err = run(capsys, "log-result", plan, *argv)
     assert code == 1

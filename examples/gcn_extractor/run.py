@@ -16,12 +16,13 @@ figures are logged; the plan quotes only its abstract's claim.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -191,6 +192,24 @@ def _figures(log: _Log, seeds: Sequence[int], folder: Path) -> None:
     )
 
 
+@contextlib.contextmanager
+def _replayed(plan: Path) -> Iterator[None]:
+    """Log as of the day the plan's experiment log was last written (its last decision): the
+    study is replayed, and a hypothesis the log closes takes no results after the day it was
+    closed. Verdicts and the doc are still judged as of --today (or today)."""
+    decisions = mlplan.load_plan(plan).plan.experiment_log.decisions
+    before = os.environ.get("MLPLAN_TODAY")
+    if decisions:
+        os.environ["MLPLAN_TODAY"] = max(d.date for d in decisions).isoformat()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MLPLAN_TODAY", None)
+        else:
+            os.environ["MLPLAN_TODAY"] = before
+
+
 def run(out: Path = HERE, *, today: dt.date | None = None, quick: bool = False) -> Path:
     """Run the study into ``out`` and return the path of the rendered design doc.
 
@@ -207,8 +226,9 @@ def run(out: Path = HERE, *, today: dt.date | None = None, quick: bool = False) 
     shutil.rmtree(out / ".mlplan", ignore_errors=True)
     seeds = QUICK_SEEDS if quick else SEEDS
     log = _Log(out / "plan.yaml")
-    _run_baselines(log, seeds, quick=quick)
-    _log_hypotheses(log, seeds)
+    with _replayed(log.plan):
+        _run_baselines(log, seeds, quick=quick)
+        _log_hypotheses(log, seeds)
     _figures(log, seeds, out / "figures")
     doc = out / "design.md"
     mlplan.render_design_doc(out / "plan.yaml", doc, today=today)

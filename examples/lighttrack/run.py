@@ -18,11 +18,12 @@ here, each with a comment saying why it is not a cell of the matrix.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import mlplan
@@ -213,15 +214,34 @@ def _figures(folder: Path, points: list[ts.SpeedPoint]) -> None:
     ts.plot_cost_vs_speed([*points, *reported], folder / "cost_vs_speed.png")
 
 
+@contextlib.contextmanager
+def _replayed(plan: Path) -> Iterator[None]:
+    """Log as of the day the plan's experiment log was last written (its last decision): the
+    study is replayed, and a hypothesis the log closes takes no results after the day it was
+    closed. Verdicts and the doc are still judged as of --today (or today)."""
+    decisions = mlplan.load_plan(plan).plan.experiment_log.decisions
+    before = os.environ.get("MLPLAN_TODAY")
+    if decisions:
+        os.environ["MLPLAN_TODAY"] = max(d.date for d in decisions).isoformat()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MLPLAN_TODAY", None)
+        else:
+            os.environ["MLPLAN_TODAY"] = before
+
+
 def run(out: Path = HERE, *, today: dt.date | None = None, quick: bool = False) -> Path:
     """Log every result of the study into a fresh store in ``out``; render ``out/design.md``."""
     if quick and Path(out).resolve() == HERE:
         raise mlplan.MlplanError("--quick writes a smaller plan: give it --out FOLDER")
     plan = _prepare(Path(out), quick=quick)
-    points = _log_timed(plan, QUICK_SEEDS if quick else SEEDS)
-    _run_matrix(plan)
-    _log_heads(plan)
-    _log_reported(plan)
+    with _replayed(plan):
+        points = _log_timed(plan, QUICK_SEEDS if quick else SEEDS)
+        _run_matrix(plan)
+        _log_heads(plan)
+        _log_reported(plan)
     _figures(plan.parent / "figures", points)
     doc = plan.parent / "design.md"
     mlplan.render_design_doc(plan, doc, today=today)

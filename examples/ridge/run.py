@@ -16,11 +16,12 @@ mlplan); this script only decides what is logged against which hypothesis or bas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -228,6 +229,24 @@ def _write_figures(folder: Path, seeds: Sequence[int]) -> None:
     rs.plot_paired_gains(folder / "paired_gains.png", seeds, thresholds=(1.0, -1.0, -5.0, -5.0))
 
 
+@contextlib.contextmanager
+def _replayed(plan: Path) -> Iterator[None]:
+    """Log as of the day the plan's experiment log was last written (its last decision): the
+    study is replayed, and a hypothesis the log closes takes no results after the day it was
+    closed. Verdicts and the doc are still judged as of --today (or today)."""
+    decisions = mlplan.load_plan(plan).plan.experiment_log.decisions
+    before = os.environ.get("MLPLAN_TODAY")
+    if decisions:
+        os.environ["MLPLAN_TODAY"] = max(d.date for d in decisions).isoformat()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MLPLAN_TODAY", None)
+        else:
+            os.environ["MLPLAN_TODAY"] = before
+
+
 def run(out: Path = HERE, *, today: dt.date | None = None, quick: bool = False) -> Path:
     """Run the whole study into ``out`` and return the rendered design doc's path."""
     if quick and out.resolve() == HERE:
@@ -235,10 +254,11 @@ def run(out: Path = HERE, *, today: dt.date | None = None, quick: bool = False) 
     plan = _prepare(out, quick=quick)
     seeds = QUICK_SEEDS if quick else rs.DEFAULT_SEEDS
     log = _Log(plan)
-    _log_constrained_view(log, QUICK_LAMBDAS if quick else rs.CONSTRAINT_LAMBDAS)
-    _log_original(log)
-    _run_baselines_per_split(plan)
-    _log_splits(log, seeds)
+    with _replayed(plan):
+        _log_constrained_view(log, QUICK_LAMBDAS if quick else rs.CONSTRAINT_LAMBDAS)
+        _log_original(log)
+        _run_baselines_per_split(plan)
+        _log_splits(log, seeds)
     _write_figures(out / "figures", seeds)
     doc = out / "design.md"
     mlplan.render_design_doc(plan, doc, today=today)

@@ -17,6 +17,7 @@ import enum
 import gc
 import io
 import json
+import re
 import sys
 import tempfile
 import traceback
@@ -27,7 +28,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import mlplan
-from mlplan import _clock
 from mlplan._cli.console import Console, plural
 from mlplan.errors import MlplanError, UsageError
 
@@ -473,8 +473,11 @@ def _print_changes(report: StatusReport) -> None:
 def _date(value: str | None, switch: str) -> dt.date | None:
     if value is None:
         return None
+    # YYYY-MM-DD and only so (as MLPLAN_TODAY): Python also reads 20261207 and 2026-W49-1.
     try:
-        return _clock.iso_date(value)
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value.strip())
     except ValueError:
         raise UsageError(f"{switch} {value!r} is not a date written YYYY-MM-DD") from None
 

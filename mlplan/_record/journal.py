@@ -254,11 +254,13 @@ class Journal:
             self._check_open(subject)
 
     def _check_open(self, hypothesis: str) -> None:
-        """A closed hypothesis (abandoned, or superseded) takes no more results: its closure
-        said no more runs are planned, and a run logged after it would move its verdict."""
+        """A closed hypothesis (abandoned, or superseded) takes no more results after the day
+        it was closed: its closure said no more runs are planned, and a run logged after it
+        would move its verdict. The day itself still takes them (a decision has a date, not a
+        time: the day's last runs, or a study replayed as of that day with MLPLAN_TODAY)."""
         log = self.plan.experiment_log
         closing = [d for d in log.decisions if d.hypothesis == hypothesis and d.closes]
-        if closing:
+        if closing and _clock.today() > closing[-1].date:
             last = closing[-1]
             raise ResultError(
                 f"{self.loaded.path}: hypothesis {hypothesis} was closed as {last.closes} on "

@@ -396,7 +396,7 @@ def _rows(plan: Plan, read: _Read, slug: str) -> list[dict[str, Any]]:
         undecided_failure = verdict.status == "failed" and decision is None
         counts: list[str] = [verdict.status] if verdict.status in _SUMMARY else []
         if verdict.status in ("pending", "inconclusive") and verdict.runs and not overdue:
-            counts.append("running")
+            counts.append("running")  # started, not decided (a planned n's `running` counts too)
         counts += ["failed_undecided"] if undecided_failure else []
         rows.append(
             {

@@ -23,6 +23,7 @@ STATUS_COLOURS = {
     "succeeded": "#1b5e20",
     "failed": "#b71c1c",
     "inconclusive": "#8a5a00",
+    "running": "#0d47a1",
     "overdue": "#6a1b9a",
     "blocked": "#555555",
     "pending": "#555555",
@@ -233,7 +234,7 @@ def evidence_svg(verdict: Verdict) -> str:
             20,
             _clip(f"{verdict.hypothesis}: {verdict.status} ({label})", 80),
             14,
-            fill=STATUS_COLOURS[verdict.status],
+            fill=STATUS_COLOURS.get(verdict.status, "#555555"),
             font_weight="bold",
         )
     ]

@@ -199,7 +199,9 @@ def test_until_decided_on_slurm_stops_at_the_deciding_look(
     )
     assert code == 0, err
     [verdict] = verdicts(plan)
-    assert verdict.decided_at == 3, verdict.reason
+    # Seeds 2 and 3 finish in the same wave, in either order: the look at n = 3 holds one of
+    # them (looks follow the order results were logged), so the decision comes at 3 or 4.
+    assert verdict.decided_at in (3, 4), verdict.reason
     # Waves of two job arrays: the second wave brought n to 4, its look decided, and no
     # third wave was submitted.
     assert sorted(int(p["seed"]) for p in _runs(plan)["H1"]) == [0, 1, 2, 3]

@@ -307,7 +307,11 @@ class MlflowStore:
             with self._writer_lock():
                 counted = self._counted(own, slot, wait, late)
                 if counted != run_id:
-                    self.client.set_tag(run_id, DUPLICATE_TAG, counted)
+                    # Best effort, as the winner's tagging of this run: both may write the tag
+                    # at once, and a database's unique key refuses the second (seen on
+                    # PostgreSQL). The readers' rule counts the winner either way.
+                    with contextlib.suppress(MlflowException):
+                        self.client.set_tag(run_id, DUPLICATE_TAG, counted)
                     self.touch()
         except MlflowException as error:
             raise self._refused(error, "MLflow refused to settle the result's slot") from None

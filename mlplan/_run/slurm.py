@@ -425,7 +425,12 @@ def _status(job: SlurmJob, slurm: tuple[str, str] | None, grace_s: float) -> Job
         outcome, detail = ended
         if outcome == "success":
             return JobStatus(job, "done", state or "COMPLETED")
-        return JobStatus(job, "failed", _failed_state(state), _last_line(detail))
+        # The cell's own account of a failure (submitit's pickle) can land before slurmctld
+        # records why the job ended: a job killed by scancel is still RUNNING or COMPLETING
+        # for a moment. Slurm's final word (CANCELLED, TIMEOUT, ...) says more, so wait for it.
+        if state in ACTIVE and not _settled(job, grace_s):
+            return JobStatus(job, "running", state, "finished; waiting for Slurm's final state")
+        return JobStatus(job, "failed", _failed_state(state, job), _last_line(detail))
     if state in ACTIVE:
         return JobStatus(job, "running", state, reason)
     if state and state != "COMPLETED":
@@ -437,10 +442,7 @@ def _status(job: SlurmJob, slurm: tuple[str, str] | None, grace_s: float) -> Job
         if state and state not in ACTIVE and state != "COMPLETED":
             return JobStatus(job, "failed", state, _why(state, ""))
     # Finished (or forgotten by slurmctld) with no pickle yet: allow the file system its lag.
-    now = time.monotonic()
-    if job.unsettled_since is None:
-        job.unsettled_since = now
-    if now - job.unsettled_since < grace_s:
+    if not _settled(job, grace_s):
         return JobStatus(job, "running", state or "UNKNOWN", "finished; waiting for its result")
     where = f"; see {job.stderr}" if job.stderr.exists() else ""
     known = (
@@ -451,8 +453,18 @@ def _status(job: SlurmJob, slurm: tuple[str, str] | None, grace_s: float) -> Job
     return JobStatus(job, "failed", state or "UNKNOWN", f"the job {known} without a result{where}")
 
 
-def _failed_state(state: str) -> str:
-    return state if state and state not in ACTIVE and state != "COMPLETED" else "FAILED"
+def _settled(job: SlurmJob, grace_s: float) -> bool:
+    """Whether ``grace_s`` has passed since this job was first seen between two states."""
+    now = time.monotonic()
+    if job.unsettled_since is None:
+        job.unsettled_since = now
+    return now - job.unsettled_since >= grace_s
+
+
+def _failed_state(state: str, job: SlurmJob) -> str:
+    if state and state not in ACTIVE and state != "COMPLETED":
+        return state
+    return "CANCELLED" if job.cancelled else "FAILED"
 
 
 def _why(state: str, reason: str) -> str:

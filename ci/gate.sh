@@ -13,14 +13,8 @@
 # and INPUT_TRACKING_TOKEN; empty ones are not exported, so MLflow's defaults stay intact.
 set -u
 
-export_if_set() {
-  if [ -n "${2:-}" ]; then export "$1=$2"; fi
-}
-export_if_set MLFLOW_TRACKING_URI "${INPUT_TRACKING_URI:-}"
-export_if_set MLFLOW_TRACKING_USERNAME "${INPUT_TRACKING_USERNAME:-}"
-export_if_set MLFLOW_TRACKING_PASSWORD "${INPUT_TRACKING_PASSWORD:-}"
-export_if_set MLFLOW_TRACKING_TOKEN "${INPUT_TRACKING_TOKEN:-}"
-export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
+# shellcheck source=ci/credentials.sh
+source "$(dirname "${BASH_SOURCE[0]}")/credentials.sh"
 
 # GitHub reads any output line starting with "::" as a workflow command, and a plan's file
 # name (from a glob) may hold a newline: every text put into a command is escaped by GitHub's

@@ -25,11 +25,19 @@ from mlplan import _clock
 from mlplan._files import check_output
 from mlplan._judge.results import ResultKind
 from mlplan._judge.verdicts import Verdict
-from mlplan._plan.load import load_plan
+from mlplan._plan.entry_points import entry_point_findings
+from mlplan._plan.load import LoadedPlan, load_plan
 from mlplan._record.entry_points import require_entry_point
 from mlplan._record.journal import Journal, SyncReport
 from mlplan._report.doc import LogView, render_markdown, write_markdown
-from mlplan.errors import BaselineError, MlplanError, ResultError, TrackingError, UsageError
+from mlplan.errors import (
+    BaselineError,
+    MlplanError,
+    PlanError,
+    ResultError,
+    TrackingError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from mlplan._plan.models import Closure, CriteriaAmendment, Decision
@@ -509,7 +517,21 @@ def run_plan(
         executor=executor,
         slurm=dict(slurm or {}),
     )
-    return run_matrix(journal_for(plan, tracking_uri), ids, options, on_event)
+    journal = journal_for(plan, tracking_uri)
+    _entry_points_resolve(journal.loaded)
+    return run_matrix(journal, ids, options, on_event)
+
+
+def _entry_points_resolve(loaded: LoadedPlan) -> None:
+    """Refuse a run whose entry point names a function its module beside the plan lacks:
+    otherwise every cell of that subject would start, import, and fail the same way."""
+    problems = [
+        loaded.problem_at(*finding)
+        for finding in entry_point_findings(loaded.plan, loaded.path.parent)
+        if finding.severity == "error"
+    ]
+    if problems:
+        raise PlanError(loaded.path, problems)
 
 
 def verdicts(

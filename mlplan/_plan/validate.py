@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlplan._plan.entry_points import entry_point_findings
 from mlplan._plan.grading import GradedGoal, grade_goals
 from mlplan._plan.load import LoadedPlan, load_plan
 from mlplan._plan.rules import find_warnings
@@ -61,6 +62,9 @@ def validate_file(path: Path, *, strict: bool = False) -> Report:
     problems += [
         loaded.problem_at(steps, message, hint, "warning")
         for steps, message, hint in find_warnings(loaded.plan)
+    ]
+    problems += [
+        loaded.problem_at(*finding) for finding in entry_point_findings(loaded.plan, path.parent)
     ]
     return Report(path=path, loaded=loaded, problems=problems, grades=grades)
 

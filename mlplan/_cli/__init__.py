@@ -102,7 +102,7 @@ def new(
 
 @app.command()
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="One or more plan files.", metavar="PLAN...")],
+    paths: Annotated[list[Path], typer.Argument(help="One or more plan files.", metavar="PLAN")],
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail on goals graded bad and on leftover TODOs.")
     ] = False,
@@ -301,7 +301,7 @@ def baseline_run(
         list[str] | None,
         typer.Argument(
             help="Baseline ids; default: every baseline with an entry point.",
-            metavar="[ID]...",
+            metavar="ID",
             show_default=False,
         ),
     ] = None,
@@ -633,8 +633,9 @@ def run_cells(
     ids: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Hypothesis or baseline ids; default: the active hypotheses and their baselines.",
-            metavar="[ID]...",
+            help="Hypothesis or baseline ids (a hypothesis brings the baselines it is compared "
+            "with); default: the active hypotheses and their baselines.",
+            metavar="ID",
             show_default=False,
         ),
     ] = None,
@@ -844,6 +845,22 @@ def _crash_report(error: BaseException) -> Path:
     return Path(handle.name)
 
 
+def _help_command(args: Sequence[str]) -> str:
+    """`mlplan run --help` after a usage error in `run`: the help that names the argument."""
+    words: list[str] = []
+    group: typer.Typer | None = app
+    for arg in args:
+        if arg.startswith("-") or group is None:
+            break
+        names = {info.name for info in group.registered_commands}
+        subgroups = {info.name: info.typer_instance for info in group.registered_groups}
+        if arg not in names and arg not in subgroups:
+            break
+        words.append(arg)
+        group = subgroups.get(arg)
+    return " ".join(["mlplan", *words, "--help"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code instead of raising, so tests can call it directly."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -857,7 +874,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = app(args=args, prog_name="mlplan", standalone_mode=False)
     except UsageError as error:
         err.print(f"error: {_with_switches(error)}", style="red", markup=False)
-        err.print("Try 'mlplan --help' for help.", markup=False)
+        err.print(f"Try '{_help_command(args)}' for help.", markup=False)
         return EXIT_USAGE
     except MlplanError as error:
         err.print(f"error: {_with_switches(error)}", style="red", markup=False)

@@ -2,10 +2,10 @@
 
 1. The backend: N trivial cells through ``mlplan._run.slurm`` against bare submitit
    ``map_array`` running the same argvs.
-2. The whole of ``mlplan run --executor slurm`` (``run_plan``: a plan of N seeds, each cell a
-   fresh ``python -m mlplan._run.cell`` on the node, each result logged by the driver through
-   the journal into an embedded store) against bare submitit ``map_array`` of the same
-   function plus the same MLflow runs logged with MLflow's client.
+2. The whole of ``mlplan run --executor slurm`` (``run_plan``: a plan of N seeds, each cell
+   run by its array task in a fork of itself, each result logged by the driver through the
+   journal into an embedded store) against bare submitit ``map_array`` of the same function
+   plus the same MLflow runs logged with MLflow's client.
 
 Both sides submit one job array of N tasks; each task runs the same child process (a fresh
 Python that writes a small result JSON) and both wait the way their API waits, polling once a
@@ -119,10 +119,22 @@ def mlplan_run(folder: Path, cells: int) -> float:
 
     design = f"  pair_values: {list(range(cells))}\n"
     plan = write_plan(folder, design=design, baselines=REPORTED, study=STUDY)
+    last: dict[str, float] = {}  # when each kind of event last came, from the start
+
+    def heard(event: dict[str, object]) -> None:
+        last[str(event["event"])] = time.perf_counter() - started
+
     started = time.perf_counter()
-    report = run_plan(plan, ["H1"], executor="slurm", slurm={"time": RESOURCES.time_min})
+    report = run_plan(
+        plan, ["H1"], executor="slurm", slurm={"time": RESOURCES.time_min}, on_event=heard
+    )
     elapsed = time.perf_counter() - started
     assert report.count("logged") == cells and report.ok, report.to_dict()
+    print(
+        f"  (last cell ended at {last['cell_ended']:.2f} s, last logged at "
+        f"{last['cell_logged']:.2f} s, finished at {elapsed:.2f} s)",
+        flush=True,
+    )
     return elapsed
 
 

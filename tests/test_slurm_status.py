@@ -63,3 +63,80 @@ def test_a_success_pickle_is_done_at_once(tmp_path: Path, monkeypatch: pytest.Mo
     squeue_says(monkeypatch, "COMPLETING")
     (status,) = slurm.poll([job], grace_s=60)
     assert status.state == "done"
+
+
+def test_results_reads_the_pickles_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_squeue(ids: object) -> dict[str, tuple[str, str]]:
+        raise AssertionError("results must not ask Slurm")
+
+    monkeypatch.setattr(slurm, "_slurm_states", no_squeue)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    done = job_with_pickle(tmp_path / "a", "success", "")
+    failed = job_with_pickle(tmp_path / "b", "error", "CellFailedError: the cell exited with 2")
+    waiting = SlurmJob(job_id="9_0", argv=["true"], folder=tmp_path)
+    # A failure waits for poll, which asks Slurm how the job ended.
+    assert [s.state for s in slurm.results([done, failed, waiting])] == [
+        "done",
+        "running",
+        "running",
+    ]
+
+
+STUDY = """\
+import os, signal
+
+def model(seed):
+    os.chdir("..")
+    os.environ["MLPLAN_LEAK"] = "from the cell"
+    if seed == 1:
+        os._exit(0)
+    if seed == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"acc": seed}
+"""
+
+
+def forked_cell(tmp_path: Path, seed: int) -> tuple[list[str], str]:
+    """A `python -m mlplan._run.cell SPEC` argv for study.model(seed), and its result path."""
+    from mlplan._run.spec import CellSpec, argv
+
+    (tmp_path / "study.py").write_text(STUDY)
+    result = tmp_path / f"result-{seed}.json"
+    spec = CellSpec(
+        plan=str(tmp_path / "plan.yaml"),
+        plan_sha256="0" * 64,
+        submission=f"s{seed}",
+        subject="H1",
+        params={"seed": seed},
+        entry_point="study:model",
+        command=None,
+        result=str(result),
+        workdir=str(tmp_path),
+    )
+    spec.write(tmp_path / f"spec-{seed}.json")
+    return argv(tmp_path / f"spec-{seed}.json"), str(result)
+
+
+def test_a_forked_cell_runs_in_its_own_process(tmp_path: Path) -> None:
+    import json
+    import os
+
+    before = (Path.cwd(), os.environ.get("MLPLAN_LEAK"))
+    command, result = forked_cell(tmp_path, 0)
+    assert slurm.run_cell_forked(command, {"MLPLAN_CELL": "x"}, result) == 0
+    assert json.loads(Path(result).read_text())["metrics"] == {"acc": 0}
+    # The cell's chdir and environment stayed in the fork: the task (here, pytest) is as it was.
+    assert (Path.cwd(), os.environ.get("MLPLAN_LEAK")) == before
+
+
+@pytest.mark.parametrize(
+    ("seed", "reason"),
+    [(1, "the cell exited 0 without writing its result"), (2, "killed by signal 9")],
+)
+def test_a_forked_cell_that_exits_or_crashes_fails_its_task(
+    tmp_path: Path, seed: int, reason: str
+) -> None:
+    command, result = forked_cell(tmp_path, seed)
+    with pytest.raises(slurm.CellFailedError, match=reason):
+        slurm.run_cell_forked(command, {}, result)

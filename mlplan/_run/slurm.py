@@ -1,9 +1,10 @@
 """The Slurm backend: cells as job-array tasks, submitted through submitit.
 
-A cell is a child process, ``[sys.executable, "-m", "mlplan._run.cell", SPEC]``, that writes
-its result JSON where its spec says. On Slurm each cell is one task of a job array
-(``submitit``'s ``map_array``, as Hydra's Slurm launcher does it): the task runs the argv on the
-node as a child process and never touches the store; the driver reads the result files.
+A cell is ``[sys.executable, "-m", "mlplan._run.cell", SPEC]``, which writes its result JSON
+where its spec says. On Slurm each cell is one task of a job array (``submitit``'s
+``map_array``, as Hydra's Slurm launcher does it): the task runs the argv on the node as a child
+process (``mlplan run``'s cells in a fork of the task, which saves a fresh interpreter) and
+never touches the store; the driver reads the result files.
 
 The driver may die at any moment, so every job id is recorded in ``FOLDER/jobs.json`` as soon
 as sbatch returns it, and ``reattach(FOLDER)`` gives back every job recorded there: a restarted
@@ -24,13 +25,16 @@ submitit is imported only here, and only when a function needs it: ``pip install
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +52,7 @@ __all__ = [
     "cancel",
     "poll",
     "reattach",
+    "results",
     "submit",
     "wait",
 ]
@@ -61,6 +66,7 @@ ACTIVE = frozenset(
     {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "RESIZING"}
     | {"REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD"}
 )
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 DEFAULT_GRACE_S = 30.0  # a result pickle written on the node may take a while to show over NFS
 State = Literal["done", "failed", "running"]
 
@@ -177,6 +183,12 @@ def run_cell(argv: list[str], env: dict[str, str], result: str | None) -> int:
     that wrote the file, so a network file system's lag cannot make it look missing.
     """
     code = subprocess.run(argv, env={**os.environ, **env}, check=False).returncode
+    return _judged(code, result)
+
+
+def _judged(code: int, result: str | None) -> int:
+    """A cell's exit status and result file as the task's verdict: raises unless both are
+    good, so the job ends FAILED with the reason in its pickle."""
     if code < 0:
         raise CellFailedError(f"the cell was killed by signal {-code}")
     if code:
@@ -184,6 +196,60 @@ def run_cell(argv: list[str], env: dict[str, str], result: str | None) -> int:
     if result is not None and not Path(result).exists():
         raise CellFailedError(f"the cell exited 0 without writing its result {result}")
     return code
+
+
+def run_cell_forked(argv: list[str], env: dict[str, str], result: str | None) -> int:
+    """Run one ``python -m mlplan._run.cell SPEC`` in a fork of this task (what each array
+    task of ``mlplan run`` executes).
+
+    The task is already a fresh process of its own, so the cell needs no fresh interpreter
+    (its start and imports were a third of a trivial cell's time on the node): the task forks,
+    the child runs the cell as ``mlplan._run.cell`` would, and this process judges how it ended
+    as ``run_cell`` does. The fork keeps what a cell does to its process (``os._exit``, a
+    crash, a ``chdir``) from taking the task's own verdict, its result pickle, with it.
+    """
+    if argv[1:3] != ["-m", "mlplan._run.cell"] or len(argv) != 4:
+        return run_cell(argv, env, result)
+    from mlplan._run import cell  # imported before the fork: the child starts with it
+
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # or the child would print the task's buffered output a second time
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child leaves by os._exit; its work is checked)
+        os._exit(_forked_child(cell.main, argv[3], env))
+    _, status = os.waitpid(pid, 0)
+    return _judged(os.waitstatus_to_exitcode(status), result)
+
+
+def _forked_child(main: Any, spec_path: str, env: dict[str, str]) -> int:
+    """The cell's side of the fork: the signals a fresh interpreter would have, then the cell."""
+    code = 70
+    try:
+        # submitit's handlers (SIGTERM and SIGCONT ignored, SIGUSR2 requeues) belong to the
+        # task: scancel and the time limit must end the cell as they ended a child Python.
+        for number in (signal.SIGTERM, signal.SIGCONT, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(number, signal.SIG_DFL)
+        _die_with_parent()
+        os.environ.update(env)
+        code = int(main([spec_path]))
+    except SystemExit as error:
+        code = 0 if error.code is None else error.code if isinstance(error.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+    return code
+
+
+def _die_with_parent() -> None:
+    # The task killed outright (SIGKILL at the end of KillWait) takes its cell with it.
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 # -- submitting -------------------------------------------------------------------------------
@@ -196,12 +262,15 @@ def submit(
     env: Mapping[str, str],
     resources: SlurmResources,
     results: Sequence[Path] | None = None,
+    forked: bool = False,
 ) -> list[SlurmJob]:
     """Submit one job-array task per argv; record every job id in ``folder`` before returning.
 
     ``results``, one per argv, names the file each cell must write: a cell that exits 0
     without it is failed. ``env`` is added to each cell's environment (on top of the driver's,
-    which sbatch passes on). Raises SlurmUnavailable when there is no cluster to submit to.
+    which sbatch passes on). ``forked`` runs argvs of ``python -m mlplan._run.cell SPEC`` in a
+    fork of the task rather than a fresh interpreter (``run_cell_forked``). Raises
+    SlurmUnavailable when there is no cluster to submit to.
     """
     if results is not None and len(results) != len(argvs):
         raise ValueError("submit: one result path per argv")
@@ -219,7 +288,8 @@ def submit(
     _update_record(folder, pending={token: {"argvs": lists, "results": paths}})
     executor.update_parameters(**resources.parameters(comment=_comment(token)))
     try:
-        submitted = executor.map_array(run_cell, lists, [dict(env)] * len(lists), paths)
+        function = run_cell_forked if forked else run_cell
+        submitted = executor.map_array(function, lists, [dict(env)] * len(lists), paths)
     except Exception as error:  # submitit raises bare RuntimeErrors carrying sbatch's stderr
         _update_record(folder, settled=token)
         raise _submit_error(error) from error
@@ -382,6 +452,18 @@ def poll(jobs: Sequence[SlurmJob], *, grace_s: float = DEFAULT_GRACE_S) -> list[
     """Where each job stands now: one squeue call for all of them, then their pickles."""
     states = _slurm_states([job.job_id for job in jobs])
     return [_status(job, states.get(job.job_id), grace_s) for job in jobs]
+
+
+def results(jobs: Sequence[SlurmJob]) -> list[JobStatus]:
+    """Where each job stands by its result pickle alone, without asking Slurm: done where the
+    task pickled its success, running otherwise (a failure waits for ``poll``, which needs
+    Slurm's word on how the job ended). A file read per job: cheap enough to ask often."""
+    statuses: list[JobStatus] = []
+    for job in jobs:
+        ended = _read_pickle(job.result_pickle)
+        done = ended is not None and ended[0] == "success"
+        statuses.append(JobStatus(job, "done", "COMPLETED") if done else JobStatus(job, "running"))
+    return statuses
 
 
 def wait(

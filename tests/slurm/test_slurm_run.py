@@ -18,6 +18,7 @@ from slurm.slurm_cluster import Cluster
 from test_run_until import until_plan
 
 from mlplan._api import journal_for, verdicts
+from mlplan._run import slurm
 
 pytestmark = pytest.mark.slurm
 
@@ -134,6 +135,40 @@ def test_a_plan_runs_on_the_cluster_and_each_run_carries_its_job_id(
     code, _, err = run(capsys, "run", plan, "H1", "--executor", "slurm", "--json")
     assert code == 0
     assert _executions(plan) == ["0", "1", "2"]
+
+
+CRASHING = """\
+import os, signal
+
+def model(seed):
+    os.chdir("..")  # the cell's own process: no other cell, nor the task's verdict, sees it
+    if seed == 1:
+        os._exit(0)  # gone without a result, and with status 0
+    if seed == 2:
+        os.kill(os.getpid(), signal.SIGKILL)  # a crash (SIGKILL: no core file)
+    return {"acc": 0.8 + seed / 100}
+"""
+
+
+def test_a_cell_that_exits_or_crashes_fails_alone_and_is_reported_at_once(
+    slurm_cluster: Cluster, tmp_path: Path, capsys: Capsys
+) -> None:
+    # Each task runs its cell in a fork of itself: the cell's os._exit or crash ends the
+    # fork, and the task still says how its cell ended (no waiting out the grace for a
+    # result pickle that never comes).
+    plan = write_plan(
+        tmp_path, design="  pair_values: [0, 1, 2]\n", baselines=ONLY_H1, study=CRASHING
+    )
+    started = time.monotonic()
+    code, out, err = run(capsys, "run", plan, "H1", "--executor", "slurm", "--json")
+    assert code == 1, err
+    assert time.monotonic() - started < slurm.DEFAULT_GRACE_S
+    events = [json.loads(line) for line in out.splitlines()]
+    failed = {e["cell"]: str(e["error"]) for e in events if e["event"] == "cell_failed"}
+    assert sorted(failed) == ["H1 · seed=1", "H1 · seed=2"], events
+    assert "the cell exited 0 without writing its result" in failed["H1 · seed=1"]
+    assert "the cell was killed by signal 9" in failed["H1 · seed=2"]
+    assert [p["seed"] for p in _runs(plan)["H1"]] == ["0"]
 
 
 def test_a_job_killed_with_scancel_is_reported_failed(

@@ -211,6 +211,25 @@ def _shape(value: Any) -> Any:
     return type(value).__name__, repr(value)
 
 
+def test_the_key_tells_an_explicit_null_from_nothing(make_plan: Callable[..., Path]) -> None:
+    # `pair_by: null` on a hypothesis switches pairing off; no pair_by inherits the plan's.
+    # Both load to the same values, so the key must also see which fields the file sets.
+    plan = _edited_plan(make_plan)
+    results = _in_memory([(0.50, 0.58), (0.52, 0.57), (0.49, 0.60)])
+    inherits = load_plan(plan).plan
+    text = plan.read_text()
+    assert "      on_failure: {description: Try more features., then: H2}\n" in text
+    plan.write_text(
+        text.replace(
+            "      on_failure: {description: Try more features., then: H2}\n",
+            "      on_failure: {description: Try more features., then: H2}\n      pair_by: null\n",
+        )
+    )
+    unpaired = load_plan(plan).plan
+    assert judge(inherits, results, TODAY) != judge(unpaired, results, TODAY)
+    assert verdicts_key(inherits, results, TODAY) != verdicts_key(unpaired, results, TODAY)
+
+
 def test_a_damaged_or_foreign_file_is_not_read(tmp_path: Path) -> None:
     cache = VerdictCache(tmp_path, "here")
     cache.path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,9 @@
 and without importing scipy (~0.2 s of a ~0.6 s status on a small plan).
 
 The key is everything ``judge(plan, results, today)`` reads: the plan as loaded (decisions and
-log included), the results, the date, the source of mlplan itself and the versions of Python,
-numpy and scipy; a file whose key differs is ignored and replaced. Only a status that judged
+log included; its values and which of them the file sets), the results, the date, the source
+of mlplan itself and the versions of Python, numpy and scipy; a file whose key differs is
+ignored and replaced. Only a status that judged
 the local copy of the results uses it: that copy is already a file a pull request can bring,
 so this cache adds no trust, and ``status --check``, the gate and publish read neither. It is
 JSON, decoded field by field against the verdict's types (never a pickle, which would run
@@ -78,6 +79,9 @@ def verdicts_key(plan: Plan, results: Sequence[Result], today: dt.date) -> str:
         _environment(),
         today.isoformat(),
         plan.model_dump_json(),
+        # What was written, not only the values: `pair_by: null` on a hypothesis differs
+        # from no pair_by at all (Hypothesis.overrides_pair_by reads the fields set).
+        plan.model_dump_json(exclude_unset=True),
         repr(list(results)),
     ):
         digest.update(part.encode("utf-8", "surrogatepass"))

@@ -7,7 +7,9 @@ Both sides run as fresh processes, so both pay for starting Python, pydantic and
 
 - ``mlplan status PLAN``, plain, as a user types it between writes: the results come from the
   local copy beside the plan (``.mlplan/cache``, revalidated against the store's revision tag
-  without importing MLflow), so what is timed is start-up, the plan, the judge and the table;
+  without importing MLflow), so what is timed is start-up, the plan, the verdicts (kept from
+  the warm-ups while nothing the judge reads changes: mlplan/_report/verdict_cache.py) and
+  the table;
 - ``mlplan validate PLAN``: the same start-up and plan, no judge.
 
 By default the plan is a copy of examples/ridge with its results logged once into a fresh

@@ -21,7 +21,8 @@ Two designs let a check be judged at every look without inflating its error:
   1/BF_n is an anytime-valid p-value. Its cost: with g = 1, BF_n ≤ (1 + n)^((n−1)/2), which is
   below 1/0.025 = 40 for n ≤ 5: nothing can be decided before the sixth run.
 
-scipy is imported inside the functions: ``validate`` must not pay for it.
+scipy is imported inside the functions (scipy.special only, through ``stats``, on the paths a
+verdict takes): ``validate`` must not pay for it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from mlplan._judge import stats as _stats
 
 __all__ = [
     "PRIOR_SCALE",
@@ -94,9 +97,7 @@ class Boundary:
 
     def nominal(self, alpha: float, n: int) -> float:
         """The one-sided fixed-n level a look at n is held to (Pocock: the same at every n)."""
-        from scipy import stats
-
-        return float(stats.norm.sf(self.critical(alpha) / self.weight(n)))
+        return _stats.norm_sf(self.critical(alpha) / self.weight(n))
 
 
 def group_boundary(first: int, last: int, shape: Shape = "pocock") -> Boundary:
@@ -160,10 +161,8 @@ def repeated_p(boundary: Boundary, t: float, n: int) -> float:
 def t_critical(boundary: Boundary, alpha: float, n: int) -> float:
     """The t a look at n must reach: the repeated confidence interval is estimate ± it·se
     (Jennison & Turnbull 2000, §9.1)."""
-    from scipy import stats
-
     level = boundary.nominal(alpha, n)
-    return math.inf if level <= 0 else float(stats.t.isf(level, n - 1))
+    return math.inf if level <= 0 else float(_stats.t_isf(level, n - 1))
 
 
 # ---------------------------------------------------------------------------- anytime-valid

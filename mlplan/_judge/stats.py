@@ -61,10 +61,83 @@ _MAX_RUNS = 100_000
 LARGEST = 1e150
 
 
-def _t() -> Any:
-    from scipy import stats
+# The t family through scipy.special, not scipy.stats: importing scipy.stats costs ~0.5 s of CPU
+# (its ~130 distribution classes parse their docstrings at import), more than the rest of a
+# `mlplan status` on a small plan; scipy.special is the part of it these few functions need.
+# They are the very functions scipy.stats.t and .nct call (t._cdf is special.stdtr, t._sf is
+# stdtr(df, -x), t._ppf is stdtrit, t._isf is -stdtrit, nct._sf is the ufunc _nct_sf where
+# scipy has it, else 1 - nctdtr; chi2._ppf is 2·gammaincinv(df/2, q), norm._sf is ndtr(-x)),
+# wrapped in what scipy.stats adds around them: NaN outside the parameter space (df > 0) and
+# the ends of the support at q = 0 and q = 1. tests/test_status_speed.py checks every one
+# against scipy.stats over a grid that includes small df and the edges.
 
-    return stats.t
+
+def _special() -> Any:
+    from scipy import special
+
+    return special
+
+
+def _floats(*values: Any) -> list[Array]:
+    return [np.asarray(value, dtype=np.float64) for value in values]
+
+
+def _scalar_if(result: Array) -> Any:
+    # As scipy.stats: 0-d results come back as numpy scalars, arrays as arrays.
+    return result[()] if result.ndim == 0 else result
+
+
+def t_cdf(x: Any, df: Any) -> Any:
+    """P(T_df ≤ x), Student's t (as scipy.stats.t.cdf)."""
+    x_arr, df_arr = _floats(x, df)
+    with np.errstate(invalid="ignore"):
+        result = np.where(df_arr > 0, _special().stdtr(df_arr, x_arr), np.nan)
+    return _scalar_if(np.asarray(result, dtype=np.float64))
+
+
+def t_sf(x: Any, df: Any) -> Any:
+    """P(T_df > x) (as scipy.stats.t.sf)."""
+    return t_cdf(-np.asarray(x, dtype=np.float64), df)
+
+
+def t_ppf(q: Any, df: Any) -> Any:
+    """The q-quantile of Student's t (as scipy.stats.t.ppf): −inf at q = 0, inf at q = 1."""
+    q_arr, df_arr = _floats(q, df)
+    with np.errstate(invalid="ignore"):
+        inner = _special().stdtrit(df_arr, np.clip(q_arr, 0.0, 1.0))
+        result = np.where(q_arr == 0, -np.inf, np.where(q_arr == 1, np.inf, inner))
+        valid = (df_arr > 0) & (q_arr >= 0) & (q_arr <= 1)
+    return _scalar_if(np.asarray(np.where(valid, result, np.nan), dtype=np.float64))
+
+
+def t_isf(q: Any, df: Any) -> Any:
+    """The x with P(T_df > x) = q (as scipy.stats.t.isf)."""
+    return _scalar_if(-np.asarray(t_ppf(q, df), dtype=np.float64))
+
+
+def nct_sf(x: Any, df: Any, nc: Any) -> Any:
+    """P(T > x) for the noncentral t with df and noncentrality nc (as scipy.stats.nct.sf)."""
+    x_arr, df_arr, nc_arr = _floats(x, df, nc)
+    special = _special()
+    with np.errstate(invalid="ignore", over="ignore"):
+        if hasattr(special._ufuncs, "_nct_sf"):
+            inner = np.clip(special._ufuncs._nct_sf(x_arr, df_arr, nc_arr), 0.0, 1.0)
+        else:  # scipy < 1.12: what rv_continuous.sf computes from nct._cdf
+            inner = 1.0 - special.nctdtr(df_arr, nc_arr, x_arr)
+        valid = (df_arr > 0) & ~np.isnan(nc_arr)
+        result = np.where(valid, np.where(x_arr == np.inf, 0.0, inner), np.nan)
+        result = np.where(valid & (x_arr == -np.inf), 1.0, result)
+    return _scalar_if(np.asarray(result, dtype=np.float64))
+
+
+def chi2_ppf(q: float, df: float) -> float:
+    """The q-quantile of χ² with df degrees of freedom, 0 < q < 1 (as scipy.stats.chi2.ppf)."""
+    return float(2 * _special().gammaincinv(df / 2, q))
+
+
+def norm_sf(x: float) -> float:
+    """P(Z > x) for a standard normal (as scipy.stats.norm.sf)."""
+    return float(_special().ndtr(-x))
 
 
 @dataclass(frozen=True)
@@ -214,7 +287,7 @@ def success_p(estimate: Estimate, limit: Any, above: Any, strict: Any = False) -
     """
     sign = np.where(above, 1.0, -1.0)
     z = sign * _standardised(estimate, limit)
-    p = _t().sf(z, estimate.df)
+    p = t_sf(z, estimate.df)
     gap = sign * (estimate.value - limit)
     exact = np.where((gap > 0) | ((gap == 0) & ~np.asarray(strict)), 0.0, 1.0)
     return np.asarray(np.where(estimate.se > 0, np.nan_to_num(p, nan=1.0), exact))
@@ -225,7 +298,7 @@ def failure_p(estimate: Estimate, limit: Any, above: Any, strict: Any = False) -
     evidence shows it is on the bad side. NaN estimates fail (p = 0)."""
     sign = np.where(above, 1.0, -1.0)
     z = sign * _standardised(estimate, limit)
-    p = _t().cdf(z, estimate.df)
+    p = t_cdf(z, estimate.df)
     gap = sign * (estimate.value - limit)
     exact = np.where((gap < 0) | ((gap == 0) & np.asarray(strict)), 0.0, 1.0)
     exact = np.where(np.isnan(estimate.value), 0.0, exact)
@@ -235,13 +308,13 @@ def failure_p(estimate: Estimate, limit: Any, above: Any, strict: Any = False) -
 @lru_cache(maxsize=4096)
 def _t_quantile(q: float, df: float) -> float:
     # The judge asks for the same few quantiles over and over (one df per sample size).
-    return float(_t().ppf(q, df))
+    return float(t_ppf(q, df))
 
 
 def _quantile(alpha: Any, df: Array) -> Any:
     if np.ndim(alpha) == 0 and np.ndim(df) == 0:
         return _t_quantile(1 - float(alpha), float(df))
-    return _t().ppf(1 - np.asarray(alpha), df)
+    return t_ppf(1 - np.asarray(alpha), df)
 
 
 def half_width(estimate: Estimate, alpha: Any) -> Array:
@@ -295,23 +368,19 @@ def power(effect: float, sd: float, n: Any, alpha: float, ratio: float = 0.0) ->
     when the true effect beyond the limit is ``effect`` and the spread is ``sd``: the
     noncentral t (scipy.stats.nct), as Colas, Sigaud & Oudeyer (2018, "How many random
     seeds?", arXiv:1806.08295) recommend for choosing the number of seeds."""
-    from scipy import stats
-
     runs = np.asarray(n, dtype=np.float64)
     noncentrality = effect / (sd * np.sqrt(1 / runs + ratio))
-    critical = stats.t.ppf(1 - alpha, runs - 1)
-    return np.asarray(stats.nct.sf(critical, runs - 1, noncentrality))
+    critical = t_ppf(1 - alpha, runs - 1)
+    return np.asarray(nct_sf(critical, runs - 1, noncentrality))
 
 
 def _welch_power(effect: float, sd_h: float, sd_b: float, n: Any, alpha: float) -> Array:
     """Power of the one-sided Welch test with n runs on each side (Welch–Satterthwaite df)."""
-    from scipy import stats
-
     runs = np.asarray(n, dtype=np.float64)
     total = sd_h**2 + sd_b**2
     df = total**2 * (runs - 1) / (sd_h**4 + sd_b**4)
     noncentrality = effect / np.sqrt(total / runs)
-    return np.asarray(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, noncentrality))
+    return np.asarray(nct_sf(t_ppf(1 - alpha, df), df, noncentrality))
 
 
 def runs_needed(
@@ -361,11 +430,9 @@ SD_CONFIDENCE = 0.65
 def sd_upper(sd: float, n: int, confidence: float = SD_CONFIDENCE) -> float:
     """The one-sided upper confidence limit of σ from a sample sd on n − 1 df:
     s·√((n − 1)/χ²_{1−confidence, n−1}) (the χ² pivot for a normal variance)."""
-    from scipy import stats
-
     if n < 2 or not math.isfinite(sd):
         return sd
-    return float(sd * math.sqrt((n - 1) / stats.chi2.ppf(1 - confidence, n - 1)))
+    return float(sd * math.sqrt((n - 1) / chi2_ppf(1 - confidence, n - 1)))
 
 
 def joint_runs_needed(

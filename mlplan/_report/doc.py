@@ -14,9 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from mlplan._files import write_output
 from mlplan._judge.results import Result
@@ -26,6 +24,9 @@ from mlplan._plan.models import TERMINAL_ACTIONS, Hypothesis, Plan
 from mlplan._report.deviations import decision_rows, deviation_rows, replacement_rows
 from mlplan._resources import templates_dir
 from mlplan._text import criterion_text, guardrail_text, next_step_text
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["LogView", "cell", "mermaid_label", "render_markdown", "text", "write_markdown"]
 
@@ -89,6 +90,10 @@ def mermaid_label(value: object, limit: int = 60) -> str:
 
 @functools.cache  # one per process: Jinja compiles a template once per environment
 def _environment() -> jinja2.Environment:
+    # Imported here: `mlplan status` imports this module (through the API) but renders no
+    # template unless asked for Markdown, and jinja2 costs ~30 ms of its start-up.
+    import jinja2
+
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,

@@ -136,9 +136,9 @@ def status_report(
             reasons.append(f"no results for plan {journal.plan.id!r} in {store}")
         if journal.store.read_local_copy():
             notes.append(_READ_THE_COPY)
-    from mlplan._judge.verdicts import judge
-
-    verdicts = judge(journal.plan, results, today)
+    verdicts = _verdicts(
+        journal, results, today, from_copy=not check and journal.store.read_local_copy()
+    )
     review = frozen_review(journal.plan, results, verdicts, today)
     # Results for an id the plan no longer has fail the gate: renaming or deleting a failed
     # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
@@ -154,6 +154,29 @@ def status_report(
     return StatusReport(
         journal.plan, store, today, results, verdicts, review, reasons, notes, outbox
     )
+
+
+def _verdicts(
+    journal: Journal, results: list[Result], today: dt.date, *, from_copy: bool
+) -> list[Verdict]:
+    """The judge's verdicts. When the results came from the local copy (never under --check),
+    the verdicts judged last from the same plan, results and date are shown again
+    (mlplan._report.verdict_cache: judging imports scipy, most of a small plan's status)."""
+    from mlplan._judge.verdicts import judge
+
+    if not from_copy:
+        return judge(journal.plan, results, today)
+    from mlplan._report.verdict_cache import VerdictCache, verdicts_key
+
+    where = f"{journal.loaded.path.resolve()}\n{journal.location.uri}"
+    cache = VerdictCache(journal.location.home / "cache", where)
+    key = verdicts_key(journal.plan, results, today)
+    kept = cache.load(key)
+    if kept is not None:
+        return kept
+    verdicts = judge(journal.plan, results, today)
+    cache.save(key, verdicts)
+    return verdicts
 
 
 _READ_THE_COPY = (

@@ -81,7 +81,7 @@ def quick(quick_run: ProjectRun) -> Path:
 
 
 def _results(doc: Path) -> list[Result]:
-    return list(mlplan.read_log(doc.parent / "plan.yaml").results)
+    return list(mlplan.status(doc.parent / "plan.yaml").results)
 
 
 def _of(results: list[Result], subject: str) -> list[Result]:
@@ -173,7 +173,7 @@ def _track_counting_macs(seq: ts.TrackingSequence, config: ts.NCCConfig) -> tupl
 
 @pytest.mark.slow
 def test_verdicts(full_run: Path) -> None:
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(full_run.parent / "plan.yaml")}
+    verdicts = {v.hypothesis: v for v in mlplan.status(full_run.parent / "plan.yaml").verdicts}
     assert {h: v.status for h, v in verdicts.items()} == {
         "H1": "succeeded",
         "H2": "failed",
@@ -247,7 +247,9 @@ def test_h1_checks_are_paired_t_intervals_and_exact_macs(full_run: Path) -> None
     """Each check of H1 as the judge must make it, written out with scipy's t: paired on seed
     (the trackers and heuristics of a seed share its sequences); MACs exact, by value."""
     results = _results(full_run)
-    (h1,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H1"]
+    (h1,) = [
+        v for v in mlplan.status(full_run.parent / "plan.yaml").verdicts if v.hypothesis == "H1"
+    ]
     checks = {(c.metric, c.baseline, str(c.kind)): c for c in h1.checks}
     assert h1.status == "succeeded" and h1.confirmatory
 
@@ -297,7 +299,9 @@ def test_h2_fails_because_speed_does_not_follow_macs(full_run: Path) -> None:
     # Faster, by far less than the MACs say. fps is wall clock: on a loaded machine one seed
     # can flip, so the claim is about the typical seed, not every one.
     assert float(np.median([light[s] / full[s] for s in light])) > 1
-    (h2,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H2"]
+    (h2,) = [
+        v for v in mlplan.status(full_run.parent / "plan.yaml").verdicts if v.hypothesis == "H2"
+    ]
     (check,) = h2.checks
     assert check.paired and check.outcome == "fail" and h2.status == "failed"
 
@@ -405,7 +409,9 @@ def test_quick_run_from_the_command_line(quick_run: ProjectRun) -> None:
     assert str(out / "design.md") in printed
     assert f"sqlite:///{(out / '.mlplan' / 'mlflow.db').resolve()}" in printed
     assert not (out / ".mlplan" / "stale").exists()  # every run starts from a fresh store
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(quick_run.plan, today=quick_run.today)}
+    verdicts = {
+        v.hypothesis: v for v in mlplan.status(quick_run.plan, today=quick_run.today).verdicts
+    }
     # The quick plan plans the three seeds it runs (pair_values, runs: 3). Three seeds are
     # too few to bound the paired AUC drop below 0.10: H1 stays inconclusive, and is overdue
     # as of 2026-11-27.
@@ -469,7 +475,7 @@ def test_numbers_quoted_in_the_plan_and_readme_are_the_measured_ones(full_run: P
     assert plan.experiment_log.entries  # the quotes above come from its entries too
 
     rows = readme_findings("lighttrack")
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(full_run.parent / "plan.yaml")}
+    verdicts = {v.hypothesis: v for v in mlplan.status(full_run.parent / "plan.yaml").verdicts}
     for hypothesis, cells in rows.items():
         status = verdicts[hypothesis].status
         assert cells[1].startswith(f"**{status}"), hypothesis

@@ -264,6 +264,9 @@ def _check_verdicts(plan_path: Path, today: dt.date) -> dict[str, str]:
 JUDGED_ON = QUICK_TODAY
 
 
+# The quick run costs ~12 s of one core: its tests are `slow` (CI runs them). The fast tier keeps
+# one worked project end to end, ridge's quick run (tests/examples/test_ridge_project.py), and
+# this project's study module piece by piece (tests/examples/test_extractor_study.py).
 @pytest.fixture(scope="session")
 def quick_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The quick run (seed 0) through the command line, once per session: the design doc's
@@ -284,6 +287,7 @@ def _by_subject(plan: Path) -> dict[str, list[Result]]:
     return out
 
 
+@pytest.mark.slow
 def test_quick_run_writes_doc_store_and_figures(quick: Path) -> None:
     folder = quick.parent
     assert quick.name == "design.md" and quick.is_file()
@@ -298,6 +302,7 @@ def test_quick_run_writes_doc_store_and_figures(quick: Path) -> None:
     assert "reported" not in text.split("### Results", 1)[1].replace("marked *reported*", "")
 
 
+@pytest.mark.slow
 def test_quick_run_logs_one_result_per_subject(quick: Path) -> None:
     subjects = _by_subject(quick.parent / "plan.yaml")
     assert {s: len(r) for s, r in subjects.items()} == {
@@ -331,12 +336,14 @@ def test_quick_figures_match_independent_computation(quick: Path) -> None:
             assert logged[subject][key] == pytest.approx(value, abs=1e-12), (subject, key)
 
 
+@pytest.mark.slow
 def test_quick_verdicts(quick: Path) -> None:
     statuses = _check_verdicts(quick.parent / "plan.yaml", JUDGED_ON)
     # Seed 0 alone: one pair per check, short of the planned runs: 3: nothing is decided yet.
     assert statuses == dict.fromkeys(("H1", "H2", "H3"), "running")
 
 
+@pytest.mark.slow
 def test_main_prints_verdicts_and_how_to_open_the_store(quick_cli: tuple[Path, str]) -> None:
     doc, printed = quick_cli
     assert f"design doc:   {doc} (" in printed

@@ -69,6 +69,9 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project_run(tmp_path_factory, "lighttrack", quick=False).doc
 
 
+# The quick run costs ~12 s of one core: its tests are `slow` (CI runs them). The fast tier keeps
+# one worked project end to end, ridge's quick run (tests/examples/test_ridge_project.py), and
+# this project's study module piece by piece (tests/examples/test_tracker_study.py).
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> ProjectRun:
     """The quick (three-seed) study through the command line, once per session."""
@@ -196,6 +199,7 @@ def test_every_seed_is_logged_once(full_run: Path) -> None:
     assert len(results) == 5 * 10 + 6
 
 
+@pytest.mark.slow
 def test_heuristic_baselines_recomputed_from_ground_truth(quick: Path) -> None:
     results = _results(quick)
     for seed in (0, 2):
@@ -211,6 +215,7 @@ def test_heuristic_baselines_recomputed_from_ground_truth(quick: Path) -> None:
             assert dict(logged.metrics) == pytest.approx(_metrics(preds, truths), abs=1e-12)
 
 
+@pytest.mark.slow
 def test_light_tracker_scores_recomputed(quick: Path) -> None:
     """Boxes from the study's tracker; every figure from them recomputed here, and its MACs
     counted while it runs."""
@@ -306,6 +311,7 @@ def test_h2_fails_because_speed_does_not_follow_macs(full_run: Path) -> None:
     assert check.paired and check.outcome == "fail" and h2.status == "failed"
 
 
+@pytest.mark.slow
 def test_head_parameters_and_reported_figures(quick: Path) -> None:
     results = _results(quick)
     (fc,) = _of(results, "B-fc-head")
@@ -404,6 +410,7 @@ def test_golden_design_doc(full_run: Path) -> None:
 # --- the quick path and the command line -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_quick_run_from_the_command_line(quick_run: ProjectRun) -> None:
     out, printed = quick_run.folder, quick_run.printed
     assert str(out / "design.md") in printed

@@ -24,8 +24,8 @@ WRITER = textwrap.dedent(
 
     plan, writer, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
     for call in range(calls):
-        mlplan.log_result(plan, baseline="B1", metrics={"recall": 0.5},
-                          note=f"writer {writer} call {call}")
+        mlplan.record_result(plan, baseline="B1", metrics={"recall": 0.5},
+                             note=f"writer {writer} call {call}")
     """
 )
 

@@ -229,7 +229,7 @@ def test_closing_a_hypothesis_ends_its_deadline_and_keeps_its_verdict(
     assert row["checks"]  # the verdict's evidence stays visible
     assert cli("status", plan, "--format", "markdown", "--today", late) == 0
     assert "inconclusive, closed (abandoned)" in capsys.readouterr().out
-    verdicts = mlplan.verdicts(plan, today=dt.date.fromisoformat(late))
+    verdicts = mlplan.status(plan, today=dt.date.fromisoformat(late)).verdicts
     assert "H1" not in mlplan.active_hypotheses(mlplan.load_plan(plan).plan, verdicts)
 
 

@@ -43,9 +43,11 @@ def _plan(make_plan: MakePlan, *, paired: bool = True) -> Path:
 
 def _log(plan: Path, baseline: list[float], hypothesis: list[float]) -> None:
     for seed, value in enumerate(baseline):
-        mlplan.log_result(plan, baseline="B1", metrics={"recall": value}, params={"seed": seed})
+        mlplan.record_result(plan, baseline="B1", metrics={"recall": value}, params={"seed": seed})
     for seed, value in enumerate(hypothesis):
-        mlplan.log_result(plan, hypothesis="H1", metrics={"recall": value}, params={"seed": seed})
+        mlplan.record_result(
+            plan, hypothesis="H1", metrics={"recall": value}, params={"seed": seed}
+        )
 
 
 def _results(baseline: list[float], hypothesis: list[float]) -> list[Result]:
@@ -102,8 +104,10 @@ def test_a_paired_result_without_its_partner_says_so(make_plan: MakePlan) -> Non
 def test_status_csv_has_one_row_per_result(make_plan: MakePlan, capsys: Capsys) -> None:
     plan = _plan(make_plan)
     _log(plan, [0.6, 0.7], [0.65, 0.75])
-    first = mlplan.log_result(plan, hypothesis="H1", metrics={"recall": -0.0}, params={"seed": 7})
-    mlplan.log_result(
+    first = mlplan.record_result(
+        plan, hypothesis="H1", metrics={"recall": -0.0}, params={"seed": 7}
+    ).run_id
+    mlplan.record_result(
         plan,
         hypothesis="H1",
         metrics={"recall": 0.5},
@@ -141,7 +145,7 @@ def test_csv_cells_cannot_become_formulas(make_plan: MakePlan, capsys: Capsys) -
     )
     plan.write_text(text)
     for region in ('=HYPERLINK("http://x","y")', "@SUM(A1)", "+1+1", "-2+3", "-5"):
-        mlplan.log_result(
+        mlplan.record_result(
             plan,
             hypothesis="H2",
             metrics={"recall": 0.5, "latency_ms": -0.25},
@@ -177,7 +181,7 @@ def test_status_fits_80_columns_and_keeps_what_matters(
     _log(plan, [0.6, 0.7, 0.8, 0.62], [0.7, 0.8, 0.9, 0.71])
     lines = _status(capsys, plan)
     text = "\n".join(lines)
-    verdict = mlplan.verdicts(plan, today=TODAY)[0]
+    verdict = mlplan.status(plan, today=TODAY).verdicts[0]
     # One headline per hypothesis, starting at the margin, with its status.
     headlines = [line for line in lines if re.match(r"H\d ", line)]
     assert [h.split()[0] for h in headlines] == ["H1", "H2"]

@@ -213,7 +213,7 @@ def test_amendments_are_written_as_readable_lines_and_read_back_exactly(
     assert max(len(line) for line in text.splitlines()) < 120
     assert "  criteria_before: |-\n" in text
     (amendment,) = mlplan.load_plan(plan).plan.experiment_log.amendments
-    stamped = mlplan.verdicts(plan)  # the runs' stamps are the text the plan reads back
+    stamped = mlplan.status(plan).verdicts  # the runs' stamps are the text the plan reads back
     assert stamped
     runs = journal_for(plan).results()
     h1_stamp = next(r for r in runs if r.subject == "H1")

@@ -66,12 +66,14 @@ def test_a_write_a_sync_and_a_decision_nest_the_locks_in_order(
     make_plan: MakePlan, observed: Observed
 ) -> None:
     plan = make_plan()
-    assert mlplan.log_result(plan, baseline="B1", metrics={"recall": 0.6})  # creates the store
+    assert mlplan.record_result(
+        plan, baseline="B1", metrics={"recall": 0.6}
+    ).run_id  # creates the store
     journal = Journal(load_plan(plan))
     waiting = journal.submission(kind="baseline", subject="B1", metrics={"recall": 0.61})
     journal.outbox.put(journal.plan.id, waiting, journal.location.destination, "was offline")
 
-    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.7})  # syncs `waiting` first
+    mlplan.record_result(plan, hypothesis="H1", metrics={"recall": 0.7})  # syncs `waiting` first
     later = journal.submission(kind="hypothesis", subject="H1", metrics={"recall": 0.72})
     journal.outbox.put(journal.plan.id, later, journal.location.destination, "was offline")
     mlplan.decide(plan, "H1", "Keep going.")  # reads, so first delivers, `later`

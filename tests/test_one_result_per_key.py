@@ -33,16 +33,18 @@ def paired_plan(make_plan: Callable[..., Path]) -> Path:
 
 
 def test_a_second_result_for_the_same_key_is_refused(paired_plan: Path) -> None:
-    first = mlplan.log_result(
+    first = mlplan.record_result(
         paired_plan, hypothesis="H1", metrics={"recall": 0.7}, params={"seed": 3}
-    )
+    ).run_id
     with pytest.raises(ResultError, match=f"already has a result for seed=3 \\(run {first}\\)"):
-        mlplan.log_result(paired_plan, hypothesis="H1", metrics={"recall": 0.9}, params={"seed": 3})
+        mlplan.record_result(
+            paired_plan, hypothesis="H1", metrics={"recall": 0.9}, params={"seed": 3}
+        )
     # Another seed is a new result, and the same values again are deduplicated.
-    mlplan.log_result(paired_plan, hypothesis="H1", metrics={"recall": 0.71}, params={"seed": 4})
-    again = mlplan.log_result(
+    mlplan.record_result(paired_plan, hypothesis="H1", metrics={"recall": 0.71}, params={"seed": 4})
+    again = mlplan.record_result(
         paired_plan, hypothesis="H1", metrics={"recall": 0.7}, params={"seed": 3}
-    )
+    ).run_id
     assert again == first
     from mlplan._api import journal_for
 
@@ -51,11 +53,11 @@ def test_a_second_result_for_the_same_key_is_refused(paired_plan: Path) -> None:
 
 
 def test_a_replacement_needs_a_reason_and_shows(paired_plan: Path) -> None:
-    first = mlplan.log_result(
+    first = mlplan.record_result(
         paired_plan, hypothesis="H1", metrics={"recall": 0.7}, params={"seed": 3}
-    )
+    ).run_id
     with pytest.raises(ResultError, match=r"say why run \w+ is replaced") as refused:
-        mlplan.log_result(
+        mlplan.record_result(
             paired_plan,
             hypothesis="H1",
             metrics={"recall": 0.9},
@@ -63,15 +65,15 @@ def test_a_replacement_needs_a_reason_and_shows(paired_plan: Path) -> None:
             replace=first,
         )
     assert refused.value.arguments == ("reason",)  # the CLI names its --reason switch
-    second = mlplan.log_result(
+    second = mlplan.record_result(
         paired_plan,
         hypothesis="H1",
         metrics={"recall": 0.9},
         params={"seed": 3},
         replace=first,
         reason="seed 3 ran on the wrong split",
-    )
-    (verdict, _) = mlplan.verdicts(paired_plan, today=TODAY)
+    ).run_id
+    (verdict, _) = mlplan.status(paired_plan, today=TODAY).verdicts
     assert verdict.runs == 1
     assert verdict.replacements == (
         f"run {second} replaced run {first}: seed 3 ran on the wrong split",
@@ -135,10 +137,12 @@ def test_the_same_result_again_is_found_by_the_store_whatever_its_values(
     # values (or, for a value its filter cannot carry, reads the subject's results): either
     # way the same result logged twice is one run, and a different value is a new one.
     plan = make_plan()
-    first = mlplan.log_result(plan, hypothesis="H1", metrics=metrics, params=params)
-    assert mlplan.log_result(plan, hypothesis="H1", metrics=metrics, params=params) == first
+    first = mlplan.record_result(plan, hypothesis="H1", metrics=metrics, params=params).run_id
+    assert (
+        mlplan.record_result(plan, hypothesis="H1", metrics=metrics, params=params).run_id == first
+    )
     other = {key: value * 2 for key, value in metrics.items()}
-    assert mlplan.log_result(plan, hypothesis="H1", metrics=other, params=params) != first
+    assert mlplan.record_result(plan, hypothesis="H1", metrics=other, params=params).run_id != first
     from mlplan._api import journal_for
 
     assert len(journal_for(plan).results()) == 2
@@ -147,14 +151,16 @@ def test_the_same_result_again_is_found_by_the_store_whatever_its_values(
 def test_among_many_results_the_slot_is_found_by_the_store(
     paired_plan: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for seed in range(30):
-        mlplan.log_result(
+    # Ten results, not thirty: the spy below proves the store is asked, whatever the count
+    # (each result is an MLflow run, ~70 ms).
+    for seed in range(10):
+        mlplan.record_result(
             paired_plan,
             hypothesis="H1",
             metrics={"recall": 0.7 + seed / 1000},
             params={"seed": seed},
         )
-    # The check asks the store for seed 17's runs; it never reads H1's 30 results one by one.
+    # The check asks the store for seed 7's runs; it never reads H1's 10 results one by one.
     from mlplan._record.store import MlflowStore
 
     read_all: list[str | None] = []
@@ -165,8 +171,8 @@ def test_among_many_results_the_slot_is_found_by_the_store(
         return every(self, kind, subject)
 
     monkeypatch.setattr(MlflowStore, "results", spy)
-    with pytest.raises(ResultError, match="already has a result for seed=17"):
-        mlplan.log_result(
-            paired_plan, hypothesis="H1", metrics={"recall": 0.1}, params={"seed": 17}
+    with pytest.raises(ResultError, match="already has a result for seed=7"):
+        mlplan.record_result(
+            paired_plan, hypothesis="H1", metrics={"recall": 0.1}, params={"seed": 7}
         )
     assert "H1" not in read_all

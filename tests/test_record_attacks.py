@@ -149,7 +149,7 @@ def test_a_closed_hypothesis_takes_no_more_results(
     assert code == 1
     assert "was closed as abandoned" in err and "Traceback" not in err
     with pytest.raises(mlplan.ResultError, match="takes no more results"):
-        mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.9, "latency_ms": 1})
+        mlplan.record_result(plan, hypothesis="H2", metrics={"recall": 0.9, "latency_ms": 1})
     assert "takes no more results" in parked_reason(waiting(plan))
 
 
@@ -236,7 +236,7 @@ def test_an_odd_pair_key_value_is_refused(make_plan: MakePlan, seed: object) -> 
     motivation = "  data_motivation: Each churner costs 300 EUR a year.\n"
     plan.write_text(plan.read_text().replace(motivation, motivation + "  pair_by: seed\n", 1))
     with pytest.raises(mlplan.ResultError, match="names the result's slot"):
-        mlplan.log_result(
+        mlplan.record_result(
             plan, hypothesis="H2", metrics={"recall": 0.9, "latency_ms": 1}, params={"seed": seed}
         )
     assert counted(plan, "H2") == []

@@ -273,7 +273,7 @@ import mlflow
 import mlplan
 seed = int(sys.argv[sys.argv.index("--seed") + 1])
 if seed == 0:
-    mlplan.log_result("plan.yaml", hypothesis="H2", metrics={"acc": 0.9}, params={"seed": seed})
+    mlplan.record_result("plan.yaml", hypothesis="H2", metrics={"acc": 0.9}, params={"seed": seed})
 else:  # a training script's own MLflow run: inside a cell it lands in a scratch store
     with mlplan.start_run("plan.yaml", hypothesis="H2"):
         mlflow.log_metric("acc", 0.91)

@@ -440,10 +440,10 @@ def test_a_sequential_plan_through_the_store_and_the_command_line(
         "      sequential: {max_runs: 12}\n      timebox: {days: 5,",
     )
     for baseline in ("B1", "B2"):
-        mlplan.log_result(path, baseline=baseline, metrics={"recall": 0.6}, params={"seed": 0})
+        mlplan.record_result(path, baseline=baseline, metrics={"recall": 0.6}, params={"seed": 0})
     for i in range(7):
         metrics = {"recall": 0.95 + 0.001 * (i % 3), "latency_ms": 20.0 + i % 2}
-        mlplan.log_result(path, hypothesis="H2", metrics=metrics, params={"seed": i})
+        mlplan.record_result(path, hypothesis="H2", metrics=metrics, params={"seed": i})
     assert cli("status", path, "--json") == 0
     document = json.loads(capsys.readouterr().out)
     schema = json.loads((REPO / "docs" / "status.schema.json").read_text("utf-8"))
@@ -471,7 +471,9 @@ def test_a_replacement_under_a_sequential_design_is_refused_before_it_is_logged(
         "      timebox: {days: 5,",
         "      sequential: {max_runs: 12}\n      timebox: {days: 5,",
     )
-    base = mlplan.log_result(path, baseline="B1", metrics={"recall": 0.6}, params={"seed": 0})
+    base = mlplan.record_result(
+        path, baseline="B1", metrics={"recall": 0.6}, params={"seed": 0}
+    ).run_id
     args = ["log-result", path, "-H", "H2", "-p", "seed=0", "-m", "recall=0.9"]
     assert cli(*args, "-m", "latency_ms=20") == 0
     first = capsys.readouterr().out.split("run ")[1].split()[0]
@@ -483,7 +485,7 @@ def test_a_replacement_under_a_sequential_design_is_refused_before_it_is_logged(
     with pytest.raises(
         ResultError, match=r"\(a baseline of H2\) is judged under a group-sequential"
     ):
-        mlplan.log_result(
+        mlplan.record_result(
             path,
             baseline="B1",
             metrics={"recall": 0.61},

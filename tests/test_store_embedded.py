@@ -39,8 +39,8 @@ def test_the_installed_mlflow_is_at_a_known_revision() -> None:
 def _plan_with_results(make_plan: MakePlan) -> tuple[Path, str]:
     """A plan with two results and a RUNNING run left behind; its local copy is current."""
     plan = make_plan()
-    mlplan.log_result(plan, baseline="B1", metrics={"recall": 0.6})
-    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.7}, note="seed 1")
+    mlplan.record_result(plan, baseline="B1", metrics={"recall": 0.6})
+    mlplan.record_result(plan, hypothesis="H1", metrics={"recall": 0.7}, note="seed 1")
     journal = Journal(load_plan(plan))
     orphan = journal.store._create_run(journal.open_submission("hypothesis", "H1"))
     Journal(load_plan(plan)).results()  # reads the store, keeps the copy

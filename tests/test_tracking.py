@@ -51,13 +51,13 @@ def test_a_result_is_a_self_explaining_mlflow_run(make_plan: Callable[..., Path]
     from mlflow.tracking import MlflowClient
 
     plan = make_plan()
-    run_id = mlplan.log_result(
+    run_id = mlplan.record_result(
         plan,
         hypothesis="H1",
         metrics={"recall": 0.7, "recall.loyal": 0.9},
         note="seed 1",
         params={"seed": 1},
-    )
+    ).run_id
 
     client = MlflowClient(tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}")
     run = client.get_run(run_id)
@@ -151,9 +151,9 @@ def test_a_guardrail_breach_fails_the_hypothesis_and_check_asks_for_a_decision(
     make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     plan = make_plan()
-    mlplan.run_baseline(plan, "B1")
+    mlplan.run_baselines(plan, ["B1"])
     for loyal in (0.8, 0.79, 0.81):  # far below B1's exact 0.9 less 2%
-        mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.8, "recall.loyal": loyal})
+        mlplan.record_result(plan, hypothesis="H1", metrics={"recall": 0.8, "recall.loyal": loyal})
 
     h1 = by_id(status_json(plan, capsys))["H1"]
     assert h1["status"] == "failed"
@@ -184,8 +184,8 @@ def test_changed_criteria_show_as_an_amendment(
     make_plan: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     plan = make_plan()
-    mlplan.run_baseline(plan, "B1")
-    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.7, "recall.loyal": 0.9})
+    mlplan.run_baselines(plan, ["B1"])
+    mlplan.record_result(plan, hypothesis="H1", metrics={"recall": 0.7, "recall.loyal": 0.9})
     assert by_id(status_json(plan, capsys))["H1"]["amendment"] is None
 
     plan.write_text(
@@ -235,7 +235,7 @@ def test_reported_results_are_labelled_everywhere(
         )
         == 0
     )
-    mlplan.run_baseline(plan, "B1")
+    mlplan.run_baselines(plan, ["B1"])
 
     h2 = by_id(status_json(plan, capsys))["H2"]
     assert h2["status"] == "succeeded"
@@ -249,7 +249,7 @@ def test_training_scripts_log_through_start_run(make_plan: Callable[..., Path]) 
     import mlflow
 
     plan = make_plan()
-    mlplan.run_baseline(plan, "B1")
+    mlplan.run_baselines(plan, ["B1"])
     for seed in range(3):
         with mlplan.start_run(plan, hypothesis="H1", note=f"from a training script, seed {seed}"):
             mlflow.log_metric("recall", 0.9 + seed / 100)
@@ -258,7 +258,7 @@ def test_training_scripts_log_through_start_run(make_plan: Callable[..., Path]) 
         mlflow.log_metric("recall", 0.1)
         _ = 1 / 0  # a crashed training run is never judged
 
-    verdict = next(v for v in mlplan.verdicts(plan, today=TODAY) if v.hypothesis == "H1")
+    verdict = next(v for v in mlplan.status(plan, today=TODAY).verdicts if v.hypothesis == "H1")
     assert verdict.runs == 3
     assert verdict.status == "succeeded"
 
@@ -274,10 +274,10 @@ def test_start_run_leaves_no_tracking_uri_behind(make_plan: Callable[..., Path])
     with mlplan.start_run(first, hypothesis="H1", note="seed 0"):
         mlflow.log_metric("recall", 0.9)
     assert "MLFLOW_TRACKING_URI" not in os.environ
-    mlplan.log_result(second, baseline="B1", metrics={"recall": 0.5})
+    mlplan.record_result(second, baseline="B1", metrics={"recall": 0.5})
     assert (second.parent / ".mlplan" / "mlflow.db").is_file()
-    assert [r.subject for r in mlplan.read_log(second).results] == ["B1"]
-    assert [r.subject for r in mlplan.read_log(first).results] == ["H1"]
+    assert [r.subject for r in mlplan.status(second).results] == ["B1"]
+    assert [r.subject for r in mlplan.status(first).results] == ["H1"]
 
 
 def test_an_existing_run_can_be_attached(
@@ -286,7 +286,7 @@ def test_an_existing_run_can_be_attached(
     import mlflow
 
     plan = make_plan()
-    mlplan.run_baseline(plan, "B1")
+    mlplan.run_baselines(plan, ["B1"])
     # A run made by plain MLflow code (autolog, say) in the plan's experiment.
     experiment = mlflow.MlflowClient(
         tracking_uri=f"sqlite:///{plan.parent / '.mlplan' / 'mlflow.db'}"
@@ -336,9 +336,11 @@ def test_render_without_a_store_says_the_log_is_not_available(
 
 def test_render_with_a_log_writes_plots_beside_the_doc(make_plan: Callable[..., Path]) -> None:
     plan = make_plan()
-    mlplan.run_baseline(plan, "B1")
+    mlplan.run_baselines(plan, ["B1"])
     for recall, loyal in ((0.7, 0.9), (0.71, 0.905), (0.72, 0.895)):
-        mlplan.log_result(plan, hypothesis="H1", metrics={"recall": recall, "recall.loyal": loyal})
+        mlplan.record_result(
+            plan, hypothesis="H1", metrics={"recall": recall, "recall.loyal": loyal}
+        )
     output = plan.parent / "docs" / "design.md"
 
     doc = mlplan.render_design_doc(plan, output, today=TODAY)
@@ -356,8 +358,8 @@ def test_render_keeps_the_plan_and_doc_as_artifacts_of_one_run(
     from mlflow.tracking import MlflowClient
 
     plan = make_plan()
-    mlplan.run_baseline(plan, "B1")
-    mlplan.log_result(plan, hypothesis="H1", metrics={"recall": 0.7, "recall.loyal": 0.9})
+    mlplan.run_baselines(plan, ["B1"])
+    mlplan.record_result(plan, hypothesis="H1", metrics={"recall": 0.7, "recall.loyal": 0.9})
     for _ in range(2):
         mlplan.render_design_doc(plan, plan.parent / "design.md")
 
@@ -368,7 +370,7 @@ def test_render_keeps_the_plan_and_doc_as_artifacts_of_one_run(
     assert len(snapshots) == 1
     artifacts = {a.path for a in client.list_artifacts(snapshots[0].info.run_id)}
     assert {"plan.yaml", "design.md", "plots"} <= artifacts
-    assert len(mlplan.read_log(plan).results) == 2  # the snapshot is not a result
+    assert len(mlplan.status(plan).results) == 2  # the snapshot is not a result
 
 
 def test_autologging_lands_in_the_hypothesis_run(make_plan: Callable[..., Path]) -> None:
@@ -389,7 +391,7 @@ def test_autologging_lands_in_the_hypothesis_run(make_plan: Callable[..., Path])
     logged = mlflow.MlflowClient(tracking_uri=store).get_run(run.info.run_id)
     assert logged.data.params["fit_intercept"] == "True"  # written by autolog
     assert logged.data.tags["mlplan.subject"] == "H1"
-    [result] = mlplan.read_log(plan).results
+    [result] = mlplan.status(plan).results
     assert result.run_id == run.info.run_id
 
 

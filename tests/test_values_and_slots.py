@@ -32,9 +32,9 @@ OUT_OF_BOUNDS = "metric recall = 81 is outside its declared bounds \\[0, 1\\]"
 def test_the_api_refuses_a_value_outside_its_bounds(make_plan: MakePlan) -> None:
     plan = make_plan()
     with pytest.raises(ResultError, match=OUT_OF_BOUNDS):
-        mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 81})
+        mlplan.record_result(plan, hypothesis="H2", metrics={"recall": 81})
     with pytest.raises(ResultError, match="too large"):
-        mlplan.log_result(plan, hypothesis="H2", metrics={"latency_ms": 10**400})
+        mlplan.record_result(plan, hypothesis="H2", metrics={"latency_ms": 10**400})
     assert journal_for(plan).results() == []
 
 
@@ -68,7 +68,7 @@ def test_attaching_a_run_outside_the_bounds_is_refused(make_plan: MakePlan) -> N
     finally:
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
     with pytest.raises(ResultError, match=OUT_OF_BOUNDS):
-        mlplan.log_result(plan, hypothesis="H2", run_id=outside.info.run_id)
+        mlplan.record_result(plan, hypothesis="H2", run_id=outside.info.run_id)
     assert journal_for(plan).results() == []
 
 
@@ -79,7 +79,7 @@ def test_a_baseline_returning_a_value_outside_its_bounds_is_refused(make_plan: M
     )
     # run in a cell by the executor (issue 18): the refusal comes back as the baseline's error
     with pytest.raises(BaselineError, match=OUT_OF_BOUNDS):
-        mlplan.run_baseline(plan, "B1")
+        mlplan.run_baselines(plan, ["B1"])
     assert journal_for(plan).results() == []
 
 
@@ -127,8 +127,8 @@ def test_the_api_uses_the_grammar(make_plan: MakePlan) -> None:
     plan = make_plan()
     for value in NOT_NUMBERS:
         with pytest.raises(ResultError, match="metric latency_ms"):
-            mlplan.log_result(plan, hypothesis="H2", metrics={"latency_ms": value})
-    logged = mlplan.log_result(plan, hypothesis="H2", metrics={"latency_ms": "1e-3"})
+            mlplan.record_result(plan, hypothesis="H2", metrics={"latency_ms": value})
+    logged = mlplan.record_result(plan, hypothesis="H2", metrics={"latency_ms": "1e-3"}).run_id
     (result,) = journal_for(plan).results()
     assert (result.run_id, result.metrics["latency_ms"]) == (logged, 0.001)
 
@@ -195,7 +195,7 @@ def test_three_training_runs_for_one_seed_count_once(make_plan: MakePlan) -> Non
             outcomes.append(f"not counted: {refusal.counted}")
     assert outcomes[0] == "counted"
     assert outcomes[1] == outcomes[2] != "counted"
-    verdict = next(v for v in mlplan.verdicts(plan, today=TODAY) if v.hypothesis == "H2")
+    verdict = next(v for v in mlplan.status(plan, today=TODAY).verdicts if v.hypothesis == "H2")
     assert verdict.runs == 1
     recall = next(c for c in verdict.checks if c.metric == "recall")
     assert recall.n == 1 and recall.estimate == pytest.approx(0.91)
@@ -207,9 +207,13 @@ def test_one_slot_however_its_key_is_written(make_plan: MakePlan) -> None:
     # seed=1 and seed="1.0" are one slot for the judge (keys.canonical), so also for the
     # writer's own check: the second is refused before anything is written.
     plan = paired(make_plan())
-    first = mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": 1})
+    first = mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": 1}
+    ).run_id
     with pytest.raises(ResultError, match=f"already has a result for seed=1 \\(run {first}\\)"):
-        mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.99}, params={"seed": "1.0"})
+        mlplan.record_result(
+            plan, hypothesis="H2", metrics={"recall": 0.99}, params={"seed": "1.0"}
+        )
     assert [r.params["seed"] for r in journal_for(plan).results()] == ["1"]
 
 
@@ -221,7 +225,7 @@ def test_the_earliest_counts_even_when_tagging_failed(make_plan: MakePlan) -> No
     from mlplan._judge.evidence import one_per_slot
 
     plan = paired(make_plan())
-    mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": 1})
+    mlplan.record_result(plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": 1})
     (first,) = journal_for(plan).results()
     second = replace(first, run_id="0" * 32, finished_ms=first.finished_ms + 5, metrics={})
     for runs in ([first, second], [second, first]):
@@ -253,13 +257,13 @@ def test_an_attached_run_for_a_taken_slot_is_not_counted(make_plan: MakePlan) ->
     plan = paired(make_plan())
     early = outside_run(plan, seed=1, recall=0.99)
     time.sleep(1.1)  # the outside run is older than the embedded store's "late" margin
-    counted = mlplan.log_result(
+    counted = mlplan.record_result(
         plan, hypothesis="H2", metrics={"recall": 0.8, "latency_ms": 10}, params={"seed": 1}
-    )
+    ).run_id
     with pytest.raises(NotCountedError, match="not counted") as refused:
-        mlplan.log_result(plan, hypothesis="H2", run_id=early)
+        mlplan.record_result(plan, hypothesis="H2", run_id=early)
     assert (refused.value.run_id, refused.value.counted) == (early, counted)
-    verdict = next(v for v in mlplan.verdicts(plan, today=TODAY) if v.hypothesis == "H2")
+    verdict = next(v for v in mlplan.status(plan, today=TODAY).verdicts if v.hypothesis == "H2")
     recall = next(c for c in verdict.checks if c.metric == "recall")
     assert verdict.runs == 1
     assert recall.estimate == pytest.approx(0.8)
@@ -267,7 +271,9 @@ def test_an_attached_run_for_a_taken_slot_is_not_counted(make_plan: MakePlan) ->
 
 def test_a_delivered_entry_for_a_taken_slot_is_reported_not_counted(make_plan: MakePlan) -> None:
     plan = paired(make_plan())
-    counted = mlplan.log_result(plan, hypothesis="H2", metrics={"recall": 0.8}, params={"seed": 1})
+    counted = mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.8}, params={"seed": 1}
+    ).run_id
     journal = journal_for(plan)
     waiting = journal.submission(
         kind="hypothesis", subject="H2", metrics={"recall": 0.99}, params={"seed": 1}
@@ -277,7 +283,7 @@ def test_a_delivered_entry_for_a_taken_slot_is_reported_not_counted(make_plan: M
     (delivered,) = report.delivered
     assert delivered.duplicate_of == counted
     assert any("not counted" in line for line in report.notes())
-    verdict = next(v for v in mlplan.verdicts(plan, today=TODAY) if v.hypothesis == "H2")
+    verdict = next(v for v in mlplan.status(plan, today=TODAY).verdicts if v.hypothesis == "H2")
     recall = next(c for c in verdict.checks if c.metric == "recall")
     assert verdict.runs == 1
     assert recall.estimate == pytest.approx(0.8)
@@ -288,7 +294,7 @@ def test_concurrent_writers_of_one_slot_count_once_on_the_embedded_store(
     make_plan: MakePlan,
 ) -> None:
     plan = paired(make_plan())
-    mlplan.log_result(plan, baseline="B2", metrics={"recall": 0.1})  # the store exists
+    mlplan.record_result(plan, baseline="B2", metrics={"recall": 0.1})  # the store exists
     assert_one_counted(plan, race_for_one_slot(plan, 8))
 
 
@@ -316,7 +322,7 @@ def test_a_tampered_outbox_entry_is_kept_not_delivered(
     make_plan: MakePlan, capsys: Capsys, changes: dict[str, Any]
 ) -> None:
     plan = make_plan()
-    mlplan.log_result(plan, baseline="B2", metrics={"recall": 0.1})
+    mlplan.record_result(plan, baseline="B2", metrics={"recall": 0.1})
     path = waiting_entry(plan, **changes)
     code, out, err = run(capsys, "sync", plan)
     assert path.exists()

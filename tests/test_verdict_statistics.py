@@ -904,9 +904,9 @@ def test_status_json_follows_its_documented_schema(
 
     plan = make_plan()
     for seed, (base, ours) in enumerate([(0.59, 0.66), (0.60, 0.665), (0.61, 0.67)]):
-        mlplan.log_result(plan, baseline="B1", metrics={"recall": base}, params={"seed": seed})
+        mlplan.record_result(plan, baseline="B1", metrics={"recall": base}, params={"seed": seed})
         metrics = {"recall": ours, "recall.loyal": 0.9 + seed / 100}
-        mlplan.log_result(plan, hypothesis="H1", metrics=metrics, params={"seed": seed})
+        mlplan.record_result(plan, hypothesis="H1", metrics=metrics, params={"seed": seed})
     assert main(["status", str(plan), "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     schema = json.loads((REPO / "docs" / "status.schema.json").read_text("utf-8"))

@@ -247,9 +247,9 @@ def _pairs(results: Sequence[mlplan.Result], hypothesis: str) -> int:
 
 def _check_verdicts(plan_path: Path, today: dt.date) -> dict[str, str]:
     plan = mlplan.load_plan(plan_path).plan
-    results = mlplan.read_log(plan_path).results
+    results = mlplan.status(plan_path).results
     statuses: dict[str, str] = {}
-    for verdict in mlplan.verdicts(plan_path, today=today):
+    for verdict in mlplan.status(plan_path, today=today).verdicts:
         expected = _expected_checks(plan, verdict.hypothesis, results)
         assert [c.outcome for c in verdict.checks] == expected, verdict.hypothesis
         short = _pairs(results, verdict.hypothesis) < (plan.experiment.runs or 0)
@@ -264,6 +264,9 @@ def _check_verdicts(plan_path: Path, today: dt.date) -> dict[str, str]:
 JUDGED_ON = QUICK_TODAY
 
 
+# The quick run costs ~12 s of one core: its tests are `slow` (CI runs them). The fast tier keeps
+# one worked project end to end, ridge's quick run (tests/examples/test_ridge_project.py), and
+# this project's study module piece by piece (tests/examples/test_extractor_study.py).
 @pytest.fixture(scope="session")
 def quick_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """The quick run (seed 0) through the command line, once per session: the design doc's
@@ -279,11 +282,12 @@ def quick(quick_cli: tuple[Path, str]) -> Path:
 
 def _by_subject(plan: Path) -> dict[str, list[Result]]:
     out: dict[str, list[Result]] = {}
-    for result in mlplan.read_log(plan).results:
+    for result in mlplan.status(plan).results:
         out.setdefault(result.subject, []).append(result)
     return out
 
 
+@pytest.mark.slow
 def test_quick_run_writes_doc_store_and_figures(quick: Path) -> None:
     folder = quick.parent
     assert quick.name == "design.md" and quick.is_file()
@@ -298,6 +302,7 @@ def test_quick_run_writes_doc_store_and_figures(quick: Path) -> None:
     assert "reported" not in text.split("### Results", 1)[1].replace("marked *reported*", "")
 
 
+@pytest.mark.slow
 def test_quick_run_logs_one_result_per_subject(quick: Path) -> None:
     subjects = _by_subject(quick.parent / "plan.yaml")
     assert {s: len(r) for s, r in subjects.items()} == {
@@ -331,16 +336,18 @@ def test_quick_figures_match_independent_computation(quick: Path) -> None:
             assert logged[subject][key] == pytest.approx(value, abs=1e-12), (subject, key)
 
 
+@pytest.mark.slow
 def test_quick_verdicts(quick: Path) -> None:
     statuses = _check_verdicts(quick.parent / "plan.yaml", JUDGED_ON)
     # Seed 0 alone: one pair per check, short of the planned runs: 3: nothing is decided yet.
     assert statuses == dict.fromkeys(("H1", "H2", "H3"), "running")
 
 
+@pytest.mark.slow
 def test_main_prints_verdicts_and_how_to_open_the_store(quick_cli: tuple[Path, str]) -> None:
     doc, printed = quick_cli
     assert f"design doc:   {doc} (" in printed
-    for verdict in mlplan.verdicts(doc.parent / "plan.yaml", today=JUDGED_ON):
+    for verdict in mlplan.status(doc.parent / "plan.yaml", today=JUDGED_ON).verdicts:
         assert f"  {verdict.hypothesis}: {verdict.status} (" in printed
     store = (doc.parent / ".mlplan" / "mlflow.db").resolve()
     assert f"mlflow ui --backend-store-uri sqlite:///{store}" in printed
@@ -382,7 +389,7 @@ def test_full_verdicts(full: tuple[Path, dt.date]) -> None:
     assert statuses == {"H1": "failed", "H2": "succeeded", "H3": "inconclusive"}
     next_steps = {
         v.hypothesis: (v.next_hypothesis, v.next_action)
-        for v in mlplan.verdicts(doc.parent / "plan.yaml", today=today)
+        for v in mlplan.status(doc.parent / "plan.yaml", today=today).verdicts
     }
     assert next_steps == {"H1": ("H2", None), "H2": ("H3", None), "H3": (None, None)}
 
@@ -453,7 +460,9 @@ def test_numbers_quoted_in_the_plan_and_readme_are_the_measured_ones(
     means = {s: float(np.mean([r.metrics[macro] for r in unseen[s].values()])) for s in unseen}
     family_rows.append("| mean | " + " | ".join(f"{m:.3f}" for m in means.values()) + " |")
     _, h3_low, h3_high = _interval([r.metrics[macro] for r in unseen["H3"].values()])
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(doc.parent / "plan.yaml", today=today)}
+    verdicts = {
+        v.hypothesis: v for v in mlplan.status(doc.parent / "plan.yaml", today=today).verdicts
+    }
     h2_checks = verdicts["H2"].checks
     assert all(c.outcome == "pass" for c in h2_checks)
     rules, text, graph = (_means(subjects[s], IN_DIST) for s in ("B-rules", "H1", "H2"))

@@ -69,6 +69,9 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project_run(tmp_path_factory, "lighttrack", quick=False).doc
 
 
+# The quick run costs ~12 s of one core: its tests are `slow` (CI runs them). The fast tier keeps
+# one worked project end to end, ridge's quick run (tests/examples/test_ridge_project.py), and
+# this project's study module piece by piece (tests/examples/test_tracker_study.py).
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> ProjectRun:
     """The quick (three-seed) study through the command line, once per session."""
@@ -81,7 +84,7 @@ def quick(quick_run: ProjectRun) -> Path:
 
 
 def _results(doc: Path) -> list[Result]:
-    return list(mlplan.read_log(doc.parent / "plan.yaml").results)
+    return list(mlplan.status(doc.parent / "plan.yaml").results)
 
 
 def _of(results: list[Result], subject: str) -> list[Result]:
@@ -173,7 +176,7 @@ def _track_counting_macs(seq: ts.TrackingSequence, config: ts.NCCConfig) -> tupl
 
 @pytest.mark.slow
 def test_verdicts(full_run: Path) -> None:
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(full_run.parent / "plan.yaml")}
+    verdicts = {v.hypothesis: v for v in mlplan.status(full_run.parent / "plan.yaml").verdicts}
     assert {h: v.status for h, v in verdicts.items()} == {
         "H1": "succeeded",
         "H2": "failed",
@@ -196,6 +199,7 @@ def test_every_seed_is_logged_once(full_run: Path) -> None:
     assert len(results) == 5 * 10 + 6
 
 
+@pytest.mark.slow
 def test_heuristic_baselines_recomputed_from_ground_truth(quick: Path) -> None:
     results = _results(quick)
     for seed in (0, 2):
@@ -211,6 +215,7 @@ def test_heuristic_baselines_recomputed_from_ground_truth(quick: Path) -> None:
             assert dict(logged.metrics) == pytest.approx(_metrics(preds, truths), abs=1e-12)
 
 
+@pytest.mark.slow
 def test_light_tracker_scores_recomputed(quick: Path) -> None:
     """Boxes from the study's tracker; every figure from them recomputed here, and its MACs
     counted while it runs."""
@@ -247,7 +252,9 @@ def test_h1_checks_are_paired_t_intervals_and_exact_macs(full_run: Path) -> None
     """Each check of H1 as the judge must make it, written out with scipy's t: paired on seed
     (the trackers and heuristics of a seed share its sequences); MACs exact, by value."""
     results = _results(full_run)
-    (h1,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H1"]
+    (h1,) = [
+        v for v in mlplan.status(full_run.parent / "plan.yaml").verdicts if v.hypothesis == "H1"
+    ]
     checks = {(c.metric, c.baseline, str(c.kind)): c for c in h1.checks}
     assert h1.status == "succeeded" and h1.confirmatory
 
@@ -297,11 +304,14 @@ def test_h2_fails_because_speed_does_not_follow_macs(full_run: Path) -> None:
     # Faster, by far less than the MACs say. fps is wall clock: on a loaded machine one seed
     # can flip, so the claim is about the typical seed, not every one.
     assert float(np.median([light[s] / full[s] for s in light])) > 1
-    (h2,) = [v for v in mlplan.verdicts(full_run.parent / "plan.yaml") if v.hypothesis == "H2"]
+    (h2,) = [
+        v for v in mlplan.status(full_run.parent / "plan.yaml").verdicts if v.hypothesis == "H2"
+    ]
     (check,) = h2.checks
     assert check.paired and check.outcome == "fail" and h2.status == "failed"
 
 
+@pytest.mark.slow
 def test_head_parameters_and_reported_figures(quick: Path) -> None:
     results = _results(quick)
     (fc,) = _of(results, "B-fc-head")
@@ -400,12 +410,15 @@ def test_golden_design_doc(full_run: Path) -> None:
 # --- the quick path and the command line -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_quick_run_from_the_command_line(quick_run: ProjectRun) -> None:
     out, printed = quick_run.folder, quick_run.printed
     assert str(out / "design.md") in printed
     assert f"sqlite:///{(out / '.mlplan' / 'mlflow.db').resolve()}" in printed
     assert not (out / ".mlplan" / "stale").exists()  # every run starts from a fresh store
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(quick_run.plan, today=quick_run.today)}
+    verdicts = {
+        v.hypothesis: v for v in mlplan.status(quick_run.plan, today=quick_run.today).verdicts
+    }
     # The quick plan plans the three seeds it runs (pair_values, runs: 3). Three seeds are
     # too few to bound the paired AUC drop below 0.10: H1 stays inconclusive, and is overdue
     # as of 2026-11-27.
@@ -469,7 +482,7 @@ def test_numbers_quoted_in_the_plan_and_readme_are_the_measured_ones(full_run: P
     assert plan.experiment_log.entries  # the quotes above come from its entries too
 
     rows = readme_findings("lighttrack")
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(full_run.parent / "plan.yaml")}
+    verdicts = {v.hypothesis: v for v in mlplan.status(full_run.parent / "plan.yaml").verdicts}
     for hypothesis, cells in rows.items():
         status = verdicts[hypothesis].status
         assert cells[1].startswith(f"**{status}"), hypothesis

@@ -281,7 +281,7 @@ class Ran:
 
 
 def _ran(run: ProjectRun) -> Ran:
-    return Ran(run.doc, run.plan, run.today, mlplan.read_log(run.plan, today=run.today).results)
+    return Ran(run.doc, run.plan, run.today, mlplan.status(run.plan, today=run.today).results)
 
 
 @pytest.fixture(scope="session")
@@ -386,7 +386,7 @@ def test_constrained_view_matches_kkt(quick: tuple[Ran, str]) -> None:
 
 @pytest.mark.slow
 def test_full_verdicts(full: Ran) -> None:
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(full.plan, today=full.today)}
+    verdicts = {v.hypothesis: v for v in mlplan.status(full.plan, today=full.today).verdicts}
     expected = _expected_outcomes(SEEDS)
     for hypothesis, outcomes in expected.items():
         assert [c.outcome for c in verdicts[hypothesis].checks] == outcomes, hypothesis
@@ -548,7 +548,7 @@ def test_quick_run_through_main(quick: tuple[Ran, str]) -> None:
     assert set(h3) == set(QUICK_SEEDS)
     for seed, result in h3.items():
         assert result.metrics["test_mse"] == pytest.approx(_split(seed).ridge_mse, rel=1e-9)
-    verdicts = {v.hypothesis: v for v in mlplan.verdicts(ran.plan, today=ran.today)}
+    verdicts = {v.hypothesis: v for v in mlplan.status(ran.plan, today=ran.today).verdicts}
     # The quick plan plans the three splits it runs (pair_values and runs: 3), so its t checks
     # decide on them, as the full plan's do on ten.
     quick_plan = mlplan.load_plan(ran.plan).plan.experiment
@@ -567,7 +567,7 @@ def test_quick_run_through_main(quick: tuple[Ran, str]) -> None:
 def test_readme_findings_are_the_measured_ones(full: Ran) -> None:
     """The README's 'What it found' table: each verdict as judged, each figure recomputed."""
     rows = readme_findings("ridge")
-    verdicts = {v.hypothesis: v.status for v in mlplan.verdicts(full.plan, today=full.today)}
+    verdicts = {v.hypothesis: v.status for v in mlplan.status(full.plan, today=full.today).verdicts}
     assert {h: cells[0].split()[0] for h, cells in rows.items()} == verdicts
     splits = [_split(s) for s in SEEDS]
     original = _original()

@@ -37,8 +37,8 @@ WRITER = textwrap.dedent(
         sys.exit(main(["log-result", plan, "-H", "H1", "-m", "recall=0.7", "-m",
                        "recall.loyal=0.9", "-p", f"writer={writer}", "--tracking-uri", uri]))
     for call in range(int(calls)):
-        mlplan.log_result(plan, baseline="B1", metrics={"recall": 0.5}, tracking_uri=uri,
-                          note=f"writer {writer} call {call}")
+        mlplan.record_result(plan, baseline="B1", metrics={"recall": 0.5}, tracking_uri=uri,
+                             note=f"writer {writer} call {call}")
     """
 )
 

@@ -91,7 +91,7 @@ def test_cli_and_api_runs_carry_the_same_plan_snapshot(
         assert [a.path for a in client.list_artifacts(each.info.run_id, "plan")] == [
             "plan/plan.yaml"
         ]
-    results = mlplan.read_log(plan, tracking_uri=url).results
+    results = mlplan.status(plan, tracking_uri=url).results
     assert sorted(result.note for result in results) == ["from the API", "from the CLI"]
 
 

@@ -38,7 +38,7 @@ def _eight_writers_count_once(
 ) -> None:
     plan_id = f"one-slot-{uuid.uuid4().hex[:8]}"
     plan = paired(make_plan(plan_id=plan_id))
-    mlplan.log_result(plan, baseline="B2", metrics={"recall": 0.1}, tracking_uri=url)
+    mlplan.record_result(plan, baseline="B2", metrics={"recall": 0.1}, tracking_uri=url)
     outcomes = race_for_one_slot(plan, 8, url)
     assert_one_counted(plan, outcomes, url)
     # Every run written is kept (nothing is lost), all but one tagged as a duplicate of it.

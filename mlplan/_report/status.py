@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,7 +325,14 @@ def _short_check(check: Check) -> str:
     exact check saw); the p-values and limits are in --verbose and --json."""
     parts = [check.test or check.note or "not tested", f"n = {check.n}"]
     if check.low is not None and check.high is not None:
-        parts.append(f"{check.interval or 'interval'} [{check.low:.4g}, {check.high:.4g}]")
+        # The interval is of the estimate the test made (often a difference such as
+        # acc − 1.01·B2, not the metric the rule names): say which, as the doc does.
+        of = (
+            f"{check.effect_label or check.metric} = {check.estimate:.4g}, "
+            if check.estimate is not None and math.isfinite(check.estimate)
+            else ""
+        )
+        parts.append(f"{of}{check.interval or 'interval'} [{check.low:.4g}, {check.high:.4g}]")
     elif check.estimate is not None:
         parts.append(f"{check.effect_label or check.metric} = {check.estimate:.4g}")
     if check.test and check.note and check.outcome in ("unclear", "missing"):

@@ -496,9 +496,8 @@ def _doc_html(plan: Plan, read: _Read, today: dt.date) -> str:
     Raw HTML is allowed through only because the doc's Markdown escapes every piece of plan
     text itself (``cell``/``text``); the only tags in it are the template's own.
     """
-    from markdown_it import MarkdownIt
-
     from mlplan._report.doc import LogView, render_markdown
+    from mlplan._site.markdown import markdown_html
 
     log = LogView(
         available=True,
@@ -509,7 +508,7 @@ def _doc_html(plan: Plan, read: _Read, today: dt.date) -> str:
         review=read.review,
     )
     markdown = render_markdown(plan, log)
-    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    html = markdown_html(markdown)
     return _MERMAID.sub(_GRAPH_IMAGE, html, count=1)
 
 

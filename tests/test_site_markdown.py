@@ -9,7 +9,7 @@ import pytest
 from helpers import REPO
 from markdown_it import MarkdownIt
 
-from mlplan._site.markdown import markdown_html, prerender_tables
+from mlplan._site.markdown import markdown_html, set_aside
 
 PLAIN = """\
 Some text.
@@ -61,10 +61,18 @@ def test_the_html_is_markdown_its(markdown: str) -> None:
 
 
 def test_a_plain_table_is_drawn_here() -> None:
-    """Not vacuous: the plain table reaches markdown-it as HTML, and the others as Markdown."""
-    assert "<table>" in prerender_tables(PLAIN) and "| 2026" not in prerender_tables(PLAIN)
+    """Not vacuous: the plain table is set aside, and the others reach markdown-it as they were."""
+    text, tables = set_aside(PLAIN)
+    assert len(tables) == 1 and "<td>2026-12-08</td>" in tables[0] and "| 2026" not in text
+    assert len(set_aside(CASES["two tables"])[1]) == 2
     for name in ("in a fence", "markup in a cell", "escaped pipe", "short row", "indented"):
-        assert "<table>" not in prerender_tables(CASES[name]), name
+        assert set_aside(CASES[name]) == (CASES[name], []), name
+
+
+def test_markdown_holding_the_placeholder_is_left_to_markdown_it() -> None:
+    markdown = f"<!--mlplan-table-0-->\n\n{PLAIN}"
+    assert set_aside(markdown) == (markdown, [])
+    assert markdown_html(markdown) == _markdown_it(markdown)
 
 
 DOCS = sorted(REPO.glob("examples/*/design.md"))
@@ -73,5 +81,5 @@ DOCS = sorted(REPO.glob("examples/*/design.md"))
 @pytest.mark.parametrize("doc", DOCS, ids=[d.parent.name for d in DOCS])
 def test_a_worked_examples_design_doc_renders_as_markdown_it_renders_it(doc: Path) -> None:
     markdown = doc.read_text(encoding="utf-8")
-    assert prerender_tables(markdown) != markdown  # its plain tables were drawn here
+    assert set_aside(markdown)[1]  # its plain tables were drawn here
     assert markdown_html(markdown) == _markdown_it(markdown)

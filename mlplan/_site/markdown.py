@@ -3,8 +3,9 @@
 A drawn plan's doc holds every result in its log table (200 rows for 10 hypotheses × 20 runs),
 and markdown-it's table and inline rules spent ~60% of a cold `mlplan site` build's CPU on
 them (issue 19). A table whose every cell is plain text (or one code span of a run id) is drawn
-here exactly as markdown-it draws it and handed over as an HTML block, which markdown-it passes
-through as it is; any other table, and everything else, is still markdown-it's to render.
+here exactly as markdown-it draws it; markdown-it sees an HTML comment in its place (an HTML
+block, passed through as it is) and the table takes the comment's place in its output. Any
+other table, and everything else, is still markdown-it's to render.
 tests/test_site_markdown.py checks the two give the same HTML, byte for byte.
 """
 
@@ -18,12 +19,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-__all__ = ["markdown_html", "prerender_tables"]
+__all__ = ["markdown_html", "set_aside"]
 
 # Text that no inline rule of markdown-it's commonmark preset touches (no escapes, code,
 # emphasis, links, images, HTML, entities, strikethrough) and its renderer escapes nothing of.
 _PLAIN = re.compile(r"[^\\`*_\[\]<>&!~\"'|\x00-\x1f\x7f]*")
 _CODE = re.compile(r"`([0-9A-Za-z.\-]+)`")  # a run id in a code span
+# Plan text never holds "<!--": the doc escapes every "<" in it (mlplan._report.doc).
+_PLACEHOLDER = "<!--mlplan-table-{}"  # and "-->"
 _DELIMITER = re.compile(r":?-+:?")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 # HTML blocks that a blank line does not end (CommonMark's kinds 1 to 5), with their ends.
@@ -42,7 +45,10 @@ _RAW_HTML = (
 def markdown_html(markdown: str) -> str:
     """``markdown`` as markdown-it's commonmark preset with tables renders it, raw HTML let
     through (the doc escapes every piece of plan text itself: mlplan._report.doc)."""
-    html: str = _parser().render(prerender_tables(markdown))
+    text, tables = set_aside(markdown)
+    html: str = _parser().render(text)
+    for number, table in enumerate(tables):
+        html = html.replace(_PLACEHOLDER.format(number) + "-->", table, 1)
     return html
 
 
@@ -53,17 +59,23 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": True}).enable("table")
 
 
-def prerender_tables(markdown: str) -> str:
-    """``markdown`` with each plain table (see the module's doc) replaced by its HTML."""
+def set_aside(markdown: str) -> tuple[str, list[str]]:
+    """``markdown`` with each plain table (see the module's doc) replaced by a placeholder,
+    and the tables' HTML, in order."""
+    if _PLACEHOLDER.format("") in markdown:  # cannot be told from ours: nothing set aside
+        return markdown, []
     lines = markdown.split("\n")
     out: list[str] = []
+    tables: list[str] = []
     for start, end, kind in _blocks(lines):
         table = _table(lines[start:end]) if kind == "table" else None
         if table is None:
             out += lines[start:end]
-        else:  # an HTML block ends its last line with a newline, as a table does
-            out += [table] if end < len(lines) else [table, ""]
-    return "\n".join(out)
+            continue
+        out.append(_PLACEHOLDER.format(len(tables)) + "-->")
+        out += [] if end < len(lines) else [""]  # an HTML block's last line ends in a newline
+        tables.append(table)
+    return "\n".join(out), tables
 
 
 def _blocks(lines: list[str]) -> Iterator[tuple[int, int, str]]:

@@ -1,7 +1,7 @@
 """How long `mlplan site` takes on a team's portfolio (issue 19).
 
     python benchmarks/bench_site.py [--plans 50] [--hypotheses 10] [--results 20] [--repeats 3]
-                                    [--portfolio DIR]
+                                    [--keep DIR]
 
 Builds ``--plans`` plans of ``--hypotheses`` hypotheses with ``--results`` results each, in
 embedded stores (tests/browser/portfolio.py), then times, each in a fresh process as a user
@@ -10,7 +10,7 @@ runs it: a cold build into an empty folder with no local copy of any plan's resu
 file changed. Targets on the 2-core CI machine: cold ≤ 60 s, unchanged ≤ 3 s, one changed
 ≤ 5 s. Prints the median of ``--repeats`` runs of each, wall and CPU (user + system of the
 build's process): on a shared machine the wall time says as much about the others' load
-(printed with it) as about the build. ``--portfolio DIR`` keeps the generated plans in DIR and
+(printed with it) as about the build. ``--keep DIR`` keeps the generated plans in DIR and
 reuses them when DIR already holds them (writing them takes a minute or more).
 """
 
@@ -55,7 +55,7 @@ def _no_local_copies(plans: Path) -> None:
 
 
 def _portfolio(root: Path, args: argparse.Namespace) -> list[Path]:
-    """The plans under ``root``: those already there when --portfolio named a folder that
+    """The plans under ``root``: those already there when --keep named a folder that
     holds them, else newly written."""
     from browser.portfolio import make_portfolio
 
@@ -91,14 +91,14 @@ def main() -> int:
     parser.add_argument("--hypotheses", type=int, default=10)
     parser.add_argument("--results", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--portfolio", type=Path, help="keep (and reuse) the plans here")
+    parser.add_argument("--keep", type=Path, help="keep the generated plans here (reused if there)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO / "tests"))
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
     with tempfile.TemporaryDirectory(prefix="bench-site-") as folder:
         root = Path(folder)
-        plans_folder = args.portfolio.resolve() if args.portfolio else root / "plans"
+        plans_folder = args.keep.resolve() if args.keep else root / "plans"
         plans = _portfolio(plans_folder, args)
         walls: dict[str, list[float]] = {name: [] for name in TARGETS}
         cpus: dict[str, list[float]] = {name: [] for name in TARGETS}

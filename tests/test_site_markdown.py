@@ -42,6 +42,11 @@ CASES = {
     "indented": "  | a | b |\n  | --- | --- |\n  | 1 | 2 |\n",
     "in a list": "- item\n\n  | a | b |\n  | --- | --- |\n  | 1 | 2 |\n",
     "in a fence": "```\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n```\n\nAfter\n",
+    "in a fence, an indented fence inside": (
+        "```\n    ```\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n```\n"
+    ),
+    "before a no-break space line": "| a | b |\n| --- | --- |\n| 1 | 2 |\n\u00a0\n\nText\n",
+    "after a no-break space line": "Text\n\u00a0\n| a | b |\n| --- | --- |\n| 1 | 2 |\n",
     "in a tilde fence": "~~~~ md\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n~~~\n~~~~\n",
     "in a comment": "<!-- a\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n-->\n",
     "in a pre": "<pre>\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n</pre>\n",
@@ -65,7 +70,8 @@ def test_a_plain_table_is_drawn_here() -> None:
     text, tables = set_aside(PLAIN)
     assert len(tables) == 1 and "<td>2026-12-08</td>" in tables[0] and "| 2026" not in text
     assert len(set_aside(CASES["two tables"])[1]) == 2
-    for name in ("in a fence", "markup in a cell", "escaped pipe", "short row", "indented"):
+    declined = ("in a fence", "in a fence, an indented fence inside", "markup in a cell")
+    for name in (*declined, "escaped pipe", "short row", "indented", "in a quote"):
         assert set_aside(CASES[name]) == (CASES[name], []), name
 
 

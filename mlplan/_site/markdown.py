@@ -85,18 +85,23 @@ def _blocks(lines: list[str]) -> Iterator[tuple[int, int, str]]:
     index, count = 0, len(lines)
     while index < count:
         line = lines[index]
-        after_blank = index == 0 or not lines[index - 1].strip()
+        after_blank = index == 0 or _blank(lines[index - 1])
         if after_blank and line.startswith("|") and line.endswith("|"):
             end = index
             while end < count and lines[end].startswith("|") and lines[end].endswith("|"):
                 end += 1
-            kind = "table" if end == count or not lines[end].strip() else "other"
+            kind = "table" if end == count or _blank(lines[end]) else "other"
             yield index, end, kind
             index = end
             continue
         end = _block_end(lines, index)
         yield index, end, "other"
         index = end
+
+
+def _blank(line: str) -> bool:
+    # CommonMark's blank line: spaces and tabs only (a no-break space is text).
+    return not line.strip(" \t")
 
 
 def _block_end(lines: list[str], index: int) -> int:
@@ -106,8 +111,9 @@ def _block_end(lines: list[str], index: int) -> int:
     if fence is not None:
         mark = fence[1]
         for end in range(index + 1, len(lines)):
-            closing = lines[end].strip()
-            if closing.startswith(mark) and set(closing) == {mark[0]}:
+            closing = lines[end].strip(" ")
+            indent = len(lines[end]) - len(lines[end].lstrip(" "))
+            if indent <= 3 and closing.startswith(mark) and set(closing) == {mark[0]}:
                 return end + 1
         return len(lines)
     for opening, closing_pattern in _RAW_HTML:

@@ -10,7 +10,9 @@ A rebuild re-renders a plan's page only when its plan file, its results or the d
 ``manifest.json`` in the output folder keeps, per plan file, a key over those and the rows the
 index shows. For the embedded store the key is checked with one SQL query on the store's
 revision tag (the raw fast path in mlplan._record.store.embedded), so an unchanged plan costs a
-file hash and that query; a server store's plans are read through the local copy of results.
+file hash and that query. A plan drawn reads its results from the embedded store with plain SQL
+too (MLflow neither imported nor opened, no local copy written); a server store's plans are read
+through MLflow's client and the local copy of results.
 """
 
 from __future__ import annotations
@@ -215,6 +217,15 @@ class _Pages:
         found = copy_revision(location.database, f"mlplan/{plan_id}", REVISION_TAG)
         return None if found is None else self._key(file_hash, f"revision {found[1]}")
 
+    def _read_key(self, plan_file: Path, plan_id: str, file_hash: str, read: _Read) -> str:
+        """The key of the results just read: the embedded store's revision read in the same
+        transaction as them (a write in between cannot pair a new revision with old results),
+        else as _quick_key finds it, else a hash of the results."""
+        if read.revision_tag:
+            return self._key(file_hash, f"revision {read.revision_tag}")
+        quick = self._quick_key(plan_file, plan_id, file_hash)
+        return quick or self._key(file_hash, "results " + _results_hash(read.results))
+
     def _key(self, file_hash: str, store: str) -> str:
         return _sha256(f"{self.look}\n{file_hash}\n{store}\n{self.today}".encode())
 
@@ -236,9 +247,7 @@ class _Pages:
         journal = Journal(load_plan(plan_file), self.tracking_uri)
         plan = journal.plan
         read = _read(journal, self.today)
-        key = self._quick_key(plan_file, plan.id, file_hash) or self._key(
-            file_hash, "results " + _results_hash(read.results)
-        )
+        key = self._read_key(plan_file, plan.id, file_hash, read)
         if before is not None and before.get("key") == key and self._page_exists(before):
             self.slugs.add(str(before["slug"]))
             return before, False
@@ -328,32 +337,63 @@ class _Read:
     store: str
     problem: str = ""
     experiment_url: str = ""
+    revision_tag: str | None = None  # the embedded store's, when read with the results
 
 
 def _read(journal: Any, today: dt.date) -> _Read:
-    """The plan's results through the journal (the local copy while current), judged."""
+    """The plan's results (see _results), judged."""
     from mlplan._judge.frozen import frozen_review
     from mlplan._judge.verdicts import judge
     from mlplan.errors import TrackingError
 
     location = journal.location
     results: list[Result] = []
+    revision_tag: str | None = None
     problem = ""
     if location.exists():
         try:
-            results = journal.results()
+            results, revision_tag = _results(journal)
         except TrackingError as error:
             problem = f"{location.describe_for_doc()} could not be read ({error})"
     verdicts = judge(journal.plan, results, today)
     review = frozen_review(journal.plan, results, verdicts, today)
-    revision, url = _revision_and_url(journal, results)
-    return _Read(results, verdicts, review, revision, location.describe_for_doc(), problem, url)
+    revision, url = _revision_and_url(journal, results, revision_tag)
+    store = location.describe_for_doc()
+    return _Read(results, verdicts, review, revision, store, problem, url, revision_tag)
 
 
-def _revision_and_url(journal: Any, results: list[Result]) -> tuple[str, str]:
+def _results(journal: Any) -> tuple[list[Result], str | None]:
+    """The plan's results as journal.results() reads them, and the embedded store's revision
+    tag when it was read with them.
+
+    An embedded store is read with plain SQL (mlplan._record.store.read_embedded): opening
+    MLflow's store costs ~1 s of CPU per plan and importing MLflow ~4 s, which made a first
+    build of 50 plans take 75 s (issue 19); and nothing is written, not even a local copy of
+    the results: building a site only reads. The journal's own path (MLflow's client and the
+    local copy) remains for a server and for a store the fast path declines (a schema revision
+    it does not know, no experiment yet, a locked file).
+    """
+    if journal.location.embedded:
+        from mlplan._judge.frozen import carried_over
+        from mlplan._record.store import read_embedded
+
+        # What waits in the outbox is delivered first, as journal.results() does (with
+        # nothing waiting, that is one folder listing and MLflow stays closed).
+        journal.sync()
+        found = read_embedded(journal.plan, journal.location)
+        if found is not None:
+            return carried_over(journal.plan, found.results), found.revision
+    return journal.results(), None
+
+
+def _revision_and_url(
+    journal: Any, results: list[Result], revision_tag: str | None
+) -> tuple[str, str]:
     location = journal.location
     if not location.exists() or not results:
         return "none", ""
+    if location.embedded and revision_tag is not None:
+        return revision_tag or _results_hash(results)[:12], ""
     if location.embedded:
         from mlplan._record.store import REVISION_TAG
         from mlplan._record.store.embedded import copy_revision
@@ -456,9 +496,8 @@ def _doc_html(plan: Plan, read: _Read, today: dt.date) -> str:
     Raw HTML is allowed through only because the doc's Markdown escapes every piece of plan
     text itself (``cell``/``text``); the only tags in it are the template's own.
     """
-    from markdown_it import MarkdownIt
-
     from mlplan._report.doc import LogView, render_markdown
+    from mlplan._site.markdown import markdown_html
 
     log = LogView(
         available=True,
@@ -469,7 +508,7 @@ def _doc_html(plan: Plan, read: _Read, today: dt.date) -> str:
         review=read.review,
     )
     markdown = render_markdown(plan, log)
-    html = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    html = markdown_html(markdown)
     return _MERMAID.sub(_GRAPH_IMAGE, html, count=1)
 
 

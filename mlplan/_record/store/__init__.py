@@ -7,7 +7,8 @@ protocol below; :func:`open_store` returns its one implementation, :class:`Mlflo
 - ``runs``: how a result is written as an MLflow run and read back (tags, names, filters);
 - ``client``: MlflowStore, MLflow's client doing the work;
 - ``embedded``: the embedded sqlite store read with plain SQL, guarded by MLflow's schema
-  revision, so a current local copy is used without importing MLflow;
+  revision, so a current local copy is used without importing MLflow, and a reader that must
+  not write (`mlplan site`) reads the results themselves (:func:`read_embedded`);
 - ``health``: a dead server or a broken database told in seconds;
 - ``errors``: what MLflow, HTTP and sqlite raise, as mlplan's store errors.
 
@@ -25,7 +26,7 @@ from mlplan._judge.results import Result, ResultKind
 from mlplan._plan.models import Plan
 from mlplan._record.location import StoreLocation
 from mlplan._record.outbox import Submission
-from mlplan._record.store.client import MlflowStore
+from mlplan._record.store.client import EmbeddedRead, MlflowStore, read_embedded
 from mlplan._record.store.errors import store_errors
 from mlplan._record.store.health import probe
 from mlplan._record.store.runs import (
@@ -40,6 +41,7 @@ from mlplan._record.store.runs import (
 __all__ = [
     "REVISION_TAG",
     "TAG",
+    "EmbeddedRead",
     "ExistingRun",
     "MlflowStore",
     "Store",
@@ -47,6 +49,7 @@ __all__ = [
     "open_store",
     "plan_digest",
     "probe",
+    "read_embedded",
     "run_name",
     "store_errors",
 ]

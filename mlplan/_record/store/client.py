@@ -13,7 +13,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from mlflow import ActiveRun
     from mlflow.tracking import MlflowClient
 
-__all__ = ["MlflowStore"]
+__all__ = ["EmbeddedRead", "MlflowStore", "read_embedded"]
 
 # MLflow 3's UI opens an experiment on the view this tag names (the enum ExperimentKind in its
 # JS bundle, mlflow/server/js/build/static/js/main.*.js: "genai_development",
@@ -597,23 +597,16 @@ class MlflowStore:
         """Every finished result read from the embedded store's tables without importing
         MLflow (embedded.py): the store itself, as fast as the copy; None sends the caller to
         MLflow's own path."""
-        if not self.location.embedded or self._client is not None:
+        if self._client is not None:
             return None
-        found = embedded.finished_runs(
-            self.location.database,
-            experiment_name(self.plan),
-            (f"{TAG}plan", self.plan.id),
-            REVISION_TAG,
-        )
+        found = read_embedded(self.plan, self.location)
         if found is None:
             return None
         self._quick_experiment_id = found.experiment_id
-        results = [r for r in map(to_result, found.runs) if r is not None]
-        results.sort(key=lambda r: (r.logged_at, r.run_id))
         # Read in the same transaction as the revision: a fresh copy for the next plain reader.
         cache = ResultsCache(self.location.home / "cache", self._destination(found.experiment_id))
-        cache.save(found.revision, results)
-        return results
+        cache.save(found.revision, found.results)
+        return found.results
 
     def _revision(self) -> str:
         experiment = self.client.get_experiment(self.experiment_id)
@@ -707,3 +700,31 @@ class MlflowStore:
         if rows is None:
             return None
         return [ExistingRun(run_id, "RUNNING", kind, subject, {}) for run_id, kind, subject in rows]
+
+
+@dataclass(frozen=True)
+class EmbeddedRead:
+    """A plan's finished results as the embedded store holds them, with the experiment's id
+    and revision tag ("" if it has none) read in the same transaction."""
+
+    experiment_id: str
+    revision: str
+    results: list[Result]
+
+
+def read_embedded(plan: Plan, location: StoreLocation) -> EmbeddedRead | None:
+    """Every finished result of ``plan``, read from the embedded store's tables (embedded.py):
+    neither MLflow imported nor anything written, not even the local copy. The same results,
+    in the same order, as MLflow's search (``_search_results``); None when the fast path cannot
+    tell (a server, an unknown schema revision, no experiment yet, a locked or damaged file),
+    and the caller takes MLflow's own path."""
+    if not location.embedded:
+        return None
+    found = embedded.finished_runs(
+        location.database, experiment_name(plan), (f"{TAG}plan", plan.id), REVISION_TAG
+    )
+    if found is None:
+        return None
+    results = [r for r in map(to_result, found.runs) if r is not None]
+    results.sort(key=lambda r: (r.logged_at, r.run_id))
+    return EmbeddedRead(found.experiment_id, found.revision, results)

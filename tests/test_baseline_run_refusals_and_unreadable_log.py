@@ -1,7 +1,7 @@
 """`mlplan baseline run` refuses, before running anything, a plan with no runnable baseline
 (exit 1) and --replace over several baselines (a usage error, exit 2); `mlplan render` over an
 embedded store that is not a database still writes the design doc, its log marked unavailable
-with the reason (exit 0, no traceback)."""
+with the reason (exit 0, no traceback); an --output that cannot be a file is refused first."""
 
 from __future__ import annotations
 
@@ -57,3 +57,16 @@ def test_a_store_that_is_not_a_database_leaves_the_doc_with_its_log_unavailable(
     )
     assert "file is not a database" in log
     assert "| H1 |" not in log  # no verdicts drawn from a store that could not be read
+
+
+def test_an_output_inside_a_file_is_one_message_before_anything_is_read(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    plan = make_plan()
+    blocker = plan.parent / "notes.txt"
+    blocker.write_text("a file, not a folder\n", encoding="utf-8")
+    code, out, err = run(capsys, "render", plan, "--output", blocker / "doc.md")
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == f"error: cannot write {blocker / 'doc.md'}: Not a directory"
+    assert blocker.read_text(encoding="utf-8") == "a file, not a folder\n"
+    assert not (plan.parent / ".mlplan").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
@@ -32,7 +33,13 @@ def shown(uri: str) -> str:
     """The URI without a password written into it (http://user:secret@host), nor the values
     of its query string (?token=...)."""
     scheme, sep, rest = uri.partition("://")
-    return redact(f"{scheme}{sep}{rest.split('@', 1)[-1]}" if sep else uri)
+    if not sep:
+        return redact(uri)
+    # Only the authority holds credentials: an "@" later on (a path "/teams/@ml", a query
+    # "?next=a@b") is the address itself. A password with a raw / ? # is refused earlier
+    # (location._check_userinfo), so the authority ends at the first of them.
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return redact(f"{scheme}{sep}{authority.rpartition('@')[2]}{rest[len(authority) :]}")
 
 
 def refusal(error: Any, what: str, uri: str = "") -> TrackingError:

@@ -66,7 +66,8 @@ LARGEST = 1e150
 # `mlplan status` on a small plan; scipy.special is the part of it these few functions need.
 # They are the very functions scipy.stats.t and .nct call (t._cdf is special.stdtr, t._sf is
 # stdtr(df, -x), t._ppf is stdtrit, t._isf is -stdtrit, nct._sf is the ufunc _nct_sf where
-# scipy has it, else 1 - nctdtr; chi2._ppf is 2·gammaincinv(df/2, q), norm._sf is ndtr(-x)),
+# scipy.special has it (else scipy.stats.nct itself, on scipy < 1.12); chi2._ppf is
+# 2·gammaincinv(df/2, q), norm._sf is ndtr(-x)),
 # wrapped in what scipy.stats adds around them: NaN outside the parameter space (df > 0) and
 # the ends of the support at q = 0 and q = 1. tests/test_status_speed.py checks every one
 # against scipy.stats over a grid that includes small df and the edges.
@@ -122,8 +123,10 @@ def nct_sf(x: Any, df: Any, nc: Any) -> Any:
     with np.errstate(invalid="ignore", over="ignore"):
         if hasattr(special._ufuncs, "_nct_sf"):
             inner = np.clip(special._ufuncs._nct_sf(x_arr, df_arr, nc_arr), 0.0, 1.0)
-        else:  # scipy < 1.12: what rv_continuous.sf computes from nct._cdf
-            inner = 1.0 - special.nctdtr(df_arr, nc_arr, x_arr)
+        else:  # older scipy keeps the ufunc inside scipy.stats (_boost): pay its import there
+            from scipy.stats import nct
+
+            inner = nct.sf(x_arr, df_arr, nc_arr)
         valid = (df_arr > 0) & ~np.isnan(nc_arr)
         result = np.where(valid, np.where(x_arr == np.inf, 0.0, inner), np.nan)
         result = np.where(valid & (x_arr == -np.inf), 1.0, result)

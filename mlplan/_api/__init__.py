@@ -484,9 +484,11 @@ def run_plan(
     on_event: Callable[[Event], None] | None = None,
     executor: str = "local",
     slurm: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> RunReport:
     """Run the plan's matrix: every missing cell of ``ids`` (default: the active hypotheses
     and their baselines), each in a fresh process, ``jobs`` at a time, each result logged.
+    With ``params`` (e.g. ``{"seed": 0}``), only the cells that carry those values.
 
     A cell already in the store is skipped, so a second call does nothing and an interrupted
     one resumes. ``retries`` re-runs cells that produced no result; ``timeout`` stops a cell
@@ -509,7 +511,13 @@ def run_plan(
         executor=executor,
         slurm=dict(slurm or {}),
     )
-    return run_matrix(journal_for(plan, tracking_uri), ids, options, on_event)
+    journal = journal_for(plan, tracking_uri)
+    cells = None
+    if params:  # part of the matrix: its cells that carry these values
+        from mlplan._run.driver import plan_matrix
+
+        cells = [cell for cell in plan_matrix(journal, ids).cells if cell.carries(params)]
+    return run_matrix(journal, ids, options, on_event, cells)
 
 
 def verdicts(

@@ -231,6 +231,13 @@ def broken(seed):
 """
 
 
+BY_API = """\
+import mlplan
+
+mlplan.record_result("plan.yaml", hypothesis="H3", metrics={"acc": 0.7}, note="from the script")
+"""
+
+
 @pytest.mark.slow
 def test_run_records_each_cell_s_params_and_note_and_refuses_a_bad_return(
     tmp_path: Path, capsys: Capsys
@@ -241,9 +248,11 @@ def test_run_records_each_cell_s_params_and_note_and_refuses_a_bad_return(
         tmp_path,
         'entry_point: "study:model"\n      condition_values: {lam: [1.5, null]}',
         hypothesis("H2", 'entry_point: "study:broken"\n      condition_values: {}'),
+        hypothesis("H3", 'command: "python by_api.py"\n      condition_values: {}'),
     )
     (tmp_path / "study.py").write_text(STUDY)
-    code, _, err = run(capsys, "run", plan, "H1", "H2", "-j", "1")
+    (tmp_path / "by_api.py").write_text(BY_API)
+    code, _, err = run(capsys, "run", plan, "H1", "H2", "H3", "-j", "1")
     assert code == 1  # H2's cells failed, the others were logged
     assert "H2 · seed=0" in err and "gave t=[1, 2]; a param is" in err
     logged = {
@@ -256,3 +265,5 @@ def test_run_records_each_cell_s_params_and_note_and_refuses_a_bad_return(
     assert (with_lam.params["t"], with_lam.note) == ("3.0", "lam 1.5")
     assert (check.params["x"], check.note) == ("1/6", "the check")
     assert logged[("B1", "1.5")].note.startswith("measured by running study:baseline")
+    # A script that records its result inside a cell hands its note to the driver too.
+    assert logged[("H3", None)].note == "from the script"

@@ -117,7 +117,9 @@ def record_result(
             arguments=("metrics", "run_id"),
         )
     journal = journal_for(plan, tracking_uri)
-    if not run_id and _handed_to_driver(journal, kind, subject, metrics or {}, params or {}):
+    if not run_id and _handed_to_driver(
+        journal, kind, subject, metrics or {}, params or {}, note=note
+    ):
         return Logged("", kind, subject, reported, "the `mlplan run` that runs this script")
     if run_id:
         delivery = journal.attach(run_id, kind, subject, note)
@@ -150,9 +152,12 @@ def _handed_to_driver(
     subject: str,
     metrics: Mapping[str, Any],
     params: Mapping[str, Any],
+    *,
+    note: str = "",
 ) -> bool:
     """Inside a cell of `mlplan run`, a result is the cell's: it goes to the result file the
-    driver reads (which logs it), never to the store. Metrics of several calls add up."""
+    driver reads (which logs it), never to the store. Metrics of several calls add up; the
+    last note given is the run's."""
     from mlplan._run.spec import (
         ENV_SUBJECT,
         CellOutcome,
@@ -179,7 +184,8 @@ def _handed_to_driver(
     before = read_outcome(result)
     if before is not None and before.ok:
         checked, params = {**before.metrics, **checked}, {**before.params, **params}
-    write_outcome(result, CellOutcome(True, metrics=checked, params=dict(params)))
+        note = note or before.note
+    write_outcome(result, CellOutcome(True, metrics=checked, params=dict(params), note=note))
     return True
 
 

@@ -244,7 +244,7 @@ EXACT: dict[str, list[str]] = {
         "    hint: did you mean 'success_criteria'? valid keys here: id, statement, method, "
         "metrics, baselines, success_criteria, guardrails, timebox, on_success, on_failure, "
         "pair_by, min_runs, runs, sequential, resampling, exploratory, family, weight, "
-        "entry_point, command",
+        "entry_point, command, condition_values",
     ],
     "duplicate_key_nested.yaml": [
         "PLAN:52:9: error: duplicate key 'days' (first defined at line 50)",

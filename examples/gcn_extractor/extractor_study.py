@@ -1128,6 +1128,43 @@ def text_only_baseline(seed: int = 0) -> dict[str, float]:
     return {**text_only(seed), **text_only_unseen_layout(seed)}
 
 
+# The hypotheses' entry points return their result in mlplan's full form, {"metrics": ...,
+# "params": ..., "note": ...}: the params are logged beside the cell's seed, the note is the
+# run's description. Plain dicts: this module never imports mlplan.
+
+
+def text_only_cell(seed: int) -> dict[str, object]:
+    """H1's cell: the text-only model on seed ``seed``'s split, the model B-text also runs
+    (the same fit, so the same in-distribution figures as B-text's run of that seed)."""
+    in_distribution = {f"f1.{field}" for field in FIELDS} | {"f1_macro"}
+    metrics = {key: value for key, value in text_only(seed).items() if key in in_distribution}
+    note = f"text-only classifier, seed {seed}: the model of B-text's seed-{seed} run, refitted"
+    return {"metrics": metrics, "note": note}
+
+
+def text_plus_graph_cell(seed: int) -> dict[str, object]:
+    """H2's cell: the text+graph model on seed ``seed``'s split."""
+    note = f"text + graph features (2 rounds over r_ij), seed {seed}"
+    return {"metrics": text_plus_graph(seed), "note": note}
+
+
+def unseen_layout_cell(seed: int) -> dict[str, object]:
+    """H3's cell: the text+graph model trained on two layout families of seed ``seed``'s corpus
+    and tested on the third. The held-out family is nested in the seed (seed s holds out
+    family s), so the cell reports it as a param: the plan's condition, measured here."""
+    family = held_out_family(seed)
+    train, test = split_unseen_layout(seed)
+    note = (
+        f"text + graph trained on the two other families ({len(train)} docs), "
+        f"tested on {family} ({len(test)} docs), seed {seed}"
+    )
+    return {
+        "metrics": text_plus_graph_unseen_layout(seed),
+        "params": {"held_out_family": family},
+        "note": note,
+    }
+
+
 UNSEEN_METHODS: Final[dict[str, Callable[[int], dict[str, float]]]] = {
     "keyword_rules": keyword_rules_unseen_layout,
     "text_only": text_only_unseen_layout,

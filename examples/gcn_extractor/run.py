@@ -4,13 +4,13 @@ results, verdicts, design doc.
     python examples/gcn_extractor/run.py            # writes design.md beside plan.yaml
     python examples/gcn_extractor/run.py --quick --out /tmp/gcn
 
-Baselines B-rules and B-text run through `mlplan run` (``mlplan.run_plan``): their entry
-points on each seed plan.yaml plans (pair_values; the quick run asks for seed 0's cells). H1's
-subject is the text-only model, which is also baseline B-text: H1's figures are B-text's runs,
-read back from the store and logged again under H1, seed by seed. H2 logs the text+graph model
-per seed; H3 the same model trained on two layout families and tested on the third (seed s
-holds out family s). The paper's F1 table could not be confirmed from its text, so no reported
-figures are logged; the plan quotes only its abstract's claim.
+Every result runs through `mlplan run` (``mlplan.run_plan``): each hypothesis's and
+baseline's entry point on each seed plan.yaml plans (pair_values; the quick run asks for seed
+0's cells). H1's subject is the text-only model, which is also baseline B-text: H1's cell fits
+it again (the same figures). H2 runs the text+graph model per seed; H3 the same model trained
+on two layout families and tested on the third (seed s holds out family s: its cell reports
+the family as a param). The paper's F1 table could not be confirmed from its text, so no
+reported figures are logged; the plan quotes only its abstract's claim.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,7 +40,7 @@ else:
 SEEDS = (0, 1, 2)
 QUICK_SEEDS = (0,)
 STUDY_FILES = ("plan.yaml", "extractor_study.py")
-IN_DISTRIBUTION = [f"f1.{field}" for field in es.FIELDS] + ["f1_macro"]
+SUBJECTS = ["H1", "H2", "H3", "B-rules", "B-text"]
 # Figure legend name of each subject's method (H2 and H3 test the same text+graph model).
 METHOD_OF = {
     "B-rules": "keyword_rules",
@@ -51,7 +51,7 @@ METHOD_OF = {
 
 
 class _Log:
-    """Logs through mlplan and remembers each run id by (subject, seed).
+    """Each run id by (subject, seed), as `mlplan run` logged it.
 
     mlplan stamps each result to the microsecond, so the rendered log lists results in
     logging order and the committed doc can be compared with a fresh run.
@@ -60,30 +60,6 @@ class _Log:
     def __init__(self, plan: Path) -> None:
         self.plan = plan
         self.runs: dict[tuple[str, int], str] = {}
-
-    def _done(self, subject: str, seed: int, run_id: str) -> str:
-        self.runs[(subject, seed)] = run_id
-        return run_id
-
-    def result(
-        self,
-        subject: str,
-        seed: int,
-        metrics: Mapping[str, float],
-        *,
-        note: str,
-        params: Mapping[str, object],
-    ) -> str:
-        """Log one measured result of a baseline (ids ``B-...``) or a hypothesis."""
-        if subject.startswith("B-"):
-            run_id = mlplan.record_result(
-                self.plan, baseline=subject, metrics=metrics, note=note, params=params
-            ).run_id
-        else:
-            run_id = mlplan.record_result(
-                self.plan, hypothesis=subject, metrics=metrics, note=note, params=params
-            ).run_id
-        return self._done(subject, seed, run_id)
 
     def metrics(self, subject: str, seed: int) -> dict[str, float]:
         """The metrics of one logged run, as the store holds them."""
@@ -94,59 +70,20 @@ class _Log:
         return dict(found[0].metrics)
 
 
-def _run_baselines(log: _Log, seeds: Sequence[int], *, quick: bool) -> None:
-    """B-rules and B-text on every planned seed, through `mlplan run` (plan.yaml's pair_values
-    and entry points); the quick run asks for its seeds' cells only."""
-    baselines = ["B-rules", "B-text"]
-    if quick:  # the plan's three seeds stay planned (runs: 3): the quick run is their start
-        for seed in seeds:
-            mlplan.run_baselines(log.plan, baselines, params={"seed": seed})
-    else:
+def _run_matrix(log: _Log, seeds: Sequence[int], *, quick: bool) -> None:
+    """Every hypothesis and baseline on every planned seed, through `mlplan run` (plan.yaml's
+    pair_values and entry points); the quick run asks for its seeds' cells only."""
+    # The plan's three seeds stay planned (runs: 3): the quick run is their start.
+    parts: list[dict[str, int] | None] = [{"seed": seed} for seed in seeds] if quick else [None]
+    for part in parts:
         # One cell at a time: the design doc lists each subject's results in logging order.
-        report = mlplan.run_plan(log.plan, baselines, jobs=1)
+        report = mlplan.run_plan(log.plan, SUBJECTS, jobs=1, params=part)
         if not report.ok:  # each failed cell: what went wrong, and its log file
             raise mlplan.MlplanError(
                 "; ".join(f"{c.cell.label} failed: {c.error} (log: {c.log})" for c in report.failed)
             )
     for result in mlplan.status(log.plan).results:
-        if result.subject in baselines:
-            log.runs[(result.subject, int(result.params["seed"]))] = result.run_id
-
-
-def _log_hypotheses(log: _Log, seeds: Sequence[int]) -> None:
-    """H1, H2 and H3, logged here rather than as cells of `mlplan run`: the held-out family
-    is a condition nested in the seed (seed s holds out family s), and `mlplan run` crosses
-    every condition with every seed; H1's figures are B-text's runs, logged again."""
-    for seed in seeds:
-        same = {k: v for k, v in log.metrics("B-text", seed).items() if k in IN_DISTRIBUTION}
-        log.result(
-            "H1",
-            seed,
-            same,
-            params={"seed": seed},
-            note=f"text-only classifier, seed {seed}: B-text's seed-{seed} run, same figures",
-        )
-    for seed in seeds:
-        log.result(
-            "H2",
-            seed,
-            es.text_plus_graph(seed),
-            params={"seed": seed},
-            note=f"text + graph features (2 rounds over r_ij), seed {seed}",
-        )
-    for seed in seeds:
-        family = es.held_out_family(seed)
-        train, test = es.split_unseen_layout(seed)
-        log.result(
-            "H3",
-            seed,
-            es.text_plus_graph_unseen_layout(seed),
-            params={"seed": seed, "held_out_family": family},
-            note=(
-                f"text + graph trained on the two other families ({len(train)} docs), "
-                f"tested on {family} ({len(test)} docs), seed {seed}"
-            ),
-        )
+        log.runs[(result.subject, int(result.params["seed"]))] = result.run_id
 
 
 def _figures(log: _Log, seeds: Sequence[int], folder: Path) -> None:
@@ -227,8 +164,7 @@ def run(out: Path = HERE, *, today: dt.date | None = None, quick: bool = False) 
     seeds = QUICK_SEEDS if quick else SEEDS
     log = _Log(out / "plan.yaml")
     with _replayed(log.plan):
-        _run_baselines(log, seeds, quick=quick)
-        _log_hypotheses(log, seeds)
+        _run_matrix(log, seeds, quick=quick)
     _figures(log, seeds, out / "figures")
     doc = out / "design.md"
     mlplan.render_design_doc(out / "plan.yaml", doc, today=today)

@@ -955,6 +955,113 @@ def split_ols(seed: int) -> dict[str, Any]:
     return {"metrics": _pick(found, PAIRED), "params": params}
 
 
+CONSTRAINED: Final = ("max_abs_coef_diff", "rss_excess_pct")
+
+# Each hypothesis's entry point returns its result in mlplan's full form, {"metrics": ...,
+# "params": ..., "note": ...}: the params are the measured extras logged beside the cell's
+# own (seed, lambda), the note the run's description. Plain dicts: no mlplan import.
+
+
+def constrained_view(**params: float) -> dict[str, Any]:
+    """H1's cell: at ``lambda=λ``, ridge against the constrained solver given t only; with no
+    lambda (the cell outside the condition), sympy's Lagrange check. ``lambda`` is a Python
+    keyword, hence ``**params``."""
+    if "lambda" not in params:
+        return _lagrange_cell()
+    lam = float(params["lambda"])
+    check = constrained_equivalence(lam)
+    found = {"t": check["t"], "dual_lambda": check["dual_lambda"]}
+    note = f"λ = {lam:g}: t = Σβ² = {check['t']:.4g}; SLSQP given t only"
+    multiplier = check.get("slsqp_multiplier")
+    if multiplier is not None:  # scipy ≥ 1.15 reports the KKT multiplier
+        found["slsqp_multiplier"] = multiplier
+        # Four significant digits: SLSQP's tolerance leaves the ones below build-dependent.
+        note += f"; its KKT multiplier is {multiplier:#.4g} (= λ)"
+    metrics = _pick(check, (*CONSTRAINED, "dual_lambda_abs_diff"))
+    return {"metrics": metrics, "params": found, "note": note}
+
+
+def _lagrange_cell() -> dict[str, Any]:
+    exact = lagrange_solution()
+    note = (
+        "sympy, max x·y²·z³ s.t. x + y + z = 1: "
+        f"x = {exact['x']}, y = {exact['y']}, z = {exact['z']}, f = {exact['f']}, "
+        f"multiplier {exact['multiplier']}; bordered Hessian minors "
+        f"{exact['bordered_minor_3']} > 0 and {exact['bordered_minor_4']} < 0: a maximum"
+    )
+    return {
+        "metrics": _pick(lagrange_error(), ("lagrange_abs_error",)),
+        "params": {key: str(value) for key, value in exact.items()},
+        "note": note,
+    }
+
+
+def rescaled_cell(**params: float) -> dict[str, Any]:
+    """B-rescaled's cell at ``lambda=λ``: OLS shrunk uniformly onto ridge's Σβ² = t."""
+    lam = float(params["lambda"])
+    base = rescaled_ols_candidate(lam)
+    return {
+        "metrics": _pick(base, CONSTRAINED),
+        "params": {"t": base["t"]},
+        "note": f"OLS shrunk uniformly onto Σβ² = t = {base['t']:.4g} (t of ridge at λ = {lam:g})",
+    }
+
+
+def original_cell() -> dict[str, Any]:
+    """H2's cell: the original study reproduced (λ chosen on the test set), and the leak."""
+    chosen = original_choice()
+    clean = original_study_no_leak()
+    params = {
+        "lambda": chosen["lambda"],
+        "selected_on": "test set (argmin of test MSE)",
+        "lambda_grid": "0, 1, ..., 199",
+        "scaling": "sklearn.preprocessing.scale on all 506 rows",
+        "split": f"train_test_split(test_size={TEST_SIZE}, random_state={ORIGINAL_SEED})",
+        "runner_up_lambda": chosen["runner_up_lambda"],
+        "no_leak_best_lambda": clean["best_lambda"],
+        "leak_max_abs_test_mse_diff": clean["max_abs_test_mse_diff"],
+    }
+    note = (
+        f"original study reproduced: λ = {chosen['lambda']:g} has the lowest test MSE of "
+        f"λ = 0…199, so it was chosen on the test set (λ = {chosen['runner_up_lambda']:g} is "
+        f"{chosen['runner_up_gap']:.1g} worse). Scaler fitted on the training rows only: "
+        f"best λ = {clean['best_lambda']:g}, curve moves by ≤ "
+        f"{clean['max_abs_test_mse_diff']:.2f}"
+    )
+    return {"metrics": {"orig_test_mse": chosen["test_mse"]}, "params": params, "note": note}
+
+
+def cv_ridge_cell(seed: int) -> dict[str, Any]:
+    """H3's cell: ridge with λ chosen by CV on split ``seed``'s training part."""
+    ridge = ridge_cv_vs_ols(seed)
+    ols_mse = ols_paired(seed)["test_mse"]
+    dip = 100.0 * (ridge["cv_mse_lambda_0"] - ridge["cv_mse"]) / ridge["cv_mse_lambda_0"]
+    params = {
+        "test_size": TEST_SIZE,
+        "cv_lambda": ridge["lambda"],
+        "cv_folds": CV_FOLDS,
+        "cv_mse": ridge["cv_mse"],
+        "cv_mse_lambda_0": ridge["cv_mse_lambda_0"],
+    }
+    note = (
+        f"split {seed}: λ = {ridge['lambda']:g} by {CV_FOLDS}-fold CV on the training "
+        f"part (its CV MSE is {dip:.2f}% below λ = 0's); OLS on this split: "
+        f"test_mse = {ols_mse:.4g}"
+    )
+    return {"metrics": _pick(ridge, PAIRED), "params": params, "note": note}
+
+
+def without_b_cell(seed: int) -> dict[str, Any]:
+    """H4's cell: OLS on the 12 features other than B on split ``seed``."""
+    ols_mse = ols_paired(seed)["test_mse"]
+    params = {"test_size": TEST_SIZE, "model": "OLS", "dropped": "B", "n_features": 12}
+    note = (
+        f"split {seed}: OLS on the 12 features other than B; OLS on all 13: "
+        f"test_mse = {ols_mse:.4g}"
+    )
+    return {"metrics": _pick(ols_without(seed, ("B",)), PAIRED), "params": params, "note": note}
+
+
 def _typed(word: str) -> Any:
     """A command word back as the plan typed it: ``3`` an int, ``0.1`` a float, else text."""
     import json

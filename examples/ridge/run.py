@@ -4,13 +4,14 @@ verdicts, design doc.
     python examples/ridge/run.py            # writes design.md, design_plots/ and figures/ here
     python examples/ridge/run.py --quick --out DIR   # 3 splits and 2 λ values, same code paths
 
-The per-split baselines run through `mlplan run` (``mlplan.run_plan``): plan.yaml plans the
-splits (pair_values) and says how each baseline produces one result (entry_point, command).
-The rest is logged here, each with a comment saying why it is not a cell of the matrix.
+Every result runs through `mlplan run` (``mlplan.run_plan``): plan.yaml plans the splits
+(pair_values) and H1's λ values (its own condition_values), and says how each hypothesis and
+baseline produces one result (entry_point, command); each entry point returns its metrics with
+the params and note its run carries.
 
-Every figure in the design doc is measured here from mlxtend's copy of the Boston housing data;
-nothing is reported from elsewhere. The computation lives in ridge_study.py (which never imports
-mlplan); this script only decides what is logged against which hypothesis or baseline.
+Every figure in the design doc is measured from mlxtend's copy of the Boston housing data;
+nothing is reported from elsewhere. The computation and each cell's result live in
+ridge_study.py (which never imports mlplan); this script runs the matrix and renders.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import datetime as dt
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import mlplan
 
@@ -38,24 +39,16 @@ else:
 
 #: What a plan folder needs: the plan, and the module its baselines' entry points name.
 PLAN_FILES = ("plan.yaml", "ridge_study.py")
-#: The quick path (for tests): 3 splits and 2 λ values instead of 10 and 4; the quick plan
-#: plans the 3 splits only (written into --out).
+#: The quick path (for tests): 3 splits and 2 λ values instead of 10 and 4, planned so by
+#: the quick plan (written into --out).
 QUICK_SEEDS: tuple[int, ...] = (0, 1, 2)
 QUICK_LAMBDAS: tuple[float, ...] = (7.0, 199.0)
-#: The metrics each kind of result logs; all are declared in plan.yaml.
-PREDICTION = ("test_mse", "test_rmse")
-PAIRED = (*PREDICTION, "test_mse.top_quartile")
-CONSTRAINED = ("max_abs_coef_diff", "rss_excess_pct")
-
-
-def _pick(metrics: Mapping[str, float], keys: Iterable[str]) -> dict[str, float]:
-    return {key: float(metrics[key]) for key in keys}
 
 
 def _prepare(out: Path, *, quick: bool) -> Path:
     """The plan to log against, in ``out``, with a fresh store. The quick plan is the same
-    plan with only the first splits planned (pair_values and runs), so `mlplan run` runs
-    those and the verdicts are judged on them."""
+    plan with only the first splits and two λ planned (pair_values, runs, H1's
+    condition_values), so `mlplan run` runs those and the verdicts are judged on them."""
     out.mkdir(parents=True, exist_ok=True)
     if out.resolve() != HERE:
         for name in PLAN_FILES:  # entry points import ridge_study from the plan's folder
@@ -70,154 +63,31 @@ def _prepare(out: Path, *, quick: bool) -> Path:
 
 def _write_quick_plan(plan: Path) -> None:
     text = (HERE / "plan.yaml").read_text(encoding="utf-8")
-    full = f"  pair_values: {list(rs.DEFAULT_SEEDS)}\n  runs: {len(rs.DEFAULT_SEEDS)}\n"
-    if full not in text:
-        raise mlplan.MlplanError(f"{HERE / 'plan.yaml'} no longer plans {full.strip()!r}")
-    quick = f"  pair_values: {list(QUICK_SEEDS)}\n  runs: {len(QUICK_SEEDS)}\n"
-    plan.write_text(text.replace(full, quick), encoding="utf-8")
+    seeds = f"  pair_values: {list(rs.DEFAULT_SEEDS)}\n  runs: {len(rs.DEFAULT_SEEDS)}\n"
+    lambdas = f"condition_values: {{lambda: {_written(rs.CONSTRAINT_LAMBDAS)}}}"
+    for full in (seeds, lambdas):
+        if full not in text:
+            raise mlplan.MlplanError(f"{HERE / 'plan.yaml'} no longer plans {full.strip()!r}")
+    text = text.replace(seeds, f"  pair_values: {list(QUICK_SEEDS)}\n  runs: {len(QUICK_SEEDS)}\n")
+    text = text.replace(lambdas, f"condition_values: {{lambda: {_written(QUICK_LAMBDAS)}}}")
+    plan.write_text(text, encoding="utf-8")
 
 
-class _Log:
-    """Logs through mlplan, a baseline (ids ``B-...``) or a hypothesis result.
-
-    mlplan stamps each result to the microsecond, so the rendered log lists one subject's
-    results in logging order, as the committed doc does.
-    """
-
-    def __init__(self, plan: Path) -> None:
-        self.plan = plan
-
-    def __call__(
-        self, subject: str, metrics: Mapping[str, float], *, params: Mapping[str, Any], note: str
-    ) -> None:
-        if subject.startswith("B-"):
-            mlplan.record_result(
-                self.plan, baseline=subject, metrics=metrics, params=params, note=note
-            )
-        else:
-            mlplan.record_result(
-                self.plan, hypothesis=subject, metrics=metrics, params=params, note=note
-            )
-
-    def baseline_entry_point(self, baseline: str) -> None:
-        mlplan.run_baselines(self.plan, [baseline])
+def _written(lambdas: Sequence[float]) -> str:
+    """H1's planned λ values as plan.yaml writes them: each λ, then null (the Lagrange check)."""
+    return "[" + ", ".join([*map(repr, lambdas), "null"]) + "]"
 
 
-def _log_constrained_view(log: _Log, lambdas: Sequence[float]) -> None:
-    """H1 and its baseline B-rescaled: one result per λ, plus the Lagrange check."""
-    for lam in lambdas:
-        base = rs.rescaled_ols_candidate(lam)
-        log(
-            "B-rescaled",
-            _pick(base, CONSTRAINED),
-            params={"lambda": lam, "t": base["t"]},
-            note=f"OLS shrunk uniformly onto Σβ² = t = {base['t']:.4g} (t of ridge at λ = {lam:g})",
-        )
-        check = rs.constrained_equivalence(lam)
-        params = {"lambda": lam, "t": check["t"], "dual_lambda": check["dual_lambda"]}
-        note = f"λ = {lam:g}: t = Σβ² = {check['t']:.4g}; SLSQP given t only"
-        multiplier = check.get("slsqp_multiplier")
-        if multiplier is not None:  # scipy ≥ 1.15 reports the KKT multiplier
-            params["slsqp_multiplier"] = multiplier
-            # Four significant digits: SLSQP's tolerance leaves the ones below build-dependent.
-            note += f"; its KKT multiplier is {multiplier:#.4g} (= λ)"
-        log(
-            "H1",
-            _pick(check, (*CONSTRAINED, "dual_lambda_abs_diff")),
-            params=params,
-            note=note,
-        )
-    exact = rs.lagrange_solution()
-    log(
-        "H1",
-        _pick(rs.lagrange_error(), ("lagrange_abs_error",)),
-        params={key: str(value) for key, value in exact.items()},
-        note=(
-            "sympy, max x·y²·z³ s.t. x + y + z = 1: "
-            f"x = {exact['x']}, y = {exact['y']}, z = {exact['z']}, f = {exact['f']}, "
-            f"multiplier {exact['multiplier']}; bordered Hessian minors "
-            f"{exact['bordered_minor_3']} > 0 and {exact['bordered_minor_4']} < 0: a maximum"
-        ),
-    )
-
-
-def _log_original(log: _Log) -> None:
-    """H2: the original study reproduced, against the baselines on its own split."""
-    log.baseline_entry_point("B-mean-orig")
-    log.baseline_entry_point("B-ols-orig")
-    chosen = rs.original_choice()
-    clean = rs.original_study_no_leak()
-    log(
-        "H2",
-        {"orig_test_mse": chosen["test_mse"]},
-        params={
-            "lambda": chosen["lambda"],
-            "selected_on": "test set (argmin of test MSE)",
-            "lambda_grid": "0, 1, ..., 199",
-            "scaling": "sklearn.preprocessing.scale on all 506 rows",
-            "split": f"train_test_split(test_size={rs.TEST_SIZE}, random_state={rs.ORIGINAL_SEED})",
-            "runner_up_lambda": chosen["runner_up_lambda"],
-            "no_leak_best_lambda": clean["best_lambda"],
-            "leak_max_abs_test_mse_diff": clean["max_abs_test_mse_diff"],
-        },
-        note=(
-            f"original study reproduced: λ = {chosen['lambda']:g} has the lowest test MSE of "
-            f"λ = 0…199, so it was chosen on the test set (λ = {chosen['runner_up_lambda']:g} is "
-            f"{chosen['runner_up_gap']:.1g} worse). Scaler fitted on the training rows only: "
-            f"best λ = {clean['best_lambda']:g}, curve moves by ≤ "
-            f"{clean['max_abs_test_mse_diff']:.2f}"
-        ),
-    )
-
-
-def _run_baselines_per_split(plan: Path) -> None:
-    """B-mean and B-ols: one result per planned split, through `mlplan run` (plan.yaml's
-    pair_values and each baseline's entry_point or command)."""
+def _run_matrix(plan: Path) -> None:
+    """Every result, through `mlplan run`: plan.yaml plans the splits (pair_values), H1's λ
+    values and its Lagrange check (H1's condition_values) and says how each hypothesis and
+    baseline produces one result; ridge_study's entry points return their params and notes."""
     # One cell at a time: the design doc lists each subject's results in logging order, and a
     # committed doc must come out the same on every run.
-    report = mlplan.run_plan(plan, ["B-mean", "B-ols"], jobs=1)
+    report = mlplan.run_plan(plan, ["H1", "H2", "H3", "H4", "B-mean", "B-ols"], jobs=1)
     if not report.ok:  # each failed cell: what went wrong, and its log file
         raise mlplan.MlplanError(
             "; ".join(f"{c.cell.label} failed: {c.error} (log: {c.log})" for c in report.failed)
-        )
-
-
-def _log_splits(log: _Log, seeds: Sequence[int]) -> None:
-    """H3 and H4: one result each per evaluation split, logged here.
-
-    Not through `mlplan run`: the experiment's condition (λ, H1's) is experiment-wide, so a
-    runner on H3 or H4 would need λ's values planned and would run them once per λ, which
-    they do not take. Their notes quote OLS on the same split (B-ols's result).
-    """
-    for seed in seeds:
-        split = {"seed": seed, "test_size": rs.TEST_SIZE}
-        ols = rs.ols_paired(seed)
-        ridge = rs.ridge_cv_vs_ols(seed)
-        dip = 100.0 * (ridge["cv_mse_lambda_0"] - ridge["cv_mse"]) / ridge["cv_mse_lambda_0"]
-        log(
-            "H3",
-            _pick(ridge, PAIRED),
-            params={
-                **split,
-                "cv_lambda": ridge["lambda"],
-                "cv_folds": rs.CV_FOLDS,
-                "cv_mse": ridge["cv_mse"],
-                "cv_mse_lambda_0": ridge["cv_mse_lambda_0"],
-            },
-            note=(
-                f"split {seed}: λ = {ridge['lambda']:g} by {rs.CV_FOLDS}-fold CV on the training "
-                f"part (its CV MSE is {dip:.2f}% below λ = 0's); OLS on this split: "
-                f"test_mse = {ols['test_mse']:.4g}"
-            ),
-        )
-        log(
-            "H4",
-            _pick(rs.ols_without(seed, ("B",)), PAIRED),
-            params={**split, "model": "OLS", "dropped": "B", "n_features": 12},
-            note=(
-                f"split {seed}: OLS on the 12 features other than B; OLS on all 13: "
-                f"test_mse = {ols['test_mse']:.4g}"
-            ),
         )
 
 
@@ -253,12 +123,8 @@ def run(out: Path = HERE, *, today: dt.date | None = None, quick: bool = False) 
         raise mlplan.MlplanError("--quick writes a smaller plan: give it --out FOLDER")
     plan = _prepare(out, quick=quick)
     seeds = QUICK_SEEDS if quick else rs.DEFAULT_SEEDS
-    log = _Log(plan)
     with _replayed(plan):
-        _log_constrained_view(log, QUICK_LAMBDAS if quick else rs.CONSTRAINT_LAMBDAS)
-        _log_original(log)
-        _run_baselines_per_split(plan)
-        _log_splits(log, seeds)
+        _run_matrix(plan)
     _write_figures(out / "figures", seeds)
     doc = out / "design.md"
     mlplan.render_design_doc(plan, doc, today=today)

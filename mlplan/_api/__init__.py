@@ -125,7 +125,9 @@ def record_result(
             arguments=("metrics", "run_id"),
         )
     journal = journal_for(plan, tracking_uri)
-    if not run_id and _handed_to_driver(journal, kind, subject, metrics or {}, params or {}):
+    if not run_id and _handed_to_driver(
+        journal, kind, subject, metrics or {}, params or {}, note=note
+    ):
         return Logged("", kind, subject, reported, "the `mlplan run` that runs this script")
     if run_id:
         delivery = journal.attach(run_id, kind, subject, note)
@@ -158,9 +160,12 @@ def _handed_to_driver(
     subject: str,
     metrics: Mapping[str, Any],
     params: Mapping[str, Any],
+    *,
+    note: str = "",
 ) -> bool:
     """Inside a cell of `mlplan run`, a result is the cell's: it goes to the result file the
-    driver reads (which logs it), never to the store. Metrics of several calls add up."""
+    driver reads (which logs it), never to the store. Metrics of several calls add up; the
+    last note given is the run's."""
     from mlplan._run.spec import (
         ENV_SUBJECT,
         CellOutcome,
@@ -187,7 +192,8 @@ def _handed_to_driver(
     before = read_outcome(result)
     if before is not None and before.ok:
         checked, params = {**before.metrics, **checked}, {**before.params, **params}
-    write_outcome(result, CellOutcome(True, metrics=checked, params=dict(params)))
+        note = note or before.note
+    write_outcome(result, CellOutcome(True, metrics=checked, params=dict(params), note=note))
     return True
 
 
@@ -492,9 +498,11 @@ def run_plan(
     on_event: Callable[[Event], None] | None = None,
     executor: str = "local",
     slurm: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> RunReport:
     """Run the plan's matrix: every missing cell of ``ids`` (default: the active hypotheses
     and their baselines), each in a fresh process, ``jobs`` at a time, each result logged.
+    With ``params`` (e.g. ``{"seed": 0}``), only the cells that carry those values.
 
     A cell already in the store is skipped, so a second call does nothing and an interrupted
     one resumes. ``retries`` re-runs cells that produced no result; ``timeout`` stops a cell
@@ -519,7 +527,12 @@ def run_plan(
     )
     journal = journal_for(plan, tracking_uri)
     _entry_points_resolve(journal.loaded)
-    return run_matrix(journal, ids, options, on_event)
+    cells = None
+    if params:  # part of the matrix: its cells that carry these values
+        from mlplan._run.driver import plan_matrix
+
+        cells = [cell for cell in plan_matrix(journal, ids).cells if cell.carries(params)]
+    return run_matrix(journal, ids, options, on_event, cells)
 
 
 def _entry_points_resolve(loaded: LoadedPlan) -> None:

@@ -686,6 +686,13 @@ class Hypothesis(_Section):
     command: Command | None = Field(
         default=None, description="Or a command per cell (see the baselines' command)."
     )
+    condition_values: dict[PairBy, list[ParamValue | None]] | None = Field(
+        default=None,
+        description="This hypothesis's own planned condition values for `mlplan run`, in "
+        "place of experiment.condition_values: its cells are its pair values crossed with "
+        "these, e.g. {lam: [1, 10]}; {} varies no condition; a null value is one cell "
+        "without that param, compared with no baseline (a check that takes no lam).",
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> Hypothesis:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 from collections import Counter
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mlplan._plan import graph
 from mlplan._plan.amendments import amendment_findings
@@ -238,6 +238,10 @@ def _run_declarations(plan: Plan) -> Iterator[Finding]:
         if subject.entry_point is None and subject.command is None:
             continue
         keys = plan.key_params(kind, subject.id)
+        if isinstance(subject, Hypothesis) and subject.condition_values is not None:
+            # Its cells carry only the conditions it varies, and a null value none at all.
+            own = subject.condition_values
+            keys = [k for k in keys if k not in design.conditions or None not in own.get(k, [None])]
         for index, word in enumerate(subject.command or []):
             problem = placeholder_problem(word, [*keys, *CELL_WORDS])
             if problem is not None:
@@ -267,13 +271,17 @@ def _planned_values(
         )
     # A baseline that does not carry a condition serves every value of it; a hypothesis
     # that runs is measured in each condition, so its values must be planned.
-    missing = [c for c in design.conditions if c not in (design.condition_values or {})]
+    planned: dict[str, Any] = dict(design.condition_values or {})
+    if isinstance(subject, Hypothesis) and subject.condition_values is not None:
+        planned = dict.fromkeys(design.conditions)  # its own values replace the experiment's
+    missing = [c for c in design.conditions if c not in planned]
     if missing and isinstance(subject, Hypothesis):
         yield Finding(
             where,
             f"{subject.id} runs once per condition, but no values are planned for "
             + ", ".join(repr(c) for c in missing),
-            "list them in experiment.condition_values, e.g. {lam: [0.1, 1, 10]}",
+            "list them in experiment.condition_values, e.g. {lam: [0.1, 1, 10]}, or in the "
+            "hypothesis's own condition_values ({} when it varies none)",
         )
 
 
@@ -317,8 +325,45 @@ def _repeated(values: list[str | int | float], route: Route) -> Iterator[Finding
 
 def _condition_values(plan: Plan) -> Iterator[Finding]:
     design = plan.experiment
-    for name, values in (design.condition_values or {}).items():
-        route = (*EXPERIMENT, "condition_values", name)
+    places: list[tuple[Route, dict[str, list[Any]]]] = [
+        ((*EXPERIMENT, "condition_values"), dict(design.condition_values or {}))
+    ]
+    places += [
+        ((*HYPOTHESES, i, "condition_values"), dict(h.condition_values))
+        for i, h in enumerate(design.hypotheses)
+        if h.condition_values is not None
+    ]
+    for where, planned in places:
+        yield from _planned_conditions(plan, where, planned)
+    for i, hypothesis in enumerate(design.hypotheses):
+        yield from _nulls(plan, hypothesis, (*HYPOTHESES, i, "condition_values"))
+
+
+def _nulls(plan: Plan, hypothesis: Hypothesis, route: Route) -> Iterator[Finding]:
+    """A null condition value (a cell without the condition) only where cells are not
+    paired: a result without lam for seed 3 would take seed 3's slot from those with lam."""
+    exact = {metric.key for metric in plan.metrics if metric.exact}
+    pair_by = hypothesis.pair_by if hypothesis.overrides_pair_by else plan.experiment.pair_by
+    if pair_by is None or all(key in exact for key in hypothesis.metrics):
+        return
+    for name, values in (hypothesis.condition_values or {}).items():
+        for index, value in enumerate(values):
+            if value is None:
+                yield Finding(
+                    (*route, name, index),
+                    f"a cell without {name!r} would share its {pair_by}'s slot with the cells "
+                    f"at {name}'s values",
+                    "null is for a hypothesis run once per condition (exact metrics, or "
+                    "pair_by: null); give the check its own hypothesis",
+                )
+
+
+def _planned_conditions(
+    plan: Plan, where: Route, planned: dict[str, list[Any]]
+) -> Iterator[Finding]:
+    design = plan.experiment
+    for name, values in planned.items():
+        route = (*where, name)
         if name not in design.conditions:
             yield Finding(
                 route,

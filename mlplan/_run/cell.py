@@ -18,11 +18,12 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mlplan._plan.keys import PLACEHOLDER
-from mlplan._run.spec import CellOutcome, CellSpec, metrics_of, read_outcome, write_outcome
+from mlplan._run.spec import CellOutcome, CellSpec, read_outcome, result_of, write_outcome
 
 __all__ = ["fill", "main"]
 
@@ -105,7 +106,8 @@ def run_command(spec: CellSpec) -> CellOutcome:
 
 def _command_result(path: Path, subject: str) -> CellOutcome | None:
     """What a command left in its result file: a cell result (mlplan.log_result writes one),
-    or the metrics as plain JSON, ``{"acc": 0.91}`` or ``{"metrics": {...}, "params": {...}}``."""
+    or a result as an entry point returns it, ``{"acc": 0.91}`` or ``{"metrics": {...},
+    "params": {...}, "note": "..."}`` (the contract in ``mlplan._run.spec``)."""
     import json
 
     if not path.is_file():
@@ -117,13 +119,9 @@ def _command_result(path: Path, subject: str) -> CellOutcome | None:
     if isinstance(document, dict) and "ok" in document:
         return read_outcome(path)
     try:
-        metrics = metrics_of(document, f"{subject}'s result file {path}")
+        return result_of(document, f"{subject}'s result file {path}")
     except ValueError as error:
         return CellOutcome(False, error=str(error))
-    params = document.get("params", {}) if isinstance(document, dict) else {}
-    return CellOutcome(
-        True, metrics=metrics, params=dict(params) if isinstance(params, dict) else {}
-    )
 
 
 def run_entry_point(spec: CellSpec) -> CellOutcome:
@@ -144,36 +142,38 @@ def run_entry_point(spec: CellSpec) -> CellOutcome:
         traceback.print_exc()
         return CellOutcome(False, error=f"{what} failed: {type(error).__name__}: {error}")
     try:
-        metrics = metrics_of(returned, what)
+        return result_of(returned, what)
     except ValueError as error:
         return CellOutcome(False, error=str(error))
-    return CellOutcome(True, metrics=metrics, params=dict(spec.params))
+
+
+def _with_cell_params(spec: CellSpec, outcome: CellOutcome) -> CellOutcome:
+    """The outcome with the cell's own params: they name its slot, and what the cell reports
+    adds to them, never moves it."""
+    from mlplan._plan.keys import canonical
+
+    if not outcome.ok:
+        return outcome
+    for key, value in spec.params.items():
+        if key in outcome.params and canonical(written(outcome.params[key])) != canonical(
+            written(value)
+        ):
+            return CellOutcome(
+                False,
+                error=f"the cell for {key}={written(value)} reported "
+                f"{key}={written(outcome.params[key])}; nothing was logged",
+            )
+    return replace(outcome, params={**outcome.params, **spec.params})
 
 
 def execute(spec: CellSpec) -> CellOutcome:
     from mlplan.errors import MlplanError
 
     try:
-        if spec.command is not None:
-            outcome = run_command(spec)
-            if not outcome.ok:
-                return outcome
-            # The cell's own params name its slot; the script's add to them, never move it.
-            from mlplan._plan.keys import canonical
-
-            for key, value in spec.params.items():
-                if key in outcome.params and canonical(str(outcome.params[key])) != canonical(
-                    written(value)
-                ):
-                    return CellOutcome(
-                        False,
-                        error=f"the cell for {key}={written(value)} reported "
-                        f"{key}={outcome.params[key]}; nothing was logged",
-                    )
-            return CellOutcome(True, outcome.metrics, {**outcome.params, **spec.params})
-        return run_entry_point(spec)
+        outcome = run_command(spec) if spec.command is not None else run_entry_point(spec)
     except MlplanError as error:
         return CellOutcome(False, error=str(error))
+    return _with_cell_params(spec, outcome)
 
 
 def main(args: list[str]) -> int:

@@ -579,7 +579,7 @@ class _Driver:
                 kind=cell.kind,
                 subject=cell.subject,
                 metrics=kept,
-                note=f"measured by running {how}",
+                note=outcome.note or f"measured by running {how}",
                 params=outcome.params,
                 replaces=self.options.replace,
                 reason=self.options.reason,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,9 @@ class Cell:
     kind: ResultKind
     subject: str
     params: dict[str, Any] = field(hash=False)
+    # The conditions this cell is planned outside of (a null condition value): a result that
+    # carries one of them is another cell's, not this one's.
+    outside: tuple[str, ...] = field(default=(), hash=False)
 
     @property
     def key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
@@ -56,9 +59,18 @@ class Cell:
         digest = hashlib.sha256(repr(self.key).encode()).hexdigest()[:12]
         return f"{self.subject}-{digest}"
 
+    def carries(self, params: Mapping[str, Any]) -> bool:
+        """Whether the cell has each of ``params`` (any form of the same value)."""
+        return all(
+            key in self.params and canonical(_written(self.params[key])) == canonical(_written(v))
+            for key, v in params.items()
+        )
+
     def filled_by(self, result: Result) -> bool:
         """Whether ``result`` is this cell's: same subject, same canonical key params."""
         if (result.kind, result.subject) != (self.kind, self.subject):
+            return False
+        if any(name in result.params for name in self.outside):
             return False
         return all(
             key in result.params and canonical(result.params[key]) == canonical(_written(value))
@@ -85,30 +97,58 @@ def _pair_by(plan: Plan, hypothesis: Hypothesis) -> str | None:
     return hypothesis.pair_by if hypothesis.overrides_pair_by else plan.experiment.pair_by
 
 
-def _grid(plan: Plan, pair_by: str | None, horizon: int | None) -> list[dict[str, Any]]:
+def _condition_axes(plan: Plan, hypothesis: Hypothesis | None) -> list[tuple[str, list[Any]]]:
+    """The conditions a subject's cells vary, with their planned values: a hypothesis's own
+    condition_values replace the experiment's ({} varies none of them)."""
+    design = plan.experiment
+    planned: dict[str, list[Any]] = dict(design.condition_values or {})
+    if hypothesis is not None and hypothesis.condition_values is not None:
+        planned = dict(hypothesis.condition_values)
+    return [(name, list(planned[name])) for name in design.conditions if planned.get(name)]
+
+
+def _grid(
+    plan: Plan, pair_by: str | None, horizon: int | None, hypothesis: Hypothesis | None = None
+) -> list[dict[str, Any]]:
     """Every combination of the pair key's planned values (the first ``horizon``) and the
-    conditions' planned values, pair key first."""
+    conditions' planned values, pair key first; a condition's null is a cell without it."""
     design = plan.experiment
     axes: list[tuple[str, Sequence[Any]]] = []
     if pair_by is not None and design.pair_values is not None:
         axes.append((pair_by, design.pair_values[:horizon] if horizon else design.pair_values))
-    for condition in design.conditions:
-        values = (design.condition_values or {}).get(condition)
-        if values:
-            axes.append((condition, values))
+    axes += _condition_axes(plan, hypothesis)
     names = [name for name, _ in axes]
     return [
-        dict(zip(names, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))
+        {name: value for name, value in zip(names, combo, strict=True) if value is not None}
+        for combo in itertools.product(*(v for _, v in axes))
     ]
+
+
+def _exact(plan: Plan, hypothesis: Hypothesis) -> bool:
+    """Whether every metric of the hypothesis is exact: then every seed gives the same
+    figures, and, like an exact baseline, it runs once per condition, not once per seed."""
+    exact = {metric.key: metric.exact for metric in plan.metrics}
+    return all(exact.get(key, False) for key in hypothesis.metrics)
 
 
 def cells_of(plan: Plan, hypothesis: Hypothesis) -> list[Cell]:
     """A hypothesis's cells: its planned n of pair values (a fixed horizon's runs, a
-    sequential design's max_runs; all planned values otherwise) by its conditions' values."""
+    sequential design's max_runs; all planned values otherwise) by its conditions' values;
+    a hypothesis whose metrics are all exact runs once per condition."""
     runs, sequential = design_of(plan, hypothesis)
     horizon = runs or (sequential.max_runs if sequential is not None else None)
-    grid = _grid(plan, _pair_by(plan, hypothesis), horizon)
-    return [Cell("hypothesis", hypothesis.id, params) for params in grid]
+    pair_by = None if _exact(plan, hypothesis) else _pair_by(plan, hypothesis)
+    varied = [name for name, _ in _condition_axes(plan, hypothesis)]
+    return [
+        Cell("hypothesis", hypothesis.id, params, tuple(n for n in varied if n not in params))
+        for params in _grid(plan, pair_by, horizon, hypothesis)
+    ]
+
+
+def _serving(cells: list[Cell]) -> list[Cell]:
+    """The cells whose slots the hypothesis's baselines are run on: a cell outside one of
+    its conditions (a null value) is compared with no baseline there."""
+    return [cell for cell in cells if not cell.outside]
 
 
 def _baseline_cells(plan: Plan, baseline: Baseline, served: Iterable[Cell]) -> list[Cell]:
@@ -163,7 +203,7 @@ def expand(
         else:
             cells += own
         for baseline_id in needed_baselines(hypothesis):
-            served.setdefault(baseline_id, []).extend(own)
+            served.setdefault(baseline_id, []).extend(_serving(own))
     for baseline_id in baseline_ids:
         served.setdefault(baseline_id, [])
     for baseline_id, slots in served.items():

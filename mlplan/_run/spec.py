@@ -8,10 +8,22 @@ file the driver writes::
      "entry_point": "mod:fn" or null, "command": [argv words] or null,
      "result": abs path of the result JSON the cell must write, "workdir": abs path}
 
-The cell writes the result file atomically, ``{"ok": true, "metrics": {...}, "params": {...}}``
-or ``{"ok": false, "error": "..."}``, and nothing else: the driver reads it and logs through
-the journal, so it is the only writer to the store. A cell whose process ends without a result
-file failed (its exit status, the tail of its log and the log's path say how).
+The cell writes the result file atomically, ``{"ok": true, "metrics": {...}, "params": {...},
+"note": "..."}`` or ``{"ok": false, "error": "..."}``, and nothing else: the driver reads it and
+logs through the journal, so it is the only writer to the store.
+
+What an entry point returns (and what a command writes to {result}) is one of two forms:
+
+- ``{metric: value}``: the metrics alone;
+- ``{"metrics": {metric: value}, "params": {name: value}, "note": "..."}`` (``params`` and
+  ``note`` optional, no other key): the params are logged on the run beside the cell's own
+  (a measured extra such as the λ cross-validation chose, or a condition nested in the pair
+  key such as the layout family a seed holds out); they may add to the cell's params, never
+  change one; the note is the run's description (default: "measured by running ...").
+
+Anything else is refused with one message naming the subject and what was wrong. A cell whose
+process ends without a result file failed (its exit status, the tail of its log and the log's
+path say how).
 """
 
 from __future__ import annotations
@@ -37,7 +49,9 @@ __all__ = [
     "CellOutcome",
     "CellSpec",
     "argv",
+    "params_of",
     "read_outcome",
+    "result_of",
     "write_outcome",
 ]
 
@@ -102,11 +116,12 @@ class CellOutcome:
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    note: str = ""
 
 
 def write_outcome(path: Path, outcome: CellOutcome) -> None:
     document: dict[str, Any] = (
-        {"ok": True, "metrics": outcome.metrics, "params": outcome.params}
+        {"ok": True, "metrics": outcome.metrics, "params": outcome.params, "note": outcome.note}
         if outcome.ok
         else {"ok": False, "error": outcome.error}
     )
@@ -134,9 +149,10 @@ def _outcome(document: Any, path: Path) -> CellOutcome:
     if not document["ok"]:
         return CellOutcome(False, error=str(document.get("error") or "the cell reported failure"))
     metrics, params = document.get("metrics"), document.get("params", {})
-    if not isinstance(metrics, dict) or not isinstance(params, dict):
+    note = document.get("note", "")
+    if not isinstance(metrics, dict) or not isinstance(params, dict) or not isinstance(note, str):
         return CellOutcome(False, error=f"its result file {path} has no metrics mapping")
-    return CellOutcome(True, metrics=dict(metrics), params=dict(params))
+    return CellOutcome(True, metrics=dict(metrics), params=dict(params), note=note)
 
 
 def metrics_of(value: Any, what: str) -> dict[str, float]:
@@ -155,6 +171,54 @@ def metrics_of(value: Any, what: str) -> dict[str, float]:
             raise ValueError(f"{what} gave {key}={number!r}; a metric is a finite number")
         metrics[str(key)] = float(number)
     return metrics
+
+
+#: The keys of a result's full form; a mapping with any other key is a plain {metric: value}.
+RESULT_KEYS = ("metrics", "params", "note")
+
+
+def result_of(value: Any, what: str) -> CellOutcome:
+    """What an entry point returned (or a command wrote), checked: its metrics, the params it
+    adds and its note, in either form the module docstring gives. ValueError says what is
+    wrong, naming ``what``."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("metrics"), Mapping):
+        return CellOutcome(True, metrics=metrics_of(value, what))
+    unknown = sorted(str(key) for key in value if key not in RESULT_KEYS)
+    if unknown:
+        raise ValueError(
+            f"{what} gave {', '.join(map(repr, unknown))} beside 'metrics'; a result is "
+            "{metric: value} or {'metrics': {...}, 'params': {...}, 'note': '...'}"
+        )
+    note = value.get("note", "")
+    if not isinstance(note, str):
+        raise ValueError(f"{what} gave a note of type {type(note).__name__}; a note is text")
+    return CellOutcome(
+        True,
+        metrics=metrics_of(value["metrics"], what),
+        params=params_of(value.get("params", {}), what),
+        note=note,
+    )
+
+
+def params_of(value: Any, what: str) -> dict[str, Any]:
+    """The params a result adds: a mapping of name to a number, a truth value or text."""
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"{what} gave params of type {type(value).__name__}; they must be a mapping of "
+            "param name to value"
+        )
+    params: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"{what} gave a param named {key!r}; a param's name is text")
+        if not isinstance(item, str | int | float) or (
+            isinstance(item, float) and not math.isfinite(item)
+        ):
+            raise ValueError(
+                f"{what} gave {key}={item!r}; a param is a finite number, a truth value or text"
+            )
+        params[key] = item
+    return params
 
 
 def in_cell(plan: Path) -> Path | None:

@@ -34,7 +34,7 @@ def good(seed, lr=0.1):
     return {"acc": 0.5 + seed / 100, "n": 3}
 
 def nested(seed):
-    return {"metrics": {"acc": 0.75}, "extra": "ignored"}
+    return {"metrics": {"acc": 0.75}, "note": "nested"}
 
 def a_list(seed):
     return [0.5]
@@ -88,6 +88,7 @@ def test_an_entry_point_may_return_its_metrics_under_a_metrics_key(plan: Path) -
     outcome = cell.execute(spec(plan, entry_point="cellfuncs:nested"))
     assert outcome.ok
     assert outcome.metrics == {"acc": 0.75}
+    assert outcome.note == "nested"
 
 
 @pytest.mark.parametrize(

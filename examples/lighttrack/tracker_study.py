@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -531,6 +532,15 @@ def fc_head() -> dict[str, float]:
 def gap_head() -> dict[str, float]:
     """Global average pooling on the same feature map: no trainable parameters (computed)."""
     return {"head_params": float(head_parameters("gap"))}
+
+
+def gap_head_cell() -> dict[str, Any]:
+    """H3's cell for `mlplan run`: the exact count, with what it was counted on."""
+    return {
+        "metrics": gap_head(),
+        "params": {"feature_map": "7x7x64", "head": "global average pooling"},
+        "note": "computed exactly: one average per feature map, no weights, no biases",
+    }
 
 
 @dataclass(frozen=True)

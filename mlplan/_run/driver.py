@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import os
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -571,10 +572,7 @@ class _Driver:
         how = spec.entry_point or " ".join(spec.command or [])
         try:
             if not kept:
-                raise MlplanError(
-                    f"{cell.subject} returned none of the plan's metrics: "
-                    f"{', '.join(sorted(outcome.metrics)) or 'nothing'}"
-                )
+                raise MlplanError(_none_declared(cell.subject, outcome.metrics, declared))
             submission = self.journal.submission(
                 kind=cell.kind,
                 subject=cell.subject,
@@ -650,3 +648,19 @@ class _Driver:
             for ended in self.executor.poll():
                 self._ended(ended)
             time.sleep(POLL_S)
+
+
+def _none_declared(subject: str, returned: Mapping[str, float], declared: set[str]) -> str:
+    """Why a result that names none of the plan's metrics is not logged: what came back, what
+    the plan declares, and the likely slip (``acc`` for ``accuracy``)."""
+    got = ", ".join(sorted(returned)) or "no metric"
+    close = [
+        f"{key!r} for {match[0]!r}"
+        for key in sorted(returned)
+        if (match := difflib.get_close_matches(key, sorted(declared), n=1, cutoff=0.5))
+    ]
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return (
+        f"{subject} returned {got}, none of the plan's metrics ({', '.join(sorted(declared))})"
+        f"{hint}; nothing was logged"
+    )

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import urllib.parse
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,10 @@ MANIFEST = "manifest.json"
 # Part of every key: a page drawn by another version of this code is drawn again (raise it
 # whenever svg.py or what a page shows changes; the templates are hashed on their own).
 _FORMAT = "site-4"
-_SUMMARY = ("succeeded", "failed", "inconclusive", "running", "overdue", "failed_undecided")
+# Each hypothesis counts under one state (the first five) and, besides, under the flags
+# overdue and failed without a decision: the states add up to the rows shown.
+_STATES = ("succeeded", "failed", "inconclusive", "running", "pending")
+_SUMMARY = (*_STATES, "overdue", "failed_undecided")
 
 
 @dataclass(frozen=True)
@@ -307,15 +311,20 @@ class _Pages:
     # -- the index ---------------------------------------------------------------------------
 
     def index(self, entries: dict[str, dict[str, Any]], problems: list[str]) -> dict[str, int]:
-        rows = [row for entry in entries.values() for row in entry["rows"]]
-        rows.sort(key=lambda r: (r["plan"], r["order"]))
+        labels = _labels(entries)
+        rows = [
+            {**row, "label": labels[entry["slug"]]}
+            for entry in entries.values()
+            for row in entry["rows"]
+        ]
+        rows.sort(key=lambda r: (r["label"], r["order"]))
         summary = dict.fromkeys(_SUMMARY, 0)
         for row in rows:
             for name in row["counts"]:
                 summary[name] += 1
         page = self.templates.get_template("site/index.html.j2").render(
             rows=rows,
-            plans=sorted({(e["id"], e["slug"]) for e in entries.values()}),
+            plans=sorted((label, slug) for slug, label in labels.items()),
             statuses=sorted({r["status"] for r in rows}),
             summary=summary,
             stamp=_stamp(self.today, list(entries.values())),
@@ -434,9 +443,8 @@ def _rows(plan: Plan, read: _Read, slug: str) -> list[dict[str, Any]]:
         planned = planned or plan.experiment.runs or plan.experiment.min_runs
         overdue = verdict.status == "overdue"
         undecided_failure = verdict.status == "failed" and decision is None
-        counts: list[str] = [verdict.status] if verdict.status in _SUMMARY else []
-        if verdict.status in ("pending", "inconclusive") and verdict.runs and not overdue:
-            counts.append("running")  # started, not decided (a planned n's `running` counts too)
+        counts = [_state(verdict.status, verdict.runs)]
+        counts += ["overdue"] if overdue else []
         counts += ["failed_undecided"] if undecided_failure else []
         rows.append(
             {
@@ -462,6 +470,29 @@ def _rows(plan: Plan, read: _Read, slug: str) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _labels(entries: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """{slug: what the index calls the plan}: its id, and where two plan files share an id,
+    the id with each file's folder and name, so that the filter and the rows tell them apart."""
+    ids = Counter(str(entry["id"]) for entry in entries.values())
+    labels = {}
+    for name, entry in entries.items():
+        plan_id, path = str(entry["id"]), Path(name)
+        shared = ids[plan_id] > 1
+        labels[str(entry["slug"])] = (
+            f"{plan_id} ({path.parent.name}/{path.name})" if shared else plan_id
+        )
+    return labels
+
+
+def _state(status: str, runs: int) -> str:
+    """The one state a hypothesis counts under in the summary: a pending one with results is
+    running (started, not decided); blocked waits for a baseline, so it is pending; an overdue
+    one is still in the state its results put it in (here: running or pending)."""
+    if status in ("succeeded", "failed", "inconclusive", "running"):
+        return status
+    return "running" if runs else "pending"
 
 
 def _stamp(today: dt.date, entries: list[dict[str, Any]]) -> str:

@@ -13,16 +13,21 @@ with one check per hypothesis Holm 1979 adjusts nothing). A row passes when both
 threshold and pass when the success rate is ≥ the normal-theory power (noncentral t) − 3 se.
 
     .venv/bin/python benchmarks/bench_calibration_judge.py [--trials 10000] [--seed 15]
-    .venv/bin/python benchmarks/bench_calibration_judge.py --designs [--trials 2000] [--ci]
+    .venv/bin/python benchmarks/bench_calibration_judge.py --designs [--looks 50] [--ci]
+    .venv/bin/python benchmarks/bench_calibration_judge.py --only 17 [--workers 2]
+
+``--workers N`` runs the rows in N forked processes. Every row of issue 17's tables draws from
+its own stream (``default_rng`` of [seed, table, row…]), so a row's figures depend on the seed
+and the trial count only: the same with one worker or two, alone or in the full run.
 
 ``--designs`` measures the planned n of issue 17 instead: a user who reads the status after
-every completed pair (n = min_runs … 20) and stops at the first final verdict, under each
-design, with the truth on the threshold (error rows) and 0.5, 1 and 1.5 sd beyond it (power
-and expected n). One judge call per trial replays the whole path, since a sequential verdict
-carries the n at which it was decided; a plan with no planned n is judged at every n (the
-contrast row, the peeking the issue measured at 11.8%). ``--ci`` keeps the error rows only
-(about 12 s of CPU at 500 trials); ``--no-contrast`` leaves out the contrast rows, which judge
-every prefix.
+every completed pair (n = min_runs … 20, or … 50 with ``--looks 50``) and stops at the first
+final verdict, under each design, with the truth on the threshold (error rows) and 0.5, 1 and
+1.5 sd beyond it (power and expected n). One judge call per trial replays the whole path, since
+a sequential verdict carries the n at which it was decided; a plan with no planned n is judged
+at every n (the contrast row, the peeking the issue measured at 11.8%). ``--ci`` keeps the
+error rows only (about 12 s of CPU at 500 trials); ``--no-contrast`` leaves out the contrast
+rows, which judge every prefix.
 """
 
 from __future__ import annotations

@@ -522,6 +522,7 @@ def designs_main(
     *,
     looks: int = LOOKS,
     workers: int = 1,
+    only: str = "",
 ) -> int:
     print(f"{trials:,} trials per row; looks at every n from 3 to {looks}; α = {ALPHA} per side\n")
     print(DESIGN_HEADER)
@@ -531,6 +532,7 @@ def designs_main(
         (index, name, effect)
         for index, (name, effect) in enumerate(itertools.product(designs, effects))
         if not ((ci or no_contrast) and not designs[name])  # the contrast judges every prefix
+        and only in name
     ]
     jobs = [
         Job(measure_design, (name, effect), design_seed(seed, looks, index), trials, looks)
@@ -949,6 +951,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--looks", type=int, default=LOOKS, help="with --designs: the largest n (20 or 50)"
+    )
+    parser.add_argument(
+        "--design",
+        default="",
+        help="with --designs: only the designs whose name holds this text (same figures per row)",
     )
     parser.add_argument(
         "--workers",

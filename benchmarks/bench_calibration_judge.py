@@ -514,6 +514,13 @@ def design_seed(seed: int, looks: int, index: int) -> list[int]:
     return [seed, index] if looks == LOOKS else [seed, looks, index]
 
 
+def block_seed(seed: int, looks: int, index: int, block: int, blocks: int) -> list[int]:
+    """With --blocks M a row's trials are M blocks, each on its own stream (so that workers can
+    share one long row); M = 1 is the row's stream itself."""
+    key = design_seed(seed, looks, index)
+    return key if blocks == 1 else [*key, blocks, block]
+
+
 def designs_main(
     trials: int,
     seed: int,
@@ -523,6 +530,7 @@ def designs_main(
     looks: int = LOOKS,
     workers: int = 1,
     only: str = "",
+    blocks: int = 1,
 ) -> int:
     print(f"{trials:,} trials per row; looks at every n from 3 to {looks}; α = {ALPHA} per side\n")
     print(DESIGN_HEADER)
@@ -534,12 +542,19 @@ def designs_main(
         if not ((ci or no_contrast) and not designs[name])  # the contrast judges every prefix
         and only in name
     ]
+    sizes = [len(b) for b in np.array_split(range(trials), blocks)]
     jobs = [
-        Job(measure_design, (name, effect), design_seed(seed, looks, index), trials, looks)
+        Job(measure_design, (name, effect), block_seed(seed, looks, index, b, blocks), size, looks)
         for index, name, effect in rows
+        for b, size in enumerate(sizes)
     ]
-    failures = 0
-    for (_, name, effect), stops in zip(rows, fan_out(jobs, workers), strict=True):
+    failures, done = 0, fan_out(jobs, workers)
+    for _, name, effect in rows:
+        stops = Stops()
+        for part in itertools.islice(done, blocks):
+            stops.trials += part.trials
+            stops.statuses += part.statuses
+            stops.n_sum += part.n_sum
         line, held = design_row(name, effect, stops, looks)
         print(line, flush=True)
         failures += not held
@@ -958,6 +973,12 @@ def main() -> None:
         help="with --designs: only the designs whose name holds this text (same figures per row)",
     )
     parser.add_argument(
+        "--blocks",
+        type=int,
+        default=1,
+        help="with --designs: split each row into this many seeded blocks (figures depend on it)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -978,6 +999,8 @@ def main() -> None:
             args.no_contrast,
             looks=args.looks,
             workers=args.workers,
+            only=args.design,
+            blocks=args.blocks,
         )
         print(f"\n{failures} rows failed; {time.perf_counter() - started:.0f} s wall")
         raise SystemExit(1 if failures else 0)

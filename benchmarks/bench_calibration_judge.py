@@ -700,8 +700,11 @@ def pilot_then_extend(pilot: int, rng: np.random.Generator, trials: int) -> tupl
 ROOTS = 5
 
 
-def roots_plan(rule: str) -> mlplan.Plan:
-    design: dict[str, Any] = {}
+def roots_plan(rule: str, n: int = 5) -> mlplan.Plan:
+    """Five roots under ``rule``, each with a fixed horizon of n runs: without a planned n a
+    hypothesis is exploratory (issue 17, item 1) and no root would count as confirmatory; the
+    horizon counts seed values."""
+    design: dict[str, Any] = {"runs": n, "pair_by": "seed"}
     extra: dict[str, Any] = {}
     if rule == "primary":
         design["primary"] = "H1"
@@ -719,7 +722,7 @@ def roots_plan(rule: str) -> mlplan.Plan:
 
 
 def roots_row(rule: str, rng: np.random.Generator, trials: int, n: int = 5) -> str:
-    plan = roots_plan(rule)
+    plan = roots_plan(rule, n)
     success = failure = 0
     for _ in range(trials):
         results = [result("B1", 0.0)]

@@ -13,16 +13,21 @@ with one check per hypothesis Holm 1979 adjusts nothing). A row passes when both
 threshold and pass when the success rate is ≥ the normal-theory power (noncentral t) − 3 se.
 
     .venv/bin/python benchmarks/bench_calibration_judge.py [--trials 10000] [--seed 15]
-    .venv/bin/python benchmarks/bench_calibration_judge.py --designs [--trials 2000] [--ci]
+    .venv/bin/python benchmarks/bench_calibration_judge.py --designs [--looks 50] [--ci]
+    .venv/bin/python benchmarks/bench_calibration_judge.py --only 17 [--workers 2]
+
+``--workers N`` runs the rows in N forked processes. Every row of issue 17's tables draws from
+its own stream (``default_rng`` of [seed, table, row…]), so a row's figures depend on the seed
+and the trial count only: the same with one worker or two, alone or in the full run.
 
 ``--designs`` measures the planned n of issue 17 instead: a user who reads the status after
-every completed pair (n = min_runs … 20) and stops at the first final verdict, under each
-design, with the truth on the threshold (error rows) and 0.5, 1 and 1.5 sd beyond it (power
-and expected n). One judge call per trial replays the whole path, since a sequential verdict
-carries the n at which it was decided; a plan with no planned n is judged at every n (the
-contrast row, the peeking the issue measured at 11.8%). ``--ci`` keeps the error rows only
-(about 12 s of CPU at 500 trials); ``--no-contrast`` leaves out the contrast rows, which judge
-every prefix.
+every completed pair (n = min_runs … 20, or … 50 with ``--looks 50``) and stops at the first
+final verdict, under each design, with the truth on the threshold (error rows) and 0.5, 1 and
+1.5 sd beyond it (power and expected n). One judge call per trial replays the whole path, since
+a sequential verdict carries the n at which it was decided; a plan with no planned n is judged
+at every n (the contrast row, the peeking the issue measured at 11.8%). ``--ci`` keeps the
+error rows only (about 12 s of CPU at 500 trials); ``--no-contrast`` leaves out the contrast
+rows, which judge every prefix.
 """
 
 from __future__ import annotations
@@ -389,17 +394,24 @@ def cells() -> Iterator[Cell]:
 
 # ---------------------------------------------------------------------------- designs (issue 17)
 
-LOOKS = 20  # the most pairs a path logs: looks at every n from min_runs (3) to 20
+LOOKS = 20  # the most pairs a path logs: looks at every n from min_runs (3) to 20 (or --looks)
 T0 = dt.datetime(2024, 1, 2, 9, 0, tzinfo=dt.UTC)
-DESIGNS: dict[str, dict[str, Any]] = {
-    "no planned n, status after every pair": {},
-    "runs: 20 (fixed horizon)": {"runs": LOOKS},
-    "sequential {max_runs: 20} (Pocock)": {"sequential": {"max_runs": LOOKS}},
-    "sequential {max_runs: 20, boundary: obrien_fleming}": {
-        "sequential": {"max_runs": LOOKS, "boundary": "obrien_fleming"}
-    },
-    "sequential {max_runs: null} (anytime-valid)": {"sequential": {"max_runs": None}},
-}
+
+
+def designs_for(looks: int) -> dict[str, dict[str, Any]]:
+    """The designs of the peeking rows with ``looks`` as the planned (or largest) n."""
+    return {
+        "no planned n, status after every pair": {},
+        f"runs: {looks} (fixed horizon)": {"runs": looks},
+        f"sequential {{max_runs: {looks}}} (Pocock)": {"sequential": {"max_runs": looks}},
+        f"sequential {{max_runs: {looks}, boundary: obrien_fleming}}": {
+            "sequential": {"max_runs": looks, "boundary": "obrien_fleming"}
+        },
+        "sequential {max_runs: null} (anytime-valid)": {"sequential": {"max_runs": None}},
+    }
+
+
+DESIGNS = designs_for(LOOKS)
 
 
 def timed(subject: str, value: float, seed: int, minute: int) -> mlplan.Result:
@@ -413,14 +425,14 @@ def timed(subject: str, value: float, seed: int, minute: int) -> mlplan.Result:
     )
 
 
-def path_of(rng: np.random.Generator, effect_sd: float) -> list[mlplan.Result]:
-    """20 seeds, the baseline then H1 for each: a pair completes when its H1 run is logged.
-    Seeds move both sides by sd 3; the differences have sd 1 and mean ``effect_sd``."""
-    b = rng.normal(20, 3, LOOKS)
-    h = b + effect_sd + rng.normal(0, 1, LOOKS)
+def path_of(rng: np.random.Generator, effect_sd: float, looks: int = LOOKS) -> list[mlplan.Result]:
+    """``looks`` seeds, the baseline then H1 for each: a pair completes when its H1 run is
+    logged. Seeds move both sides by sd 3; the differences have sd 1 and mean ``effect_sd``."""
+    b = rng.normal(20, 3, looks)
+    h = b + effect_sd + rng.normal(0, 1, looks)
     return [
         run
-        for i in range(LOOKS)
+        for i in range(looks)
         for run in (timed("B1", b[i], i, 2 * i), timed("H1", h[i], i, 2 * i + 1))
     ]
 
@@ -437,26 +449,31 @@ class Stops:
         return self.statuses[status] / self.trials
 
 
-def stop_of(plan: mlplan.Plan, results: list[mlplan.Result], peek: bool) -> tuple[str, int]:
+def stop_of(
+    plan: mlplan.Plan, results: list[mlplan.Result], peek: bool, looks: int = LOOKS
+) -> tuple[str, int]:
     """The verdict a user acts on and the n at which they stop. With ``peek`` (no planned n)
     the status is read after every pair from min_runs on, the first final one taken."""
     if peek:
-        for n in range(3, LOOKS + 1):
+        for n in range(3, looks + 1):
             verdict = h1(plan, results[: 2 * n])
             if verdict.final:
                 return verdict.status, n
-        return verdict.status, LOOKS
+        return verdict.status, looks
     verdict = h1(plan, results)
     if verdict.final:
         return verdict.status, verdict.decided_at or verdict.checks[0].n
-    return verdict.status, LOOKS
+    return verdict.status, looks
 
 
-def measure_design(name: str, effect_sd: float, rng: np.random.Generator, trials: int) -> Stops:
-    plan = plan_of({"metric": "score", "better_than": "B1"}, pair_by="seed", **DESIGNS[name])
+def measure_design(
+    name: str, effect_sd: float, rng: np.random.Generator, trials: int, looks: int = LOOKS
+) -> Stops:
+    design = designs_for(looks)[name]
+    plan = plan_of({"metric": "score", "better_than": "B1"}, pair_by="seed", **design)
     stops = Stops(trials)
     for _ in range(trials):
-        status, n = stop_of(plan, path_of(rng, effect_sd), peek=not DESIGNS[name])
+        status, n = stop_of(plan, path_of(rng, effect_sd, looks), not design, looks)
         stops.statuses[status] += 1
         stops.n_sum += n
     return stops
@@ -468,10 +485,10 @@ DESIGN_HEADER = (
 )
 
 
-def design_row(name: str, effect_sd: float, stops: Stops) -> tuple[str, bool]:
+def design_row(name: str, effect_sd: float, stops: Stops, looks: int = LOOKS) -> tuple[str, bool]:
     """Error rows (truth on the threshold) pass at ≤ α + 3 se on both sides, but the contrast
     row (no planned n), which is exploratory and shown for what peeking costs."""
-    contrast = not DESIGNS[name]
+    contrast = not designs_for(looks)[name]
     if effect_sd == 0:
         limit = ALPHA + 3 * se(ALPHA, stops.trials)
         held = max(stops.rate("succeeded"), stops.rate("failed")) <= limit
@@ -491,19 +508,98 @@ def design_row(name: str, effect_sd: float, stops: Stops) -> tuple[str, bool]:
     return "| " + " | ".join(columns) + " |", held or contrast or effect_sd != 0
 
 
-def designs_main(trials: int, seed: int, ci: bool, no_contrast: bool = False) -> int:
-    print(f"{trials:,} trials per row; looks at every n from 3 to {LOOKS}; α = {ALPHA} per side\n")
+def design_seed(seed: int, looks: int, index: int) -> list[int]:
+    """A row's own stream: ``index`` is the row's place in (design × effect) of its mode, as
+    before --looks existed; a horizon other than 20 adds itself to the key."""
+    return [seed, index] if looks == LOOKS else [seed, looks, index]
+
+
+def block_seed(seed: int, looks: int, index: int, block: int, blocks: int) -> list[int]:
+    """With --blocks M a row's trials are M blocks, each on its own stream (so that workers can
+    share one long row); M = 1 is the row's stream itself."""
+    key = design_seed(seed, looks, index)
+    return key if blocks == 1 else [*key, blocks, block]
+
+
+def designs_main(
+    trials: int,
+    seed: int,
+    ci: bool,
+    no_contrast: bool = False,
+    *,
+    looks: int = LOOKS,
+    workers: int = 1,
+    only: str = "",
+    blocks: int = 1,
+) -> int:
+    print(f"{trials:,} trials per row; looks at every n from 3 to {looks}; α = {ALPHA} per side\n")
     print(DESIGN_HEADER)
-    failures = 0
+    designs = designs_for(looks)
     effects = (0.0,) if ci else (0.0, 0.5, 1.0, 1.5)
-    for index, (name, effect) in enumerate(itertools.product(DESIGNS, effects)):
-        if (ci or no_contrast) and not DESIGNS[name]:
-            continue  # the contrast row judges every prefix: too slow for CI
-        stops = measure_design(name, effect, np.random.default_rng([seed, index]), trials)
-        line, held = design_row(name, effect, stops)
+    rows = [
+        (index, name, effect)
+        for index, (name, effect) in enumerate(itertools.product(designs, effects))
+        if not ((ci or no_contrast) and not designs[name])  # the contrast judges every prefix
+        and only in name
+    ]
+    sizes = [len(b) for b in np.array_split(range(trials), blocks)]
+    jobs = [
+        Job(measure_design, (name, effect), block_seed(seed, looks, index, b, blocks), size, looks)
+        for index, name, effect in rows
+        for b, size in enumerate(sizes)
+    ]
+    failures, done = 0, fan_out(jobs, workers)
+    for _, name, effect in rows:
+        stops = Stops()
+        for part in itertools.islice(done, blocks):
+            stops.trials += part.trials
+            stops.statuses += part.statuses
+            stops.n_sum += part.n_sum
+        line, held = design_row(name, effect, stops, looks)
         print(line, flush=True)
         failures += not held
     return failures
+
+
+# ---------------------------------------------------------------------------- workers
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row's trials: ``run(*args, rng=…, trials=…)`` on the row's own seeded stream, so a
+    row's figures depend on the seed and the trial count, never on --workers or on which other
+    rows run (numpy ``default_rng`` of a per-row entropy list: independent streams, as
+    ``SeedSequence.spawn`` gives)."""
+
+    run: Callable[..., Any]
+    args: tuple[Any, ...]
+    key: list[int]
+    trials: int
+    looks: int | None = None  # passed on to measure_design only
+
+
+def _do(job: Job) -> Any:
+    extra = {} if job.looks is None else {"looks": job.looks}
+    return job.run(*job.args, rng=np.random.default_rng(job.key), trials=job.trials, **extra)
+
+
+def fan_out(jobs: list[Job], workers: int) -> Iterator[Any]:
+    """The jobs' results in order, computed by ``workers`` forked processes (rows are the
+    unit: each is a few seconds to minutes, so the pool stays busy and nothing is shared)."""
+    if workers <= 1:
+        yield from map(_do, jobs)
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_do, jobs)
+
+
+def measure_built(
+    build: Callable[..., Cell], args: tuple[Any, ...], rng: np.random.Generator, trials: int
+) -> Tally:
+    """``measure`` of the cell ``build(*args)``: a cell holds closures, which do not pickle."""
+    return measure(build(*args), rng, trials)
 
 
 # ---------------------------------------------------------------------------- issue 17
@@ -604,8 +700,11 @@ def pilot_then_extend(pilot: int, rng: np.random.Generator, trials: int) -> tupl
 ROOTS = 5
 
 
-def roots_plan(rule: str) -> mlplan.Plan:
-    design: dict[str, Any] = {}
+def roots_plan(rule: str, n: int = 5) -> mlplan.Plan:
+    """Five roots under ``rule``, each with a fixed horizon of n runs: without a planned n a
+    hypothesis is exploratory (issue 17, item 1) and no root would count as confirmatory; the
+    horizon counts seed values."""
+    design: dict[str, Any] = {"runs": n, "pair_by": "seed"}
     extra: dict[str, Any] = {}
     if rule == "primary":
         design["primary"] = "H1"
@@ -623,7 +722,7 @@ def roots_plan(rule: str) -> mlplan.Plan:
 
 
 def roots_row(rule: str, rng: np.random.Generator, trials: int, n: int = 5) -> str:
-    plan = roots_plan(rule)
+    plan = roots_plan(rule, n)
     success = failure = 0
     for _ in range(trials):
         results = [result("B1", 0.0)]
@@ -693,42 +792,82 @@ def skew_reason(test: str, n: int, rate: float, limit: float) -> str:
     return "?"
 
 
-def issue17(rng: np.random.Generator, trials: int) -> None:
-    print("\n### runs_needed from a pilot (issue 17, item 3)\n")
-    print("| pilot, truth | mean power | P(power < 50%) | mean N | oracle N | N/oracle | ok |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for pilot in (3, 5):
-        for effect in (1.0, 0.5):
-            print(pilot_row(pilot, effect, rng, trials).line(), flush=True)
-    for pilot in (3, 5):
-        at_end, either = pilot_then_extend(pilot, rng, trials)
+PILOTS = tuple(itertools.product((3, 5), (1.0, 0.5)))
+RULES = ("sequence", "primary", "graph", "holm")
+
+
+def issue17_jobs(seed: int, trials: int, parts: tuple[str, ...]) -> list[Job]:
+    """Every row of the issue-17 tables in ``parts`` (pilot, roots, skew), each on its own
+    stream: the key names the table and the row, so a subset reruns with the same figures."""
+    jobs: list[Job] = []
+    if "pilot" in parts:
+        jobs += [Job(pilot_row, (p, e), [seed, 3, p, round(10 * e)], trials) for p, e in PILOTS]
+        jobs += [Job(pilot_then_extend, (p,), [seed, 4, p], trials) for p in (3, 5)]
+    if "roots" in parts:
+        jobs += [Job(roots_row, (r,), [seed, 5, i], trials) for i, r in enumerate(RULES)]
+    if "skew" in parts:
+        for (t, test), (j, s), n in itertools.product(
+            enumerate(SKEW_TESTS), enumerate(SKEWS), SKEW_NS
+        ):
+            jobs.append(Job(measure_built, (skew_cell, (test, s, n)), [seed, 6, t, j, n], trials))
+        jobs.append(Job(measure_built, (welch_cell, ()), [seed, 7], trials))
+    return jobs
+
+
+def issue17(seed: int, trials: int, workers: int, parts: tuple[str, ...]) -> None:
+    done = fan_out(issue17_jobs(seed, trials, parts), workers)
+    if "pilot" in parts:
+        print("\n### runs_needed from a pilot (issue 17, item 3)\n")
+        print("| pilot, truth | mean power | P(power < 50%) | mean N | oracle N | N/oracle | ok |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for _ in PILOTS:
+            print(next(done).line(), flush=True)
+        for pilot in (3, 5):
+            at_end, either = next(done)
+            print(
+                f"\npilot {pilot} then extend to runs_needed (pilot counts), truth on the "
+                f"threshold: false success {at_end:.2%} judged once at N; {either:.2%} if the "
+                "pilot's own verdict was also acted on",
+                flush=True,
+            )
+    if "roots" in parts:
+        print("\n### five roots, global null, n = 5 each (issue 17, item 4)\n")
         print(
-            f"\npilot {pilot} then extend to runs_needed (pilot counts), truth on the "
-            f"threshold: false success {at_end:.2%} judged once at N; {either:.2%} if the "
-            "pilot's own verdict was also acted on",
-            flush=True,
+            "| rule | P(any confirmatory succeeded) | P(any confirmatory failed) | held to | ok |"
         )
-    print("\n### five roots, global null, n = 5 each (issue 17, item 4)\n")
-    print("| rule | P(any confirmatory succeeded) | P(any confirmatory failed) | held to | ok |")
-    print("| --- | --- | --- | --- | --- |")
-    for rule in ("sequence", "primary", "graph", "holm"):
-        print(roots_row(rule, rng, trials), flush=True)
+        print("| --- | --- | --- | --- | --- |")
+        for _ in RULES:
+            print(next(done), flush=True)
+    if "skew" in parts:
+        skew_table(done, trials)
+
+
+def refused(tally: Tally) -> bool:
+    """Every trial inconclusive because the sign-flip test cannot reach the level at this n."""
+    says = sum(c for note, c in tally.notes.items() if "smallest p-value" in note)
+    return says == tally.statuses["inconclusive"] == tally.trials
+
+
+def skew_table(done: Iterator[Any], trials: int) -> None:
     print("\n### skew: false success, each test on its own null (issue 17, item 5)\n")
     print("| test | skewness | " + " | ".join(f"n = {n}" for n in SKEW_NS) + " | above α because |")
     print("| --- | --- | " + " | ".join("---" for _ in SKEW_NS) + " | --- |")
     limit = ALPHA + 3 * se(ALPHA, trials)
     for test in SKEW_TESTS:
-        for s, skewness in SKEWS.items():
+        for skewness in SKEWS.values():
             rates, reasons = [], set()
             for n in SKEW_NS:
-                tally = measure(skew_cell(test, s, n), rng, trials)
+                tally: Tally = next(done)
+                if refused(tally):
+                    rates.append("refused")
+                    continue
                 rate = tally.rate("succeeded")
                 rates.append(f"{rate:.2%}" + ("" if rate <= limit else " ⚠"))
                 reasons.add(skew_reason(test, n, rate, limit))
             why = "; ".join(sorted(r for r in reasons if r))
             print(f"| {test} | {skewness:g} | " + " | ".join(rates) + f" | {why} |", flush=True)
     print(f"\n⚠: above α + 3 se = {limit:.2%}")
-    welch = measure(welch_cell(), rng, trials)
+    welch: Tally = next(done)
     print(
         f"\nWelch, n_h = 5 (sd 0.5) vs n_b = 3 (sd 2), truth on the threshold: false success "
         f"{welch.rate('succeeded'):.2%}, false failure {welch.rate('failed'):.2%}"
@@ -825,30 +964,55 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("15", "17", "roots", "pilot"),
-        help="only issue 15's table, 17's, or 17's five roots or pilots",
+        choices=("15", "17", "roots", "pilot", "skew"),
+        help="only issue 15's table, 17's, or 17's five roots, pilots or skew cells",
+    )
+    parser.add_argument(
+        "--looks", type=int, default=LOOKS, help="with --designs: the largest n (20 or 50)"
+    )
+    parser.add_argument(
+        "--design",
+        default="",
+        help="with --designs: only the designs whose name holds this text (same figures per row)",
+    )
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=1,
+        help="with --designs: split each row into this many seeded blocks (figures depend on it)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes over rows (each row has its own seeded stream: same figures for any N)",
     )
     args = parser.parse_args()
     started = time.perf_counter()
+    print(
+        f"seed {args.seed}, {args.trials:,} trials per row, {args.workers} worker(s); "
+        f"started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n",
+        flush=True,
+    )
     if args.designs:
-        failures = designs_main(args.trials, args.seed, args.ci, args.no_contrast)
+        failures = designs_main(
+            args.trials,
+            args.seed,
+            args.ci,
+            args.no_contrast,
+            looks=args.looks,
+            workers=args.workers,
+            only=args.design,
+            blocks=args.blocks,
+        )
         print(f"\n{failures} rows failed; {time.perf_counter() - started:.0f} s wall")
         raise SystemExit(1 if failures else 0)
-    rng = np.random.default_rng(args.seed)
-    if args.only == "roots":
-        for rule in ("sequence", "primary", "graph", "holm"):
-            print(roots_row(rule, rng, args.trials), flush=True)
-        return
-    if args.only == "pilot":
-        for pilot in (3, 5):
-            for effect in (1.0, 0.5):
-                print(pilot_row(pilot, effect, rng, args.trials).line(), flush=True)
-            print(pilot, pilot_then_extend(pilot, rng, args.trials), flush=True)
-        return
-    if args.only == "17":
-        issue17(rng, args.trials)
+    if args.only in ("17", "roots", "pilot", "skew"):
+        parts = ("pilot", "roots", "skew") if args.only == "17" else (args.only,)
+        issue17(args.seed, args.trials, args.workers, parts)
         print(f"\n{time.perf_counter() - started:.0f} s wall")
         return
+    rng = np.random.default_rng(args.seed)
     print(f"{args.trials:,} trials per row, one mlplan.judge call each; α = {ALPHA} per side\n")
     print(HEADER)
     failures, notes = 0, list[str]()
@@ -865,7 +1029,7 @@ def main() -> None:
     print("\nNotes (the checks' most frequent notes, numbers and run ids as #):\n")
     print("\n".join(notes))
     if args.only is None:
-        issue17(rng, args.trials)
+        issue17(args.seed, args.trials, args.workers, ("pilot", "roots", "skew"))
     print(f"\n{failures} rows failed; {time.perf_counter() - started:.0f} s wall")
     if failures:
         raise SystemExit(1)

@@ -990,8 +990,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     print(
-        f"seed {args.seed}, {args.trials:,} trials per row, {args.workers} worker(s); "
-        f"started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n",
+        f"seed {args.seed}, {args.trials:,} trials per row, {args.workers} worker(s)\n",
         flush=True,
     )
     if args.designs:

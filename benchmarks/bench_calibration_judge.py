@@ -41,7 +41,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -796,7 +796,9 @@ PILOTS = tuple(itertools.product((3, 5), (1.0, 0.5)))
 RULES = ("sequence", "primary", "graph", "holm")
 
 
-def issue17_jobs(seed: int, trials: int, parts: tuple[str, ...]) -> list[Job]:
+def issue17_jobs(
+    seed: int, trials: int, parts: tuple[str, ...], tests: Sequence[str] = SKEW_TESTS
+) -> list[Job]:
     """Every row of the issue-17 tables in ``parts`` (pilot, roots, skew), each on its own
     stream: the key names the table and the row, so a subset reruns with the same figures."""
     jobs: list[Job] = []
@@ -809,13 +811,22 @@ def issue17_jobs(seed: int, trials: int, parts: tuple[str, ...]) -> list[Job]:
         for (t, test), (j, s), n in itertools.product(
             enumerate(SKEW_TESTS), enumerate(SKEWS), SKEW_NS
         ):
-            jobs.append(Job(measure_built, (skew_cell, (test, s, n)), [seed, 6, t, j, n], trials))
+            if test in tests:  # a row keeps its stream whichever rows run beside it
+                jobs.append(
+                    Job(measure_built, (skew_cell, (test, s, n)), [seed, 6, t, j, n], trials)
+                )
         jobs.append(Job(measure_built, (welch_cell, ()), [seed, 7], trials))
     return jobs
 
 
-def issue17(seed: int, trials: int, workers: int, parts: tuple[str, ...]) -> None:
-    done = fan_out(issue17_jobs(seed, trials, parts), workers)
+def issue17(
+    seed: int,
+    trials: int,
+    workers: int,
+    parts: tuple[str, ...],
+    tests: Sequence[str] = SKEW_TESTS,
+) -> None:
+    done = fan_out(issue17_jobs(seed, trials, parts, tests), workers)
     if "pilot" in parts:
         print("\n### runs_needed from a pilot (issue 17, item 3)\n")
         print("| pilot, truth | mean power | P(power < 50%) | mean N | oracle N | N/oracle | ok |")
@@ -839,7 +850,7 @@ def issue17(seed: int, trials: int, workers: int, parts: tuple[str, ...]) -> Non
         for _ in RULES:
             print(next(done), flush=True)
     if "skew" in parts:
-        skew_table(done, trials)
+        skew_table(done, trials, tests)
 
 
 def refused(tally: Tally) -> bool:
@@ -848,12 +859,12 @@ def refused(tally: Tally) -> bool:
     return says == tally.statuses["inconclusive"] == tally.trials
 
 
-def skew_table(done: Iterator[Any], trials: int) -> None:
+def skew_table(done: Iterator[Any], trials: int, tests: Sequence[str] = SKEW_TESTS) -> None:
     print("\n### skew: false success, each test on its own null (issue 17, item 5)\n")
     print("| test | skewness | " + " | ".join(f"n = {n}" for n in SKEW_NS) + " | above α because |")
     print("| --- | --- | " + " | ".join("---" for _ in SKEW_NS) + " | --- |")
     limit = ALPHA + 3 * se(ALPHA, trials)
-    for test in SKEW_TESTS:
+    for test in (t for t in SKEW_TESTS if t in tests):
         for skewness in SKEWS.values():
             rates, reasons = [], set()
             for n in SKEW_NS:
@@ -960,6 +971,11 @@ def main() -> None:
     parser.add_argument("--designs", action="store_true", help="the planned-n rows (issue 17)")
     parser.add_argument("--ci", action="store_true", help="with --designs: error rows only")
     parser.add_argument(
+        "--skew-tests",
+        default=",".join(SKEW_TESTS),
+        help="with --only skew: these tests' rows (comma-separated; same figures per row)",
+    )
+    parser.add_argument(
         "--no-contrast", action="store_true", help="with --designs: leave out the no-design rows"
     )
     parser.add_argument(
@@ -1008,7 +1024,7 @@ def main() -> None:
         raise SystemExit(1 if failures else 0)
     if args.only in ("17", "roots", "pilot", "skew"):
         parts = ("pilot", "roots", "skew") if args.only == "17" else (args.only,)
-        issue17(args.seed, args.trials, args.workers, parts)
+        issue17(args.seed, args.trials, args.workers, parts, args.skew_tests.split(","))
         print(f"\n{time.perf_counter() - started:.0f} s wall")
         return
     rng = np.random.default_rng(args.seed)

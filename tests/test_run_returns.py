@@ -267,3 +267,17 @@ def test_run_records_each_cell_s_params_and_note_and_refuses_a_bad_return(
     assert logged[("B1", "1.5")].note.startswith("measured by running study:baseline")
     # A script that records its result inside a cell hands its note to the driver too.
     assert logged[("H3", None)].note == "from the script"
+
+
+def test_a_worked_projects_cell_shape_runs_end_to_end_in_the_fast_tier(tmp_path: Path) -> None:
+    """What the ridge example's quick run proves (now in the slow tier), on two cells: a
+    hypothesis's own condition values reach the entry point, and the params and note it
+    returns are on the logged run."""
+    from mlplan._api import journal_for
+
+    plan = _exact_plan(tmp_path, 'entry_point: "study:model"\n      condition_values: {lam: [1.5]}')
+    (tmp_path / "study.py").write_text(STUDY)
+    report = run_plan(plan, ["H1"], jobs=2)
+    assert report.ok
+    (h1,) = [r for r in journal_for(plan, refresh=True).results() if r.subject == "H1"]
+    assert (h1.params["lam"], h1.params["t"], h1.note) == ("1.5", "3.0", "lam 1.5")

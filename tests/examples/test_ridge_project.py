@@ -317,6 +317,7 @@ def test_full_run_logs_every_result(full: Ran) -> None:
         assert (full.doc.parent / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.slow  # the quick run is 21 cells, each a fresh interpreter importing sklearn
 def test_split_results_match_independent_computation(quick: tuple[Ran, str]) -> None:
     full, _ = quick
     mean, ols = full.by_seed("B-mean"), full.by_seed("B-ols")
@@ -336,6 +337,7 @@ def test_split_results_match_independent_computation(quick: tuple[Ran, str]) -> 
         assert float(ols[seed].params["n_top_quartile"]) == want.n_top
 
 
+@pytest.mark.slow  # the quick run is 21 cells, each a fresh interpreter importing sklearn
 def test_original_study_reproduced(quick: tuple[Ran, str]) -> None:
     full, _ = quick
     want = _original()
@@ -350,6 +352,7 @@ def test_original_study_reproduced(quick: tuple[Ran, str]) -> None:
     assert mean.metrics == {"orig_test_mse": pytest.approx(want.mean_mse, rel=1e-10)}
 
 
+@pytest.mark.slow  # the quick run is 21 cells, each a fresh interpreter importing sklearn
 def test_constrained_view_matches_kkt(quick: tuple[Ran, str]) -> None:
     """Ridge's β satisfies the KKT conditions of the constrained problem with multiplier λ,
     so it is that problem's optimum; the logged gaps and the baseline follow from it."""
@@ -536,6 +539,7 @@ def test_committed_figures_are_regenerated(full: Ran) -> None:
         assert not figure_differences(full.doc.parent / folder, EXAMPLE / folder), folder
 
 
+@pytest.mark.slow  # the quick run is 21 cells, each a fresh interpreter importing sklearn
 def test_quick_run_through_main(quick: tuple[Ran, str]) -> None:
     ran, printed = quick
     out = ran.doc.parent

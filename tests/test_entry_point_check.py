@@ -92,8 +92,19 @@ def test_an_installed_module_is_found_without_importing_it(ridge: Path, capsys: 
 
 def test_run_refuses_a_missing_function_before_any_cell_starts(ridge: Path, capsys: Capsys) -> None:
     with_entry_point(ridge, "ridge_study:original_ols", "ridge_study:original_osl")
-    code, out, err = run(capsys, "run", ridge)
+    code, out, err = run(capsys, "run", ridge, "B-ols-orig")
     assert code == 1
     assert "defines no 'original_osl'" in err and "did you mean 'original_ols'?" in err
     assert "Traceback" not in out + err
-    assert not (ridge.parent / ".mlplan").exists()  # no store opened, no cell run
+    assert not list(ridge.parent.glob(".mlplan/runs/*/*"))  # no cell started
+
+
+def test_a_subject_the_run_does_not_touch_does_not_block_it(tmp_path: Path, capsys: Capsys) -> None:
+    from run_plans import write_plan
+
+    study = "def baseline(seed):\n    return {'acc': 0.5}\n"  # no `model`: H1 cannot run
+    plan = write_plan(tmp_path, design="  pair_values: [0]\n", study=study)
+    code, _, err = run(capsys, "run", plan, "B1", "--dry-run")
+    assert code == 0, err
+    code, _, err = run(capsys, "run", plan, "H1", "--dry-run")
+    assert code == 1 and "defines no 'model'" in err

@@ -140,3 +140,14 @@ def test_a_forked_cell_that_exits_or_crashes_fails_its_task(
     command, result = forked_cell(tmp_path, seed)
     with pytest.raises(slurm.CellFailedError, match=reason):
         slurm.run_cell_forked(command, {}, result)
+
+
+def test_slurms_time_limit_warning_reads_as_the_time_limit() -> None:
+    # USR2 is the signal submitit asks Slurm to send before the limit; a forked cell keeps its
+    # default action, so the cell dies of it (found by the slurm tier: "killed by signal 12").
+    import signal as signals
+
+    with pytest.raises(slurm.CellFailedError, match="time limit"):
+        slurm._judged(-signals.SIGUSR2, None)
+    with pytest.raises(slurm.CellFailedError, match="killed by signal 9"):
+        slurm._judged(-signals.SIGKILL, None)

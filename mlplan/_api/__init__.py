@@ -25,15 +25,13 @@ from mlplan import _clock
 from mlplan._files import check_output
 from mlplan._judge.results import ResultKind
 from mlplan._judge.verdicts import Verdict
-from mlplan._plan.entry_points import entry_point_findings
-from mlplan._plan.load import LoadedPlan, load_plan
+from mlplan._plan.load import load_plan
 from mlplan._record.entry_points import require_entry_point
 from mlplan._record.journal import Journal, SyncReport
 from mlplan._report.doc import LogView, render_markdown, write_markdown
 from mlplan.errors import (
     BaselineError,
     MlplanError,
-    PlanError,
     ResultError,
     TrackingError,
     UsageError,
@@ -526,25 +524,12 @@ def run_plan(
         slurm=dict(slurm or {}),
     )
     journal = journal_for(plan, tracking_uri)
-    _entry_points_resolve(journal.loaded)
     cells = None
     if params:  # part of the matrix: its cells that carry these values
         from mlplan._run.driver import plan_matrix
 
         cells = [cell for cell in plan_matrix(journal, ids).cells if cell.carries(params)]
     return run_matrix(journal, ids, options, on_event, cells)
-
-
-def _entry_points_resolve(loaded: LoadedPlan) -> None:
-    """Refuse a run whose entry point names a function its module beside the plan lacks:
-    otherwise every cell of that subject would start, import, and fail the same way."""
-    problems = [
-        loaded.problem_at(*finding)
-        for finding in entry_point_findings(loaded.plan, loaded.path.parent)
-        if finding.severity == "error"
-    ]
-    if problems:
-        raise PlanError(loaded.path, problems)
 
 
 def verdicts(

@@ -15,7 +15,7 @@ import ast
 import difflib
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,15 +35,18 @@ class EntryPointFinding(NamedTuple):
     severity: Severity
 
 
-def entry_point_findings(plan: Plan, folder: Path) -> Iterator[EntryPointFinding]:
-    """One finding per entry point that cannot be what it names (``folder``: the plan's)."""
+def entry_point_findings(
+    plan: Plan, folder: Path, subjects: Collection[str] | None = None
+) -> Iterator[EntryPointFinding]:
+    """One finding per entry point that cannot be what it names (``folder``: the plan's), of
+    every subject or of ``subjects`` only."""
     design = plan.experiment
-    subjects: list[tuple[Route, Baseline | Hypothesis]] = [
+    declared: list[tuple[Route, Baseline | Hypothesis]] = [
         (("experiment", "baselines", i), b) for i, b in enumerate(design.baselines)
     ]
-    subjects += [(("experiment", "hypotheses", i), h) for i, h in enumerate(design.hypotheses)]
-    for route, subject in subjects:
-        if subject.entry_point is not None:
+    declared += [(("experiment", "hypotheses", i), h) for i, h in enumerate(design.hypotheses)]
+    for route, subject in declared:
+        if subject.entry_point is not None and (subjects is None or subject.id in subjects):
             finding = _check(subject.entry_point, folder)
             if finding is not None:
                 message, hint, severity = finding

@@ -30,6 +30,7 @@ from mlplan import _clock
 from mlplan._judge.results import Result
 from mlplan._judge.settings import design_of
 from mlplan._judge.verdicts import active_hypotheses, judge
+from mlplan._plan.entry_points import entry_point_findings
 from mlplan._record.journal import Journal
 from mlplan._record.locks import LockTakenError, cell_lock
 from mlplan._record.store.runs import plan_digest
@@ -37,7 +38,13 @@ from mlplan._run.backend import Backend, CellJob, Ended
 from mlplan._run.local import LocalExecutor, cores, tail
 from mlplan._run.matrix import Cell, Matrix, checked, expand, slot_key
 from mlplan._run.spec import CellOutcome, CellSpec, read_outcome
-from mlplan.errors import BaselineError, MlplanError, StoreUnreachableError, UsageError
+from mlplan.errors import (
+    BaselineError,
+    MlplanError,
+    PlanError,
+    StoreUnreachableError,
+    UsageError,
+)
 
 __all__ = ["CellReport", "Event", "RunOptions", "RunReport", "run_matrix"]
 
@@ -226,6 +233,7 @@ def run_matrix(
     if options.until not in ("all", "decided"):
         raise UsageError(f"--until {options.until!r}: give all or decided")
     matrix = plan_matrix(journal, ids, cells, options.offline)
+    _entry_points_resolve(journal, {cell.subject for cell in matrix.cells})
     if options.until == "decided" and options.stop_when is None:
         options = replace(options, stop_when=decided_by_its_design)
         _check_until_decided(journal, matrix)
@@ -236,6 +244,19 @@ def run_matrix(
         return report
     _Driver(journal, matrix, options, on_event or (lambda event: None), report).run()
     return report
+
+
+def _entry_points_resolve(journal: Journal, subjects: set[str]) -> None:
+    """Refuse a run whose entry point names a function its module beside the plan lacks:
+    otherwise every cell of that subject would start, import, and fail the same way."""
+    loaded = journal.loaded
+    problems = [
+        loaded.problem_at(*finding)
+        for finding in entry_point_findings(loaded.plan, loaded.path.parent, subjects)
+        if finding.severity == "error"
+    ]
+    if problems:
+        raise PlanError(loaded.path, problems)
 
 
 def _sequential(journal: Journal, matrix: Matrix) -> set[str]:

@@ -189,6 +189,10 @@ def run_cell(argv: list[str], env: dict[str, str], result: str | None) -> int:
 def _judged(code: int, result: str | None) -> int:
     """A cell's exit status and result file as the task's verdict: raises unless both are
     good, so the job ends FAILED with the reason in its pickle."""
+    if code == -signal.SIGUSR2:
+        # Slurm's warning before the time limit (submitit asks for USR2, 90 s ahead): it
+        # reaches every process of the step, and a cell keeps the default action for it.
+        raise CellFailedError("the cell reached the job's time limit (Slurm's warning, USR2)")
     if code < 0:
         raise CellFailedError(f"the cell was killed by signal {-code}")
     if code:

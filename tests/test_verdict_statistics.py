@@ -458,6 +458,25 @@ def test_validate_warns_on_a_relative_margin_without_nonnegative_bounds() -> Non
     assert find_warnings(bounded) == []
 
 
+def test_validate_warns_on_a_threshold_no_run_can_meet() -> None:
+    def warned(criterion: dict[str, Any], exact: bool = False) -> list[tuple[Any, str]]:
+        metrics = [{**BOUNDED[0], "exact": exact}]
+        plan = plan_of(hyp(criteria=[criterion]), metrics=metrics, pair_by="seed", runs=3)
+        return [(route[-1], m) for route, m, _ in find_warnings(plan) if "never be met" in m]
+
+    assert warned({"metric": "acc", "at_least": 1.0025}) == [
+        ("at_least", "at_least: 1.0025 can never be met: 'acc' is bounded by 1")
+    ]
+    assert warned({"metric": "acc", "at_most": -0.5}) == [
+        ("at_most", "at_most: -0.5 can never be met: 'acc' is bounded by 0")
+    ]
+    # On the bound: a sampled mean cannot be shown above it; an exact value can sit on it.
+    assert len(warned({"metric": "acc", "at_least": 1})) == 1
+    assert warned({"metric": "acc", "at_least": 1}, exact=True) == []
+    assert warned({"metric": "acc", "at_least": 0.99}) == []
+    assert warned({"metric": "acc", "at_most": 0.01}) == []
+
+
 # ---------------------------------------------------------------------------- issue, case 6
 
 

@@ -572,7 +572,41 @@ def _condition_reference(criterion: Criterion, plan: Plan, path: Route) -> Itera
 
 def find_warnings(plan: Plan) -> list[Finding]:
     """Statistical advice that does not make a plan invalid."""
-    return [*_relative_margins(plan), *_unplanned_n(plan)]
+    return [*_relative_margins(plan), *_unplanned_n(plan), *_thresholds_beyond_bounds(plan)]
+
+
+def _thresholds_beyond_bounds(plan: Plan) -> Iterator[Finding]:
+    """A threshold no run can meet: at_least above the metric's upper bound (accuracy ≥
+    1.0025 on [0, 1], a new user's slip), or at its bound for a sampled metric, whose mean
+    would have to lie beyond every value a run can take. The plan stays valid (the check is
+    simply never met), so it is a warning; ``--strict`` makes it an error."""
+    for index, hypothesis in enumerate(plan.experiment.hypotheses):
+        for c, criterion in enumerate(hypothesis.success_criteria):
+            metric = next((m for m in plan.metrics if m.key == criterion.metric), None)
+            if metric is None or metric.bounds is None:
+                continue
+            low, high = metric.bounds
+            for side, threshold, bound in (
+                ("at_least", criterion.at_least, high),
+                ("at_most", criterion.at_most, low),
+            ):
+                if threshold is None or not _beyond(side, threshold, bound, metric.exact):
+                    continue
+                yield Finding(
+                    (*HYPOTHESES, index, "success_criteria", c, side),
+                    f"{side}: {threshold:g} can never be met: {metric.key!r} is bounded by "
+                    f"{bound:g}",
+                    f"check the threshold against bounds [{low:g}, {high:g}] (a fraction "
+                    "written as a percentage?)",
+                )
+
+
+def _beyond(side: str, threshold: float, bound: float, exact: bool) -> bool:
+    # An exact metric may sit on its bound (a check of value 1.0 ≥ 1.0 is met); a sampled
+    # metric's mean is shown above a threshold only if some run lies above it.
+    if side == "at_least":
+        return threshold > bound or (threshold == bound and not exact)
+    return threshold < bound or (threshold == bound and not exact)
 
 
 def _unplanned_n(plan: Plan) -> Iterator[Finding]:

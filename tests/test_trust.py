@@ -289,3 +289,84 @@ def test_journal_stored_results_never_reads_the_copy(failed_plan: Path) -> None:
     journal = Journal(load_plan(failed_plan))
     stored = journal.stored_results()
     assert max(r.metrics["recall"] for r in stored if r.subject == "H1") < 0.6
+
+
+# -- files git brings: no reader uses them (issue 16, found again by the adversarial pass) -------
+
+
+def test_a_copy_tracked_by_git_is_read_by_no_reader(
+    failed_plan: Path, capsys: Capsys, tmp_path: Path
+) -> None:
+    """A forced-in copy once fed plain status, the site and the doc uploaded beside the
+    results: the copy belongs to the machine that wrote it, so a tracked one is not read."""
+    plan = failed_plan
+    copy = the_copy(plan)
+    tamper(copy)
+    fresh_checkout_with(plan, str(copy.relative_to(plan.parent)))
+    code, status, err = h1(capsys, plan)
+    assert (code, status) == (0, "failed")
+    assert "tracked by git, so it was not read" in err
+    assert "results read from the local copy" not in err
+    doc = plan.parent / "doc.md"
+    assert run(capsys, "render", plan, "-o", doc, "--today", TODAY)[0] == 0
+    assert "| **H1** | failed |" in doc.read_text()
+    site = tmp_path / "site"
+    assert run(capsys, "site", plan, "-o", site, "--today", TODAY)[0] == 0
+    page = (site / "index.html").read_text()
+    assert "succeeded" not in page.split("H1", 1)[1].split("</tr>", 1)[0]
+
+
+def committed_entry(plan: Path, recall: float) -> Path:
+    """An outbox entry for the plan's own store, as anyone could write and commit it."""
+    journal = journal_for(plan)
+    submission = journal.submission(
+        kind="hypothesis", subject="H1", metrics={"recall": recall, "recall.loyal": 0.9},
+        params={"seed": 9},
+    )  # fmt: skip
+    entry = journal.outbox.put(journal.plan.id, submission, journal.location.destination)
+    return entry.path
+
+
+def test_an_outbox_entry_tracked_by_git_is_never_delivered(
+    failed_plan: Path, capsys: Capsys
+) -> None:
+    plan = failed_plan
+    entry = committed_entry(plan, 0.99)
+    fresh_checkout_with(plan, str(entry.relative_to(plan.parent)))
+    before = len(journal_for(plan).stored_results())
+    for command in ("status", "render"):  # readers deliver what waits before they read
+        run(capsys, command, plan, "--today", TODAY)
+        assert entry.is_file(), command
+        assert len(journal_for(plan).stored_results()) == before, command
+    code, _, err = run(capsys, "sync", plan)
+    assert code == 1
+    assert f"{entry}: hypothesis H1 is tracked by git, so it was not delivered" in err
+    # Logging a result runs the same sync: it delivers its own result, not the committed one.
+    code, out, _ = run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.5",
+                       "-m", "recall.loyal=0.9", "-p", "seed=7")  # fmt: skip
+    assert code == 0 and "Logged" in out
+    assert len(journal_for(plan).stored_results()) == before + 1
+    # Untracked by its owner, it goes.
+    git(plan.parent, "rm", "-q", "--cached", str(entry.relative_to(plan.parent)))
+    code, out, _ = run(capsys, "sync", plan)
+    assert (code, not entry.exists()) == (0, True), out
+    assert len(journal_for(plan).stored_results()) == before + 2
+
+
+def test_a_store_folder_that_is_a_committed_link_is_seen_through(
+    failed_plan: Path, capsys: Capsys
+) -> None:
+    """`.mlplan` committed as a symlink to a committed folder: the gate still says it judged
+    a committed store (git lists only the link when asked from the plan's folder)."""
+    plan = failed_plan
+    folder = plan.parent
+    real = folder / "data" / "home"
+    real.parent.mkdir()
+    (folder / ".mlplan").rename(real)
+    (folder / ".mlplan").symlink_to(Path("data") / "home")
+    git(folder, "init", "-q")
+    git(folder, "add", plan.name, ".mlplan", "data/home/mlflow.db")
+    git(folder, "commit", "-q", "-m", "a store behind a link")
+    code, status, err = h1(capsys, plan, "--check")
+    assert (code, status) == (1, "failed")
+    assert "judged the embedded store committed to git" in err

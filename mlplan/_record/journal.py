@@ -25,7 +25,7 @@ from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text,
 from mlplan._plan.keys import NumberError, canonical, key_problem, number
 from mlplan._plan.load import LoadedPlan
 from mlplan._plan.models import Plan
-from mlplan._record.location import StoreLocation, locate_store
+from mlplan._record.location import StoreLocation, locate_store, tracked_by_git
 from mlplan._record.locks import LockTakenError, submission_lock
 from mlplan._record.outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._text import did_you_mean, plural, plural_noun
@@ -67,11 +67,12 @@ class SyncReport:
     waiting: list[Waiting] = field(default_factory=list)  # for this store, not delivered yet
     elsewhere: list[Waiting] = field(default_factory=list)  # meant for another store
     unreadable: list[Unreadable] = field(default_factory=list)
+    committed: list[Waiting] = field(default_factory=list)  # tracked by git: never delivered
 
     @property
     def clean(self) -> bool:
         """Nothing refused or unreadable: nothing that needs the user."""
-        return not self.parked and not self.unreadable
+        return not self.parked and not self.unreadable and not self.committed
 
     def notes(self) -> list[str]:
         """One line per thing in the outbox that did not go, saying why."""
@@ -86,6 +87,12 @@ class SyncReport:
             for e in [*self.waiting, *self.elsewhere]
         ]
         lines += [f"{u.path}: {u.problem}; it was left as it is" for u in self.unreadable]
+        lines += [
+            f"{e.path}: {e.submission.kind} {e.submission.subject} is tracked by git, so it was "
+            "not delivered: an outbox entry is delivered only by the checkout that wrote it. If "
+            "it is yours, `git rm --cached` it, then run `mlplan sync`"
+            for e in self.committed
+        ]
         lines += [
             f"{d.submission.kind} {d.submission.subject}: run {d.run_id} was delivered but is not "
             f"counted: run {d.duplicate_of} holds the same slot and came first"
@@ -114,6 +121,7 @@ class SyncReport:
             "waiting": [entry(e) for e in self.waiting],
             "waiting_elsewhere": [entry(e) for e in self.elsewhere],
             "unreadable": [{"file": str(u.path), "problem": u.problem} for u in self.unreadable],
+            "tracked_by_git": [entry(e) for e in self.committed],
         }
 
 
@@ -130,6 +138,7 @@ class Journal:
         self.outbox = Outbox(self.location.outbox)
         self._store: MlflowStore | None = None
         self._report: SyncReport | None = None
+        self._from_git: frozenset[Path] | None = None
 
     @property
     def store(self) -> MlflowStore:
@@ -137,8 +146,25 @@ class Journal:
             # Imported here: `mlplan validate` and `--help` never load the store package.
             from mlplan._record.store import open_store
 
-            self._store = open_store(self.plan, self.location, refresh=self.refresh)
+            refresh = self.refresh or self.copy_from_git()
+            self._store = open_store(self.plan, self.location, refresh=refresh)
         return self._store
+
+    def from_git(self) -> frozenset[Path]:
+        """The files of the plan's .mlplan folder that git tracks (asked once, and only when
+        there is such a folder). The local copy of the results and the outbox belong to the
+        machine that wrote them: a tracked one came with the checkout, from whoever committed
+        it (issue 16: a forced-in copy or outbox once fed the gate, the site and the server)."""
+        if self._from_git is None:
+            self._from_git = frozenset(
+                path.resolve() for path in tracked_by_git(self.location.home)
+            )
+        return self._from_git
+
+    def copy_from_git(self) -> bool:
+        """Whether the local copy of the results is tracked by git: then no reader uses it."""
+        cache = (self.location.home / "cache").resolve()
+        return cache.is_dir() and any(cache in path.parents for path in self.from_git())
 
     # -- building submissions ----------------------------------------------------------------
 
@@ -433,10 +459,15 @@ class Journal:
         delivered: list[Delivery] = []
         with self._guarded():
             for entry in waiting:
-                if self._mine(entry) and not entry.parked:
+                if self._mine(entry) and not entry.parked and not self._committed(entry):
                     delivered += self._deliver(entry)
         self._report = self._sync_report(delivered, unreadable)
         return self._report
+
+    def _committed(self, entry: Waiting) -> bool:
+        # An entry tracked by git is never delivered: anyone can commit a file that says it
+        # waits for the team's server (issue 16). It stays, and the report says why.
+        return entry.path.resolve() in self.from_git()
 
     def _mine(self, entry: Waiting) -> bool:
         return entry.plan == self.plan.id and entry.destination == self.location.destination
@@ -531,11 +562,14 @@ class Journal:
 
     def _sync_report(self, delivered: list[Delivery], unreadable: list[Unreadable]) -> SyncReport:
         waiting, _ = self.outbox.entries()
+        committed = [e for e in waiting if e.plan == self.plan.id and self._committed(e)]
+        waiting = [e for e in waiting if e not in committed]
         return SyncReport(
             destination=self.location.describe(),
             delivered=delivered,
             parked=[e for e in waiting if self._mine(e) and e.parked],
             waiting=[e for e in waiting if self._mine(e) and not e.parked],
+            committed=committed,
             elsewhere=[e for e in waiting if e.plan == self.plan.id and not self._mine(e)],
             unreadable=unreadable,
         )

@@ -18,7 +18,14 @@ from pathlib import Path
 from mlplan._files import STORE_DIR
 from mlplan.errors import TrackingError
 
-__all__ = ["STORE_DIR", "StoreLocation", "locate_store", "redact", "trusted_reading"]
+__all__ = [
+    "STORE_DIR",
+    "StoreLocation",
+    "locate_store",
+    "redact",
+    "tracked_by_git",
+    "trusted_reading",
+]
 
 GIT_TIMEOUT_S = 10
 
@@ -158,7 +165,7 @@ def trusted_reading(location: StoreLocation) -> list[str]:
     prepared by someone, and nothing in it may stand in for the server. With the embedded
     store the committed database *is* the store: the reader says so.
     """
-    tracked = _tracked_by_git(location.home)
+    tracked = tracked_by_git(location.home)
     notes = []
     if location.embedded and location.database in tracked:
         notes.append(
@@ -186,21 +193,25 @@ def trusted_reading(location: StoreLocation) -> list[str]:
     return notes
 
 
-def _tracked_by_git(home: Path) -> list[Path]:
-    """The files under ``home`` that git tracks; none outside a repository or without git."""
-    if not home.parent.is_dir():
+def tracked_by_git(home: Path) -> list[Path]:
+    """The files under ``home`` (the plan's .mlplan folder) that git tracks, named under
+    ``home``; none outside a repository or without git.
+
+    Asked from inside the folder itself, so that a ``.mlplan`` that is a committed symlink
+    into the repository lists the files behind it, not only the link (issue 16)."""
+    if not home.is_dir():
         return []
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--", STORE_DIR],  # names relative to the plan's folder
-            cwd=home.parent,
+            ["git", "ls-files", "-z", "--", "."],  # names relative to the folder
+            cwd=home,
             capture_output=True,
             check=True,
             timeout=GIT_TIMEOUT_S,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [home.parent / os.fsdecode(name) for name in listed.split(b"\0") if name]
+    return [home / os.fsdecode(name) for name in listed.split(b"\0") if name]
 
 
 def _waiting(outbox: Path) -> int:

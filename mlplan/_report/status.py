@@ -137,6 +137,8 @@ def status_report(
             reasons.append(f"no results for plan {journal.plan.id!r} in {store}")
         if journal.store.read_local_copy():
             notes.append(_READ_THE_COPY)
+        elif journal.copy_from_git():
+            notes.append(_COPY_FROM_GIT)
     verdicts = _verdicts(
         journal, results, today, from_copy=not check and journal.store.read_local_copy()
     )
@@ -183,6 +185,12 @@ def _verdicts(
 _READ_THE_COPY = (
     "results read from the local copy in .mlplan/cache (kept while the store's revision tag "
     "is unchanged); --refresh reads the store, and --check always does"
+)
+
+
+_COPY_FROM_GIT = (
+    "the local copy of the results in .mlplan/cache is tracked by git, so it was not read: a "
+    "copy belongs to the machine that wrote it (`git rm -r --cached .mlplan/cache`)"
 )
 
 

@@ -454,3 +454,63 @@ def test_rename_changes_only_the_ids_and_keeps_quotes_and_comments() -> None:
         .replace("hypothesis: H1,", "hypothesis: H1-gbm,")
     )
     assert "statement: H1 beats B1." in new and "Keep H1." in new
+
+
+# ---------------------------------------------------------------------------- the adversarial pass
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        ("- id: H1\n", "- id: H1b\n", "3 results for hypothesis 'H1'"),  # renamed by hand
+        ('better_than: B1, by: "5%"', 'no_worse_than: B1, by: "30%"', "H1"),
+    ],
+    ids=["hand rename", "relaxed by hand"],
+)
+def test_publish_refuses_a_record_the_gate_refuses(
+    failed: Path, capsys: Capsys, old: str, new: str, named: str
+) -> None:
+    """publish once wrote "H1 succeeded" to the team's tags from criteria relaxed by hand, and
+    "H1b pending" after a hand rename, while the gate was red on both."""
+    assert run(capsys, "publish", failed, "--today", TODAY)[0] == 0
+    before = mlplan.status(failed, today=TODAY, check=True).verdicts
+    edit(failed, old, new)
+    code, out, err = run(capsys, "publish", failed, "--today", TODAY)
+    assert (code, out) == (1, "")
+    assert "the record does not hold, so its verdicts were not published" in err
+    assert named in err
+    # What the team reads is still what was published before the edit.
+    from mlplan._plan.load import load_plan
+    from mlplan._record.store import open_store
+
+    store = open_store(load_plan(failed).plan, journal_for(failed).location)
+    tags = store.client.get_experiment(store.experiment_id).tags
+    assert tags["mlplan.verdict.H1"] == next(v.status for v in before if v.hypothesis == "H1")
+
+
+def test_a_record_dated_after_today_fails_the_gate_until_its_day(
+    failed: Path, capsys: Capsys
+) -> None:
+    """A closing decision written by hand with a future date once made an overdue failure
+    green while results still arrived for it."""
+    late = TODAY + dt.timedelta(days=30)  # past H1's deadline
+    text = failed.read_text()
+    assert "experiment_log:" not in text
+    future = late + dt.timedelta(days=100)
+    failed.write_text(
+        text
+        + "experiment_log:\n  decisions:\n"
+        + f"    - date: {future.isoformat()}\n      hypothesis: H1\n"
+        + "      decision: Stop.\n      rationale: It failed.\n"
+        + "      verdict: {status: failed, n: 3}\n"
+        + "      closes: abandoned\n"
+    )
+    code, out, _ = run(capsys, "status", failed, "--check", "--json", "--today", late)
+    assert code == 1
+    line = next(r for r in json.loads(out)["needs_attention"] if "dated" in r)
+    assert line.startswith(f"{failed}:")
+    assert f"the decision on H1 is dated {future}, after today ({late})" in line
+    # On its day the record holds.
+    code, out, _ = run(capsys, "status", failed, "--check", "--json", "--today", future)
+    assert json.loads(out)["hypotheses"][0]["closed"] == "abandoned"
+    assert not [r for r in json.loads(out)["needs_attention"] if "dated" in r]

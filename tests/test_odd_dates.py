@@ -97,9 +97,15 @@ def test_decisions_at_the_ends_of_the_calendar(
     code, _, err = run(capsys, "decide", plan, "H1", "--decision", "wait", "--date", "9999-12-31")
     assert code == 0, err
     monkeypatch.setenv("MLPLAN_TODAY", TODAY.isoformat())
-    for argv in (["status", plan, "--check"], ["render", plan], ["validate", plan]):
+    for argv in (["render", plan], ["validate", plan], ["status", plan, "--today", "9999-12-31"]):
         code, _, err = run(capsys, *argv)
         assert code == 0, (argv, err)
+    # Back at TODAY the last decision lies in the future: the gate says so, at its line.
+    code, _, err = run(capsys, "status", plan, "--check")
+    assert code == 1
+    assert "the decision on H1 is dated 9999-12-31, after today" in err
+    err = run(capsys, "status", plan, "--check", "--today", "9999-12-31")[2]
+    assert "after today" not in err and "is overdue" in err  # on that day: only its deadlines
 
 
 def test_a_decision_dated_past_the_calendar_is_a_located_error(

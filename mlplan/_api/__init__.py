@@ -646,16 +646,24 @@ def publish(
 
     The only call that writes verdicts: see mlplan._record.publish for why ``status`` does not.
     """
-    from mlplan._judge.verdicts import judge
-    from mlplan._record.location import trusted_reading
     from mlplan._record.publish import git_commit, verdict_tags
+    from mlplan._report.status import status_report
 
-    # What everyone sees is judged as the gate judges: the store itself, never the local copy
-    # nor the outbox (issue 16); ``refresh`` is kept for callers, and always in effect.
-    journal = Journal(load_plan(plan), tracking_uri, refresh=True)
-    trusted_reading(journal.location)
+    # What everyone sees is judged as the gate judges (status_report with check): the store
+    # itself, never the local copy nor the outbox; ``refresh`` is kept for callers, and always
+    # in effect. A record that does not hold (criteria changed unrecorded, results left under
+    # an old id, a doctored amendment) is not published: the adversarial pass of issue 16
+    # published "H1 succeeded" from criteria relaxed by hand while the gate was red.
     day = today or _clock.today()
-    judged = judge(journal.plan, journal.stored_results(), day)
+    report = status_report(plan, tracking_uri=tracking_uri, today=day, check=True)
+    if report.record:
+        raise ResultError(
+            "the record does not hold, so its verdicts were not published:\n"
+            + "\n".join(f"  - {reason}" for reason in report.record)
+            + "\nfix these, then publish again"
+        )
+    journal = Journal(load_plan(plan), tracking_uri, refresh=True)
+    judged = report.verdicts
     # MLPLAN_SITE_URL: where `mlplan site` is hosted; the description links the plan's page.
     site = os.environ.get("MLPLAN_SITE_URL", "").rstrip("/")
     page = f"{site}/plans/{journal.plan.id}/index.html" if site else ""

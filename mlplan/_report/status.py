@@ -48,6 +48,9 @@ class StatusReport:
     # RUNNING, results for ids the plan no longer has (also a reason to fail).
     store_notes: list[str] = field(default_factory=list)
     outbox: dict[str, Any] = field(default_factory=dict)
+    # The reasons that say the record does not hold (changed criteria, results left behind,
+    # a doctored amendment, a record dated in the future): verdicts not to be published.
+    record: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> list[StatusRow]:
@@ -146,8 +149,12 @@ def status_report(
     # Results for an id the plan no longer has fail the gate: renaming or deleting a failed
     # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
     lost = orphans(journal.plan, results) + _renamed_plan(journal)
-    reasons += attention(journal.plan, verdicts) + review.reasons() + lost
-    reasons += [_unverified(journal.loaded, u) for u in review.unverified]
+    # Why the verdicts themselves cannot be relied on (publish refuses on these); the rest of
+    # the reasons say what needs attention in a record that holds (overdue, undecided).
+    record = review.reasons() + lost
+    record += [_unverified(journal.loaded, u) for u in review.unverified]
+    record += _dated_after(journal.loaded, today)
+    reasons += attention(journal.plan, verdicts) + record
     outbox: dict[str, Any] = {}
     if not check:
         report = journal.sync()  # already run by results(); here it only reports
@@ -155,7 +162,7 @@ def status_report(
         outbox = report.to_dict()
     notes += [*lost, *_unfinished(journal, results)]
     return StatusReport(
-        journal.plan, store, today, results, verdicts, review, reasons, notes, outbox
+        journal.plan, store, today, results, verdicts, review, reasons, notes, outbox, record
     )
 
 
@@ -186,6 +193,36 @@ _READ_THE_COPY = (
     "results read from the local copy in .mlplan/cache (kept while the store's revision tag "
     "is unchanged); --refresh reads the store, and --check always does"
 )
+
+
+def _dated_after(loaded: LoadedPlan, today: dt.date) -> list[str]:
+    """Decisions, amendments and renames dated after today: each is written on the day it is
+    taken (`mlplan decide`/`amend` date it so and refuse a later date), so a later one was
+    written by hand; a closure dated so once passed the gate (issue 16)."""
+    log = loaded.plan.experiment_log
+    entries = [
+        ("decisions", index, entry.date, f"the decision on {entry.hypothesis}")
+        for index, entry in enumerate(log.decisions)
+    ]
+    entries += [
+        ("amendments", index, entry.date, f"the amendment of {entry.hypothesis}")
+        for index, entry in enumerate(log.amendments)
+    ]
+    entries += [
+        ("renames", index, entry.date, f"the rename of {entry.renamed_from}")
+        for index, entry in enumerate(log.renames)
+    ]
+    found = []
+    for section, index, date, what in entries:
+        if date <= today:
+            continue
+        message = f"{what} is dated {date.isoformat()}, after today ({today.isoformat()})"
+        where = loaded.problem_at(("experiment_log", section, index, "date"), message).where()
+        found.append(
+            f"{where}: {message}: a record is written on the day it is taken, so it does not "
+            "count until then; correct its date"
+        )
+    return found
 
 
 _COPY_FROM_GIT = (

@@ -49,10 +49,20 @@ from mlplan.errors import MlplanError, UsageError
 
 
 def _writable_target(path: Path) -> Path:
-    """The file a write lands in: a symlinked plan's target, which must be a regular file."""
-    target = path.resolve()
+    """The file a write lands in: a symlinked plan's target, which must be a regular file
+    holding a plan. It is read before anything is written beside it: a lock once appeared in
+    /etc/.mlplan when `decide` was pointed at /etc/shadow (issue 16)."""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise MlplanError(f"{path}: no such file; give the path of a plan file") from None
+    except (OSError, RuntimeError) as error:  # a symlink loop: RuntimeError before 3.13
+        raise MlplanError(
+            f"{path} cannot be followed to a file ({error}); give the path of a plan file"
+        ) from None
     if not target.is_file():
         raise MlplanError(f"{path} is not a regular file; mlplan writes only to a plan file")
+    load_plan(target)  # a plan, or its problems (PlanError), before any lock is made
     return target
 
 

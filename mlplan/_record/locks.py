@@ -41,11 +41,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlplan._files import STORE_DIR
+from mlplan.errors import MlplanError, StoreUnreachableError
 
 if TYPE_CHECKING:
     from filelock import FileLock
@@ -106,13 +107,51 @@ def _named(name: str, lock: FileLock, tried: bool = False) -> Iterator[None]:
 
 @contextmanager
 def plan_lock(target: Path) -> Iterator[None]:
-    """Serialise writers of one plan file (two `mlplan decide` at once keep both entries)."""
-    from filelock import FileLock
+    """Serialise writers of one plan file (two `mlplan decide` at once keep both entries).
+
+    A folder or lock mlplan cannot make, and a lock held past the timeout, are the user's
+    environment: one message (MlplanError), never a traceback (issue 16: a read-only folder,
+    a `.mlplan` that is a file, a lock file that is a symlink loop all ended in exit 3)."""
+    from filelock import FileLock, Timeout
 
     home = target.parent / STORE_DIR
-    home.mkdir(exist_ok=True)
-    with _named("plan", FileLock(str(home / f"{target.name}.lock"), timeout=PLAN_TIMEOUT_S)):
+    path = home / f"{target.name}.lock"
+    with ExitStack() as stack:  # errors of taking the lock only, not of the caller's body
+        try:
+            _made(home, MlplanError)
+            stack.enter_context(_named("plan", FileLock(str(path), timeout=PLAN_TIMEOUT_S)))
+        except Timeout:
+            raise MlplanError(
+                f"another process has held {path} for {PLAN_TIMEOUT_S} s while writing "
+                f"{target.name} (a `decide` or `amend` of the same plan); nothing was written. "
+                "Run this again once it is done"
+            ) from None
+        except OSError as error:
+            raise MlplanError(_unlockable(path, error)) from None
         yield
+
+
+def _made(home: Path, kind: type[MlplanError]) -> None:
+    """Make the plan's .mlplan folder (or a folder in it) for a lock, or say why it cannot be."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if (home.exists() or home.is_symlink()) and not home.is_dir():
+            raise kind(
+                f"{home} is not a folder, but mlplan keeps the plan's store and locks there; "
+                "move it away, then run this again"
+            ) from None
+        raise kind(
+            f"could not make {home} ({error.strerror or error}): mlplan keeps the plan's "
+            f"store and locks there; make {home.parent} writable"
+        ) from None
+
+
+def _unlockable(path: Path, error: OSError) -> str:
+    return (
+        f"could not take the lock {path} ({error.strerror or error}); make sure it is a "
+        f"regular file in a folder this user can write (remove it if it is a link)"
+    )
 
 
 def cell_lock(home: Path, slot: str, wait: bool = False) -> AbstractContextManager[None]:
@@ -121,9 +160,27 @@ def cell_lock(home: Path, slot: str, wait: bool = False) -> AbstractContextManag
     from filelock import FileLock
 
     folder = home / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
+    _made(folder, MlplanError)
     lock = FileLock(str(folder / f"cell-{slot}.lock"), timeout=-1 if wait else 0)
-    return _named("cell", lock, tried=not wait)
+    return _checked(_named("cell", lock, tried=not wait), lock.lock_file, MlplanError)
+
+
+@contextmanager
+def _checked(
+    taken: AbstractContextManager[None], path: str, kind: type[MlplanError]
+) -> Iterator[None]:
+    """``taken``, with an OSError of taking it (a lock file that is a link, a read-only
+    folder) told as ``kind``; errors of the body pass through unchanged."""
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(taken)
+        except LockTakenError:
+            raise
+        except TimeoutError:
+            raise  # a store lock that waited too long: the caller's own message (outbox)
+        except OSError as error:
+            raise kind(_unlockable(Path(path), error)) from None
+        yield
 
 
 def submission_lock(home: Path, submission_id: str) -> AbstractContextManager[None]:
@@ -147,11 +204,13 @@ class StoreLock:
     def __init__(self, home: Path) -> None:
         from filelock import FileLock
 
-        home.mkdir(parents=True, exist_ok=True)
+        # Unreachable, not a bug: what was being written waits in the outbox, or is refused
+        # aloud when the outbox cannot be written either.
+        _made(home, StoreUnreachableError)
         self._lock = FileLock(str(home / "store.lock"), timeout=STORE_TIMEOUT_S)
 
     def __call__(self) -> AbstractContextManager[None]:
-        return _named("store", self._lock)
+        return _checked(_named("store", self._lock), self._lock.lock_file, StoreUnreachableError)
 
 
 def store_lock(home: Path) -> StoreLock:

@@ -114,7 +114,21 @@ def build_site(
     """Build (or bring up to date) the site for every plan under ``paths`` in ``output``."""
     out = Path(output)
     _check_output_folder(out)
-    today = today or _clock.today()
+    try:
+        return _build(out, paths, tracking_uri, today or _clock.today())
+    except OutputError:
+        raise
+    except OSError as error:  # the output folder, not a plan (those are problems, per plan)
+        where = error.filename or out
+        raise OutputError(
+            f"could not write the site in {out}: {where}: {error.strerror or error}; name a "
+            "folder this user can write"
+        ) from None
+
+
+def _build(
+    out: Path, paths: Sequence[str | Path], tracking_uri: str | None, today: dt.date
+) -> SiteReport:
     plan_files = find_plans(paths)
     manifest = _read_manifest(out)
     entries: dict[str, dict[str, Any]] = {}

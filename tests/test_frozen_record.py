@@ -454,3 +454,38 @@ def test_rename_changes_only_the_ids_and_keeps_quotes_and_comments() -> None:
         .replace("hypothesis: H1,", "hypothesis: H1-gbm,")
     )
     assert "statement: H1 beats B1." in new and "Keep H1." in new
+
+
+def test_the_primary_hypothesis_can_be_renamed(make_plan: MakePlan, capsys: Capsys) -> None:
+    # R2: experiment.primary names H1 too; a rename that left it would make the plan invalid,
+    # and judging under the stamps (primary: H1) must map it, or the original verdict is lost.
+    plan = make_plan()
+    edit(plan, "  baselines:\n", "  primary: H1\n  baselines:\n")
+    log(plan, "baseline", "B1", B1)
+    log(plan, "hypothesis", "H1", FAILING)
+    code, _, err = run(capsys, "amend", plan, "H1", "--rename", "H1b", "--reason", "Clearer.")
+    assert code == 0, err
+    assert mlplan.load_plan(plan).plan.experiment.primary == "H1b"
+    assert run(capsys, "validate", plan)[0] == 0
+    rows = {row["hypothesis"]: row for row in status_json(plan, capsys)["hypotheses"]}
+    assert (rows["H1b"]["status"], rows["H1b"]["runs"]) == ("failed", 3)
+    assert rows["H1b"]["amendment"] is None  # a new name is no new test
+    assert any("under the original criteria: failed" in note for note in rows["H1b"]["notes"])
+
+
+def test_rename_reaches_every_place_that_names_a_hypothesis() -> None:
+    text = (
+        "experiment:\n"
+        "  primary: H1\n"
+        "  hypotheses:\n"
+        "    - {id: H1, on_success: {then: H1x}, on_failure: {then: stop}}\n"
+        "    - {id: H1x, on_success: {then: H1}, on_failure: {then: H1}}\n"
+        "experiment_log:\n"
+        + "".join(f"  {s}: [{{hypothesis: H1}}]\n" for s in ("entries", "decisions", "amendments"))
+        + "  renames: [{hypothesis: H1, renamed_from: H0}]\n"
+    )
+    new = rename_hypothesis(PlanText.decode(text.encode()), "H1", "H9").text
+    data = yaml.safe_load(new)
+    assert data["experiment"]["primary"] == "H9"
+    assert "H1," not in new and "H1}" not in new and "H1\n" not in new
+    assert data["experiment_log"]["renames"][0]["renamed_from"] == "H0"

@@ -41,6 +41,7 @@ __all__ = [
     "plan_with_criteria",
     "setting_changes",
     "v1_text",
+    "with_current_ids",
 ]
 
 FINGERPRINT_VERSION = "v3"
@@ -234,6 +235,40 @@ def fingerprint_as(stamp: str, plan: Plan, hypothesis: Hypothesis) -> tuple[str,
 
 
 # ------------------------------------------------------------------------------ the inverse
+
+
+def with_current_ids(plan: Plan, criteria: str) -> str:
+    """A stamped criteria text with renamed hypotheses under their ids now: the stamp names
+    the family's members, the decision graph's edges and the primary hypothesis by id (v3),
+    and judging under it must find them in the plan."""
+    renamed = plan.experiment_log.renamed()
+    if not renamed:
+        return criteria
+    try:
+        document = json.loads(criteria)
+    except ValueError:
+        return criteria
+    if not isinstance(document, dict):
+        return criteria
+    members = document.get("family_members")
+    if isinstance(members, list):
+        document["family_members"] = sorted(renamed.get(m, m) for m in members)
+    if isinstance(document.get("primary"), str):
+        document["primary"] = renamed.get(document["primary"], document["primary"])
+    edges = document.get("edges")
+    if isinstance(edges, dict):
+        if isinstance(edges.get("out"), dict):
+            edges["out"] = {k: renamed.get(v, v) for k, v in edges["out"].items()}
+        if isinstance(edges.get("in"), list):
+            edges["in"] = sorted(_renamed_edge(e, renamed) for e in edges["in"])
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+def _renamed_edge(edge: object, renamed: dict[str, str]) -> object:
+    if not isinstance(edge, str) or " " not in edge:
+        return edge
+    source, outcome = edge.rsplit(" ", 1)
+    return f"{renamed.get(source, source)} {outcome}"
 
 
 def plan_with_criteria(plan: Plan, hypothesis_id: str, criteria: str) -> Plan | None:

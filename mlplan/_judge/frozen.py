@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from mlplan._judge.fingerprint import change_lines, plan_with_criteria, setting_changes
+from mlplan._judge.fingerprint import (
+    change_lines,
+    plan_with_criteria,
+    setting_changes,
+    with_current_ids,
+)
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import (
     Verdict,
@@ -69,7 +73,7 @@ def judge_under(
 
     None when the text cannot be read back into criteria (cut short, or from a future mlplan).
     """
-    older = plan_with_criteria(plan, hypothesis_id, _with_current_ids(plan, criteria))
+    older = plan_with_criteria(plan, hypothesis_id, with_current_ids(plan, criteria))
     if older is None:
         return None
     return next(v for v in judge(older, results, today) if v.hypothesis == hypothesis_id)
@@ -87,38 +91,6 @@ def carried_over(plan: Plan, results: Sequence[Result]) -> list[Result]:
         else r
         for r in results
     ]
-
-
-def _with_current_ids(plan: Plan, criteria: str) -> str:
-    """A stamped criteria text with renamed hypotheses under their ids now: the stamp names
-    the family's members and the decision graph's edges by id (v3), and judging under it
-    must find them in the plan."""
-    renamed = plan.experiment_log.renamed()
-    if not renamed:
-        return criteria
-    try:
-        document = json.loads(criteria)
-    except ValueError:
-        return criteria
-    if not isinstance(document, dict):
-        return criteria
-    members = document.get("family_members")
-    if isinstance(members, list):
-        document["family_members"] = sorted(renamed.get(m, m) for m in members)
-    edges = document.get("edges")
-    if isinstance(edges, dict):
-        if isinstance(edges.get("out"), dict):
-            edges["out"] = {k: renamed.get(v, v) for k, v in edges["out"].items()}
-        if isinstance(edges.get("in"), list):
-            edges["in"] = sorted(_renamed_edge(e, renamed) for e in edges["in"])
-    return json.dumps(document, sort_keys=True, ensure_ascii=False)
-
-
-def _renamed_edge(edge: object, renamed: dict[str, str]) -> object:
-    if not isinstance(edge, str) or " " not in edge:
-        return edge
-    source, outcome = edge.rsplit(" ", 1)
-    return f"{renamed.get(source, source)} {outcome}"
 
 
 # ------------------------------------------------------------------------------ review

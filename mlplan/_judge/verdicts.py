@@ -64,6 +64,7 @@ from mlplan._judge.fingerprint import (
     criteria_text,
     fingerprint_as,
     v1_text,
+    with_current_ids,
 )
 from mlplan._judge.model import (
     ALPHA,
@@ -123,7 +124,8 @@ def _amendment(plan: Plan, hypothesis: Hypothesis, results: Sequence[Result]) ->
         return None
     first = min(stamped, key=lambda result: result.logged_at)
     current, text = fingerprint_as(first.criteria_fingerprint, plan, hypothesis)
-    if first.criteria_fingerprint == current:
+    # A rename changes the ids a stamp names, not the test: the same criteria once mapped.
+    if first.criteria_fingerprint == current or with_current_ids(plan, first.criteria) == text:
         return None
     return Amendment(
         first.criteria_fingerprint,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
+from mlplan._judge.evidence import replacement_problems
 from mlplan._judge.frozen import FrozenReview, Unverified, frozen_review
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import Check, Verdict
@@ -144,6 +145,9 @@ def status_report(
     # Results for an id the plan no longer has fail the gate: renaming or deleting a failed
     # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
     lost = orphans(journal.plan, results) + _renamed_plan(journal)
+    # Replacement tags --replace did not write (set in MLflow's UI) are ignored by the judge;
+    # results must not vanish from a verdict without the gate saying which (attacks 7, 8).
+    lost += replacement_problems(journal.plan, results)
     reasons += attention(journal.plan, verdicts) + review.reasons() + lost
     reasons += [_unverified(journal.loaded, u) for u in review.unverified]
     outbox: dict[str, Any] = {}

@@ -147,3 +147,29 @@ def test_a_replacement_in_another_slot_is_refused_when_logged(
     )  # fmt: skip
     assert code == 1
     assert "a replacement re-runs the same slot: log it with -p seed=0" in err
+
+
+# ----------------------------------------------------------------------- a deleted stamp
+
+
+def test_results_stripped_of_their_stamp_fail_the_gate(failed: Path, capsys: Capsys) -> None:
+    # Attacks 9, 17: delete the stamp, then relax the criteria by hand: no stamp, no review.
+    client, results = client_and_runs(failed)
+    for run_id in runs_of(results, "H1"):
+        client.delete_tag(run_id, f"{TAG}criteria")
+        client.delete_tag(run_id, f"{TAG}criteria_fingerprint")
+    text = failed.read_text()
+    failed.write_text(text.replace('better_than: B1, by: "5%"', "at_least: 0.1", 1))
+    code, _, err = run(capsys, "status", failed, "--check", "--today", TODAY)
+    assert code == 1
+    assert "H1: 3 results carry no criteria stamp: " in err
+    assert all(run_id in err for run_id in runs_of(results, "H1"))
+    assert any("no criteria stamp" in note for note in h1_row(failed, capsys)["notes"])
+
+
+def test_a_stamped_record_passes(make_plan: MakePlan, capsys: Capsys) -> None:
+    plan = make_plan()
+    log(plan, "baseline", "B1", B1)  # a baseline result carries no stamp, by design
+    log(plan, "hypothesis", "H2", [0.85, 0.86, 0.87])
+    _, _, err = run(capsys, "status", plan, "--check", "--today", TODAY)
+    assert "no criteria stamp" not in err

@@ -47,6 +47,7 @@ __all__ = [
     "judge_under",
     "setting_changes",
     "unrecorded_changes",
+    "unstamped_results",
     "unverified_amendments",
 ]
 
@@ -165,15 +166,23 @@ class FrozenReview:
     deviations: tuple[Deviation, ...]
     drift: tuple[DecisionDrift, ...]
     unverified: tuple[Unverified, ...] = ()
+    unstamped: tuple[Result, ...] = ()  # hypothesis results without their criteria stamp
 
     def reasons(self) -> list[str]:
         """Why a gate must fail, beyond overdue and undecided failures."""
-        return [
+        found = [
             f"{change.hypothesis}: criteria changed after results were logged, and no "
             f"amendment is recorded; record it with `mlplan amend PLAN {change.hypothesis} "
             "--reason TEXT` or restore the criteria"
             for change in self.unrecorded
         ]
+        return found + [_unstamped_reason(h, runs) for h, runs in self._unstamped_by().items()]
+
+    def _unstamped_by(self) -> dict[str, list[Result]]:
+        by: dict[str, list[Result]] = {}
+        for result in self.unstamped:
+            by.setdefault(result.subject, []).append(result)
+        return by
 
     def for_hypothesis(self, hypothesis: str) -> list[str]:
         """One line per note on ``hypothesis``, for the status table."""
@@ -186,7 +195,35 @@ class FrozenReview:
         notes += [
             _deviation_note(d) for d in self.deviations if d.recorded and d.hypothesis == hypothesis
         ]
+        notes += [
+            "⚠ " + _unstamped_reason(h, runs)
+            for h, runs in self._unstamped_by().items()
+            if h == hypothesis
+        ]
         return notes + [_drift_note(d) for d in self.drift if d.decision.hypothesis == hypothesis]
+
+
+def _unstamped_reason(hypothesis: str, runs: list[Result]) -> str:
+    shown = ", ".join(r.run_id for r in runs[:5]) + (", …" if len(runs) > 5 else "")
+    return (
+        f"{hypothesis}: {len(runs)} result{'s' if len(runs) != 1 else ''} "
+        f"carr{'y' if len(runs) != 1 else 'ies'} no criteria stamp: {shown}. mlplan stamps "
+        "every hypothesis result with the criteria it was logged under (tags "
+        "mlplan.criteria and mlplan.criteria_fingerprint); without them a change of "
+        "criteria since cannot be seen. Restore the tags, or delete the runs and log "
+        "them again"
+    )
+
+
+def unstamped_results(results: Sequence[Result]) -> tuple[Result, ...]:
+    """Hypothesis results without the criteria stamp every one of them is logged with (any
+    version: v1 stamps have a bare hash): its tags were deleted in MLflow, so the review of
+    frozen criteria, which reads only stamps, would pass them by (issue 16, attacks 9, 17)."""
+    return tuple(
+        r
+        for r in sorted(results, key=lambda r: (r.subject, r.logged_at, r.run_id))
+        if r.kind == "hypothesis" and not (r.criteria_fingerprint and r.criteria)
+    )
 
 
 def _deviation_note(deviation: Deviation) -> str:
@@ -225,7 +262,9 @@ def frozen_review(
     ]
     deviations += [_unrecorded_deviation(plan, change, results, today) for change in unrecorded]
     drift = tuple(_drift(plan, verdicts))
-    return FrozenReview(tuple(unrecorded), tuple(deviations), drift, unverified)
+    return FrozenReview(
+        tuple(unrecorded), tuple(deviations), drift, unverified, unstamped_results(results)
+    )
 
 
 def unverified_amendments(plan: Plan, results: Sequence[Result]) -> Iterator[Unverified]:

@@ -489,3 +489,28 @@ def test_rename_reaches_every_place_that_names_a_hypothesis() -> None:
     assert data["experiment"]["primary"] == "H9"
     assert "H1," not in new and "H1}" not in new and "H1\n" not in new
     assert data["experiment_log"]["renames"][0]["renamed_from"] == "H0"
+
+
+def test_a_baseline_renamed_by_hand_is_said_not_a_crash(failed: Path, capsys: Capsys) -> None:
+    # Attack 20: B1 -> B0 by hand, H1 then amended properly. The original criteria name B1,
+    # which the plan no longer has: their verdict cannot be computed, and the notes say why.
+    failed.write_text(failed.read_text().replace("B1", "B0"))
+    mlplan.amend(failed, "H1", "The baseline's new name.")
+    code, _, err = run(capsys, "status", failed, "--check", "--today", TODAY)
+    assert code == 1  # B1's results are orphaned
+    assert "3 results for baseline 'B1', which the plan no longer has" in err
+    row = status_json(failed, capsys)["hypotheses"][0]
+    assert any(
+        "under the original criteria: could not be recomputed: the original criteria name what "
+        "the plan no longer has ('B1'" in note
+        for note in row["notes"]
+    )
+    assert run(capsys, "render", failed, "-o", failed.with_name("doc.md"))[0] == 0
+
+
+def test_a_missing_id_is_a_named_lookup_error(make_plan: MakePlan) -> None:
+    plan = mlplan.load_plan(make_plan()).plan
+    with pytest.raises(KeyError, match="the plan has no baseline 'B0'"):
+        plan.baseline("B0")
+    with pytest.raises(KeyError, match="the plan has no hypothesis 'H9'"):
+        plan.hypothesis("H9")

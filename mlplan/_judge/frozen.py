@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mlplan._judge.fingerprint import (
     change_lines,
-    plan_with_criteria,
+    rebuilt,
     setting_changes,
     with_current_ids,
 )
@@ -49,6 +49,7 @@ __all__ = [
     "unrecorded_changes",
     "unstamped_results",
     "unverified_amendments",
+    "verdict_under",
 ]
 
 
@@ -72,12 +73,21 @@ def judge_under(
 ) -> Verdict | None:
     """The verdict ``hypothesis_id`` gets when judged by the criteria text ``criteria``.
 
-    None when the text cannot be read back into criteria (cut short, or from a future mlplan).
+    None when the text cannot be read back (cut short, or from a future mlplan), or names what
+    the plan no longer has (``verdict_under`` says which).
     """
-    older = plan_with_criteria(plan, hypothesis_id, with_current_ids(plan, criteria))
+    return verdict_under(plan, hypothesis_id, criteria, results, today)[0]
+
+
+def verdict_under(
+    plan: Plan, hypothesis_id: str, criteria: str, results: Sequence[Result], today: dt.date
+) -> tuple[Verdict | None, str]:
+    """``judge_under``'s verdict, or None and why it cannot be computed."""
+    older, why = rebuilt(plan, hypothesis_id, with_current_ids(plan, criteria))
     if older is None:
-        return None
-    return next(v for v in judge(older, results, today) if v.hypothesis == hypothesis_id)
+        return None, why
+    found = [v for v in judge(older, results, today) if v.hypothesis == hypothesis_id]
+    return (found[0], "") if found else (None, f"the plan has no hypothesis {hypothesis_id} now")
 
 
 def carried_over(plan: Plan, results: Sequence[Result]) -> list[Result]:
@@ -128,6 +138,7 @@ class Deviation:
     original: Verdict | None
     amended: Verdict | None
     verified: bool = True  # False: a recorded amendment its results' stamps contradict
+    unjudged: str = ""  # why ``original`` is None, when it is
 
     @property
     def recorded(self) -> bool:
@@ -229,7 +240,11 @@ def unstamped_results(results: Sequence[Result]) -> tuple[Result, ...]:
 def _deviation_note(deviation: Deviation) -> str:
     amendment = deviation.amendment
     assert amendment is not None
-    original: str = deviation.original.status if deviation.original else "could not be recomputed"
+    original = (
+        deviation.original.status
+        if deviation.original
+        else f"could not be recomputed: {deviation.unjudged or 'the criteria do not read back'}"
+    )
     if not deviation.verified:
         original = "not shown: the amendment does not match the results' stamps"
     return (
@@ -355,17 +370,21 @@ def _recorded_deviation(
     verified: bool = True,
 ) -> Deviation:
     h = amendment.hypothesis
+    # An amendment the stamps contradict is not judged under: its "original" criteria are
+    # not the ones the results were logged under.
+    original, why = (
+        verdict_under(plan, h, amendment.criteria_before, results, today)
+        if verified
+        else (None, "")
+    )
     return Deviation(
         hypothesis=h,
         amendment=amendment,
         change=None,
-        # An amendment the stamps contradict is not judged under: its "original" criteria
-        # are not the ones the results were logged under.
-        original=judge_under(plan, h, amendment.criteria_before, results, today)
-        if verified
-        else None,
+        original=original,
         amended=judge_under(plan, h, amendment.criteria_after, results, today),
         verified=verified,
+        unjudged=why,
     )
 
 
@@ -373,12 +392,14 @@ def _unrecorded_deviation(
     plan: Plan, change: CriteriaChange, results: Sequence[Result], today: dt.date
 ) -> Deviation:
     h = change.hypothesis
+    original, why = verdict_under(plan, h, change.criteria_before, results, today)
     return Deviation(
         hypothesis=h,
         amendment=None,
         change=change,
-        original=judge_under(plan, h, change.criteria_before, results, today),
+        original=original,
         amended=judge_under(plan, h, change.criteria_after, results, today),
+        unjudged=why,
     )
 
 

@@ -92,6 +92,13 @@ def replacement_rows(results: Sequence[Result], plan: Plan) -> list[dict[str, An
 
 
 def _deviation_row(deviation: Deviation) -> dict[str, Any]:
+    row = _deviation_cells(deviation)
+    if deviation.original is None and deviation.unjudged:  # say why, e.g. a renamed baseline
+        row["original"] = f"could not be recomputed: {deviation.unjudged}"
+    return row
+
+
+def _deviation_cells(deviation: Deviation) -> dict[str, Any]:
     if deviation.amendment is not None:
         row = _amendment_row(deviation.amendment, deviation.original, deviation.amended, True)
         if not deviation.verified:  # the runs' stamps contradict it (issue 16)

@@ -514,3 +514,63 @@ def test_a_record_dated_after_today_fails_the_gate_until_its_day(
     code, out, _ = run(capsys, "status", failed, "--check", "--json", "--today", future)
     assert json.loads(out)["hypotheses"][0]["closed"] == "abandoned"
     assert not [r for r in json.loads(out)["needs_attention"] if "dated" in r]
+
+
+def test_the_primary_hypothesis_can_be_renamed(make_plan: MakePlan, capsys: Capsys) -> None:
+    # R2: experiment.primary names H1 too; a rename that left it would make the plan invalid,
+    # and judging under the stamps (primary: H1) must map it, or the original verdict is lost.
+    plan = make_plan()
+    edit(plan, "  baselines:\n", "  primary: H1\n  baselines:\n")
+    log(plan, "baseline", "B1", B1)
+    log(plan, "hypothesis", "H1", FAILING)
+    code, _, err = run(capsys, "amend", plan, "H1", "--rename", "H1b", "--reason", "Clearer.")
+    assert code == 0, err
+    assert mlplan.load_plan(plan).plan.experiment.primary == "H1b"
+    assert run(capsys, "validate", plan)[0] == 0
+    rows = {row["hypothesis"]: row for row in status_json(plan, capsys)["hypotheses"]}
+    assert (rows["H1b"]["status"], rows["H1b"]["runs"]) == ("failed", 3)
+    assert rows["H1b"]["amendment"] is None  # a new name is no new test
+    assert any("under the original criteria: failed" in note for note in rows["H1b"]["notes"])
+
+
+def test_rename_reaches_every_place_that_names_a_hypothesis() -> None:
+    text = (
+        "experiment:\n"
+        "  primary: H1\n"
+        "  hypotheses:\n"
+        "    - {id: H1, on_success: {then: H1x}, on_failure: {then: stop}}\n"
+        "    - {id: H1x, on_success: {then: H1}, on_failure: {then: H1}}\n"
+        "experiment_log:\n"
+        + "".join(f"  {s}: [{{hypothesis: H1}}]\n" for s in ("entries", "decisions", "amendments"))
+        + "  renames: [{hypothesis: H1, renamed_from: H0}]\n"
+    )
+    new = rename_hypothesis(PlanText.decode(text.encode()), "H1", "H9").text
+    data = yaml.safe_load(new)
+    assert data["experiment"]["primary"] == "H9"
+    assert "H1," not in new and "H1}" not in new and "H1\n" not in new
+    assert data["experiment_log"]["renames"][0]["renamed_from"] == "H0"
+
+
+def test_a_baseline_renamed_by_hand_is_said_not_a_crash(failed: Path, capsys: Capsys) -> None:
+    # Attack 20: B1 -> B0 by hand, H1 then amended properly. The original criteria name B1,
+    # which the plan no longer has: their verdict cannot be computed, and the notes say why.
+    failed.write_text(failed.read_text().replace("B1", "B0"))
+    mlplan.amend(failed, "H1", "The baseline's new name.")
+    code, _, err = run(capsys, "status", failed, "--check", "--today", TODAY)
+    assert code == 1  # B1's results are orphaned
+    assert "3 results for baseline 'B1', which the plan no longer has" in err
+    row = status_json(failed, capsys)["hypotheses"][0]
+    assert any(
+        "under the original criteria: could not be recomputed: the original criteria name what "
+        "the plan no longer has ('B1'" in note
+        for note in row["notes"]
+    )
+    assert run(capsys, "render", failed, "-o", failed.with_name("doc.md"))[0] == 0
+
+
+def test_a_missing_id_is_a_named_lookup_error(make_plan: MakePlan) -> None:
+    plan = mlplan.load_plan(make_plan()).plan
+    with pytest.raises(KeyError, match="the plan has no baseline 'B0'"):
+        plan.baseline("B0")
+    with pytest.raises(KeyError, match="the plan has no hypothesis 'H9'"):
+        plan.hypothesis("H9")

@@ -119,6 +119,26 @@ def test_changing_the_plans_id_after_results_fails_the_check(
     assert "1 result for plan 'churn', which no plan in" in err
 
 
+@pytest.mark.parametrize("decoy", ["notes file", "multi-line title"])
+def test_a_line_reading_like_the_old_id_does_not_hide_a_changed_id(
+    make_plan: MakePlan, capsys: Capsys, decoy: str
+) -> None:
+    # Attacks 3 and 4: only a plan names an id; a text line `id: churn` is no plan.
+    plan = make_plan()
+    logged(capsys, plan, "-H", "H2", "-m", "recall=0.2", "-m", "latency_ms=5", "-p", "seed=1")
+    text = plan.read_text().replace("id: churn\n", "id: churn-new\n", 1)
+    if decoy == "notes file":
+        plan.with_name("notes.yaml").write_text("id: churn\ntodo: nothing\n")
+    else:  # a double-quoted scalar continued at column 0 is still the title
+        text = text.replace("title: Churn model\n", 'title: "Churn model\nid: churn"\n', 1)
+    plan.write_text(text)
+    assert run(capsys, "validate", plan)[0] == 0
+    logged(capsys, plan, "-B", "B1", "-m", "recall=0.6", "-m", "recall.loyal=0.9")
+    code, _, err = run(capsys, "status", plan, "--check")
+    assert code == 1
+    assert "1 result for plan 'churn', which no plan in" in err
+
+
 def test_two_plans_sharing_a_store_are_not_a_changed_id(
     make_plan: MakePlan, capsys: Capsys
 ) -> None:

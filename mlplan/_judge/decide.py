@@ -12,6 +12,7 @@ from mlplan._judge import sequential as _seq
 from mlplan._judge import stats as _stats
 from mlplan._judge.evidence import Context
 from mlplan._judge.explain import explain
+from mlplan._judge.fingerprint import with_current_ids
 from mlplan._judge.looks import designed_tests
 from mlplan._judge.model import ALPHA, Check, Outcome, Status, Verdict
 from mlplan._judge.procedures import Test
@@ -443,8 +444,14 @@ def _sequential_needed(
 
 def amended_after_results(plan: Plan, verdicts: Mapping[str, Verdict]) -> set[str]:
     """Hypotheses whose criteria changed after results: recorded amendments, and changes the
-    stamps show that no amendment records yet."""
-    recorded = {amendment.hypothesis for amendment in plan.experiment_log.amendments}
+    stamps show that no amendment records yet. An amendment a rename wrote only for the ids its
+    stamps name (primary, the graph's edges, the family's members) changes no test: once the
+    renamed ids are mapped its criteria are the same before and after."""
+    recorded = {
+        a.hypothesis
+        for a in plan.experiment_log.amendments
+        if with_current_ids(plan, a.criteria_before) != with_current_ids(plan, a.criteria_after)
+    }
     return recorded | {hid for hid, verdict in verdicts.items() if verdict.amendment is not None}
 
 

@@ -39,6 +39,8 @@ __all__ = [
     "one_per_slot",
     "ordered",
     "plan_figures",
+    "replaced_runs",
+    "replacement_problems",
     "slot_order",
     "slot_winner",
     "subject_values",
@@ -87,9 +89,79 @@ def magnitude_problem(*groups: Sequence[float]) -> str:
     )
 
 
-def _replaced(results: Sequence[Result]) -> set[str]:
-    named = {r.replaces for r in results if r.replaces}
-    return named | {r.run_id for r in results if r.replaced_by}
+def replaced_runs(results: Sequence[Result], plan: Plan | None = None) -> set[str]:
+    """The runs a replacement took the place of. Only what ``--replace`` writes counts: the
+    replacing run, of the same kind and subject, names the run (``mlplan.replaces``) and why
+    (``mlplan.reason``); a ``replaced_by`` tag alone (anyone can set one in MLflow's UI)
+    drops nothing (``replacement_problems`` fails the gate on it). With ``plan``, the
+    replacing run must also hold the same slot."""
+    by_id = {r.run_id: r for r in results}
+    return {
+        r.replaces
+        for r in results
+        if r.replaces in by_id and _replacing(by_id[r.replaces], r, _slot_keys(plan, r)) is None
+    }
+
+
+def _slot_keys(plan: Plan | None, result: Result) -> list[str] | None:
+    return None if plan is None else plan.key_params(result.kind, result.subject)
+
+
+def _replacing(old: Result, new: Result, keys: Sequence[str] | None) -> str | None:
+    """Why ``new`` cannot have replaced ``old`` (None: it did, as ``--replace`` writes it).
+    With ``keys`` (the plan's slot params) the slot must be the same one too."""
+    if new.replaces != old.run_id:
+        return f"run {new.run_id} does not name it as the run it replaced"
+    if (new.kind, new.subject) != (old.kind, old.subject):
+        return f"run {new.run_id} is a result of {new.kind} {new.subject}, not of {old.subject}"
+    if not new.reason.strip():
+        return f"run {new.run_id} gives no reason for the replacement"
+    if old.replaced_by and old.replaced_by != new.run_id:
+        return f"run {old.run_id} is tagged as replaced by {old.replaced_by} instead"
+    slot = [k for k in keys or () if _param(old, k) != _param(new, k)]
+    if slot:
+        return f"run {new.run_id} has another {slot[0]} ({_param(new, slot[0])})"
+    return None
+
+
+def _param(result: Result, key: str) -> str | None:
+    value = result.params.get(key)
+    return None if value is None else canonical(value)
+
+
+def replacement_problems(plan: Plan, results: Sequence[Result]) -> list[str]:
+    """Replacement tags on the runs that ``--replace`` did not write (issue 16, attacks 7, 8):
+    a ``replaced_by`` naming a run that is absent or did not replace it, a ``replaces`` on a
+    run of another subject or slot, or with no reason. The judge ignores each; a gate must
+    fail on it, naming the run."""
+    by_id = {r.run_id: r for r in results}
+
+    def why_not(old: Result | None, new: Result | None) -> str | None:
+        if old is None or new is None:
+            return "which is not among the plan's results"
+        return _replacing(old, new, plan.key_params(old.kind, old.subject))
+
+    problems = []
+    for run in results:
+        if run.replaced_by:
+            why = why_not(run, by_id.get(run.replaced_by))
+            if why is not None:
+                problems.append(_forged(run, "replaced_by", run.replaced_by, why))
+        named = by_id.get(run.replaces)
+        if run.replaces and (named is None or named.replaced_by != run.run_id):
+            # (a pair tagged both ways was judged above, from the replaced run's side)
+            why = why_not(named, run)
+            if why is not None:
+                problems.append(_forged(run, "replaces", run.replaces, why))
+    return problems
+
+
+def _forged(run: Result, tag: str, named: str, why: str) -> str:
+    return (
+        f"{run.subject} run {run.run_id} is tagged mlplan.{tag}={named}, {why}: the tag was "
+        "not written by mlplan and is ignored; remove it in MLflow, or replace the result "
+        "with `mlplan log-result --replace RUN --reason TEXT`"
+    )
 
 
 def _canonical_params(result: Result) -> Result:
@@ -97,12 +169,12 @@ def _canonical_params(result: Result) -> Result:
     return result if params == result.params else replace(result, params=params)
 
 
-def _live(results: Sequence[Result]) -> list[Result]:
+def _live(results: Sequence[Result], plan: Plan | None = None) -> list[Result]:
     """Results that count, in logging order: replaced ones dropped. Equal values are not the
     same result: five seeds that scored the same are five results (collapsing them once cut
     the power from 37% to 0.3%, issue 15); a retried write is recognised by its submission id
     when it is logged, not by its values here."""
-    gone = _replaced(results)
+    gone = replaced_runs(results, plan)
     return [
         _canonical_params(result)
         for result in sorted(results, key=attrgetter("logged_at", "run_id"))
@@ -138,9 +210,12 @@ def plan_figures(plan: Plan, results: Sequence[Result]) -> list[Result]:
     ]
 
 
-def gather(results: Sequence[Result]) -> dict[tuple[ResultKind, str], list[Result]]:
+def gather(
+    results: Sequence[Result], plan: Plan | None = None
+) -> dict[tuple[ResultKind, str], list[Result]]:
+    """Each subject's results that count; with ``plan``, a replacement holds its slot."""
     grouped: dict[tuple[ResultKind, str], list[Result]] = {}
-    for result in _live(results):
+    for result in _live(results, plan):
         grouped.setdefault((result.kind, result.subject), []).append(result)
     return {subject: _judged_runs(runs) for subject, runs in grouped.items()}
 
@@ -167,7 +242,7 @@ def subject_values(
 
 def baseline_values(plan: Plan, results: Sequence[Result]) -> dict[str, dict[str, Aggregate]]:
     """Every plan baseline with results, mapped to its aggregated metrics."""
-    found = gather(results)
+    found = gather(results, plan)
     return {
         baseline.id: metric_aggregates(
             one_per_slot(found[("baseline", baseline.id)], _baseline_slot(plan, baseline.id))[0],

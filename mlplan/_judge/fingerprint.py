@@ -28,6 +28,7 @@ from mlplan._plan import graph
 from mlplan._plan.amendments import change_lines, setting_changes
 from mlplan._plan.keys import canonical
 from mlplan._plan.models import Hypothesis, Metric, Plan
+from mlplan._plan.rules import reference_problems
 
 __all__ = [
     "FINGERPRINT_VERSION",
@@ -39,8 +40,10 @@ __all__ = [
     "criteria_text",
     "fingerprint_as",
     "plan_with_criteria",
+    "rebuilt",
     "setting_changes",
     "v1_text",
+    "with_current_ids",
 ]
 
 FINGERPRINT_VERSION = "v3"
@@ -236,15 +239,60 @@ def fingerprint_as(stamp: str, plan: Plan, hypothesis: Hypothesis) -> tuple[str,
 # ------------------------------------------------------------------------------ the inverse
 
 
-def plan_with_criteria(plan: Plan, hypothesis_id: str, criteria: str) -> Plan | None:
-    """``plan`` with ``hypothesis_id``'s settings as the criteria text ``criteria`` states
-    them; None when the text cannot be read back (cut short, or from a future mlplan)."""
+def with_current_ids(plan: Plan, criteria: str) -> str:
+    """A stamped criteria text with renamed hypotheses under their ids now: the stamp names
+    the family's members, the decision graph's edges and the primary hypothesis by id (v3),
+    and judging under it must find them in the plan."""
+    renamed = plan.experiment_log.renamed()
+    if not renamed:
+        return criteria
     try:
         document = json.loads(criteria)
     except ValueError:
-        return None
+        return criteria
     if not isinstance(document, dict):
-        return None
+        return criteria
+    members = document.get("family_members")
+    if isinstance(members, list):
+        document["family_members"] = sorted(renamed.get(m, m) for m in members)
+    if isinstance(document.get("primary"), str):
+        document["primary"] = renamed.get(document["primary"], document["primary"])
+    edges = document.get("edges")
+    if isinstance(edges, dict):
+        if isinstance(edges.get("out"), dict):
+            edges["out"] = {k: renamed.get(v, v) for k, v in edges["out"].items()}
+        if isinstance(edges.get("in"), list):
+            edges["in"] = sorted(_renamed_edge(e, renamed) for e in edges["in"])
+    return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+
+def _renamed_edge(edge: object, renamed: dict[str, str]) -> object:
+    if not isinstance(edge, str) or " " not in edge:
+        return edge
+    source, outcome = edge.rsplit(" ", 1)
+    return f"{renamed.get(source, source)} {outcome}"
+
+
+def plan_with_criteria(plan: Plan, hypothesis_id: str, criteria: str) -> Plan | None:
+    """``plan`` with ``hypothesis_id``'s settings as the criteria text ``criteria`` states
+    them; None when the text cannot be read back (see ``rebuilt``)."""
+    return rebuilt(plan, hypothesis_id, criteria)[0]
+
+
+UNREADABLE = "the stamped criteria do not read back"
+
+
+def rebuilt(plan: Plan, hypothesis_id: str, criteria: str) -> tuple[Plan | None, str]:
+    """``plan`` with ``hypothesis_id``'s settings as ``criteria`` states them, or None and why
+    not: the text is cut short or from a future mlplan, or it names what the plan no longer
+    has (a baseline renamed by hand since, say). The rebuilt plan is held to the rules a
+    loaded plan is, since the judge looks ids up in it (issue 16, attack 20)."""
+    try:
+        document = json.loads(criteria)
+    except ValueError:
+        return None, UNREADABLE
+    if not isinstance(document, dict):
+        return None, UNREADABLE
     version = document.get("version")
     # exclude_unset keeps an explicit `pair_by: null` (pairing switched off) as written.
     data = plan.model_dump(mode="json", exclude_unset=True)
@@ -256,9 +304,16 @@ def plan_with_criteria(plan: Plan, hypothesis_id: str, criteria: str) -> Plan | 
             # or a setting added since would judge the "original" criteria too.
             _put_back(data, hypothesis_id, setting, setting.default)
     try:
-        return Plan.model_validate(data)
+        older = Plan.model_validate(data)
     except ValueError:
-        return None
+        return None, UNREADABLE
+    problems = reference_problems(older)
+    if problems:
+        why = problems[0].message
+        return None, f"the original criteria name what the plan no longer has ({why})"
+    if all(h.id != hypothesis_id for h in older.experiment.hypotheses):
+        return None, f"the plan has no hypothesis {hypothesis_id} now"
+    return older, ""
 
 
 def _put_back(data: dict[str, Any], hypothesis_id: str, setting: Setting, value: Any) -> None:
@@ -291,7 +346,7 @@ def _put_back(data: dict[str, Any], hypothesis_id: str, setting: Setting, value:
 def _put_back_family(design: dict[str, Any], hypothesis_id: str, members: Any) -> None:
     """The stamped members share one family again (named after the hypothesis judged), and no
     one else is in it: Holm's levels are recomputed over the family as it was."""
-    ours = next(h.get("family") for h in design["hypotheses"] if h["id"] == hypothesis_id)
+    ours = next((h.get("family") for h in design["hypotheses"] if h["id"] == hypothesis_id), None)
     if members is None:  # in no family when stamped
         for hypothesis in design["hypotheses"]:
             if hypothesis["id"] == hypothesis_id:

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from mlplan._judge.fingerprint import change_lines, plan_with_criteria, setting_changes
+from mlplan._judge.fingerprint import (
+    change_lines,
+    rebuilt,
+    setting_changes,
+    with_current_ids,
+)
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import (
     Verdict,
@@ -43,7 +47,9 @@ __all__ = [
     "judge_under",
     "setting_changes",
     "unrecorded_changes",
+    "unstamped_results",
     "unverified_amendments",
+    "verdict_under",
 ]
 
 
@@ -67,12 +73,21 @@ def judge_under(
 ) -> Verdict | None:
     """The verdict ``hypothesis_id`` gets when judged by the criteria text ``criteria``.
 
-    None when the text cannot be read back into criteria (cut short, or from a future mlplan).
+    None when the text cannot be read back (cut short, or from a future mlplan), or names what
+    the plan no longer has (``verdict_under`` says which).
     """
-    older = plan_with_criteria(plan, hypothesis_id, _with_current_ids(plan, criteria))
+    return verdict_under(plan, hypothesis_id, criteria, results, today)[0]
+
+
+def verdict_under(
+    plan: Plan, hypothesis_id: str, criteria: str, results: Sequence[Result], today: dt.date
+) -> tuple[Verdict | None, str]:
+    """``judge_under``'s verdict, or None and why it cannot be computed."""
+    older, why = rebuilt(plan, hypothesis_id, with_current_ids(plan, criteria))
     if older is None:
-        return None
-    return next(v for v in judge(older, results, today) if v.hypothesis == hypothesis_id)
+        return None, why
+    found = [v for v in judge(older, results, today) if v.hypothesis == hypothesis_id]
+    return (found[0], "") if found else (None, f"the plan has no hypothesis {hypothesis_id} now")
 
 
 def carried_over(plan: Plan, results: Sequence[Result]) -> list[Result]:
@@ -87,38 +102,6 @@ def carried_over(plan: Plan, results: Sequence[Result]) -> list[Result]:
         else r
         for r in results
     ]
-
-
-def _with_current_ids(plan: Plan, criteria: str) -> str:
-    """A stamped criteria text with renamed hypotheses under their ids now: the stamp names
-    the family's members and the decision graph's edges by id (v3), and judging under it
-    must find them in the plan."""
-    renamed = plan.experiment_log.renamed()
-    if not renamed:
-        return criteria
-    try:
-        document = json.loads(criteria)
-    except ValueError:
-        return criteria
-    if not isinstance(document, dict):
-        return criteria
-    members = document.get("family_members")
-    if isinstance(members, list):
-        document["family_members"] = sorted(renamed.get(m, m) for m in members)
-    edges = document.get("edges")
-    if isinstance(edges, dict):
-        if isinstance(edges.get("out"), dict):
-            edges["out"] = {k: renamed.get(v, v) for k, v in edges["out"].items()}
-        if isinstance(edges.get("in"), list):
-            edges["in"] = sorted(_renamed_edge(e, renamed) for e in edges["in"])
-    return json.dumps(document, sort_keys=True, ensure_ascii=False)
-
-
-def _renamed_edge(edge: object, renamed: dict[str, str]) -> object:
-    if not isinstance(edge, str) or " " not in edge:
-        return edge
-    source, outcome = edge.rsplit(" ", 1)
-    return f"{renamed.get(source, source)} {outcome}"
 
 
 # ------------------------------------------------------------------------------ review
@@ -155,6 +138,7 @@ class Deviation:
     original: Verdict | None
     amended: Verdict | None
     verified: bool = True  # False: a recorded amendment its results' stamps contradict
+    unjudged: str = ""  # why ``original`` is None, when it is
 
     @property
     def recorded(self) -> bool:
@@ -193,15 +177,23 @@ class FrozenReview:
     deviations: tuple[Deviation, ...]
     drift: tuple[DecisionDrift, ...]
     unverified: tuple[Unverified, ...] = ()
+    unstamped: tuple[Result, ...] = ()  # hypothesis results without their criteria stamp
 
     def reasons(self) -> list[str]:
         """Why a gate must fail, beyond overdue and undecided failures."""
-        return [
+        found = [
             f"{change.hypothesis}: criteria changed after results were logged, and no "
             f"amendment is recorded; record it with `mlplan amend PLAN {change.hypothesis} "
             "--reason TEXT` or restore the criteria"
             for change in self.unrecorded
         ]
+        return found + [_unstamped_reason(h, runs) for h, runs in self._unstamped_by().items()]
+
+    def _unstamped_by(self) -> dict[str, list[Result]]:
+        by: dict[str, list[Result]] = {}
+        for result in self.unstamped:
+            by.setdefault(result.subject, []).append(result)
+        return by
 
     def for_hypothesis(self, hypothesis: str) -> list[str]:
         """One line per note on ``hypothesis``, for the status table."""
@@ -214,13 +206,45 @@ class FrozenReview:
         notes += [
             _deviation_note(d) for d in self.deviations if d.recorded and d.hypothesis == hypothesis
         ]
+        notes += [
+            "⚠ " + _unstamped_reason(h, runs)
+            for h, runs in self._unstamped_by().items()
+            if h == hypothesis
+        ]
         return notes + [_drift_note(d) for d in self.drift if d.decision.hypothesis == hypothesis]
+
+
+def _unstamped_reason(hypothesis: str, runs: list[Result]) -> str:
+    shown = ", ".join(r.run_id for r in runs[:5]) + (", …" if len(runs) > 5 else "")
+    return (
+        f"{hypothesis}: {len(runs)} result{'s' if len(runs) != 1 else ''} "
+        f"carr{'y' if len(runs) != 1 else 'ies'} no criteria stamp: {shown}. mlplan stamps "
+        "every hypothesis result with the criteria it was logged under (tags "
+        "mlplan.criteria and mlplan.criteria_fingerprint); without them a change of "
+        "criteria since cannot be seen. Restore the tags, or delete the runs and log "
+        "them again"
+    )
+
+
+def unstamped_results(results: Sequence[Result]) -> tuple[Result, ...]:
+    """Hypothesis results without the criteria stamp every one of them is logged with (any
+    version: v1 stamps have a bare hash): its tags were deleted in MLflow, so the review of
+    frozen criteria, which reads only stamps, would pass them by (issue 16, attacks 9, 17)."""
+    return tuple(
+        r
+        for r in sorted(results, key=lambda r: (r.subject, r.logged_at, r.run_id))
+        if r.kind == "hypothesis" and not (r.criteria_fingerprint and r.criteria)
+    )
 
 
 def _deviation_note(deviation: Deviation) -> str:
     amendment = deviation.amendment
     assert amendment is not None
-    original: str = deviation.original.status if deviation.original else "could not be recomputed"
+    original = (
+        deviation.original.status
+        if deviation.original
+        else f"could not be recomputed: {deviation.unjudged or 'the criteria do not read back'}"
+    )
     if not deviation.verified:
         original = "not shown: the amendment does not match the results' stamps"
     return (
@@ -253,7 +277,9 @@ def frozen_review(
     ]
     deviations += [_unrecorded_deviation(plan, change, results, today) for change in unrecorded]
     drift = tuple(_drift(plan, verdicts))
-    return FrozenReview(tuple(unrecorded), tuple(deviations), drift, unverified)
+    return FrozenReview(
+        tuple(unrecorded), tuple(deviations), drift, unverified, unstamped_results(results)
+    )
 
 
 def unverified_amendments(plan: Plan, results: Sequence[Result]) -> Iterator[Unverified]:
@@ -344,17 +370,21 @@ def _recorded_deviation(
     verified: bool = True,
 ) -> Deviation:
     h = amendment.hypothesis
+    # An amendment the stamps contradict is not judged under: its "original" criteria are
+    # not the ones the results were logged under.
+    original, why = (
+        verdict_under(plan, h, amendment.criteria_before, results, today)
+        if verified
+        else (None, "")
+    )
     return Deviation(
         hypothesis=h,
         amendment=amendment,
         change=None,
-        # An amendment the stamps contradict is not judged under: its "original" criteria
-        # are not the ones the results were logged under.
-        original=judge_under(plan, h, amendment.criteria_before, results, today)
-        if verified
-        else None,
+        original=original,
         amended=judge_under(plan, h, amendment.criteria_after, results, today),
         verified=verified,
+        unjudged=why,
     )
 
 
@@ -362,12 +392,14 @@ def _unrecorded_deviation(
     plan: Plan, change: CriteriaChange, results: Sequence[Result], today: dt.date
 ) -> Deviation:
     h = change.hypothesis
+    original, why = verdict_under(plan, h, change.criteria_before, results, today)
     return Deviation(
         hypothesis=h,
         amendment=None,
         change=change,
-        original=judge_under(plan, h, change.criteria_before, results, today),
+        original=original,
         amended=judge_under(plan, h, change.criteria_after, results, today),
+        unjudged=why,
     )
 
 

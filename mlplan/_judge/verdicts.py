@@ -49,7 +49,14 @@ from mlplan._judge.decide import (
     unplanned,
     verdict_runs_needed,
 )
-from mlplan._judge.evidence import aggregate, baseline_values, gather, plan_figures, subject_values
+from mlplan._judge.evidence import (
+    aggregate,
+    baseline_values,
+    gather,
+    plan_figures,
+    replaced_runs,
+    subject_values,
+)
 from mlplan._judge.explain import (
     closed_reason,
     condition_warnings,
@@ -64,6 +71,7 @@ from mlplan._judge.fingerprint import (
     criteria_text,
     fingerprint_as,
     v1_text,
+    with_current_ids,
 )
 from mlplan._judge.model import (
     ALPHA,
@@ -123,7 +131,8 @@ def _amendment(plan: Plan, hypothesis: Hypothesis, results: Sequence[Result]) ->
         return None
     first = min(stamped, key=lambda result: result.logged_at)
     current, text = fingerprint_as(first.criteria_fingerprint, plan, hypothesis)
-    if first.criteria_fingerprint == current:
+    # A rename changes the ids a stamp names, not the test: the same criteria once mapped.
+    if first.criteria_fingerprint == current or with_current_ids(plan, first.criteria) == text:
         return None
     return Amendment(
         first.criteria_fingerprint,
@@ -132,6 +141,12 @@ def _amendment(plan: Plan, hypothesis: Hypothesis, results: Sequence[Result]) ->
         criteria_text(plan, hypothesis) if text != v1_text(hypothesis) else text,
         first.logged_at,
     )
+
+
+def _honoured(plan: Plan, results: Sequence[Result]) -> list[Result]:
+    """The replacements the judge counted; a hand-set tag it ignored is not one."""
+    gone = replaced_runs(results, plan)
+    return [r for r in results if r.replaces in gone]
 
 
 def _split_then(step: NextStep | None) -> tuple[str | None, str | None]:
@@ -223,7 +238,7 @@ def _verdict(
         expected_runs=needed.expected_n,
         design_power=needed.power,
         unmatched=unmatched,
-        replacements=tuple(replacement_lines(results, hypothesis.id)),
+        replacements=tuple(replacement_lines(_honoured(ctx.plan, results), hypothesis.id)),
         warnings=tuple(condition_warnings(ctx)),
         closed=closure.closes if closure else None,
         closed_on=closure.date if closure else None,
@@ -261,7 +276,7 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
     Results for subjects the plan does not know are ignored. Verdicts always use the plan's
     current criteria; if they changed since the first result, ``Verdict.amendment`` says so.
     """
-    evidence = gather([*results, *plan_figures(plan, results)])
+    evidence = gather([*results, *plan_figures(plan, results)], plan)
     own: dict[str, list[Result]] = defaultdict(list)  # every hypothesis's raw results
     for result in results:
         if result.kind == "hypothesis":

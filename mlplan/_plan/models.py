@@ -11,8 +11,9 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -945,14 +946,17 @@ class Plan(_Section):
     considerations: Considerations
     experiment_log: ExperimentLog = Field(default_factory=ExperimentLog)
 
+    # A loaded plan names only what it has (rules.find_problems), so a missing id here is a
+    # bug: a KeyError that says which, never a bare StopIteration (inside a generator that
+    # one silently ends it, or surfaces far from the lookup).
     def metric(self, key: str) -> Metric:
-        return next(metric for metric in self.metrics if metric.key == key)
+        return _named(self.metrics, "metric", key, lambda m: m.key)
 
     def hypothesis(self, hypothesis_id: str) -> Hypothesis:
-        return next(h for h in self.experiment.hypotheses if h.id == hypothesis_id)
+        return _named(self.experiment.hypotheses, "hypothesis", hypothesis_id, lambda h: h.id)
 
     def baseline(self, baseline_id: str) -> Baseline:
-        return next(b for b in self.experiment.baselines if b.id == baseline_id)
+        return _named(self.experiment.baselines, "baseline", baseline_id, lambda b: b.id)
 
     def key_params(self, kind: str, subject: str) -> list[str]:
         """The run params that name a result's slot: its pair key and the declared conditions.
@@ -966,3 +970,13 @@ class Plan(_Section):
             names = [design.pair_by] if design.pair_by else []
             names += [h.pair_by for h in design.hypotheses if h.pair_by]
         return list(dict.fromkeys([*names, *design.conditions]))
+
+
+_T = TypeVar("_T")
+
+
+def _named(items: list[_T], what: str, wanted: str, name: Callable[[_T], str]) -> _T:
+    for item in items:
+        if name(item) == wanted:
+            return item
+    raise KeyError(f"the plan has no {what} {wanted!r}")

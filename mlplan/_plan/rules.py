@@ -26,7 +26,7 @@ from mlplan._plan.models import (
 from mlplan._text import did_you_mean
 from mlplan.errors import Route
 
-__all__ = ["Finding", "find_problems", "find_warnings"]
+__all__ = ["Finding", "find_problems", "find_warnings", "reference_problems"]
 
 
 class Finding(NamedTuple):
@@ -39,6 +39,14 @@ class Finding(NamedTuple):
 
 HYPOTHESES = ("experiment", "hypotheses")
 BASELINES = ("experiment", "baselines")
+
+
+def reference_problems(plan: Plan) -> list[Finding]:
+    """The checks that every id a plan uses names something it has: the judge looks ids up
+    and would stop with a bug on a missing one. For a plan not loaded from a file (one rebuilt
+    from stamped criteria); a loaded plan passed them in ``find_problems``."""
+    checks = (_unique_ids, _hypothesis_references, _next_step_targets, _next_step_cycles)
+    return [finding for check in checks for finding in check(plan)]
 
 
 def find_problems(plan: Plan) -> list[Finding]:

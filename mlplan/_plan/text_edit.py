@@ -18,7 +18,10 @@ import yaml
 
 from mlplan.errors import MlplanError
 
+_LOG_SECTIONS = ("entries", "decisions", "amendments", "renames")
+
 __all__ = [
+    "HYPOTHESIS_REFERENCES",
     "Block",
     "BlockList",
     "PlanText",
@@ -105,9 +108,18 @@ def append_to_list(source: PlanText, path: tuple[str, ...], entry: dict[str, Any
     return spliced
 
 
-# Where a plan names a hypothesis by id: its own id, the next steps that lead to it, and the
-# experiment log's entries about it.
-_LOG_SECTIONS = ("entries", "decisions", "amendments", "renames")
+# Every place a plan names a hypothesis by id, as a path through its data ("*": each item of
+# a list): its own id, which one is primary, the next steps that lead to it, and the experiment
+# log's entries about it. Finding the ids and checking the renamed data both read this one
+# table, so a place cannot be renamed in the text and forgotten in the check (or the reverse).
+# ``renamed_from`` is left out on purpose: it is the id results were logged under.
+HYPOTHESIS_REFERENCES: tuple[tuple[str, ...], ...] = (
+    ("experiment", "primary"),
+    ("experiment", "hypotheses", "*", "id"),
+    ("experiment", "hypotheses", "*", "on_success", "then"),
+    ("experiment", "hypotheses", "*", "on_failure", "then"),
+    *(("experiment_log", section, "*", "hypothesis") for section in _LOG_SECTIONS),
+)
 
 
 def rename_hypothesis(source: PlanText, old: str, new: str) -> PlanText:
@@ -134,46 +146,46 @@ def rename_hypothesis(source: PlanText, old: str, new: str) -> PlanText:
 
 
 def _naming(root: yaml.MappingNode, old: str) -> Iterator[yaml.ScalarNode]:
-    def scalar(node: yaml.Node | None) -> Iterator[yaml.ScalarNode]:
-        if isinstance(node, yaml.ScalarNode) and node.value == old:
-            yield node
+    for path in HYPOTHESIS_REFERENCES:
+        for node in _nodes_at(root, path):
+            if isinstance(node, yaml.ScalarNode) and node.value == old:
+                yield node
 
-    def items(node: yaml.Node | None) -> list[yaml.Node]:
-        return list(node.value) if isinstance(node, yaml.SequenceNode) else []
 
-    def get(node: yaml.Node | None, key: str) -> yaml.Node | None:
-        found = _value_of(node, key) if isinstance(node, yaml.MappingNode) else None
-        return found[1] if found else None
-
-    for hypothesis in items(get(get(root, "experiment"), "hypotheses")):
-        yield from scalar(get(hypothesis, "id"))
-        for outcome in ("on_success", "on_failure"):
-            yield from scalar(get(get(hypothesis, outcome), "then"))
-    log = get(root, "experiment_log")
-    for section in _LOG_SECTIONS:
-        for entry in items(get(log, section)):
-            yield from scalar(get(entry, "hypothesis"))
+def _nodes_at(node: yaml.Node, path: tuple[str, ...]) -> Iterator[yaml.Node]:
+    if not path:
+        yield node
+        return
+    step, rest = path[0], path[1:]
+    if step == "*":
+        for item in node.value if isinstance(node, yaml.SequenceNode) else []:
+            yield from _nodes_at(item, rest)
+        return
+    found = _value_of(node, step) if isinstance(node, yaml.MappingNode) else None
+    if found is not None:
+        yield from _nodes_at(found[1], rest)
 
 
 def _renamed_data(data: Any, old: str, new: str) -> Any:
-    def rename(mapping: Any, key: str) -> None:
-        if isinstance(mapping, dict) and mapping.get(key) == old:
-            mapping[key] = new
-
-    def listed(value: Any) -> list[Any]:
-        return value if isinstance(value, list) else []
-
-    experiment = data.get("experiment") if isinstance(data, dict) else None
-    for hypothesis in listed(experiment.get("hypotheses") if isinstance(experiment, dict) else []):
-        rename(hypothesis, "id")
-        if isinstance(hypothesis, dict):
-            for outcome in ("on_success", "on_failure"):
-                rename(hypothesis.get(outcome), "then")
-    log = data.get("experiment_log") if isinstance(data, dict) else None
-    for section in _LOG_SECTIONS:
-        for entry in listed(log.get(section) if isinstance(log, dict) else []):
-            rename(entry, "hypothesis")
+    for path in HYPOTHESIS_REFERENCES:
+        for mapping in _mappings_at(data, path[:-1]):
+            if mapping.get(path[-1]) == old:
+                mapping[path[-1]] = new
     return data
+
+
+def _mappings_at(value: Any, path: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """The mappings ``path`` leads to in plain data (the parents of the named values)."""
+    if not path:
+        if isinstance(value, dict):
+            yield value
+        return
+    step, rest = path[0], path[1:]
+    if step == "*":
+        for item in value if isinstance(value, list) else []:
+            yield from _mappings_at(item, rest)
+    elif isinstance(value, dict):
+        yield from _mappings_at(value.get(step), rest)
 
 
 class _Splicer:

@@ -404,6 +404,9 @@ class Journal:
                 f"--replace {submission.replaces}: no current result of {submission.subject} "
                 "has that run id"
             )
+        _same_slot_as_replaced(
+            submission, mine, self.plan.key_params(submission.kind, submission.subject)
+        )
         for result in mine:
             if _same_result(result, submission):
                 return result.run_id
@@ -739,3 +742,22 @@ def _within_bounds(key: str, value: float, bounds: tuple[float, float] | None) -
             "not 81)"
         )
     return value
+
+
+def _same_slot_as_replaced(submission: Submission, mine: list[Result], keys: list[str]) -> None:
+    """A replacement re-runs its run's slot: another seed in its place would be picking which
+    seeds count, and the judge honours a replacement only in the same slot."""
+    if not submission.replaces:
+        return
+    old = next(r for r in mine if r.run_id == submission.replaces)
+
+    def value(params: Mapping[str, Any], key: str) -> str:
+        return canonical(str(params[key])) if key in params else "(none)"
+
+    for key in keys:
+        was, now = value(old.params, key), value(submission.params, key)
+        if was != now:
+            raise ResultError(
+                f"--replace {submission.replaces}: that run has {key}={was} and this result "
+                f"{key}={now}; a replacement re-runs the same slot: log it with -p {key}={was}"
+            )

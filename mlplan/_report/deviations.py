@@ -67,9 +67,15 @@ def deviation_rows(plan: Plan, review: FrozenReview | None) -> list[dict[str, An
     return [_deviation_row(d) for d in review.deviations]
 
 
-def replacement_rows(results: Sequence[Result]) -> list[dict[str, Any]]:
+def replacement_rows(results: Sequence[Result], plan: Plan) -> list[dict[str, Any]]:
     """Results that replaced another for the same subject and key (``--replace``), with the
-    reason given: a re-run is a deviation the reader must see."""
+    reason given: a re-run is a deviation the reader must see. Only the replacements the judge
+    counted: a tag set by hand in MLflow replaced nothing (the gate names it instead)."""
+    if not any(result.replaces for result in results):
+        return []  # and numpy stays unimported for a plan without replacements
+    from mlplan._judge.evidence import replaced_runs
+
+    gone = replaced_runs(results, plan)
     return [
         {
             "date": f"{result.logged_at:%Y-%m-%d}",
@@ -81,11 +87,18 @@ def replacement_rows(results: Sequence[Result]) -> list[dict[str, Any]]:
             "amended": "—",
         }
         for result in sorted(results, key=lambda r: (r.logged_at, r.run_id))
-        if result.replaces
+        if result.replaces in gone
     ]
 
 
 def _deviation_row(deviation: Deviation) -> dict[str, Any]:
+    row = _deviation_cells(deviation)
+    if deviation.original is None and deviation.unjudged:  # say why, e.g. a renamed baseline
+        row["original"] = f"could not be recomputed: {deviation.unjudged}"
+    return row
+
+
+def _deviation_cells(deviation: Deviation) -> dict[str, Any]:
     if deviation.amendment is not None:
         row = _amendment_row(deviation.amendment, deviation.original, deviation.amended, True)
         if not deviation.verified:  # the runs' stamps contradict it (issue 16)

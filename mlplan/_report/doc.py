@@ -173,7 +173,7 @@ def _record_context(plan: Plan, log: LogView) -> dict[str, Any]:
     """Decisions with the verdict they were taken on, and the deviations from the plan."""
     return {
         "decisions": decision_rows(plan, log.review),
-        "deviations": deviation_rows(plan, log.review) + replacement_rows(log.results),
+        "deviations": deviation_rows(plan, log.review) + replacement_rows(log.results, plan),
     }
 
 

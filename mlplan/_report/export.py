@@ -16,7 +16,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import replace
 
-from mlplan._judge.evidence import one_per_slot, slot_order
+from mlplan._judge.evidence import one_per_slot, replaced_runs, slot_order
 from mlplan._judge.results import Result
 from mlplan._plan.keys import canonical
 from mlplan._plan.models import Plan
@@ -45,11 +45,11 @@ def _is_number(text: str) -> bool:
 def counted_state(results: Sequence[Result], plan: Plan) -> dict[str, str]:
     """Each run's standing: ``counted``, ``replaced`` (a later result took its place with
     --replace) or ``duplicate`` (another result held its slot first; not counted)."""
-    named = {r.replaces for r in results if r.replaces}
+    named = replaced_runs(results, plan)  # the judge's rule: a hand-set tag replaces nothing
     state: dict[str, str] = {}
     live: dict[tuple[str, str], list[Result]] = {}
     for result in sorted(results, key=lambda r: (r.logged_at, r.run_id)):
-        if result.replaced_by or result.run_id in named:
+        if result.run_id in named:
             state[result.run_id] = "replaced"
         else:
             live.setdefault((result.kind, result.subject), []).append(result)

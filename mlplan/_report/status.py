@@ -12,18 +12,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
+from mlplan._judge.evidence import replacement_problems
 from mlplan._judge.frozen import FrozenReview, Unverified, frozen_review
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import Check, Verdict
 from mlplan._plan.models import Plan
 from mlplan._report.rows import StatusRow, attention, orphans, status_rows
 from mlplan._text import finite_json, plural
+from mlplan.errors import MlplanError
 
 if TYPE_CHECKING:
     from mlplan._plan.load import LoadedPlan
@@ -149,6 +150,9 @@ def status_report(
     # Results for an id the plan no longer has fail the gate: renaming or deleting a failed
     # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
     lost = orphans(journal.plan, results) + _renamed_plan(journal)
+    # Replacement tags --replace did not write (set in MLflow's UI) are ignored by the judge;
+    # results must not vanish from a verdict without the gate saying which (attacks 7, 8).
+    lost += replacement_problems(journal.plan, results)
     # Why the verdicts themselves cannot be relied on (publish refuses on these); the rest of
     # the reasons say what needs attention in a record that holds (overdue, undecided).
     record = review.reasons() + lost
@@ -240,10 +244,6 @@ def _unverified(loaded: LoadedPlan, unverified: Unverified) -> str:
     )
 
 
-# A plan file's top-level id, read without loading the plan: `id: churn` or `id: "churn"`.
-_PLAN_ID = re.compile(r"""^id:[ \t]*["']?([^"'#\s]+)""", re.MULTILINE)
-
-
 def _renamed_plan(journal: Journal) -> list[str]:
     """Results in the embedded store for a plan id that no plan beside it names (issue 16):
     changing a plan's `id:` moves it to an empty experiment and would leave its failed results
@@ -257,10 +257,7 @@ def _renamed_plan(journal: Journal) -> list[str]:
         return []
     held = plan_ids(location.database, f"{TAG}plan") or {}
     folder = journal.loaded.path.parent.resolve()
-    named = {journal.plan.id}
-    for path in [*folder.glob("*.yaml"), *folder.glob("*.yml")]:
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            named.update(_PLAN_ID.findall(path.read_text(encoding="utf-8")))
+    named = {journal.plan.id, *_plan_ids_beside(journal.loaded.path)}
     return [
         f"{location.database} holds {plural(count, 'result')} for plan {plan!r}, which no plan "
         f"in {folder} names: was {journal.loaded.path}'s id changed? A plan keeps its id once "
@@ -268,6 +265,22 @@ def _renamed_plan(journal: Journal) -> list[str]:
         for plan, count in sorted(held.items())
         if plan not in named
     ]
+
+
+def _plan_ids_beside(plan: Path) -> set[str]:
+    """The ids of the other plans in ``plan``'s folder, each file loaded as a plan: only a
+    valid plan can hold results, and a line that merely reads `id: x` (in a notes file, or
+    inside a multi-line string of the plan itself) names none (issue 16, attacks 3 and 4)."""
+    from mlplan._plan.load import load_plan
+
+    ids: set[str] = set()
+    folder = plan.parent
+    for path in sorted({*folder.glob("*.yaml"), *folder.glob("*.yml")}):
+        if path.resolve() == plan.resolve():
+            continue
+        with contextlib.suppress(MlplanError, OSError, UnicodeDecodeError):
+            ids.add(load_plan(path).plan.id)
+    return ids
 
 
 def _unfinished(journal: Journal, results: list[Result]) -> list[str]:

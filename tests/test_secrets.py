@@ -5,13 +5,16 @@ CI gate print GitHub workflow commands."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import Capsys, MakePlan, run
+from helpers import REPO, Capsys, MakePlan, run
 from test_action import run_gate
 
 from mlplan._record.location import redact
@@ -213,3 +216,37 @@ def test_a_plan_file_name_cannot_make_the_gate_print_workflow_commands(
     for stream in (done.stdout, done.stderr):
         obeyed = obeyed_commands(stream)
         assert all(line.startswith("::error") for line in obeyed), obeyed
+
+
+@pytest.mark.slow  # a subprocess (the gate)
+def test_the_gate_run_by_hand_prints_its_summary_with_commands_off(
+    make_plan: MakePlan, tmp_path: Path
+) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "x\n::notice title=Gate::All plans passed.yaml").write_text("bad: [\n")
+    done = run_gate({"plans": f"{folder}/*.yaml"}, None, tmp_path)  # GITHUB_STEP_SUMMARY unset
+    assert done.returncode == 1
+    assert "could not be checked" in done.stdout  # the summary is printed ...
+    obeyed = obeyed_commands(done.stdout) + obeyed_commands(done.stderr)
+    assert all(line.startswith("::error") for line in obeyed), obeyed  # ... but not obeyed
+
+
+@pytest.mark.slow  # a subprocess (mlplan site)
+def test_the_site_step_prints_mlplan_s_output_with_commands_off(tmp_path: Path) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "x\n::notice title=Site::built.yaml").write_text("bad: [\n")
+    environment = {**os.environ, "MLPLAN_PLANS": f"{folder}/*.yaml"}
+    environment["MLPLAN_SITE_DIR"] = str(tmp_path / "site")
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    done = subprocess.run(
+        ["bash", str(REPO / "ci" / "site.sh")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "::notice title=Site::built.yaml" in done.stderr  # mlplan named the plan ...
+    assert obeyed_commands(done.stdout) + obeyed_commands(done.stderr) == []  # ... inertly

@@ -19,7 +19,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/credentials.sh"
 # GitHub reads any output line starting with "::" as a workflow command, and a plan's file
 # name (from a glob) may hold a newline: every text put into a command is escaped by GitHub's
 # rules (%25, %0D, %0A in the message; also %3A and %2C in a property such as file=), and what
-# mlplan itself prints is shown between ::stop-commands:: markers, so none of it is obeyed.
+# mlplan itself prints is shown between ::stop-commands:: markers (show_verbatim, in
+# credentials.sh), so none of it is obeyed.
 escape_data() {
   local text="${1//'%'/%25}"
   text="${text//$'\r'/%0D}"
@@ -31,19 +32,13 @@ escape_property() {
   text="${text//:/%3A}"
   printf '%s' "${text//,/%2C}"
 }
-show_verbatim() {  # print a file with workflow commands switched off
-  local token
-  # Unguessable, so a plan's name or message cannot end the block early.
-  token="mlplan-$(od -An -N16 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n')$RANDOM$$"
-  echo "::stop-commands::$token"
-  cat "$1"
-  echo "::$token::"
-}
 
 summary="${GITHUB_STEP_SUMMARY:-}"
 if [ -z "$summary" ]; then
   summary="$(mktemp)"
-  trap 'cat "$summary"; rm -f "$summary"' EXIT
+  # By hand, the summary goes to stdout: it quotes plan names and mlplan's messages, so it is
+  # shown verbatim like them (a job that leaves the variable unset would obey it otherwise).
+  trap 'show_verbatim "$summary"; rm -f "$summary"' EXIT
 fi
 flags=(--check --format markdown)
 if [ "${MLPLAN_REQUIRE_STORE:-true}" = "true" ]; then flags+=(--require-store); fi

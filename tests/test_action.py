@@ -23,8 +23,11 @@ def gate_step() -> dict[str, Any]:
     return next(step for step in ACTION["runs"]["steps"] if step.get("name") == "Check the plans")
 
 
-def run_gate(inputs: dict[str, str], summary: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the gate step's command with its env, expressions filled in as GitHub would."""
+def run_gate(
+    inputs: dict[str, str], summary: Path | None, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run the gate step's command with its env, expressions filled in as GitHub would; with
+    no ``summary``, GITHUB_STEP_SUMMARY unset, as when the gate is run by hand."""
     values = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
     values.update(inputs)
 
@@ -35,7 +38,9 @@ def run_gate(inputs: dict[str, str], summary: Path, cwd: Path) -> subprocess.Com
     step = gate_step()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update({name: fill(value) for name, value in step["env"].items()})
-    env["GITHUB_STEP_SUMMARY"] = str(summary)
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    if summary is not None:
+        env["GITHUB_STEP_SUMMARY"] = str(summary)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     return subprocess.run(
         [step["shell"], "-c", fill(step["run"])],

@@ -4,17 +4,27 @@ CI gate print GitHub workflow commands."""
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
+import os
 import socket
+import subprocess
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import Capsys, MakePlan, run
+from helpers import REPO, TODAY, Capsys, MakePlan, run
 from test_action import run_gate
 
-from mlplan._record.location import redact
+from mlplan._plan.load import load_plan
+from mlplan._record.journal import Journal
+from mlplan._record.location import redact, scrub
+from mlplan._record.store.client import MlflowStore
+from mlplan._report.status import _verdicts
 
 SECRET = "2SEC"
 
@@ -139,11 +149,161 @@ def test_a_token_in_the_query_string_is_never_printed_nor_stored(
         ("postgresql://u:p@db:5432/mlflow", "postgresql://u:***@db:5432/mlflow"),
         ("sqlite:////tmp/a b/mlflow.db", "sqlite:////tmp/a b/mlflow.db"),
         ("databricks", "databricks"),
+        # A token as the user name: with no password, or none at all, the user is the secret.
+        ("http://TOK2SEC:@host:9", "http://***:***@host:9"),
+        ("http://TOK2SEC@host:9/x", "http://***@host:9/x"),
+        # A user name long and digit-bearing is a token, whatever follows it.
+        ("https://ghp_0123456789abcdef:x-oauth-basic@host", "https://***:***@host"),
+        # Every query and fragment part, whole: a quote is part of a value, a bare part masked.
+        ("http://host/?tok=ab'2SEC&x", "http://host/?tok=***&***"),
+        ("http://host/?2SEC", "http://host/?***"),
+        ("http://host/p#2SEC", "http://host/p#***"),
+        ("http://host/p;tok=2SEC/q", "http://host/p;tok=***"),
     ],
 )
 def test_redact(uri: str, shown: str) -> None:
     assert redact(uri) == shown
     assert redact(f"the server {uri} did not answer") == f"the server {shown} did not answer"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"http://{SECRET}TOK:@{{dead}}",
+        f"http://{SECRET}TOK@{{dead}}/mlflow",
+        f"http://{{dead}}/?tok=ab'{SECRET}",
+        f"http://{{dead}}/?{SECRET}",
+        f"http://{{dead}}/#{SECRET}",
+    ],
+)
+def test_a_token_anywhere_in_the_uri_is_never_printed_nor_stored(
+    make_plan: MakePlan, capsys: Capsys, dead: str, uri: str
+) -> None:
+    plan = make_plan()
+    uri = uri.format(dead=dead)
+    code, out, err = run(
+        capsys, "log-result", plan, "-H", "H1", "-m", "recall=0.5", "--tracking-uri", uri
+    )
+    assert code == 1
+    assert "kept in" in err
+    assert SECRET not in out + err
+    (entry,) = (plan.parent / ".mlplan" / "outbox").glob("*.json")
+    kept = json.loads(entry.read_text())
+    assert "***" in kept["destination"] and "***" in kept["reason"]
+    for argv in (["status", plan, "--json"], ["sync", plan], ["status", plan, "--check"]):
+        code, out, err = run(capsys, *argv, "--tracking-uri", uri)
+        assert code == 1
+        assert SECRET not in out + err, argv
+    assert SECRET not in everything_written(plan)
+
+
+@pytest.mark.parametrize(
+    "uri", [f"http://{{dead}}/?tok=a {SECRET}", f"http://a:b\t{SECRET}@{{dead}}"]
+)
+def test_a_uri_with_a_blank_is_refused_without_showing_it(
+    make_plan: MakePlan, capsys: Capsys, dead: str, uri: str
+) -> None:
+    plan = make_plan()
+    code, out, err = run(capsys, "status", plan, "--tracking-uri", uri.format(dead=dead))
+    assert code == 1
+    assert "blank" in err and "%20" in err
+    assert SECRET not in out + err + everything_written(plan)
+
+
+def test_no_cache_file_name_is_made_from_a_password(make_plan: MakePlan) -> None:
+    """The local copy's and the verdicts' file names are hashes: of the URI without its user
+    info, so the same store under two passwords shares them (a weak password hashed into a
+    name could be guessed offline)."""
+    loaded = load_plan(make_plan())
+    journals = [Journal(loaded, f"http://ada:{pw}@127.0.0.1:9/") for pw in ("pw1", "pw2")]
+    for journal in journals:
+        _verdicts(journal, [], TODAY, from_copy=True)
+    assert len(list((journals[0].location.home / "cache").iterdir())) == 1
+    stores = [MlflowStore(loaded.plan, journal.location) for journal in journals]
+    first, second = (store._destination("1") for store in stores)
+    assert first == second
+    assert "pw1" not in first and "ada" not in first
+
+
+class _Echo(http.server.BaseHTTPRequestHandler):
+    """A server (or proxy) whose 400 quotes the request, its Authorization header included."""
+
+    def _answer(self) -> None:
+        if self.path.rstrip("/").endswith("/health"):
+            code, body = 200, "OK"
+        else:
+            code, body = 400, f"bad request {self.path} auth={self.headers['Authorization']}"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _answer  # noqa: N815 -- http.server's names
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echoing() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+TOKEN = f"tok-{SECRET}-abc"
+PASSWORD = f"pw-{SECRET}-xyz"
+
+
+@pytest.mark.parametrize(
+    ("variables", "userinfo"),
+    [
+        ({"MLFLOW_TRACKING_TOKEN": TOKEN}, ""),
+        ({"MLFLOW_TRACKING_USERNAME": "ada", "MLFLOW_TRACKING_PASSWORD": PASSWORD}, ""),
+        ({}, f"ada:{PASSWORD}@"),
+    ],
+    ids=["token", "password", "uri"],
+)
+def test_a_server_echoing_the_credentials_does_not_make_them_shown(
+    make_plan: MakePlan,
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+    echoing: str,
+    *,
+    variables: dict[str, str],
+    userinfo: str,
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    plan = make_plan()
+    uri = f"http://{userinfo}{echoing}"
+    basic = base64.b64encode(f"ada:{PASSWORD}".encode()).decode()
+    for argv in (
+        ["status", plan, "--refresh"],
+        ["log-result", plan, "-H", "H1", "-m", "recall=0.5"],
+    ):
+        code, out, err = run(capsys, *argv, "--tracking-uri", uri)
+        assert code == 1
+        assert "400" in err  # the server's answer is shown, its credentials masked
+        for secret in (SECRET, basic):
+            assert secret not in out + err, argv
+    assert SECRET not in everything_written(plan)
+
+
+def test_scrub_masks_what_this_process_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", TOKEN)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ada")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)
+    basic = base64.b64encode(f"ada:{PASSWORD}".encode()).decode()
+    quoted = f'{{"Authorization": "Token {TOKEN}", "x": "{basic}", "y": "u:{PASSWORD}"}}'
+    assert SECRET not in scrub(quoted)
+    assert basic not in scrub(quoted)
+    in_uri = base64.b64encode(b"bob:p%2Fw9").decode()
+    assert scrub(f"p/w9 and {in_uri} seen", "http://bob:p%2Fw9@host") == "*** and *** seen"
+    assert scrub("pw and ordinary words stay", "http://a:pw@host") == "pw and ordinary words stay"
 
 
 @pytest.mark.parametrize(
@@ -213,3 +373,37 @@ def test_a_plan_file_name_cannot_make_the_gate_print_workflow_commands(
     for stream in (done.stdout, done.stderr):
         obeyed = obeyed_commands(stream)
         assert all(line.startswith("::error") for line in obeyed), obeyed
+
+
+@pytest.mark.slow  # a subprocess (the gate)
+def test_the_gate_run_by_hand_prints_its_summary_with_commands_off(
+    make_plan: MakePlan, tmp_path: Path
+) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "x\n::notice title=Gate::All plans passed.yaml").write_text("bad: [\n")
+    done = run_gate({"plans": f"{folder}/*.yaml"}, None, tmp_path)  # GITHUB_STEP_SUMMARY unset
+    assert done.returncode == 1
+    assert "could not be checked" in done.stdout  # the summary is printed ...
+    obeyed = obeyed_commands(done.stdout) + obeyed_commands(done.stderr)
+    assert all(line.startswith("::error") for line in obeyed), obeyed  # ... but not obeyed
+
+
+@pytest.mark.slow  # a subprocess (mlplan site)
+def test_the_site_step_prints_mlplan_s_output_with_commands_off(tmp_path: Path) -> None:
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "x\n::notice title=Site::built.yaml").write_text("bad: [\n")
+    environment = {**os.environ, "MLPLAN_PLANS": f"{folder}/*.yaml"}
+    environment["MLPLAN_SITE_DIR"] = str(tmp_path / "site")
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    done = subprocess.run(
+        ["bash", str(REPO / "ci" / "site.sh")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "::notice title=Site::built.yaml" in done.stderr  # mlplan named the plan ...
+    assert obeyed_commands(done.stdout) + obeyed_commands(done.stderr) == []  # ... inertly

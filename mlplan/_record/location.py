@@ -8,6 +8,7 @@ server, and lock files that serialise writers (made by mlplan._record.locks).
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -23,8 +24,10 @@ __all__ = [
     "StoreLocation",
     "locate_store",
     "redact",
+    "scrub",
     "tracked_by_git",
     "trusted_reading",
+    "without_secrets",
 ]
 
 GIT_TIMEOUT_S = 10
@@ -80,6 +83,7 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     home = plan_path.resolve().parent / STORE_DIR
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
     if uri:
+        _check_blanks(uri)
         _check_userinfo(uri)
         _check_address(uri)
         return StoreLocation(uri=uri, embedded=False, home=home)
@@ -89,22 +93,131 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     return StoreLocation(uri=f"sqlite:///{database}", embedded=True, home=home)
 
 
-_USERINFO = re.compile(r"(?<=://)([^/@:]*):[^/]*@")
-# Userinfo with no password (``http://TOKEN@host/``): a token passed as the user name.
-_USER_TOKEN = re.compile(r"(?<=://)[^/@:?#\s]+@")
-# A value in a query string, fragment or path parameter (``?token=...``, ``&access_token=``,
-# ``;token=``): servers behind a proxy take their token there. Every value is masked, not only
-# names that look secret.
-_QUERY_VALUE = re.compile(r"([?&#;][^=&#?;\s/]*=)[^&#;\s'\"]+")
+# A URI quoted in a message: its scheme, then everything up to the next blank. A server URI
+# holding a blank is refused (_check_blanks), so what follows the blank is not the URI.
+_URI = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>\S*)")
+# A value of a query string, fragment or path parameter anywhere in a text (``?token=...``,
+# ``&access_token=``, ``;token=``; also a URL path quoted without its scheme by a server):
+# servers behind a proxy take their token there. Every value is masked, to the next separator
+# or blank -- quotes included, as a value may hold one -- not only names that look secret.
+_QUERY_VALUE = re.compile(r"([?&#;][^=&#?;\s/]*=)[^&#;\s]+")
+# Credentials as an HTTP header or a server's echo of one shows them.
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/-]+=*")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# A user name is shown (ada:***@host) only when a password follows it and it reads as a name:
+# short, and not long and digit-bearing as a token is. Otherwise the user part is the secret
+# (http://TOKEN@host, http://TOKEN:@host are how token-auth URIs are commonly written).
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._+-]{0,31}")
+_SECRET_VARIABLES = ("MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD")
+_SHORTEST_MASKED = 4  # a shorter secret would mask ordinary letters all over a message
 
 
 def redact(text: str) -> str:
-    """``text`` (a URI, or a message quoting one) with the password of
-    ``user:password@host``, a lone ``token@host``, and every query or ``;param`` value
-    replaced by ``***``."""
-    masked = _USER_TOKEN.sub("***@", _USERINFO.sub(r"\1:***@", text))
+    """``text`` (a URI, or a message quoting one) with its credentials replaced by ``***``:
+    the user info of each URI in it (all of it, but a user name followed by a password), its
+    query and fragment values (a bare ``?TOKEN`` whole), and ``Bearer``/``Basic``
+    credentials. The same text gives the same result anywhere: an outbox entry is matched to
+    its store by it (StoreLocation.destination)."""
+    masked = _URI.sub(lambda found: found["scheme"] + _mask_uri_rest(found["rest"]), text)
+    masked = _AUTH_SCHEME.sub(lambda found: f"{found[1]}{found[2]}***", masked)
     return _QUERY_VALUE.sub(r"\1***", masked)
+
+
+def scrub(text: str, uri: str = "") -> str:
+    """``text`` taken from a server or an exception, as it may be shown or kept: redacted, and
+    the values of MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_PASSWORD and ``uri``'s own user info
+    masked wherever they appear (a server may echo the request's Authorization header)."""
+    masked = redact(text)
+    for secret in _known_secrets(uri):
+        masked = masked.replace(secret, "***")
+    return masked
+
+
+def without_secrets(uri: str) -> str:
+    """``uri`` as it may name a store in a file name or a cache key: no user info at all (a
+    weak password hashed into a name could be guessed offline), query values masked."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        return redact(uri)
+    authority = _authority(rest)
+    return redact(f"{scheme}{sep}{authority.rpartition('@')[2]}{rest[len(authority) :]}")
+
+
+def _authority(rest: str) -> str:
+    # A password with a raw / ? # is refused (_check_userinfo), so the authority, user info
+    # included, ends at the first of them.
+    return re.split(r"[/?#]", rest, maxsplit=1)[0]
+
+
+def _mask_uri_rest(rest: str) -> str:
+    """What follows ``scheme://``: user info masked, every query and fragment part masked
+    (``?a=***&***#***``)."""
+    authority = _authority(rest)
+    path, hash_sign, fragment = rest[len(authority) :].partition("#")
+    path, question, query = path.partition("?")
+    userinfo, at, host = authority.rpartition("@")
+    shown = f"{_mask_userinfo(userinfo)}@{host}" if at else authority
+    return shown + path + question + _mask_parts(query) + hash_sign + _mask_parts(fragment)
+
+
+def _mask_userinfo(userinfo: str) -> str:
+    user, colon, password = userinfo.partition(":")
+    name = user if password and _NAME.fullmatch(user) and not _token_like(user) else "***"
+    return name + (":***" if colon else "")
+
+
+def _token_like(user: str) -> bool:
+    return len(user) >= 16 and any(char.isdigit() for char in user)
+
+
+def _mask_parts(query: str) -> str:
+    """Each ``name=value`` part with its value masked, a part without ``=`` masked whole."""
+    return "".join(_mask_part(part) for part in re.split(r"([&;])", query))
+
+
+def _mask_part(part: str) -> str:
+    if part in ("&", ";"):
+        return part
+    name, equals, _ = part.partition("=")
+    if equals:
+        return f"{name}=***"
+    return "***" if part else ""
+
+
+def _known_secrets(uri: str) -> list[str]:
+    """The credentials this process holds, in every form a server may echo: as given,
+    percent-decoded, and base64-encoded as HTTP Basic sends them."""
+    values = [os.environ.get(name, "") for name in _SECRET_VARIABLES]
+    if values[1]:
+        values.append(_basic(os.environ.get("MLFLOW_TRACKING_USERNAME", ""), values[1]))
+    userinfo, at, _ = _authority(uri.partition("://")[2]).rpartition("@")
+    if at:
+        for given in {userinfo, urllib.parse.unquote(userinfo)}:
+            user, _, password = given.partition(":")
+            # With no password, the user part is the secret (a token).
+            values += [password, _basic(user, password)] if password else [user]
+    found = {value for value in values if len(value) >= _SHORTEST_MASKED}
+    return sorted(found, key=len, reverse=True)  # longest first: none is left half-masked
+
+
+def _basic(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _check_blanks(uri: str) -> None:
+    """Refuse a server URI holding a blank or a control character: none belongs in a URI,
+    and a message quoting the URI would show what follows one (redact() reads a URI up to
+    the first blank), a password or a token included. Nothing of the URI is shown here."""
+    scheme = _SCHEME.match(uri)
+    if scheme is None or uri.startswith(("file:", "sqlite:")):
+        return
+    if re.search(r"[\s\x00-\x1f\x7f]", uri):
+        raise TrackingError(
+            f"the tracking URI ({scheme.group(0)}...) holds a blank or a control character, "
+            "which no URI may hold (nothing of it is shown here, as it may hold a password). "
+            "Percent-encode it (a space as %20), or leave credentials out of the URI and set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN"
+        )
 
 
 def _check_address(uri: str) -> None:

@@ -180,9 +180,10 @@ def _verdicts(
 
     if not from_copy:
         return judge(journal.plan, results, today)
+    from mlplan._record.location import without_secrets
     from mlplan._report.verdict_cache import VerdictCache, verdicts_key
 
-    where = f"{journal.loaded.path.resolve()}\n{journal.location.uri}"
+    where = f"{journal.loaded.path.resolve()}\n{without_secrets(journal.location.uri)}"
     cache = VerdictCache(journal.location.home / "cache", where)
     key = verdicts_key(journal.plan, results, today)
     kept = cache.load(key)

@@ -198,7 +198,7 @@ class MlflowStore:
         }
 
     def _refused(self, error: Any, what: str) -> TrackingError:
-        return refusal(error, what, shown(self.location.uri))
+        return refusal(error, what, self.location.uri)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -570,10 +570,9 @@ class MlflowStore:
         return results
 
     def _destination(self, experiment_id: str | None = None) -> str:
-        # The password of an http://user:pw@host URI must not reach a file name or the disk.
-        uri = self.location.uri.split("@", 1)[-1] if "://" in self.location.uri else ""
+        # The URI's credentials must not reach a file name, not even hashed (issue 16).
         experiment_id = experiment_id or self.experiment_id
-        return f"{uri or self.location.uri}\n{experiment_id}\n{self.plan.id}"
+        return f"{shown(self.location.uri)}\n{experiment_id}\n{self.plan.id}"
 
     def _embedded_copy(self) -> list[Result] | None:
         """The local copy, checked against the embedded store without importing MLflow

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
-from mlplan._record.location import StoreLocation, redact
+from mlplan._record.location import StoreLocation, scrub, without_secrets
 from mlplan.errors import StoreAuthError, StoreUnreachableError, TrackingError
 
 __all__ = ["refusal", "shown", "store_errors"]
@@ -29,25 +28,21 @@ _REFUSED = frozenset(
 )
 
 
-def shown(uri: str) -> str:
-    """The URI without a password written into it (http://user:secret@host), nor the values
-    of its query string (?token=...)."""
-    scheme, sep, rest = uri.partition("://")
-    if not sep:
-        return redact(uri)
-    # Only the authority holds credentials: an "@" later on (a path "/teams/@ml", a query
-    # "?next=a@b") is the address itself. A password with a raw / ? # is refused earlier
-    # (location._check_userinfo), so the authority ends at the first of them.
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    return redact(f"{scheme}{sep}{authority.rpartition('@')[2]}{rest[len(authority) :]}")
+# A store named without its credentials (no user info, query values masked): in messages that
+# quote the store, and in the local copy's file name (client.py).
+shown = without_secrets
 
 
 def refusal(error: Any, what: str, uri: str = "") -> TrackingError:
-    """The mlplan error for an MlflowException: refused, unauthorised, or unavailable."""
-    denied = _auth_refusal(error, uri)
+    """The mlplan error for an MlflowException: refused, unauthorised, or unavailable.
+
+    ``uri`` is the store's URI as configured: shown without its credentials, and its own user
+    info masked in what the server said, as are MLFLOW_TRACKING_TOKEN and _PASSWORD (a server
+    or proxy may echo the request's Authorization header in its error)."""
+    denied = _auth_refusal(error, shown(uri))
     if denied is not None:
         return denied
-    message = redact(" ".join(str(getattr(error, "message", error)).split()))
+    message = scrub(" ".join(str(getattr(error, "message", error)).split()), uri)
     code = str(getattr(error, "error_code", ""))
     if code in _REFUSED and not _database_broke(error):
         return TrackingError(f"{what}: {message[:2000]}")
@@ -111,14 +106,16 @@ def _unavailable(error: Exception, location: StoreLocation) -> TrackingError | N
 
     where = location.describe()
     if isinstance(error, MlflowException):
-        return refusal(error, f"{where} refused the request", redact(location.uri))
+        return refusal(error, f"{where} refused the request", location.uri)
     if isinstance(error, ImportError):
+        missing = scrub(str(error), location.uri)
         return StoreUnreachableError(
-            f"{where} needs a module that is not installed ({error}); install the database "
+            f"{where} needs a module that is not installed ({missing}); install the database "
             "driver MLflow needs for this URI, e.g. pip install 'psycopg[binary]'"
         )
     if isinstance(error, SQLAlchemyError | OSError):
-        detail = redact(" ".join(str(getattr(error, "orig", None) or error).split()))[:300]
+        detail = " ".join(str(getattr(error, "orig", None) or error).split())
+        detail = scrub(detail, location.uri)[:300]
         return StoreUnreachableError(
             f"{where} could not be used ({type(error).__name__}: {detail}). Check that "
             "the database is intact and its folder writable."

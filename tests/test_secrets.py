@@ -407,3 +407,23 @@ def test_the_site_step_prints_mlplan_s_output_with_commands_off(tmp_path: Path) 
     )
     assert "::notice title=Site::built.yaml" in done.stderr  # mlplan named the plan ...
     assert obeyed_commands(done.stdout) + obeyed_commands(done.stderr) == []  # ... inertly
+
+
+def test_an_old_entry_holding_a_token_is_shown_redacted(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    """An outbox entry written before a URI form was redacted (or by hand) keeps its text on
+    disk; what mlplan shows of it is redacted again."""
+    from mlplan._api import journal_for
+
+    plan = make_plan()
+    journal = journal_for(plan)
+    submission = journal.submission(
+        kind="baseline", subject="B1", metrics={"recall": 0.5, "recall.loyal": 0.9},
+        params={"seed": 1},
+    )  # fmt: skip
+    leaky = "http://TOKSECRET9:@127.0.0.1:9"
+    journal.outbox.put(journal.plan.id, submission, leaky, f"{leaky} did not answer")
+    _, out, err = run(capsys, "status", plan, "--json")
+    assert "TOKSECRET9" not in out + err
+    assert "waits for" in err

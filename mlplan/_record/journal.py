@@ -25,7 +25,7 @@ from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text,
 from mlplan._plan.keys import NumberError, canonical, key_problem, number
 from mlplan._plan.load import LoadedPlan
 from mlplan._plan.models import Plan
-from mlplan._record.location import StoreLocation, locate_store, tracked_by_git
+from mlplan._record.location import StoreLocation, locate_store, redact, tracked_by_git
 from mlplan._record.locks import LockTakenError, submission_lock
 from mlplan._record.outbox import Outbox, Submission, Unreadable, Waiting
 from mlplan._text import did_you_mean, plural, plural_noun
@@ -82,8 +82,10 @@ class SyncReport:
             for e in self.parked
         ]
         lines += [
-            f"{e.path}: {e.submission.kind} {e.submission.subject} waits for {e.destination}"
-            + (f" ({e.reason})" if e.reason else "")
+            # Redacted again when shown: an entry written by an older mlplan (or by hand) may
+            # hold a destination or reason with a credential in it.
+            f"{e.path}: {e.submission.kind} {e.submission.subject} waits for "
+            f"{redact(e.destination)}" + (f" ({redact(e.reason)})" if e.reason else "")
             for e in [*self.waiting, *self.elsewhere]
         ]
         lines += [f"{u.path}: {u.problem}; it was left as it is" for u in self.unreadable]
@@ -110,8 +112,8 @@ class SyncReport:
                 "file": str(e.path),
                 "kind": e.submission.kind,
                 "subject": e.submission.subject,
-                "destination": e.destination,
-                "reason": e.reason,
+                "destination": redact(e.destination),
+                "reason": redact(e.reason),
                 "refused": e.refused,
             }
 

@@ -187,6 +187,7 @@ def _handed_to_driver(
         checked = metrics_of(metrics, f"log_result for {subject}")
     except ValueError as error:
         raise ResultError(str(error)) from None
+    journal.check_declared(checked)  # refused here as outside a cell: recall=81 is no share
     before = read_outcome(result)
     if before is not None and before.ok:
         checked, params = {**before.metrics, **checked}, {**before.params, **params}

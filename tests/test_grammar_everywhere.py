@@ -1,0 +1,206 @@
+"""One number grammar and one set of checks on every path (adversarial pass, values and slots):
+an outbox entry is checked field by field before any of it is used, a result handed to `mlplan
+run` from inside a cell reads numbers as record_result does, the command line refuses a key
+given twice and a slot named NaN, and a refusal shows the value it refused exactly."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import Capsys, MakePlan, run
+from slot_race import paired
+
+import mlplan
+from mlplan._api import journal_for
+from mlplan._run.spec import ENV_PLAN, ENV_RESULT, ENV_SUBJECT, ENV_WORKDIR, read_outcome
+from mlplan.errors import ResultError
+
+
+def waiting_entry(plan: Path, submission: dict[str, Any]) -> Path:
+    """An entry waiting in the outbox for this plan's store, then edited by hand."""
+    journal = journal_for(plan)
+    made = journal.submission(
+        kind="hypothesis", subject="H2", metrics={"recall": 0.9}, params={"seed": 4}
+    )
+    entry = journal.outbox.put(journal.plan.id, made, journal.location.destination)
+    document = json.loads(entry.path.read_text())
+    document["submission"].update(submission)
+    entry.path.write_text(json.dumps(document))
+    return entry.path
+
+
+def subjects(plan: Path) -> list[str]:
+    return sorted(r.subject for r in journal_for(plan, refresh=True).results())
+
+
+# --- A: an outbox entry is checked before any field is used ---------------------------------
+
+
+def test_an_entry_whose_submission_id_is_a_path_is_unreadable_and_locks_nothing(
+    make_plan: MakePlan, tmp_path: Path, capsys: Capsys
+) -> None:
+    plan = paired(make_plan())
+    mlplan.record_result(plan, baseline="B2", metrics={"recall": 0.1})
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    escape = os.path.relpath(outside / "escaped", plan.parent / ".mlplan" / "locks")
+    path = waiting_entry(plan, {"submission_id": escape})
+    code, out, err = run(capsys, "sync", plan)
+    assert list(outside.iterdir()) == []  # no lock file outside the plan's folder
+    assert path.exists()
+    assert "submission_id" in out + err and "not one mlplan writes" in out + err
+    assert code == 1, out + err
+    assert subjects(plan) == ["B2"]
+
+
+@pytest.mark.parametrize(
+    "submission",
+    [
+        {"params": {"seed": None}},
+        {"params": {"seed": True}},
+        {"params": ["seed", 4]},
+        {"params": "seed=4"},
+        {"note": 5},
+        {"tags": ["x"]},
+        {"run_id": 5},
+        {"reported": "yes"},
+    ],
+    ids=repr,
+)
+def test_a_malformed_entry_is_kept_with_a_message_never_a_crash(
+    make_plan: MakePlan, capsys: Capsys, submission: dict[str, Any]
+) -> None:
+    plan = paired(make_plan())
+    mlplan.record_result(plan, baseline="B2", metrics={"recall": 0.1})
+    path = waiting_entry(plan, submission)
+    code, out, err = run(capsys, "sync", plan)
+    assert code == 1, out + err
+    assert "Traceback" not in err and "internal error" not in (out + err).lower()
+    assert f"{path}: not a readable outbox entry" in out + err
+    assert path.exists()
+    assert subjects(plan) == ["B2"]
+
+
+@pytest.mark.parametrize("seed", ["nan", "1e400", " "])
+def test_an_entry_is_rechecked_by_the_rules_of_logging(
+    make_plan: MakePlan, seed: str, capsys: Capsys
+) -> None:
+    # The API refuses these slots; an edited entry naming them is parked the same way.
+    plan = paired(make_plan())
+    with pytest.raises(ResultError, match="names the result's slot"):
+        mlplan.record_result(plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": seed})
+    path = waiting_entry(plan, {"params": {"seed": seed}})
+    report = mlplan.sync(plan)
+    assert report.delivered == [] and [e.path for e in report.parked] == [path]
+    assert "names the result's slot" in report.parked[0].refused
+    assert subjects(plan) == []
+
+
+def test_an_entry_is_delivered_in_its_written_form(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    waiting_entry(plan, {"params": {"seed": "4.0"}})
+    (delivered,) = mlplan.sync(plan).delivered
+    (result,) = journal_for(plan, refresh=True).results()
+    assert result.run_id == delivered.run_id and result.params["seed"] == "4"
+
+
+# --- B: one grammar inside a cell ---------------------------------------------------------
+
+
+@pytest.fixture
+def cell_of(make_plan: MakePlan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This process as the cell of H2 in the plan's `mlplan run`; returns the plan."""
+    plan = make_plan()
+    workdir = tmp_path / "cell"
+    workdir.mkdir()
+    monkeypatch.setenv(ENV_PLAN, str(plan))
+    monkeypatch.setenv(ENV_RESULT, str(workdir / "result.json"))
+    monkeypatch.setenv(ENV_SUBJECT, "H2")
+    monkeypatch.setenv(ENV_WORKDIR, str(workdir))
+    return plan
+
+
+def test_a_cell_reads_numbers_as_record_result_does(cell_of: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    mlplan.record_result(cell_of, hypothesis="H2", metrics={"recall": "0.9"})
+    mlplan.record_result(cell_of, hypothesis="H2", metrics={"latency_ms": np.float32(12.5)})
+    outcome = read_outcome(tmp_path / "cell" / "result.json")
+    assert outcome is not None and outcome.metrics == {"recall": 0.9, "latency_ms": 12.5}
+
+
+@pytest.mark.parametrize(
+    ("metrics", "message"),
+    [
+        ({"recall": 81}, "recall = 81 is outside its declared bounds [0, 1]"),
+        ({"recall": "0_7"}, "a metric is a number"),
+        ({"latency_ms": 10**400}, "a metric is a finite number"),
+    ],
+    ids=["out-of-bounds", "underscore", "too-large"],
+)
+def test_a_cell_refuses_what_record_result_refuses(
+    cell_of: Path, tmp_path: Path, metrics: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ResultError) as refused:
+        mlplan.record_result(cell_of, hypothesis="H2", metrics=metrics)
+    assert message in str(refused.value)
+    assert read_outcome(tmp_path / "cell" / "result.json") is None
+
+
+def test_a_cell_returning_a_huge_int_fails_with_a_message() -> None:
+    from mlplan._run.spec import result_of
+
+    with pytest.raises(ValueError, match=r"H2 gave acc=1000.*a metric is a finite number"):
+        result_of({"acc": 10**400}, "H2")
+
+
+# --- B: the command line ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("switches", "key"),
+    [
+        (["-m", "recall=0.5", "-m", "recall=0.9"], "recall"),
+        (["-p", "seed=2", "-p", "seed=3"], "seed"),
+    ],
+    ids=["metric", "param"],
+)
+def test_a_key_given_twice_is_a_usage_error(
+    make_plan: MakePlan, capsys: Capsys, switches: list[str], key: str
+) -> None:
+    plan = paired(make_plan())
+    base = ["-m", "latency_ms=10"] if key == "seed" else ["-p", "seed=1"]
+    code, out, err = run(capsys, "log-result", plan, "-H", "H2", *base, *switches)
+    assert code == 2, out + err
+    assert f"{key} is given twice" in err
+    assert subjects(plan) == []
+
+
+@pytest.mark.parametrize("seed", ["nan", "inf", "-Infinity", "1e400", ""])
+def test_a_slot_is_never_named_by_a_non_finite_number_or_nothing(
+    make_plan: MakePlan, capsys: Capsys, seed: str
+) -> None:
+    plan = paired(make_plan())
+    code, out, err = run(
+        capsys, "log-result", plan, "-H", "H2", "-m", "recall=0.9", "-p", f"seed={seed}"
+    )
+    assert code == 1, out + err
+    assert "param seed names the result's slot" in err and "Traceback" not in err
+    assert subjects(plan) == []
+
+
+def test_text_slots_stay_text(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    for seed in ("0_7", "0x10"):
+        mlplan.record_result(plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": seed})
+    assert sorted(r.params["seed"] for r in journal_for(plan).results()) == ["0_7", "0x10"]
+
+
+def test_a_refused_value_is_shown_exactly(make_plan: MakePlan) -> None:
+    plan = make_plan()
+    with pytest.raises(ResultError, match=r"recall = 1\.0000000000000002 is outside"):
+        mlplan.record_result(plan, hypothesis="H2", metrics={"recall": 1.0000000000000002})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,57 @@ def test_a_refused_value_is_shown_exactly(make_plan: MakePlan) -> None:
     plan = make_plan()
     with pytest.raises(ResultError, match=r"recall = 1\.0000000000000002 is outside"):
         mlplan.record_result(plan, hypothesis="H2", metrics={"recall": 1.0000000000000002})
+
+
+# --- A: redelivery completes only a half-made run of its own entry --------------------------
+
+
+def entry_reusing(plan: Path, run_id: str, recall: float) -> Path:
+    """An outbox entry carrying the submission id of run ``run_id``, with its own value."""
+    journal = journal_for(plan)
+    taken = journal.store.client.get_run(run_id).data.tags["mlplan.submission_id"]
+    made = journal.submission(
+        kind="hypothesis", subject="H2", metrics={"recall": recall}, params={"seed": 4}
+    )
+    entry = journal.outbox.put(
+        journal.plan.id, replace(made, submission_id=taken), journal.location.destination
+    )
+    return entry.path
+
+
+def test_an_entry_cannot_rewrite_a_finished_run(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    counted = mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": 4}
+    ).run_id
+    path = entry_reusing(plan, counted, 0.2)
+    report = mlplan.sync(plan)
+    assert report.delivered == [] and [e.path for e in report.parked] == [path]
+    assert f"run {counted}'s" in report.parked[0].refused
+    (result,) = journal_for(plan, refresh=True).results()
+    assert result.metrics["recall"] == 0.9
+
+
+def test_an_entry_already_delivered_is_dropped(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    counted = mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.9}, params={"seed": 4}
+    ).run_id
+    path = entry_reusing(plan, counted, 0.9)
+    report = mlplan.sync(plan)
+    assert [d.run_id for d in report.delivered] == [counted] and report.parked == []
+    assert not path.exists()
+    assert [r.run_id for r in journal_for(plan, refresh=True).results()] == [counted]
+
+
+def test_a_half_made_run_of_the_entry_is_completed(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    journal = journal_for(plan)
+    made = journal.submission(
+        kind="hypothesis", subject="H2", metrics={"recall": 0.9}, params={"seed": 4}
+    )
+    half = journal.store._create_run(made)  # the writer died here
+    journal.outbox.put(journal.plan.id, made, journal.location.destination, "interrupted")
+    (delivered,) = mlplan.sync(plan).delivered
+    (result,) = journal_for(plan, refresh=True).results()
+    assert delivered.run_id == result.run_id == half and result.metrics["recall"] == 0.9

@@ -259,3 +259,45 @@ def test_a_half_made_run_of_the_entry_is_completed(make_plan: MakePlan) -> None:
     (delivered,) = mlplan.sync(plan).delivered
     (result,) = journal_for(plan, refresh=True).results()
     assert delivered.run_id == result.run_id == half and result.metrics["recall"] == 0.9
+
+
+# --- C: readers re-check what the store holds -----------------------------------------------
+
+
+def test_a_value_changed_in_the_store_is_not_counted_and_fails_the_gate(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    plan = paired(make_plan())
+    runs = [
+        mlplan.record_result(
+            plan, hypothesis="H2", metrics={"recall": 0.5, "latency_ms": 10}, params={"seed": s}
+        ).run_id
+        for s in (1, 2, 3)
+    ]
+    client = MlflowClient(journal_for(plan).location.uri)
+    for value, run_id in zip((81, 82, 83), runs[:2], strict=False):
+        client.log_metric(run_id, "recall", value)  # the back door: no mlplan check
+    report = mlplan.status(plan, refresh=True)
+    verdict = next(v for v in report.verdicts if v.hypothesis == "H2")
+    recall = next(c for c in verdict.checks if c.metric == "recall")
+    assert verdict.runs == 1 and recall.estimate == 0.5
+    code, out, err = run(capsys, "status", plan, "--check")
+    assert code == 1, out + err
+    for run_id, value in zip(runs[:2], (81, 82), strict=True):
+        assert f"run {run_id} (hypothesis H2) has recall = {value}, outside" in " ".join(
+            (out + err).split()
+        )
+    assert "changed after it was logged?" in " ".join((out + err).split())
+
+
+def test_a_start_run_value_at_float_max_is_refused(make_plan: MakePlan) -> None:
+    import mlflow
+
+    plan = make_plan()
+    refused = pytest.raises(ResultError, match="not a finite number")
+    with refused, mlplan.start_run(plan, hypothesis="H2"):
+        mlflow.log_metric("recall", 0.9)
+        mlflow.log_metric("latency_ms", float("inf"))  # MLflow stores 1.797e308
+    assert journal_for(plan).results() == []

@@ -49,7 +49,14 @@ from mlplan._judge.decide import (
     unplanned,
     verdict_runs_needed,
 )
-from mlplan._judge.evidence import aggregate, baseline_values, gather, plan_figures, subject_values
+from mlplan._judge.evidence import (
+    aggregate,
+    altered,
+    baseline_values,
+    gather,
+    plan_figures,
+    subject_values,
+)
 from mlplan._judge.explain import (
     closed_reason,
     condition_warnings,
@@ -261,6 +268,8 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
     Results for subjects the plan does not know are ignored. Verdicts always use the plan's
     current criteria; if they changed since the first result, ``Verdict.amendment`` says so.
     """
+    changed = altered(plan, results)  # values no write takes: changed in the store since
+    results = [result for result in results if result.run_id not in changed]
     evidence = gather([*results, *plan_figures(plan, results)])
     own: dict[str, list[Result]] = defaultdict(list)  # every hypothesis's raw results
     for result in results:

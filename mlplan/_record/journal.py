@@ -22,7 +22,14 @@ from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import needed_baselines
 from mlplan._judge.settings import settings_for
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
-from mlplan._plan.keys import NumberError, canonical, key_problem, number
+from mlplan._plan.keys import (
+    NumberError,
+    canonical,
+    exact,
+    key_problem,
+    number,
+    value_problem,
+)
 from mlplan._plan.load import LoadedPlan
 from mlplan._plan.models import Plan
 from mlplan._record.location import StoreLocation, locate_store, tracked_by_git
@@ -749,20 +756,20 @@ def _checked_metrics(metrics: Mapping[str, Any], plan: Plan) -> dict[str, float]
 
 def _number(key: str, value: Any) -> float:
     try:
-        return number(value)
-    except NumberError as problem:
-        raise ResultError(f"metric {key}: {problem}; nothing was logged") from None
-
-
-def _exact(value: float) -> str:
-    # repr, not :g: 1.0000000000000002 outside [0, 1] once showed as "recall = 1".
-    return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+        found = number(value)
+    except NumberError as refused:
+        raise ResultError(f"metric {key}: {refused}; nothing was logged") from None
+    # ±float max passes the grammar, but it is what MLflow stores for ±inf: a run that logged
+    # an infinity reads back as 1.797e308, which would be counted (and judged) as a value.
+    if problem := value_problem(found, None):
+        raise ResultError(f"metric {key} = {exact(found)} is {problem}; nothing was logged")
+    return found
 
 
 def _within_bounds(key: str, value: float, bounds: tuple[float, float] | None) -> float:
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         raise ResultError(
-            f"metric {key} = {_exact(value)} is outside its declared bounds "
+            f"metric {key} = {exact(value)} is outside its declared bounds "
             f"[{bounds[0]:g}, {bounds[1]:g}]; nothing was logged (a share is logged as 0.81, "
             "not 81)"
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
+from mlplan._judge.evidence import altered
 from mlplan._judge.frozen import FrozenReview, Unverified, frozen_review
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import Check, Verdict
@@ -146,6 +147,9 @@ def status_report(
     # Results for an id the plan no longer has fail the gate: renaming or deleting a failed
     # hypothesis must not turn it green (a rename is `mlplan amend --rename`, issue 16).
     lost = orphans(journal.plan, results) + _renamed_plan(journal)
+    # A stored value no write takes (recall = 81) was changed in the store: not counted by the
+    # judge, and the gate fails naming the run.
+    lost += list(altered(journal.plan, results).values())
     reasons += attention(journal.plan, verdicts) + review.reasons() + lost
     reasons += [_unverified(journal.loaded, u) for u in review.unverified]
     outbox: dict[str, Any] = {}

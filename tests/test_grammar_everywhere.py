@@ -301,3 +301,16 @@ def test_a_start_run_value_at_float_max_is_refused(make_plan: MakePlan) -> None:
         mlflow.log_metric("recall", 0.9)
         mlflow.log_metric("latency_ms", float("inf"))  # MLflow stores 1.797e308
     assert journal_for(plan).results() == []
+
+
+@pytest.mark.parametrize("value", ["0_7", b"12", " \u0661\u0662 ", 10**400, float("nan")], ids=repr)
+def test_the_run_start_run_gives_logs_by_the_grammar(make_plan: MakePlan, value: Any) -> None:
+    plan = make_plan()
+    with mlplan.start_run(plan, hypothesis="H2") as run:
+        with pytest.raises(ResultError, match="metric latency_ms"):
+            run.log_metric("latency_ms", value)
+        with pytest.raises(ResultError, match="outside its declared bounds"):
+            run.log_metrics({"recall": 81})
+        run.log_metrics({"recall": "0.9", "latency_ms": 12})
+    (result,) = journal_for(plan).results()
+    assert result.metrics == {"recall": 0.9, "latency_ms": 12.0}

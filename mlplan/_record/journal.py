@@ -585,9 +585,18 @@ class Journal:
         with self._guarded():
             self.sync()
             store = self.store
+        from mlplan._record.store.checked_run import CheckedRun
+
         with store.active_run(submission, self.loaded.path, self.check_declared) as run:
-            yield run
+            yield CheckedRun(run, self._metric_value)
         self._settle(str(run.info.run_id), submission.subject)
+
+    def _metric_value(self, key: str, value: Any) -> float:
+        """A metric a script logs through the run start_run gave it: the one grammar for
+        every key, the bounds for a declared one (the run stays open: the script may go on)."""
+        found = _number(key, value)
+        declared = {m.key: m for m in self.plan.metrics}
+        return _within_bounds(key, found, declared[key].bounds) if key in declared else found
 
     def check_declared(self, metrics: Mapping[str, Any]) -> None:
         """The plan's declared metrics among ``metrics``, checked as a result's are (the one

@@ -98,8 +98,16 @@ def test_an_entry_point_may_return_its_metrics_under_a_metrics_key(plan: Path) -
             "a_list",
             "H1 (cellfuncs:a_list) gave list; it must give a mapping of metric key to value",
         ),
-        ("a_flag", "H1 (cellfuncs:a_flag) gave acc=True; a metric is a number"),
-        ("not_finite", "H1 (cellfuncs:not_finite) gave acc=nan; a metric is a finite number"),
+        (
+            "a_flag",
+            "H1 (cellfuncs:a_flag) gave acc=True; a metric is a number "
+            "(expected a number, got true/false)",
+        ),
+        (
+            "not_finite",
+            "H1 (cellfuncs:not_finite) gave acc=nan; a metric is a finite number "
+            "(nan is not a finite number)",
+        ),
         ("crash", "H1 (cellfuncs:crash) failed: RuntimeError: boom in the cell"),
         (
             "exits",

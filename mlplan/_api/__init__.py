@@ -187,6 +187,7 @@ def _handed_to_driver(
         checked = metrics_of(metrics, f"log_result for {subject}")
     except ValueError as error:
         raise ResultError(str(error)) from None
+    journal.check_declared(checked)  # refused here as outside a cell: recall=81 is no share
     before = read_outcome(result)
     if before is not None and before.ok:
         checked, params = {**before.metrics, **checked}, {**before.params, **params}
@@ -335,6 +336,15 @@ def start_run(
     and is never judged. A value outside its metric's bounds fails the run with ResultError;
     a run whose pair key another result held first raises :class:`~mlplan.errors.NotCountedError`
     as the block ends (the run is kept, tagged as a duplicate, and not judged).
+
+    The run it yields is MLflow's ActiveRun, with ``run.log_metric`` and ``run.log_metrics``
+    that read each value by mlplan's one number grammar first ("0_7", b"12", "١٢", NaN,
+    infinities and 10**400 refused with ResultError, the run still open). What cannot be
+    checked: a value given to ``mlflow.log_metric`` directly is converted by MLflow before
+    mlplan sees it ("0_7" is stored as 7.0, b"12" and "١٢" as 12.0, an infinity as
+    ±1.797e308, and 10**400 raises MLflow's OverflowError); when the run ends mlplan checks
+    only what was stored: a declared metric outside its bounds, or at ±1.797e308 (an infinity),
+    fails the run.
     """
     kind, subject = _subject(hypothesis, baseline)
     journal = journal_for(plan, tracking_uri)

@@ -221,11 +221,17 @@ Today = Annotated[
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
-    pairs = {}
+    pairs: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--{what} {item!r} is not KEY=VALUE, e.g. --{what} accuracy=0.91")
+        if key.strip() in pairs:
+            # The last one used to win silently: which of the two was meant is not ours to guess.
+            raise UsageError(
+                f"--{what} {key.strip()} is given twice ({key.strip()}={pairs[key.strip()]} and "
+                f"{item.strip()}); give each key once"
+            )
         pairs[key.strip()] = value.strip()
     return pairs
 

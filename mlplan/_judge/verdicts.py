@@ -51,6 +51,7 @@ from mlplan._judge.decide import (
 )
 from mlplan._judge.evidence import (
     aggregate,
+    altered,
     baseline_values,
     gather,
     plan_figures,
@@ -276,6 +277,8 @@ def judge(plan: Plan, results: Sequence[Result], today: dt.date) -> list[Verdict
     Results for subjects the plan does not know are ignored. Verdicts always use the plan's
     current criteria; if they changed since the first result, ``Verdict.amendment`` says so.
     """
+    changed = altered(plan, results)  # values no write takes: changed in the store since
+    results = [result for result in results if result.run_id not in changed]
     evidence = gather([*results, *plan_figures(plan, results)], plan)
     own: dict[str, list[Result]] = defaultdict(list)  # every hypothesis's raw results
     for result in results:

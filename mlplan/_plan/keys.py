@@ -14,6 +14,7 @@ import math
 import numbers
 import posixpath
 import re
+import sys
 
 __all__ = [
     "CELL_WORDS",
@@ -21,9 +22,11 @@ __all__ = [
     "PLACEHOLDER",
     "NumberError",
     "canonical",
+    "exact",
     "key_problem",
     "number",
     "placeholder_problem",
+    "value_problem",
 ]
 
 MAX_KEY_LENGTH = 250
@@ -140,3 +143,23 @@ def placeholder_problem(word: str, known: list[str]) -> str | None:
                 f"(known: {', '.join('{' + k + '}' for k in known)})"
             )
     return None
+
+
+def exact(value: float) -> str:
+    """A value as it is, for a message about that value: 1.0000000000000002 outside [0, 1] once
+    showed as "recall = 1" under :g."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+
+
+def value_problem(value: float, bounds: tuple[float, float] | None) -> str:
+    """Why a metric's value as MLflow stores it is no result ("" when it is one): not finite,
+    at ±float max (what MLflow stores for ±inf), or outside the metric's declared bounds."""
+    if not math.isfinite(value) or abs(value) >= sys.float_info.max:
+        return (
+            "not a finite number (±1.797e308 is what MLflow stores for an infinity)"
+            if math.isfinite(value)
+            else "not a finite number"
+        )
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        return f"outside its declared bounds [{bounds[0]:g}, {bounds[1]:g}]"
+    return ""

@@ -22,7 +22,14 @@ from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import needed_baselines
 from mlplan._judge.settings import settings_for
 from mlplan._judge.verdicts import Verdict, criteria_fingerprint, criteria_text, judge
-from mlplan._plan.keys import NumberError, canonical, key_problem, number
+from mlplan._plan.keys import (
+    NumberError,
+    canonical,
+    exact,
+    key_problem,
+    number,
+    value_problem,
+)
 from mlplan._plan.load import LoadedPlan
 from mlplan._plan.models import Plan
 from mlplan._record.location import StoreLocation, locate_store, redact, tracked_by_git
@@ -185,26 +192,43 @@ class Journal:
         reason: str = "",
     ) -> Submission:
         """A checked submission: the subject exists, every metric is declared and finite."""
-        checked = _checked_metrics(metrics, self.plan)
-        if reported and not source.strip():
+        raw = Submission(
+            kind=kind,
+            subject=subject,
+            metrics=dict(metrics),
+            note=note,
+            reported=reported,
+            source=source,
+            params=dict(params or {}),
+            run_id=run_id,
+            replaces=replaces,
+            reason=reason,
+        )
+        return self._stamped(self._checked(raw))
+
+    def _checked(self, submission: Submission) -> Submission:
+        """Every rule a result obeys before it is written, in its written form (params as
+        text, a slot's one form): one function for a new result and for an outbox entry
+        rechecked before delivery, so the two cannot drift (an entry's seed=null once went
+        through though the API refuses it)."""
+        kind, subject, replaces = submission.kind, submission.subject, submission.replaces
+        checked = _checked_metrics(submission.metrics, self.plan)
+        if submission.reported and not submission.source.strip():
             raise ResultError(
                 "a reported result needs its source, e.g. 'paper, Table 2'", arguments=("source",)
             )
-        if replaces and not reason.strip():
+        if replaces and not submission.reason.strip():
             raise ResultError(f"say why run {replaces} is replaced", arguments=("reason",))
         if replaces:
             self._replaceable(kind, subject, replaces)
+        self.check_subject(kind, subject)
+        params = self._checked_keys(kind, subject, submission.params)
         return replace(
-            self.open_submission(kind, subject, note),
+            submission,
             metrics=checked,
-            reported=reported,
-            source=source.strip(),
-            run_id=run_id,
-            params=self._slot_written_one_way(
-                kind, subject, self._checked_keys(kind, subject, params or {})
-            ),
-            replaces=replaces,
-            reason=reason.strip(),
+            source=submission.source.strip(),
+            params=self._slot_written_one_way(kind, subject, params),
+            reason=submission.reason.strip(),
         )
 
     def _replaceable(self, kind: ResultKind, subject: str, replaces: str) -> None:
@@ -231,15 +255,8 @@ class Journal:
         """The params, checked; a value naming the slot (a pair key, a condition) is text or a
         finite number: str() of b'1', None, NaN or True would name a slot nobody meant."""
         for name in self.plan.key_params(kind, subject):
-            if name in params and not isinstance(params[name], str):
-                try:
-                    number(params[name])
-                except NumberError as problem:
-                    raise ResultError(
-                        f"param {name} names the result's slot, so it is text or a finite number: "
-                        f"{problem}; nothing was logged",
-                        arguments=("params",),
-                    ) from None
+            if name in params:
+                _check_slot_value(name, params[name])
         return _checked_params(params)
 
     def _slot_written_one_way(
@@ -254,19 +271,7 @@ class Journal:
     def open_submission(self, kind: ResultKind, subject: str, note: str = "") -> Submission:
         """A submission with no metrics yet, for a run a training script is about to fill."""
         self.check_subject(kind, subject)
-        fingerprint, criteria = "", ""
-        if kind == "hypothesis":
-            hypothesis = self.plan.hypothesis(subject)
-            fingerprint = criteria_fingerprint(self.plan, hypothesis)
-            criteria = criteria_text(self.plan, hypothesis)
-        return Submission(
-            kind=kind,
-            subject=subject,
-            metrics={},
-            note=note,
-            criteria_fingerprint=fingerprint,
-            criteria=criteria,
-        )
+        return self._stamped(Submission(kind=kind, subject=subject, metrics={}, note=note))
 
     def check_subject(self, kind: ResultKind, subject: str) -> None:
         if kind == "hypothesis":
@@ -477,14 +482,13 @@ class Journal:
     def _mine(self, entry: Waiting) -> bool:
         return entry.plan == self.plan.id and entry.destination == self.location.destination
 
-    def _recheck(self, submission: Submission) -> str:
-        """Why a waiting entry no longer fits the plan ("" when it does): an outbox file can be
-        edited while it waits (a NaN, an unknown subject), and the plan can change (its
-        hypothesis renamed). Checked again just before delivery, by the same rules as logging."""
+    def _recheck(self, submission: Submission) -> tuple[Submission, str]:
+        """The waiting entry as it is delivered, and why it no longer fits the plan ("" when
+        it does): an outbox file can be edited while it waits (a NaN, an unknown subject), and
+        the plan can change (its hypothesis renamed). Checked again just before delivery, by
+        the very rules of logging (``_checked``), and those of its provenance."""
         try:
-            self.check_subject(submission.kind, submission.subject)
-            _checked_metrics(submission.metrics, self.plan)
-            _checked_params(submission.params)
+            checked = self._checked(submission)
             _check_provenance(submission)
             if submission.replaces:
                 self._check_replaces(submission)
@@ -493,12 +497,12 @@ class Journal:
         except (StoreUnreachableError, StoreAuthError):
             raise  # the store, not the entry: it waits
         except (ResultError, TrackingError) as problem:
-            return (
+            return submission, (
                 f"{problem}. It no longer fits the plan, so it was not delivered: fix the "
                 "entry (or the plan) and remove its 'refused' line, then run `mlplan sync`; "
                 "or delete the file to drop the result"
             )
-        return ""
+        return checked, ""
 
     def _check_replaces(self, submission: Submission) -> None:
         """The live rules for --replace: a reason, no sequential design, and a run that is a
@@ -537,11 +541,11 @@ class Journal:
             with self._entry_lock(entry), self._guarded():
                 if not self.outbox.still_there(entry):
                     return []  # another process delivered it a moment ago
-                problem = self._recheck(entry.submission)
+                checked, problem = self._recheck(entry.submission)
                 if problem:
                     self.outbox.park(entry, problem)
                     return []
-                entry = replace(entry, submission=self._stamped(entry.submission))
+                entry = replace(entry, submission=self._stamped(checked))
                 try:
                     run_id = self.store.redeliver(entry.submission, self.loaded.path)
                     if entry.submission.replaces:
@@ -586,11 +590,23 @@ class Journal:
         with self._guarded():
             self.sync()
             store = self.store
-        with store.active_run(submission, self.loaded.path, self._check_logged) as run:
-            yield run
+        from mlplan._record.store.checked_run import CheckedRun
+
+        with store.active_run(submission, self.loaded.path, self.check_declared) as run:
+            yield CheckedRun(run, self._metric_value)
         self._settle(str(run.info.run_id), submission.subject)
 
-    def _check_logged(self, metrics: Mapping[str, float]) -> None:
+    def _metric_value(self, key: str, value: Any) -> float:
+        """A metric a script logs through the run start_run gave it: the one grammar for
+        every key, the bounds for a declared one (the run stays open: the script may go on)."""
+        found = _number(key, value)
+        declared = {m.key: m for m in self.plan.metrics}
+        return _within_bounds(key, found, declared[key].bounds) if key in declared else found
+
+    def check_declared(self, metrics: Mapping[str, Any]) -> None:
+        """The plan's declared metrics among ``metrics``, checked as a result's are (the one
+        grammar, the bounds); others are the script's own (autolog's) and left alone. For a
+        run a script logged itself, and a cell's result handed to `mlplan run`."""
         declared = {m.key: m for m in self.plan.metrics}
         for key, value in metrics.items():
             if key in declared:
@@ -636,6 +652,29 @@ class Journal:
         """Keep the plan file, its rendered doc and plots as artifacts in the experiment."""
         with self._guarded():
             return self.store.log_plan_snapshot(self.loaded.path, doc, plots)
+
+
+def _check_slot_value(name: str, value: Any) -> None:
+    """A value naming a slot is text or a finite number. Text that reads as a number must read
+    as a finite one, and text must not be empty: seed=nan, seed=1e400 or seed= once each made
+    a slot of its own. Other text ("0_7", "0x10") is a slot named by that text."""
+    try:
+        if not isinstance(value, str):
+            number(value)
+        elif not value.strip():
+            raise NumberError("the value is empty", "parsing")
+        else:
+            try:
+                number(value)
+            except NumberError as problem:
+                if problem.kind == "finite":
+                    raise
+    except NumberError as problem:
+        raise ResultError(
+            f"param {name} names the result's slot, so it is text or a finite number: "
+            f"{problem}; nothing was logged",
+            arguments=("params",),
+        ) from None
 
 
 def _checked_params(params: Mapping[str, Any]) -> dict[str, str]:
@@ -731,15 +770,20 @@ def _checked_metrics(metrics: Mapping[str, Any], plan: Plan) -> dict[str, float]
 
 def _number(key: str, value: Any) -> float:
     try:
-        return number(value)
-    except NumberError as problem:
-        raise ResultError(f"metric {key}: {problem}; nothing was logged") from None
+        found = number(value)
+    except NumberError as refused:
+        raise ResultError(f"metric {key}: {refused}; nothing was logged") from None
+    # ±float max passes the grammar, but it is what MLflow stores for ±inf: a run that logged
+    # an infinity reads back as 1.797e308, which would be counted (and judged) as a value.
+    if problem := value_problem(found, None):
+        raise ResultError(f"metric {key} = {exact(found)} is {problem}; nothing was logged")
+    return found
 
 
 def _within_bounds(key: str, value: float, bounds: tuple[float, float] | None) -> float:
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         raise ResultError(
-            f"metric {key} = {value:g} is outside its declared bounds "
+            f"metric {key} = {exact(value)} is outside its declared bounds "
             f"[{bounds[0]:g}, {bounds[1]:g}]; nothing was logged (a share is logged as 0.81, "
             "not 81)"
         )

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -57,18 +58,67 @@ class Submission:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Submission:
+        """A submission read back from an outbox file, every field of the type mlplan writes:
+        the file can be edited by anyone, and a list for ``params`` or a path for
+        ``submission_id`` once crashed a sync or made a lock file outside the plan's folder.
+        ValueError says which field is wrong."""
+        if not isinstance(data, Mapping):
+            raise ValueError("its submission is not a JSON object")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown fields {', '.join(unknown)}")
         if data.get("kind") not in ("hypothesis", "baseline"):
             raise ValueError(f"kind {data.get('kind')!r} is neither hypothesis nor baseline")
-        metrics = data.get("metrics")
-        if not isinstance(metrics, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in metrics.values()
-        ):
-            raise ValueError("metrics is not a mapping of numbers")
+        for name in ("subject", "metrics"):
+            if name not in data:
+                raise ValueError(f"it has no {name}")
+        metrics = data["metrics"]
+        if not _mapping_of(metrics, lambda v: isinstance(v, int | float)):
+            raise ValueError("metrics is not a mapping of metric names to numbers")
+        for name in _TEXT_FIELDS:
+            if name in data and not isinstance(data[name], str):
+                raise ValueError(f"{name} is {_json_type(data[name])}, not text")
+        if "reported" in data and not isinstance(data["reported"], bool):
+            raise ValueError(f"reported is {_json_type(data['reported'])}, not true or false")
+        for name in ("params", "tags"):
+            if name in data and not _mapping_of(data[name], lambda v: isinstance(v, str)):
+                raise ValueError(f"{name} is not a mapping of names to text")
+        if "submission_id" in data and not _SUBMISSION_ID.fullmatch(data["submission_id"]):
+            raise ValueError(
+                f"submission_id {data['submission_id'][:40]!r} is not one mlplan writes "
+                "(32 lowercase hexadecimal digits)"
+            )
         return cls(**data)
+
+
+# What mlplan writes as a submission id (uuid4().hex): it names a lock file, so it is never a
+# path, whatever an edited entry says.
+_SUBMISSION_ID = re.compile(r"[0-9a-f]{32}")
+_TEXT_FIELDS = (
+    "subject",
+    "note",
+    "source",
+    "criteria_fingerprint",
+    "criteria",
+    "run_id",
+    "replaces",
+    "reason",
+    "submission_id",
+    "created_at",
+)
+
+
+def _mapping_of(value: Any, fits: Callable[[Any], bool]) -> bool:
+    """A JSON object with text keys whose values all fit."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and fits(v) and not isinstance(v, bool) for k, v in value.items()
+    )
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", list: "a list"}
+    return names.get(type(value), "an object" if isinstance(value, dict) else "null")
 
 
 @dataclass(frozen=True)

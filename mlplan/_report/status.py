@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
-from mlplan._judge.evidence import replacement_problems
+from mlplan._judge.evidence import altered, replacement_problems
 from mlplan._judge.frozen import FrozenReview, Unverified, frozen_review
 from mlplan._judge.results import Result
 from mlplan._judge.verdicts import Check, Verdict
@@ -153,6 +153,9 @@ def status_report(
     # Replacement tags --replace did not write (set in MLflow's UI) are ignored by the judge;
     # results must not vanish from a verdict without the gate saying which (attacks 7, 8).
     lost += replacement_problems(journal.plan, results)
+    # A stored value no write takes (recall = 81) was changed in the store: not counted by the
+    # judge, and the gate fails naming the run.
+    lost += list(altered(journal.plan, results).values())
     # Why the verdicts themselves cannot be relied on (publish refuses on these); the rest of
     # the reasons say what needs attention in a record that holds (overdue, undecided).
     record = review.reasons() + lost

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplan._files import write_atomically
+from mlplan._plan.keys import NumberError, number
 
 __all__ = [
     "ENV_PLAN",
@@ -164,12 +165,16 @@ def metrics_of(value: Any, what: str) -> dict[str, float]:
             f"{what} gave {type(value).__name__}; it must give a mapping of metric key to value"
         )
     metrics: dict[str, float] = {}
-    for key, number in value.items():
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            raise ValueError(f"{what} gave {key}={number!r}; a metric is a number")
-        if not math.isfinite(number):
-            raise ValueError(f"{what} gave {key}={number!r}; a metric is a finite number")
-        metrics[str(key)] = float(number)
+    for key, given in value.items():
+        # The one grammar (keys.number), as record_result reads a metric: "0.9" and numpy's
+        # float32 are numbers, 10**400 is refused with a reason, not an OverflowError.
+        try:
+            metrics[str(key)] = number(given)
+        except NumberError as problem:
+            finite = " finite" if problem.kind == "finite" else ""
+            raise ValueError(
+                f"{what} gave {key}={given!r}; a metric is a{finite} number ({problem})"
+            ) from None
     return metrics
 
 

@@ -254,13 +254,25 @@ class MlflowStore:
         """
         from mlflow.exceptions import MlflowException
 
+        from mlplan._record.store.runs import redelivery
+
         try:
             existing = self._find_submission(submission.submission_id)
             if existing is None:
                 return self.log(submission, plan_file)
             with self._writer_lock():
-                self._complete(existing, submission, plan_file)
-                self.touch()
+                # Only a half-made run of this very entry is completed; a finished one with
+                # the same values was delivered already, and any other is never written to.
+                try:
+                    unfinished = redelivery(self.client.get_run(existing), submission)
+                except ValueError as clash:
+                    raise TrackingError(
+                        f"{clash}; the entry was not delivered and that run was left as it is. "
+                        "If the entry is a new result, delete its submission_id line"
+                    ) from None
+                if unfinished:
+                    self._complete(existing, submission, plan_file)
+                    self.touch()
         except MlflowException as error:
             raise self._refused(error, "MLflow refused the result") from None
         return existing

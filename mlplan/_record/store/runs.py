@@ -187,3 +187,41 @@ def _logged_at(tags: dict[str, str], start_ms: int) -> dt.datetime:
         with contextlib.suppress(ValueError):
             return dt.datetime.fromisoformat(stamp)
     return dt.datetime.fromtimestamp(start_ms / 1000, tz=dt.UTC)
+
+
+def redelivery(run: Any, submission: Submission) -> bool:
+    """What redelivering ``submission`` may do with the run that carries its submission id:
+    True to complete it (a half-made run of this very entry: RUNNING, the same kind and subject,
+    and no values or the same ones), False when it is that result already delivered (FINISHED,
+    the same values and params: nothing to write). ValueError for anything else: an edited
+    entry carrying a counted run's id once rewrote that run's recall from 0.9 to 0.2."""
+    found = to_existing(run)
+    if submission.run_id:  # attaching: the run is the entry's own, its values checked as such
+        if found.run_id != submission.run_id:
+            raise ValueError(
+                f"its submission id is run {found.run_id}'s, not run {submission.run_id}'s"
+            )
+        return True
+    wanted = {key: float(value) for key, value in submission.metrics.items()}
+    params: dict[str, str] = dict(run.data.params)
+    if (found.kind, found.subject) != (submission.kind, submission.subject):
+        raise ValueError(
+            f"its submission id is run {found.run_id}'s, a result for "
+            f"{found.kind or 'no subject'} {found.subject}".rstrip()
+        )
+    # A half-made run has what the interrupted write put there: nothing, or all of it.
+    partly = all(submission.params.get(key) == value for key, value in params.items())
+    if found.status == "RUNNING" and found.metrics in ({}, wanted) and partly:
+        return True
+    same = all(params.get(key) == value for key, value in submission.params.items())
+    if found.status == "FINISHED" and found.metrics == wanted and same:
+        return False
+    raise ValueError(
+        f"its submission id is run {found.run_id}'s ({found.status}, "
+        f"{_values(found.metrics)}), which holds other values than the entry's "
+        f"({_values(wanted)})"
+    )
+
+
+def _values(metrics: Mapping[str, float]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in sorted(metrics.items())) or "no values"

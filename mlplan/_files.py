@@ -139,11 +139,13 @@ def write_atomically(path: Path, content: str | bytes) -> None:
         raise
 
 
-def write_new(path: Path, content: str) -> None:
-    """Create ``path``; fail with FileExistsError rather than overwrite anything."""
+def write_new(path: Path, content: str | bytes) -> None:
+    """Create ``path``; fail with FileExistsError rather than overwrite anything (a symbolic
+    link included, even one pointing nowhere: O_EXCL does not follow it)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x", encoding="utf-8") as stream:
-        stream.write(content)
+    with path.open("xb") as stream:
+        stream.write(data)
 
 
 # How long a replaced file is watched for writes that were already on their way to it: an

@@ -152,6 +152,8 @@ def write_new(path: Path, content: str | bytes) -> None:
 # editor that opened the old file just before the rename writes into it just after.
 SETTLE_S = 0.02
 _MAX_ROUNDS = 200
+# Longer before giving up on a change: the text put back must be the other program's last.
+_PUT_BACK_SETTLE_S = 5 * SETTLE_S
 
 
 class ConcurrentEditError(OSError):
@@ -274,7 +276,7 @@ def _carry_late_writes(
                 stream.write(late)
             written = _Written(now, written.changed, written.holds + late, written.identity)
         elif now == _whole(old, after=SETTLE_S):  # rewritten in place, and done writing
-            written = _change_again(path, now, written, change)
+            written = _change_again(path, old, now, written, change)
     raise ConcurrentEditError(f"{path} kept changing while mlplan was writing it")
 
 
@@ -285,7 +287,7 @@ def _whole(stream: BinaryIO, after: float = 0.0) -> bytes:
 
 
 def _change_again(
-    path: Path, text: bytes, written: _Written, change: Callable[[bytes], bytes]
+    path: Path, old: BinaryIO, text: bytes, written: _Written, change: Callable[[bytes], bytes]
 ) -> _Written:
     """Make the change again on ``text``, which another program wrote in place into the file
     mlplan replaced, and write it under the name; if the change fails on it, put ``text``
@@ -297,7 +299,7 @@ def _change_again(
     try:
         changed = change(text)
     except BaseException as error:
-        _put_back(path, text, written)
+        _put_back(path, text, written, old)
         if not isinstance(error, Exception):
             raise  # interrupted: the other program's text is back, nothing of ours is
         # Any failure counts: the change worked on the text it was made for, so what fails
@@ -325,6 +327,18 @@ def _still_holds(path: Path, written: _Written) -> bool:
         return False
 
 
-def _put_back(path: Path, text: bytes, written: _Written) -> None:
-    if _replace_if_still(path, text, written.identity) is None:
-        raise ConcurrentEditError(f"{path} was replaced by another program meanwhile")
+def _put_back(path: Path, text: bytes, written: _Written, old: BinaryIO) -> None:
+    """Put ``text`` (what another program wrote in place into ``old``) under the name, and
+    again whatever it writes there next, until it has written nothing for a while: a slow
+    editor may have truncated the file and not yet written the rest."""
+    identity = written.identity
+    for _ in range(_MAX_ROUNDS):
+        identity_now = _replace_if_still(path, text, identity)
+        if identity_now is None:
+            raise ConcurrentEditError(f"{path} was replaced by another program meanwhile")
+        identity = identity_now
+        later = _whole(old, after=_PUT_BACK_SETTLE_S)
+        if later == text:
+            return
+        text = later
+    raise ConcurrentEditError(f"{path} kept changing while mlplan was putting its text back")

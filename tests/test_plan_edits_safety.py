@@ -346,6 +346,34 @@ def test_decide_puts_back_an_editor_s_text_the_entry_no_longer_fits(
     assert ridge.read_bytes() == edited
 
 
+def test_a_slow_editor_s_text_is_put_back_once_it_is_all_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The editor empties the file while mlplan flushes, and writes its text 60 ms later: the
+    # empty text refuses the change, and what is put back is the text, not the emptiness.
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(b"a: 1\n")
+    editor = path.open("r+b")
+
+    def write_later() -> None:
+        editor.write(b"a: 1\neditor: slow\n")
+        editor.close()
+
+    def truncate() -> None:
+        editor.truncate(0)
+        threading.Timer(0.06, write_later).start()
+
+    def change(raw: bytes) -> bytes:
+        if not raw:
+            raise mlplan.MlplanError("an empty plan")
+        return raw + b"b: 2\n"
+
+    editor_during_fsync(monkeypatch, truncate)
+    with pytest.raises(EditRefusedError, match="an empty plan"):
+        rewrite_keeping_edits(path, change)
+    assert path.read_bytes() == b"a: 1\neditor: slow\n"
+
+
 def test_a_save_by_rename_while_mlplan_flushes_its_file_is_changed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

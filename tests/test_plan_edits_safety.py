@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from helpers import run
 
 import mlplan
 from mlplan._api.decisions import record_decision
-from mlplan._files import ConcurrentEditError, rewrite_keeping_edits
+from mlplan._files import EditRefusedError, rewrite_keeping_edits
 from mlplan._plan.located_yaml import MAX_FILE_BYTES
 from mlplan._plan.scaffold import scaffold
 from mlplan._plan.text_edit import PlanText, append_to_list
@@ -265,13 +266,137 @@ def test_a_file_replaced_by_rename_meanwhile_is_changed_again(tmp_path: Path) ->
     assert path.read_bytes() == b"a: 1\nc: 3\nb: 2\n"
 
 
-def test_a_file_rewritten_in_place_meanwhile_is_an_error(tmp_path: Path) -> None:
+def test_a_file_rewritten_in_place_meanwhile_gets_the_change_again(tmp_path: Path) -> None:
     path = tmp_path / "plan.yaml"
     path.write_bytes(b"a: 1\n")
 
     def change(raw: bytes) -> bytes:
-        path.write_bytes(b"z: 9\n")  # truncated and rewritten, same inode
+        if raw == b"a: 1\n":
+            path.write_bytes(b"z: 9\n")  # truncated and rewritten, same inode
         return raw + b"b: 2\n"
 
-    with pytest.raises(ConcurrentEditError, match="rewritten by another program"):
+    assert rewrite_keeping_edits(path, change) == b"z: 9\nb: 2\n"
+    assert path.read_bytes() == b"z: 9\nb: 2\n"
+
+
+def test_a_text_rewritten_in_place_the_change_no_longer_fits_is_put_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(b"a: 1\n")
+
+    def change(raw: bytes) -> bytes:
+        if raw == b"a: 1\n":
+            path.write_bytes(b"z: 9\n")
+            return raw + b"b: 2\n"
+        raise mlplan.MlplanError("no key a")
+
+    with pytest.raises(
+        EditRefusedError, match=r"\(no key a\)\. Its text was put back and nothing was written"
+    ):
         rewrite_keeping_edits(path, change)
+    assert path.read_bytes() == b"z: 9\n"
+
+
+def editor_during_fsync(monkeypatch: pytest.MonkeyPatch, edit: Callable[[], None]) -> None:
+    """Make ``edit`` happen once, while mlplan's new file is being flushed to disk: after
+    mlplan read the plan and before it renames its new file over it."""
+    real_fsync, fired = os.fsync, list[int]()
+
+    def fsync(descriptor: int) -> None:
+        real_fsync(descriptor)
+        if not fired:
+            fired.append(descriptor)
+            edit()
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_decide_keeps_an_editor_s_text_rewritten_in_place_while_it_writes(
+    ridge: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capsys
+) -> None:
+    edited = ridge.read_text(encoding="utf-8").replace("\n", "\n# the editor's line\n", 1)
+
+    def rewrite_in_place() -> None:
+        with ridge.open("r+", encoding="utf-8") as stream:  # same inode, as VS Code saves
+            stream.truncate(0)
+            stream.write(edited)
+
+    editor_during_fsync(monkeypatch, rewrite_in_place)
+    code, _, err = run(capsys, "decide", ridge, "H1", "--decision", "Keep both.")
+    assert (code, err) == (0, "")
+    assert "# the editor's line" in ridge.read_text(encoding="utf-8")
+    assert decisions(ridge)[-1] == "Keep both."
+
+
+def test_decide_puts_back_an_editor_s_text_the_entry_no_longer_fits(
+    ridge: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capsys
+) -> None:
+    edited = b"experiment: {}\n"  # the editor emptied the plan: no hypothesis H1 any more
+
+    def rewrite_in_place() -> None:
+        with ridge.open("r+b") as stream:
+            stream.truncate(0)
+            stream.write(edited)
+
+    editor_during_fsync(monkeypatch, rewrite_in_place)
+    code, _, err = run(capsys, "decide", ridge, "H1", "--decision", "Lost?")
+    assert code == 1, err
+    assert "put back and nothing was written" in err and "Traceback" not in err
+    assert ridge.read_bytes() == edited
+
+
+def test_a_slow_editor_s_text_is_put_back_once_it_is_all_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The editor empties the file while mlplan flushes, and writes its text 60 ms later: the
+    # empty text refuses the change, and what is put back is the text, not the emptiness.
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(b"a: 1\n")
+    editor = path.open("r+b")
+
+    def write_later() -> None:
+        editor.write(b"a: 1\neditor: slow\n")
+        editor.close()
+
+    def truncate() -> None:
+        editor.truncate(0)
+        threading.Timer(0.06, write_later).start()
+
+    def change(raw: bytes) -> bytes:
+        if not raw:
+            raise mlplan.MlplanError("an empty plan")
+        return raw + b"b: 2\n"
+
+    editor_during_fsync(monkeypatch, truncate)
+    with pytest.raises(EditRefusedError, match="an empty plan"):
+        rewrite_keeping_edits(path, change)
+    assert path.read_bytes() == b"a: 1\neditor: slow\n"
+
+
+def test_a_save_by_rename_while_mlplan_flushes_its_file_is_changed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "folder").mkdir()
+    path = tmp_path / "folder" / "plan.yaml"
+    path.write_bytes(b"a: 1\n")
+
+    def save_by_rename() -> None:
+        saved = path.parent / "saved"
+        saved.write_bytes(b"a: 1\nc: 3\n")
+        saved.replace(path)
+
+    editor_during_fsync(monkeypatch, save_by_rename)
+    rewrite_keeping_edits(path, lambda raw: raw + b"b: 2\n")
+    assert path.read_bytes() == b"a: 1\nc: 3\nb: 2\n"
+    assert [p.name for p in path.parent.iterdir()] == ["plan.yaml"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another owner")
+def test_a_rewritten_plan_keeps_its_owner_and_group(ridge: Path) -> None:
+    os.chown(ridge, 65534, 65534)  # nobody:nogroup, a team's shared plan
+    ridge.chmod(0o664)
+    record_decision(ridge, "H1", "Owner kept.")
+    info = ridge.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o664)
+    assert decisions(ridge)[-1] == "Owner kept."

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
-import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,9 +59,11 @@ def scaffold(
 ) -> Scaffolded:
     """Write a new plan from ``template``, and beside it what it needs.
 
-    Never overwrites: an existing plan file is an error; an existing schema or study module
-    is left as it is. Beside the plan: the JSON Schema it points at, a worked example's study
-    modules, and a .gitignore that keeps the embedded store out of git.
+    Never overwrites and never writes through a symbolic link: an existing plan file is an
+    error; an existing schema or study module is left as it is. Beside the plan: the JSON
+    Schema it points at, a worked example's study modules, and a .gitignore that keeps the
+    embedded store out of git. Every name is checked before anything is written, and what was
+    created is removed again if a later write fails: a refusal leaves nothing half-scaffolded.
     """
     if template not in available_templates():
         raise UnknownTemplateError(
@@ -70,29 +73,96 @@ def scaffold(
     directory = directory or Path.cwd()
     target = directory / f"{name}.yaml"
     text = _fill(template, name, target.name, today or _clock.today())
-    try:
-        write_new(target, text)
-    except FileExistsError:
-        raise ScaffoldError(
-            f"{target} already exists; a new plan never overwrites a file. "
-            "Choose another name or directory.",
-            arguments=("name", "directory"),
-        ) from None
-    written: list[Path] = []
-    kept: list[Path] = []
-    schema = directory / SCHEMA_FILE
-    if not schema.exists():
-        write_new(schema, plan_schema_json())
-        written.append(schema)
-    for module in _study_modules(template):
-        copy = directory / module.name
-        (kept if copy.exists() else written).append(copy)
-        if not copy.exists():
-            shutil.copyfile(module, copy)
+    _check_plan_name(target)
+    files = {directory / SCHEMA_FILE: plan_schema_json().encode("utf-8")}
+    files |= {directory / m.name: m.read_bytes() for m in _study_modules(template)}
+    kept = [path for path in files if _exists_as_file(path)]
     notes: list[str] = []
-    if _ignore_store(directory, notes):
-        written.append(directory / ".gitignore")
+    ignore = _ignore_store(directory, notes)
+    new = {target: text.encode("utf-8")} | {p: b for p, b in files.items() if p not in kept}
+    _write_all(new, ignore)
+    written = [*list(new)[1:], *([ignore.path] if ignore else [])]
     return Scaffolded(target, tuple(written), tuple(kept), tuple(notes))
+
+
+def _check_plan_name(target: Path) -> None:
+    if _lstat(target) is None:
+        return
+    link = f" (a symbolic link to {target.readlink()})" if target.is_symlink() else ""
+    raise ScaffoldError(
+        f"{target} already exists{link}; a new plan never overwrites a file. "
+        "Choose another name or directory.",
+        arguments=("name", "directory"),
+    )
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    """``path``'s own status (a link's, not its target's), or None if nothing has the name."""
+    try:
+        return path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ScaffoldError(
+            f"cannot use {path}: {error.strerror or error}; nothing was written. "
+            "Check the folder, or choose another directory.",
+            arguments=("directory",),
+        ) from None
+
+
+def _exists_as_file(path: Path) -> bool:
+    """True if ``path`` is a file to leave as it is; False if it is free to create. Anything
+    else (a dangling link, a link to a directory, a directory) is refused: creating the file
+    would write through the link, to wherever it points."""
+    info = _lstat(path)
+    if info is None:
+        return False
+    if stat.S_ISREG(info.st_mode):
+        return True
+    if stat.S_ISLNK(info.st_mode):
+        if path.is_file():
+            return True
+        missing = "does not exist" if not path.exists() else "is not a file"
+        what = f"a symbolic link to {path.readlink()}, which {missing}"
+    else:
+        what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+    raise ScaffoldError(
+        f"{path} is {what}; mlplan new writes a file there and never writes through a link. "
+        "Nothing was written: remove or rename it, or choose another directory.",
+        arguments=("directory",),
+    )
+
+
+@dataclass(frozen=True)
+class _IgnoreEdit:
+    """The .gitignore to write (a link's target inside the folder, or the file itself), its
+    whole new text, and whether it is new."""
+
+    path: Path
+    content: bytes
+    new: bool
+
+
+def _write_all(new: dict[Path, bytes], ignore: _IgnoreEdit | None) -> None:
+    """Create every file in ``new`` and apply ``ignore``; on a failure, remove what was created
+    and say so."""
+    created: list[Path] = []
+    path = next(iter(new))
+    try:
+        for path, content in new.items():
+            write_new(path, content)
+            created.append(path)
+        if ignore is not None:
+            path = ignore.path
+            (write_new if ignore.new else write_atomically)(path, ignore.content)
+    except OSError as error:
+        for done in reversed(created):
+            done.unlink(missing_ok=True)
+        raise ScaffoldError(
+            f"cannot write {path}: {error.strerror or error}; nothing was written. "
+            "Check the folder's permissions, or choose another directory.",
+            arguments=("directory",),
+        ) from None
 
 
 def _study_modules(template: str) -> list[Path]:
@@ -103,12 +173,14 @@ def _study_modules(template: str) -> list[Path]:
     return study_modules(template)
 
 
-def _ignore_store(directory: Path, notes: list[str]) -> bool:
-    """Write or extend ``.gitignore`` so the embedded store stays out of git; True if written.
+def _ignore_store(directory: Path, notes: list[str]) -> _IgnoreEdit | None:
+    """How to write or extend ``.gitignore`` so the embedded store stays out of git; None if
+    nothing is to be written (``notes`` then says why, when the line is missing).
 
     A symlinked ``.gitignore`` stays a link: its target is written when it lies inside the
     plan's folder, else it is left alone and ``notes`` says what to add by hand (a shared
-    ignore file elsewhere is not mlplan's to edit).
+    ignore file elsewhere is not mlplan's to edit). A read-only or hard-linked one is left
+    alone likewise (the rules a plan file gets: ``check_rewritable``); a directory is refused.
     """
     path = directory / ".gitignore"
     line = f"{STORE_DIR}/"
@@ -119,20 +191,52 @@ def _ignore_store(directory: Path, notes: list[str]) -> bool:
                 f"{path} is a link to {target}, outside this folder (or not a file): left as it "
                 f"is; add the line {line} to it by hand to keep the store out of git"
             )
-            return False
+            return None
         path = target
-    if not path.exists():
-        write_new(path, f"# mlplan's embedded MLflow store, outbox and locks\n{line}\n")
-        return True
-    raw = path.read_bytes()
+    info = _lstat(path)
+    if info is None:
+        text = f"# mlplan's embedded MLflow store, outbox and locks\n{line}\n"
+        return _IgnoreEdit(path, text.encode("utf-8"), new=True)
+    if not stat.S_ISREG(info.st_mode):
+        raise ScaffoldError(
+            f"{path} is {'a directory' if stat.S_ISDIR(info.st_mode) else 'not a file'}; git "
+            f"reads .gitignore as a file. Nothing was written: remove or rename it, or choose "
+            "another directory.",
+            arguments=("directory",),
+        )
+    raw = _read(path)
     text = raw.decode("utf-8", errors="replace")
     if _IGNORED.search(text):
-        return False
+        return None
+    if why := _left_alone(path, info):
+        notes.append(f"{path} {why}: left as it is; add the line {line} to it by hand")
+        return None
     newline = "\r\n" if "\r\n" in text else "\n"
     separator = "" if not text or text.endswith("\n") else newline
-    addition = f"{separator}{line}{newline}".encode()
-    write_atomically(path, raw + addition)
-    return True
+    return _IgnoreEdit(path, raw + f"{separator}{line}{newline}".encode(), new=False)
+
+
+def _left_alone(path: Path, info: os.stat_result) -> str | None:
+    """Why mlplan may not replace ``path`` (as check_rewritable, for a plan file), or None."""
+    if not info.st_mode & stat.S_IWUSR:
+        return "is read-only"
+    if info.st_nlink > 1:
+        return (
+            f"has {info.st_nlink} hard links (replacing it would cut it off from the others, "
+            "which would keep the old text)"
+        )
+    return None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ScaffoldError(
+            f"cannot read {path}: {error.strerror or error}; nothing was written. "
+            "Check its permissions, or choose another directory.",
+            arguments=("directory",),
+        ) from None
 
 
 def _checked_name(name: str) -> str:

@@ -29,6 +29,7 @@ from mlplan._plan.load import load_plan
 from mlplan._record.entry_points import require_entry_point
 from mlplan._record.journal import Journal, SyncReport
 from mlplan._report.doc import LogView, render_markdown, write_markdown
+from mlplan._text import not_utf8
 from mlplan.errors import (
     BaselineError,
     MlplanError,
@@ -430,6 +431,7 @@ def run_baselines(
         if baseline_id not in runnable:
             require_entry_point(journal.plan.baseline(baseline_id))
     chosen = list(dict.fromkeys(chosen))  # `baseline run PLAN B1 B1` runs B1 once
+    _check_writable(reason=reason, params=params or {})
     cells = None
     if params:
         typed = {str(key): _literal(value) for key, value in params.items()}
@@ -459,6 +461,16 @@ def run_baselines(
         )
         for cell in report.cells
     ]
+
+
+def _check_writable(*, reason: str, params: Mapping[str, Any]) -> None:
+    """Refuse text no run can keep before any cell runs, not once its result is logged."""
+    texts = {"reason": reason} | {f"the value of param {k}": str(v) for k, v in params.items()}
+    for name, text in texts.items():
+        problem = not_utf8(name, text)
+        if problem is not None:
+            argument = "reason" if name == "reason" else "params"
+            raise ResultError(f"{problem}; nothing was run", arguments=(argument,))
 
 
 def run_baseline(

@@ -28,7 +28,7 @@ from mlplan._plan.models import Plan
 from mlplan._record.location import StoreLocation, locate_store, tracked_by_git
 from mlplan._record.locks import LockTakenError, submission_lock
 from mlplan._record.outbox import Outbox, Submission, Unreadable, Waiting
-from mlplan._text import did_you_mean, plural, plural_noun
+from mlplan._text import did_you_mean, not_utf8, plural, plural_noun
 from mlplan.errors import (
     NotCountedError,
     ResultError,
@@ -192,7 +192,7 @@ class Journal:
             raise ResultError(f"say why run {replaces} is replaced", arguments=("reason",))
         if replaces:
             self._replaceable(kind, subject, replaces)
-        return replace(
+        submission = replace(
             self.open_submission(kind, subject, note),
             metrics=checked,
             reported=reported,
@@ -204,6 +204,8 @@ class Journal:
             replaces=replaces,
             reason=reason.strip(),
         )
+        _check_text(submission)
+        return submission
 
     def _replaceable(self, kind: ResultKind, subject: str, replaces: str) -> None:
         """Refuse a replacement under a sequential design: its verdict is the path of looks in
@@ -257,7 +259,7 @@ class Journal:
             hypothesis = self.plan.hypothesis(subject)
             fingerprint = criteria_fingerprint(self.plan, hypothesis)
             criteria = criteria_text(self.plan, hypothesis)
-        return Submission(
+        submission = Submission(
             kind=kind,
             subject=subject,
             metrics={},
@@ -265,6 +267,8 @@ class Journal:
             criteria_fingerprint=fingerprint,
             criteria=criteria,
         )
+        _check_text(submission)
+        return submission
 
     def check_subject(self, kind: ResultKind, subject: str) -> None:
         if kind == "hypothesis":
@@ -677,6 +681,26 @@ def _check_provenance(submission: Submission) -> None:
     forged = sorted(set(submission.tags) & _RESERVED_TAGS)
     if forged:
         raise ResultError(f"tags {', '.join(forged)} are mlplan's own and cannot be set")
+    _check_text(submission)
+
+
+def _check_text(submission: Submission) -> None:
+    """Every text a run keeps is UTF-8, refused here when it is not: MLflow refuses it only
+    when the run is written, too late to say so, and an outbox entry holding it would wait
+    for ever in front of the others (issue 16: `log-result -n $'bad\\xffnote'`). Param
+    keys are checked with their other rules (_checked_params)."""
+    for name in ("note", "source", "reason"):
+        _refuse_unless_utf8(name, getattr(submission, name), name)
+    for key, value in submission.params.items():
+        _refuse_unless_utf8(f"the value of param {key}", str(value), "params")
+    for key, value in submission.tags.items():
+        _refuse_unless_utf8("a tag", f"{key}{value}")
+
+
+def _refuse_unless_utf8(name: str, text: str, *arguments: str) -> None:
+    problem = not_utf8(name, text)
+    if problem is not None:
+        raise ResultError(f"{problem}; nothing was logged", arguments=arguments)
 
 
 def _check_attachable(run: ExistingRun, kind: ResultKind, subject: str) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplan._files import write_atomically
+from mlplan._text import not_utf8
 
 __all__ = [
     "ENV_PLAN",
@@ -192,12 +193,28 @@ def result_of(value: Any, what: str) -> CellOutcome:
     note = value.get("note", "")
     if not isinstance(note, str):
         raise ValueError(f"{what} gave a note of type {type(note).__name__}; a note is text")
-    return CellOutcome(
-        True,
-        metrics=metrics_of(value["metrics"], what),
-        params=params_of(value.get("params", {}), what),
-        note=note,
+    return _writable(
+        CellOutcome(
+            True,
+            metrics=metrics_of(value["metrics"], what),
+            params=params_of(value.get("params", {}), what),
+            note=note,
+        ),
+        what,
     )
+
+
+def _writable(outcome: CellOutcome, what: str) -> CellOutcome:
+    """``outcome`` when every text in it can be stored (UTF-8); else ValueError naming the
+    field. Caught here, the cell fails with that message; caught only by the store, the result
+    waited in the outbox for ever, in front of every later one (issue 16)."""
+    texts = {"its note": outcome.note}
+    texts |= {f"param {key}": item for key, item in outcome.params.items() if isinstance(item, str)}
+    for name, text in texts.items():
+        problem = not_utf8(name, text)
+        if problem is not None:
+            raise ValueError(f"{what}: {problem}; nothing was recorded")
+    return outcome
 
 
 def params_of(value: Any, what: str) -> dict[str, Any]:

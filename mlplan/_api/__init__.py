@@ -163,15 +163,14 @@ def _handed_to_driver(
     note: str = "",
 ) -> bool:
     """Inside a cell of `mlplan run`, a result is the cell's: it goes to the result file the
-    driver reads (which logs it), never to the store. Metrics of several calls add up; the
-    last note given is the run's."""
+    driver reads (which logs it), never to the store. Several calls add up to the cell's one
+    result; one that changes a value an earlier call gave fails the cell (spec.combined)."""
     from mlplan._run.spec import (
         ENV_SUBJECT,
         CellOutcome,
+        add_result,
         in_cell,
         metrics_of,
-        read_outcome,
-        write_outcome,
     )
 
     result = in_cell(journal.loaded.path)
@@ -188,11 +187,11 @@ def _handed_to_driver(
         checked = metrics_of(metrics, f"log_result for {subject}")
     except ValueError as error:
         raise ResultError(str(error)) from None
-    before = read_outcome(result)
-    if before is not None and before.ok:
-        checked, params = {**before.metrics, **checked}, {**before.params, **params}
-        note = note or before.note
-    write_outcome(result, CellOutcome(True, metrics=checked, params=dict(params), note=note))
+    outcome = CellOutcome(True, metrics=checked, params=dict(params), note=note)
+    try:
+        add_result(result, outcome, f"log_result for {subject}")
+    except ValueError as error:
+        raise ResultError(str(error)) from None
     return True
 
 

@@ -8,7 +8,9 @@ nothing is sent twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
+from mlplan._files import write_atomically
 from mlplan._judge.frozen import carried_over
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import needed_baselines
@@ -300,6 +303,22 @@ class Journal:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def plan_as_loaded(self) -> Path:
+        """The plan file a run carries (its digest as a tag, the file as an artifact): the plan
+        as this journal read it, the one its results are checked and stamped under. Read again
+        when a result was logged, it was whatever the file held by then: an entry point that
+        edited the plan changed what every later run of its `mlplan run` recorded, and one that
+        deleted it sent the results to the outbox (issue 16). While the file still holds what
+        was read it is itself; else a copy of what was read, kept under .mlplan/plans/."""
+        path, source = self.loaded.path, self.loaded.source
+        with contextlib.suppress(OSError):
+            if not source or path.read_bytes() == source:
+                return path
+        copy = self.location.home / "plans" / hashlib.sha256(source).hexdigest() / path.name
+        if not copy.is_file():
+            write_atomically(copy, source)
+        return copy
+
     def _guarded(self) -> AbstractContextManager[None]:
         from mlplan._record.store import store_errors
 
@@ -329,7 +348,7 @@ class Journal:
             with self._submission_lock(submission.submission_id):
                 entry = self._in_flight(submission)
                 with self._guarded():
-                    run_id = self.store.log(submission, self.loaded.path)
+                    run_id = self.store.log(submission, self.plan_as_loaded())
                     if submission.replaces:
                         self.store.mark_replaced(submission.replaces, run_id)
         except StoreUnreachableError as error:
@@ -542,7 +561,7 @@ class Journal:
                     return []
                 entry = replace(entry, submission=self._stamped(entry.submission))
                 try:
-                    run_id = self.store.redeliver(entry.submission, self.loaded.path)
+                    run_id = self.store.redeliver(entry.submission, self.plan_as_loaded())
                     if entry.submission.replaces:
                         self.store.mark_replaced(entry.submission.replaces, run_id)
                 except StoreAuthError as refusal:
@@ -585,7 +604,7 @@ class Journal:
         with self._guarded():
             self.sync()
             store = self.store
-        with store.active_run(submission, self.loaded.path, self._check_logged) as run:
+        with store.active_run(submission, self.plan_as_loaded(), self._check_logged) as run:
             yield run
         self._settle(str(run.info.run_id), submission.subject)
 
@@ -634,7 +653,7 @@ class Journal:
     def snapshot(self, doc: Path, plots: list[Path]) -> str:
         """Keep the plan file, its rendered doc and plots as artifacts in the experiment."""
         with self._guarded():
-            return self.store.log_plan_snapshot(self.loaded.path, doc, plots)
+            return self.store.log_plan_snapshot(self.plan_as_loaded(), doc, plots)
 
 
 def _checked_params(params: Mapping[str, Any]) -> dict[str, str]:

@@ -306,7 +306,8 @@ class _Driver:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         self.folder = self.home / "runs" / f"{stamp}-{os.getpid()}"
         self.plan_path = journal.loaded.path.resolve()
-        self.plan_sha256 = plan_digest(self.plan_path)
+        # The plan as read, which every result of this run is stamped with (the journal's).
+        self.plan_sha256 = plan_digest(journal.plan_as_loaded())
         self.executor: Backend = self._backend()
         self.attempts: dict[tuple[Any, ...], int] = {}
         self.locks: dict[str, contextlib.ExitStack] = {}

@@ -23,9 +23,9 @@ What an entry point returns (and what a command writes to {result}) is one of tw
 
 Anything else is refused with one message naming the subject and what was wrong. A cell is
 one slot and gives one result: what it records with ``mlplan.log_result`` and what it returns
-add up to that result, and a value given twice differently fails the cell (``combined``). A cell whose
-process ends without a result file failed (its exit status, the tail of its log and the log's
-path say how).
+add up to that result, and a value given twice differently fails the cell (``combined``).
+A cell whose process ends without a result file failed (its exit status, the tail of its log
+and the log's path say how).
 """
 
 from __future__ import annotations

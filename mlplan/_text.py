@@ -17,6 +17,7 @@ __all__ = [
     "finite_json",
     "guardrail_text",
     "next_step_text",
+    "not_utf8",
     "number",
     "plural",
     "plural_noun",
@@ -97,3 +98,19 @@ def finite_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [finite_json(item) for item in value]
     return value
+
+
+def not_utf8(name: str, text: str) -> str | None:
+    """Why ``text`` cannot be kept, or None when it can. Everything mlplan writes (the store,
+    the outbox, the plan) is UTF-8, and a command line typed in another encoding reaches
+    Python as lone surrogates (undecodable bytes, PEP 383), which no UTF-8 writer takes: the
+    store once refused such a note only at delivery, and the outbox jammed behind it. The
+    message names the field, never the text (printing it would fail the same way)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (
+            f"{name} is not valid UTF-8 text (character {error.start + 1} is an undecodable "
+            "byte, as a command line in another encoding gives); write it in UTF-8"
+        )
+    return None

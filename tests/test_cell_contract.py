@@ -50,6 +50,18 @@ def crash(seed):
 
 def exits(seed):
     sys.exit(2)
+
+def records(seed):
+    import mlplan
+    mlplan.record_result("plan.yaml", hypothesis="H1", metrics={"acc": 0.11}, note="recorded")
+
+def records_and_returns_it_again(seed):
+    records(seed)
+    return {"acc": 0.11, "loss": 2}
+
+def records_and_returns_another(seed):
+    records(seed)
+    return {"acc": 0.22}
 """
 
 
@@ -291,3 +303,74 @@ def test_a_spec_round_trips_and_gives_the_cell_its_environment(tmp_path: Path) -
     assert environment[ENV_RESULT] == original.result
     assert environment[ENV_PLAN] == original.plan
     assert os.environ.get(ENV_PLAN) != original.plan  # reading the spec set nothing
+
+
+CELL_PLAN = """\
+schema_version: 1
+id: cells
+title: Cells
+problem: {statement: s, audience: a, why_now: w}
+goals:
+  software: [x]
+  metrics: [{statement: s, metric: acc, target: 0.05}]
+metrics:
+  - {key: acc, direction: higher, description: d, bounds: [0, 1]}
+experiment:
+  data_motivation: d
+  baselines:
+    - {id: B1, description: b, reported: {source: paper, metrics: {acc: {value: 0.5}}}}
+  hypotheses:
+    - id: H1
+      statement: s
+      method: m
+      metrics: [acc]
+      baselines: [B1]
+      success_criteria: [{metric: acc, better_than: B1}]
+      timebox: {days: 10, start: 2026-11-25}
+      on_success: {description: d, then: ship}
+      on_failure: {description: d, then: stop}
+      entry_point: "cellfuncs:records"
+software_design: {crawl: c, walk: w, run: r}
+considerations:
+  launch_criteria: [x]
+  what_could_go_wrong: {products_affected: p, customer_impact: c, monitoring: m, rollback: r}
+  security: s
+  privacy: p
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        ("records", CellOutcome(True, metrics={"acc": 0.11}, params={"seed": 1}, note="recorded")),
+        (
+            "records_and_returns_it_again",
+            CellOutcome(
+                True, metrics={"acc": 0.11, "loss": 2.0}, params={"seed": 1}, note="recorded"
+            ),
+        ),
+        (
+            "records_and_returns_another",
+            CellOutcome(
+                False,
+                error="H1 (cellfuncs:records_and_returns_another) gave acc=0.22 after acc=0.11 in "
+                "the same cell; a cell of `mlplan run` is one slot and gives one result, so the "
+                "cell fails and nothing of it is logged. Give each result its own cell (a "
+                "condition or a pair value in the plan), or give the slot one result (a mean over "
+                "folds, say)",
+            ),
+        ),
+    ],
+)
+def test_what_an_entry_point_records_is_its_result_and_a_different_return_fails_the_cell(
+    plan: Path, monkeypatch: pytest.MonkeyPatch, function: str, expected: CellOutcome
+) -> None:
+    """An entry point that called mlplan.record_result and returned nothing lost its result
+    ("gave NoneType"); one that returned another result had the recorded one silently replaced
+    (issue 16). What it records is the cell's, and a return that differs fails the cell."""
+    plan.write_text(CELL_PLAN, encoding="utf-8")
+    cell_spec = spec(plan, entry_point=f"cellfuncs:{function}")
+    monkeypatch.chdir(plan.parent)
+    for name, value in cell_spec.environment().items():
+        monkeypatch.setenv(name, value)
+    assert cell.execute(cell_spec) == expected

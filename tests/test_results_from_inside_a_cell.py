@@ -1,8 +1,8 @@
 """A training script run as a cell of `mlplan run` hands its result to the driver, in process:
-``mlplan.log_result`` and ``mlplan.start_run`` write the cell's result file (metrics of several
-calls add up), a scratch store holds a start_run's MLflow run, and the plan's store is never
-opened from a cell. A result for another subject, or a metric that is not a number, is refused
-with one message."""
+``mlplan.log_result`` and ``mlplan.start_run`` write the cell's result file (several calls add
+up to its one result), a scratch store holds a start_run's MLflow run, and the plan's store is
+never opened from a cell. A result for another subject, a metric that is not a number, or a
+second result that changes the first, is refused with one message."""
 
 from __future__ import annotations
 
@@ -53,9 +53,9 @@ def test_results_logged_in_a_cell_go_to_the_driver_and_add_up(
     first = log(cell_of, hypothesis="H1", metrics={"recall": 0.7}, params={"seed": 1})
     assert first.run_id == ""  # nothing was written to a store
     assert first.store == "the `mlplan run` that runs this script"
-    log(cell_of, hypothesis="H1", metrics={"recall.loyal": 0.9, "recall": 0.75})
+    log(cell_of, hypothesis="H1", metrics={"recall.loyal": 0.9, "recall": 0.7}, note="n")
     assert result_file(tmp_path) == CellOutcome(
-        True, metrics={"recall": 0.75, "recall.loyal": 0.9}, params={"seed": 1}
+        True, metrics={"recall": 0.7, "recall.loyal": 0.9}, params={"seed": 1}, note="n"
     )
     assert not (cell_of.parent / ".mlplan" / "mlflow.db").exists()
 
@@ -98,3 +98,32 @@ def test_a_run_started_in_a_cell_logs_to_a_scratch_store_and_hands_its_result_ov
     assert not (cell_of.parent / ".mlplan" / "mlflow.db").exists()
     # The scratch store was this block's only: MLflow points where it pointed before.
     assert mlflow.get_tracking_uri() != f"sqlite:///{tmp_path / 'cell' / 'scratch.db'}"
+
+
+def test_a_second_result_in_one_cell_is_refused_and_fails_the_cell(
+    cell_of: Path, tmp_path: Path
+) -> None:
+    """A cell is one slot and a slot holds one result: a script logging fold 1, then fold 2,
+    was told "Logged" twice while only fold 2 was kept (issue 16). The second call is refused,
+    and the cell fails with the same words even if the script goes on."""
+    log(cell_of, hypothesis="H1", metrics={"recall": 0.31}, params={"seed": 0, "fold": 1})
+    with pytest.raises(ResultError) as raised:
+        log(cell_of, hypothesis="H1", metrics={"recall": 0.32}, params={"seed": 0, "fold": 2})
+    message = str(raised.value)
+    assert message.startswith(
+        "log_result for H1 gave recall=0.32, fold=2 after recall=0.31, fold=1 in the same cell; "
+        "a cell of `mlplan run` is one slot and gives one result, so the cell fails"
+    )
+    assert result_file(tmp_path) == CellOutcome(False, error=message)
+    # It stays failed: a third call does not bring either result back.
+    with pytest.raises(ResultError, match=r"recall=0\.32, fold=2 after recall=0\.31"):
+        log(cell_of, hypothesis="H1", metrics={"recall": 0.31}, params={"seed": 0, "fold": 1})
+    assert result_file(tmp_path) == CellOutcome(False, error=message)
+
+
+def test_undecodable_text_logged_in_a_cell_is_refused_at_the_call(
+    cell_of: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ResultError, match=r"^log_result for H1: its note is not valid UTF-8"):
+        log(cell_of, hypothesis="H1", metrics={"recall": 0.7}, note="bad\udcff")
+    assert result_file(tmp_path) is None

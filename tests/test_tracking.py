@@ -433,3 +433,32 @@ def test_without_a_pair_key_the_note_then_the_params_name_the_run(
     assert cli("log-result", plan, "-H", "H1", *metrics) == 0
     names = sorted(run.info.run_name for run in mlflow_runs(plan))
     assert names == ["H1 · hypothesis", "H1 · more trees", "H1 · seed=3"]
+
+
+def test_two_runs_in_one_second_never_share_their_cells_folders(
+    make_plan: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`baseline run` twice in one process within a second once shared its run folder, so the
+    second run's cell read the first's failure as its own result (found merging issue 16's
+    fixes: a cell's results now add up within its folder)."""
+    import datetime as dt
+    import types
+
+    from mlplan._run import driver
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz: dt.tzinfo | None = None) -> Frozen:
+            return cls(2026, 1, 1, tzinfo=tz)
+
+    monkeypatch.setattr(driver, "dt", types.SimpleNamespace(datetime=Frozen, UTC=dt.UTC))
+    plan = make_plan()
+    module = plan.parent / "churn_baselines.py"
+    working = module.read_text()
+    module.write_text("def usage_drop():\n    raise KeyError('x')\n")
+    assert cli("baseline", "run", plan, "B1") == 1
+    module.write_text(working)
+    assert cli("baseline", "run", plan, "B1") == 0, capsys.readouterr().err
+    assert len(list((plan.parent / ".mlplan" / "runs").iterdir())) == 2

@@ -29,6 +29,7 @@ from mlplan._plan.load import load_plan
 from mlplan._record.entry_points import require_entry_point
 from mlplan._record.journal import Journal, SyncReport
 from mlplan._report.doc import LogView, render_markdown, write_markdown
+from mlplan._text import not_utf8
 from mlplan.errors import (
     BaselineError,
     MlplanError,
@@ -162,15 +163,14 @@ def _handed_to_driver(
     note: str = "",
 ) -> bool:
     """Inside a cell of `mlplan run`, a result is the cell's: it goes to the result file the
-    driver reads (which logs it), never to the store. Metrics of several calls add up; the
-    last note given is the run's."""
+    driver reads (which logs it), never to the store. Several calls add up to the cell's one
+    result; one that changes a value an earlier call gave fails the cell (spec.combined)."""
     from mlplan._run.spec import (
         ENV_SUBJECT,
         CellOutcome,
+        add_result,
         in_cell,
         metrics_of,
-        read_outcome,
-        write_outcome,
     )
 
     result = in_cell(journal.loaded.path)
@@ -188,11 +188,11 @@ def _handed_to_driver(
     except ValueError as error:
         raise ResultError(str(error)) from None
     journal.check_declared(checked)  # refused here as outside a cell: recall=81 is no share
-    before = read_outcome(result)
-    if before is not None and before.ok:
-        checked, params = {**before.metrics, **checked}, {**before.params, **params}
-        note = note or before.note
-    write_outcome(result, CellOutcome(True, metrics=checked, params=dict(params), note=note))
+    outcome = CellOutcome(True, metrics=checked, params=dict(params), note=note)
+    try:
+        add_result(result, outcome, f"log_result for {subject}")
+    except ValueError as error:
+        raise ResultError(str(error)) from None
     return True
 
 
@@ -440,6 +440,7 @@ def run_baselines(
         if baseline_id not in runnable:
             require_entry_point(journal.plan.baseline(baseline_id))
     chosen = list(dict.fromkeys(chosen))  # `baseline run PLAN B1 B1` runs B1 once
+    _check_writable(reason=reason, params=params or {})
     cells = None
     if params:
         typed = {str(key): _literal(value) for key, value in params.items()}
@@ -469,6 +470,16 @@ def run_baselines(
         )
         for cell in report.cells
     ]
+
+
+def _check_writable(*, reason: str, params: Mapping[str, Any]) -> None:
+    """Refuse text no run can keep before any cell runs, not once its result is logged."""
+    texts = {"reason": reason} | {f"the value of param {k}": str(v) for k, v in params.items()}
+    for name, text in texts.items():
+        problem = not_utf8(name, text)
+        if problem is not None:
+            argument = "reason" if name == "reason" else "params"
+            raise ResultError(f"{problem}; nothing was run", arguments=(argument,))
 
 
 def run_baseline(

@@ -43,6 +43,7 @@ from mlplan._plan.models import (
 from mlplan._plan.rules import find_problems
 from mlplan._plan.text_edit import Block, BlockList, PlanText, append_to_list, rename_hypothesis
 from mlplan._record.locks import plan_lock
+from mlplan._text import not_utf8
 
 __all__ = ["record_amendment", "record_decision", "record_rename"]
 from mlplan.errors import MlplanError, UsageError
@@ -218,12 +219,9 @@ def _text(name: str, value: str | None, required: bool = True) -> str:
     text = (value or "").strip()
     if required and not text:
         raise UsageError(f"{name} is empty: say it in words", arguments=(name,))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(
-            f"{name} is not valid UTF-8 text; write it in UTF-8", arguments=(name,)
-        ) from None
+    problem = not_utf8(name, text)
+    if problem is not None:
+        raise UsageError(problem, arguments=(name,))
     return text
 
 

@@ -918,6 +918,7 @@ _SWITCHES = {
     "params": "-p/--param KEY=VALUE",
     "run_id": "--run-id ID",
     "reported": "--reported",
+    "note": "-n/--note TEXT",
     "source": "--source TEXT",
     "replace": "--replace RUN",
     "reason": "--reason TEXT",

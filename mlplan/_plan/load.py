@@ -31,6 +31,9 @@ class LoadedPlan:
     plan: Plan
     path: Path
     locations: Locations
+    # The file's bytes as they were read: the plan this object is, when the file has changed
+    # since (a run is stamped with the plan it was judged and run under, issue 16).
+    source: bytes = b""
 
     def problem_at(
         self, route: Route, message: str, hint: str = "", severity: Severity = "error"
@@ -70,7 +73,7 @@ def load_plan(path: str | Path) -> LoadedPlan:
             path,
             [document.locations.problem(path, *finding) for finding in findings],
         )
-    return LoadedPlan(plan=plan, path=path, locations=document.locations)
+    return LoadedPlan(plan=plan, path=path, locations=document.locations, source=document.raw)
 
 
 def _check_version(path: Path, data: dict[str, Any], locations: Locations) -> None:

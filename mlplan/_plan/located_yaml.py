@@ -75,6 +75,7 @@ def _prefixes(path: Route) -> Iterator[Route]:
 class Document:
     data: Any
     locations: Locations
+    raw: bytes = b""  # the file's bytes as read: what a run logged under this plan carries
 
 
 class _RefusalError(Exception):
@@ -87,9 +88,12 @@ class _RefusalError(Exception):
 
 def read_document(path: Path) -> Document:
     """Read a YAML file into plain Python values and their locations, or raise PlanError."""
-    text = _read_text(path)
+    raw = _read_bytes(path)
+    text = _decode(path, raw)
     try:
-        return _convert(text)
+        document = _convert(text)
+        document.raw = raw
+        return document
     except _RefusalError as refusal:
         raise _error(path, refusal.message, refusal.mark, refusal.hint) from None
     except yaml.MarkedYAMLError as exc:
@@ -111,7 +115,7 @@ def read_document(path: Path) -> Document:
 _TOO_DEEP = f"the document nests more than {MAX_DEPTH} levels deep; a plan cannot be this deep"
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     try:
         mode = path.stat().st_mode
         if stat.S_ISDIR(mode):
@@ -141,7 +145,7 @@ def _read_text(path: Path) -> str:
         raise _error(path, "permission denied", None, "check the file's permissions") from None
     except OSError as error:  # a path through a file, a name too long, a symlink loop, ...
         raise _error(path, f"cannot be read: {error.strerror or error}", None, "") from None
-    return _decode(path, raw)
+    return raw
 
 
 def _read_at_most(path: Path, limit: int) -> bytes:

@@ -8,7 +8,9 @@ nothing is sent twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
+from mlplan._files import write_atomically
 from mlplan._judge.frozen import carried_over
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import needed_baselines
@@ -35,7 +38,7 @@ from mlplan._plan.models import Plan
 from mlplan._record.location import StoreLocation, locate_store, redact, tracked_by_git
 from mlplan._record.locks import LockTakenError, submission_lock
 from mlplan._record.outbox import Outbox, Submission, Unreadable, Waiting
-from mlplan._text import did_you_mean, plural, plural_noun
+from mlplan._text import did_you_mean, not_utf8, plural, plural_noun
 from mlplan.errors import (
     NotCountedError,
     ResultError,
@@ -223,13 +226,15 @@ class Journal:
             self._replaceable(kind, subject, replaces)
         self.check_subject(kind, subject)
         params = self._checked_keys(kind, subject, submission.params)
-        return replace(
+        submission = replace(
             submission,
             metrics=checked,
             source=submission.source.strip(),
             params=self._slot_written_one_way(kind, subject, params),
             reason=submission.reason.strip(),
         )
+        _check_text(submission)
+        return submission
 
     def _replaceable(self, kind: ResultKind, subject: str, replaces: str) -> None:
         """Refuse a replacement under a sequential design: its verdict is the path of looks in
@@ -271,7 +276,9 @@ class Journal:
     def open_submission(self, kind: ResultKind, subject: str, note: str = "") -> Submission:
         """A submission with no metrics yet, for a run a training script is about to fill."""
         self.check_subject(kind, subject)
-        return self._stamped(Submission(kind=kind, subject=subject, metrics={}, note=note))
+        submission = Submission(kind=kind, subject=subject, metrics={}, note=note)
+        _check_text(submission)
+        return self._stamped(submission)
 
     def check_subject(self, kind: ResultKind, subject: str) -> None:
         if kind == "hypothesis":
@@ -303,6 +310,22 @@ class Journal:
 
     # -- writing -------------------------------------------------------------------------------
 
+    def plan_as_loaded(self) -> Path:
+        """The plan file a run carries (its digest as a tag, the file as an artifact): the plan
+        as this journal read it, the one its results are checked and stamped under. Read again
+        when a result was logged, it was whatever the file held by then: an entry point that
+        edited the plan changed what every later run of its `mlplan run` recorded, and one that
+        deleted it sent the results to the outbox (issue 16). While the file still holds what
+        was read it is itself; else a copy of what was read, kept under .mlplan/plans/."""
+        path, source = self.loaded.path, self.loaded.source
+        with contextlib.suppress(OSError):
+            if not source or path.read_bytes() == source:
+                return path
+        copy = self.location.home / "plans" / hashlib.sha256(source).hexdigest() / path.name
+        if not copy.is_file():
+            write_atomically(copy, source)
+        return copy
+
     def _guarded(self) -> AbstractContextManager[None]:
         from mlplan._record.store import store_errors
 
@@ -332,7 +355,7 @@ class Journal:
             with self._submission_lock(submission.submission_id):
                 entry = self._in_flight(submission)
                 with self._guarded():
-                    run_id = self.store.log(submission, self.loaded.path)
+                    run_id = self.store.log(submission, self.plan_as_loaded())
                     if submission.replaces:
                         self.store.mark_replaced(submission.replaces, run_id)
         except StoreUnreachableError as error:
@@ -547,7 +570,7 @@ class Journal:
                     return []
                 entry = replace(entry, submission=self._stamped(checked))
                 try:
-                    run_id = self.store.redeliver(entry.submission, self.loaded.path)
+                    run_id = self.store.redeliver(entry.submission, self.plan_as_loaded())
                     if entry.submission.replaces:
                         self.store.mark_replaced(entry.submission.replaces, run_id)
                 except StoreAuthError as refusal:
@@ -592,7 +615,7 @@ class Journal:
             store = self.store
         from mlplan._record.store.checked_run import CheckedRun
 
-        with store.active_run(submission, self.loaded.path, self.check_declared) as run:
+        with store.active_run(submission, self.plan_as_loaded(), self.check_declared) as run:
             yield CheckedRun(run, self._metric_value)
         self._settle(str(run.info.run_id), submission.subject)
 
@@ -651,7 +674,7 @@ class Journal:
     def snapshot(self, doc: Path, plots: list[Path]) -> str:
         """Keep the plan file, its rendered doc and plots as artifacts in the experiment."""
         with self._guarded():
-            return self.store.log_plan_snapshot(self.loaded.path, doc, plots)
+            return self.store.log_plan_snapshot(self.plan_as_loaded(), doc, plots)
 
 
 def _check_slot_value(name: str, value: Any) -> None:
@@ -721,6 +744,26 @@ def _check_provenance(submission: Submission) -> None:
     forged = sorted(set(submission.tags) & _RESERVED_TAGS)
     if forged:
         raise ResultError(f"tags {', '.join(forged)} are mlplan's own and cannot be set")
+    _check_text(submission)
+
+
+def _check_text(submission: Submission) -> None:
+    """Every text a run keeps is UTF-8, refused here when it is not: MLflow refuses it only
+    when the run is written, too late to say so, and an outbox entry holding it would wait
+    for ever in front of the others (issue 16: `log-result -n $'bad\\xffnote'`). Param
+    keys are checked with their other rules (_checked_params)."""
+    for name in ("note", "source", "reason"):
+        _refuse_unless_utf8(name, getattr(submission, name), name)
+    for key, value in submission.params.items():
+        _refuse_unless_utf8(f"the value of param {key}", str(value), "params")
+    for key, value in submission.tags.items():
+        _refuse_unless_utf8("a tag", f"{key}{value}")
+
+
+def _refuse_unless_utf8(name: str, text: str, *arguments: str) -> None:
+    problem = not_utf8(name, text)
+    if problem is not None:
+        raise ResultError(f"{problem}; nothing was logged", arguments=arguments)
 
 
 def _check_attachable(run: ExistingRun, kind: ResultKind, subject: str) -> None:

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from mlplan._plan.keys import PLACEHOLDER
-from mlplan._run.spec import CellOutcome, CellSpec, read_outcome, result_of, write_outcome
+from mlplan._run.spec import (
+    CellOutcome,
+    CellSpec,
+    combined,
+    read_outcome,
+    result_of,
+    write_outcome,
+)
 
 __all__ = ["fill", "main"]
 
@@ -141,8 +148,14 @@ def run_entry_point(spec: CellSpec) -> CellOutcome:
     except Exception as error:
         traceback.print_exc()
         return CellOutcome(False, error=f"{what} failed: {type(error).__name__}: {error}")
+    # What it recorded with mlplan.log_result while it ran (into this cell's result file, which
+    # writing the outcome would overwrite): with nothing returned, that is the result; with a
+    # result returned too, the two must be one (a cell is one slot).
+    recorded = _command_result(Path(spec.result), spec.subject)
+    if returned is None and recorded is not None:
+        return recorded
     try:
-        return result_of(returned, what)
+        return combined(recorded, result_of(returned, what), what)
     except ValueError as error:
         return CellOutcome(False, error=str(error))
 

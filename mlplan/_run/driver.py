@@ -304,9 +304,12 @@ class _Driver:
         self.report = report
         self.home = journal.location.home
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        self.folder = self.home / "runs" / f"{stamp}-{os.getpid()}"
+        # Unique even for two runs in one process within a second (`baseline run` twice from
+        # a script): a cell reading its folder's result file must never find the last run's.
+        self.folder = self.home / "runs" / f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.plan_path = journal.loaded.path.resolve()
-        self.plan_sha256 = plan_digest(self.plan_path)
+        # The plan as read, which every result of this run is stamped with (the journal's).
+        self.plan_sha256 = plan_digest(journal.plan_as_loaded())
         self.executor: Backend = self._backend()
         self.attempts: dict[tuple[Any, ...], int] = {}
         self.locks: dict[str, contextlib.ExitStack] = {}

@@ -21,9 +21,11 @@ What an entry point returns (and what a command writes to {result}) is one of tw
   key such as the layout family a seed holds out); they may add to the cell's params, never
   change one; the note is the run's description (default: "measured by running ...").
 
-Anything else is refused with one message naming the subject and what was wrong. A cell whose
-process ends without a result file failed (its exit status, the tail of its log and the log's
-path say how).
+Anything else is refused with one message naming the subject and what was wrong. A cell is
+one slot and gives one result: what it records with ``mlplan.log_result`` and what it returns
+add up to that result, and a value given twice differently fails the cell (``combined``).
+A cell whose process ends without a result file failed (its exit status, the tail of its log
+and the log's path say how).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 
 from mlplan._files import write_atomically
 from mlplan._plan.keys import NumberError, number
+from mlplan._text import not_utf8
 
 __all__ = [
     "ENV_PLAN",
@@ -49,7 +52,10 @@ __all__ = [
     "ENV_WORKDIR",
     "CellOutcome",
     "CellSpec",
+    "SecondResultError",
+    "add_result",
     "argv",
+    "combined",
     "params_of",
     "read_outcome",
     "result_of",
@@ -197,12 +203,28 @@ def result_of(value: Any, what: str) -> CellOutcome:
     note = value.get("note", "")
     if not isinstance(note, str):
         raise ValueError(f"{what} gave a note of type {type(note).__name__}; a note is text")
-    return CellOutcome(
-        True,
-        metrics=metrics_of(value["metrics"], what),
-        params=params_of(value.get("params", {}), what),
-        note=note,
+    return _writable(
+        CellOutcome(
+            True,
+            metrics=metrics_of(value["metrics"], what),
+            params=params_of(value.get("params", {}), what),
+            note=note,
+        ),
+        what,
     )
+
+
+def _writable(outcome: CellOutcome, what: str) -> CellOutcome:
+    """``outcome`` when every text in it can be stored (UTF-8); else ValueError naming the
+    field. Caught here, the cell fails with that message; caught only by the store, the result
+    waited in the outbox for ever, in front of every later one (issue 16)."""
+    texts = {"its note": outcome.note}
+    texts |= {f"param {key}": item for key, item in outcome.params.items() if isinstance(item, str)}
+    for name, text in texts.items():
+        problem = not_utf8(name, text)
+        if problem is not None:
+            raise ValueError(f"{what}: {problem}; nothing was recorded")
+    return outcome
 
 
 def params_of(value: Any, what: str) -> dict[str, Any]:
@@ -237,3 +259,64 @@ def in_cell(plan: Path) -> Path | None:
     except OSError:
         return None
     return Path(result) if same else None
+
+
+class SecondResultError(ValueError):
+    """A cell gave a second result that differs from its first: the cell has failed."""
+
+
+def combined(before: CellOutcome | None, after: CellOutcome, what: str) -> CellOutcome:
+    """The cell's one result once ``after`` is added to what it gave ``before``. A cell is one
+    slot (its subject, pair key and conditions), and a slot holds one result: further calls
+    may add metrics, params and a note the first did not give, or repeat them, but a value
+    that differs is a second result (a script logging fold 1, then fold 2, once had both told
+    "Logged" while only the last was kept). SecondResultError says so; a cell that has failed
+    that way stays failed."""
+    if before is None:
+        return after
+    if not before.ok:
+        raise SecondResultError(before.error)
+    old, new = _fields(before), _fields(after)
+    differ = [key for key in new if key in old and old[key] != new[key]]
+    if differ:
+        raise SecondResultError(
+            f"{what} gave {_shown(new, differ)} after {_shown(old, differ)} in the same cell; "
+            "a cell of `mlplan run` is one slot and gives one result, so the cell fails and "
+            "nothing of it is logged. Give each result its own cell (a condition or a pair "
+            "value in the plan), or give the slot one result (a mean over folds, say)"
+        )
+    return CellOutcome(
+        True,
+        metrics={**before.metrics, **after.metrics},
+        params={**before.params, **after.params},
+        note=after.note or before.note,
+    )
+
+
+def _fields(outcome: CellOutcome) -> dict[tuple[str, str], Any]:
+    """The values a result gives, keyed by what they are, as the result file keeps them (a
+    param 1 and 1.0 are one value)."""
+    values: dict[tuple[str, str], Any] = {("metric", k): v for k, v in outcome.metrics.items()}
+    values |= {("param", key): value for key, value in outcome.params.items()}
+    if outcome.note:
+        values["note", "note"] = outcome.note
+    kept = json.loads(json.dumps(list(values.values()), default=str))
+    return dict(zip(values, kept, strict=True))
+
+
+def _shown(values: Mapping[tuple[str, str], Any], keys: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{key[1]}={values[key]!r}" for key in keys)
+
+
+def add_result(path: Path, outcome: CellOutcome, what: str) -> None:
+    """Add ``outcome`` to the cell's result file (``mlplan.log_result`` inside a cell). Text
+    that cannot be stored is refused (ValueError), the file left as it was; a second result
+    fails the cell (its result file says why, so the driver reports it even when the script
+    catches the error) and raises SecondResultError."""
+    outcome = _writable(outcome, what)
+    try:
+        outcome = combined(read_outcome(path), outcome, what)
+    except SecondResultError as error:
+        write_outcome(path, CellOutcome(False, error=str(error)))
+        raise
+    write_outcome(path, outcome)

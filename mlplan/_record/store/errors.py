@@ -12,9 +12,10 @@ import contextlib
 import os
 from collections.abc import Iterator
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
-from mlplan._record.location import StoreLocation, scrub, without_secrets
+from mlplan._record.location import StoreLocation, redact, scrub, without_secrets
 from mlplan.errors import StoreAuthError, StoreUnreachableError, TrackingError
 
 __all__ = ["refusal", "shown", "store_errors"]
@@ -113,6 +114,8 @@ def _unavailable(error: Exception, location: StoreLocation) -> TrackingError | N
             f"{where} needs a module that is not installed ({missing}); install the database "
             "driver MLflow needs for this URI, e.g. pip install 'psycopg[binary]'"
         )
+    if isinstance(error, OSError) and not _the_stores(error, location):
+        return _file_gone(error)
     if isinstance(error, SQLAlchemyError | OSError):
         detail = " ".join(str(getattr(error, "orig", None) or error).split())
         detail = scrub(detail, location.uri)[:300]
@@ -121,3 +124,28 @@ def _unavailable(error: Exception, location: StoreLocation) -> TrackingError | N
             "the database is intact and its folder writable."
         )
     return None
+
+
+def _the_stores(error: OSError, location: StoreLocation) -> bool:
+    """Whether a file error is the store's own (its database, artifacts, locks and outbox,
+    under the plan's .mlplan folder), or has no file to name."""
+    if not error.filename:
+        return True
+    path = Path(os.fsdecode(error.filename)).absolute()
+    return location.home == path or location.home in path.parents
+
+
+def _file_gone(error: OSError) -> StoreUnreachableError:
+    """A file the result was logged with, outside the store (the plan file, most often),
+    named as such: "check that the database is intact" once sent a user looking at a healthy
+    store when an entry point had deleted plan.yaml (issue 16)."""
+    path = os.fsdecode(error.filename)
+    what = (
+        "is gone (deleted or moved while mlplan was running)"
+        if isinstance(error, FileNotFoundError)
+        else f"could not be read ({error.strerror or type(error).__name__})"
+    )
+    return StoreUnreachableError(
+        f"{redact(path)} {what}; the store itself is not at fault. Put the file back, then run "
+        "`mlplan sync`."
+    )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import yaml
 
 from mlplan import _clock
@@ -88,7 +89,16 @@ def _rewrite(target: Path, edit: Callable[[PlanText], PlanText]) -> None:
 
     def change(raw: bytes) -> bytes:
         spliced = edit(PlanText.decode(raw))
-        plan = Plan.model_validate(yaml.safe_load(spliced.text))
+        try:
+            plan = Plan.model_validate(yaml.safe_load(spliced.text))
+        except (yaml.YAMLError, pydantic.ValidationError) as error:
+            # The text as it stands now (another program may have changed it meanwhile) is
+            # no plan with the entry in it: one message, the file as it was.
+            first = str(error).splitlines()[0]
+            raise MlplanError(
+                f"{target} would not be a valid plan with the new entry ({first}); nothing "
+                "was written: check the plan (mlplan validate), then run this again"
+            ) from None
         if problems := list(find_problems(plan)):
             raise MlplanError(f"the new entry would make the plan invalid: {problems[0][1]}")
         encoded = spliced.encode()

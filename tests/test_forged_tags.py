@@ -6,33 +6,18 @@ in tmp_path, edited with MLflow's own client as the UI would."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
 from helpers import TODAY, Capsys, MakePlan, run
+from test_frozen_record import B1, FAILING, failed, log
 
-from mlplan._api import journal_for
 from mlplan._judge.results import Result
 from mlplan._plan.load import load_plan
 from mlplan._record.journal import Journal
 
-B1 = [0.59, 0.60, 0.61]
-FAILING = [0.50, 0.51, 0.52]  # well below B1 + 5%: H1 fails
+__all__ = ["failed"]  # the fixture, shared with test_frozen_record
 TAG = "mlplan."
-
-
-def log(plan: Path, kind: str, subject: str, values: Sequence[float]) -> None:
-    journal = journal_for(plan)
-    for seed, recall in enumerate(values):
-        submission = journal.submission(
-            kind=kind,  # type: ignore[arg-type]
-            subject=subject,
-            metrics={"recall": recall, "recall.loyal": 0.9},
-            params={"seed": seed},
-        )
-        journal.log(submission)
 
 
 def client_and_runs(plan: Path) -> tuple[Any, list[Result]]:
@@ -51,14 +36,6 @@ def h1_row(plan: Path, capsys: Capsys) -> dict[str, Any]:
     assert code == 0
     rows: list[dict[str, Any]] = json.loads(out)["hypotheses"]
     return rows[0]
-
-
-@pytest.fixture
-def failed(make_plan: MakePlan) -> Path:
-    plan = make_plan()
-    log(plan, "baseline", "B1", B1)
-    log(plan, "hypothesis", "H1", FAILING)
-    return plan
 
 
 # --------------------------------------------------------------------- forged replacements

@@ -184,3 +184,69 @@ def test_two_large_seeds_are_two_slots_stored_as_typed(make_plan: MakePlan) -> N
     stored = sorted(r.params["seed"] for r in journal_for(plan, refresh=True).results())
     assert stored == ["1796629130391000001", "1796629130391000002"]
     assert_counted(plan, 2, 0.65)
+
+
+def test_a_script_run_from_before_the_form_tag_is_found_too(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    # A run an older mlplan wrote through start_run carries seed "1.0" and no mark of its
+    # form: the first writer on the store marks such runs once, then sees it in the slot.
+    from mlflow.tracking import MlflowClient
+
+    plan = paired(make_plan())
+    first = training_run(plan, "1.0", 0.6)
+    journal = journal_for(plan)
+    client = MlflowClient(tracking_uri=journal.location.uri)
+    client.delete_tag(first, "mlplan.other_forms")
+    client.delete_experiment_tag(journal.store.experiment_id, "mlplan.other_forms_marked")
+    code, out, err = run(
+        capsys, "log-result", plan, "-H", "H2", "-m", "recall=0.9", "-m", "latency_ms=10",
+        "-p", "seed=1",
+    )  # fmt: skip
+    assert code == 1, out + err
+    assert f"already has a result for seed=1 (run {first})" in err
+    assert client.get_run(first).data.tags["mlplan.other_forms"] == ",seed,"
+
+
+# --- F5: a writer whose clock runs behind never displaces a counted result ---------------------
+
+
+def test_a_writer_whose_clock_runs_behind_does_not_displace_a_counted_result(
+    make_plan: MakePlan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Writer B's clock is 20 s behind: its run's start and end times are earlier than those
+    # of A, which was already told it counts. B is the one not counted.
+    import time
+
+    plan = paired(make_plan())
+    counted = mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.5, "latency_ms": 10}, params={"seed": 1}
+    ).run_id
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 20)
+    with pytest.raises(NotCountedError) as refused:
+        training_run(plan, "1", 0.99)
+    monkeypatch.undo()
+    assert refused.value.counted == counted
+    assert_counted(plan, 1, 0.5)
+
+
+def test_readers_keep_a_settled_result_against_an_earlier_run() -> None:
+    # The readers' side of the rule above: a result whose writer was told it counts keeps
+    # its slot, even when a run with earlier times is found untagged beside it (its writer
+    # died before tagging itself).
+    import datetime as dt
+
+    from mlplan._judge.evidence import one_per_slot
+    from mlplan._judge.results import Result
+
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    told = Result("a" * 32, "hypothesis", "H2", {"recall": 0.5}, when, params={"seed": "1"})
+    told = Result(**{**told.__dict__, "finished_ms": 2_000, "settled": True})
+    early = Result(
+        "b" * 32, "hypothesis", "H2", {"recall": 0.9}, when, params={"seed": "1e0"}, finished_ms=1
+    )
+    for runs in ([told, early], [early, told]):
+        kept, set_aside = one_per_slot(runs, ("seed",))
+        assert kept == [told]
+        assert early.run_id in set_aside[0]

@@ -250,3 +250,23 @@ def test_readers_keep_a_settled_result_against_an_earlier_run() -> None:
         kept, set_aside = one_per_slot(runs, ("seed",))
         assert kept == [told]
         assert early.run_id in set_aside[0]
+
+
+def test_a_run_attached_after_a_replacement_does_not_displace_it(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    early = outside_run(plan, seed=1, recall=0.99)
+    first = mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.5, "latency_ms": 10}, params={"seed": 1}
+    ).run_id
+    replacement = mlplan.record_result(
+        plan,
+        hypothesis="H2",
+        metrics={"recall": 0.6, "latency_ms": 10},
+        params={"seed": 1},
+        replace=first,
+        reason="seed 1 ran on the wrong split",
+    ).run_id
+    with pytest.raises(NotCountedError) as refused:
+        mlplan.record_result(plan, hypothesis="H2", run_id=early)
+    assert refused.value.counted == replacement
+    assert_counted(plan, 1, 0.6)

@@ -434,6 +434,9 @@ class MlflowStore:
         try:
             with self._writer_lock():
                 self.client.set_tag(run_id, f"{TAG}replaced_by", replaced_by)
+                # The replacement took the slot by name and its writer is told so: settled,
+                # so that no run reaching the slot later displaces it (evidence.slot_winner).
+                self.client.set_tag(replaced_by, SETTLED_TAG, "counted")
                 self.touch()  # the replaced run changed: local copies of the results are stale
         except MlflowException as error:
             raise self._refused(error, "MLflow refused to mark the replaced result") from None

@@ -365,14 +365,38 @@ class MlflowStore:
         only as safe as that version made them."""
         if self._forms_marked:
             return
-        experiment = self.client.get_experiment(self.experiment_id)
-        if OTHER_FORMS_MARKED_TAG not in experiment.tags:
+        if not self._marked():
             with self._writer_lock():
                 for result in self._search_results():
                     for key, value in other_forms(result.params).items():
-                        self.client.set_tag(result.run_id, key, value)
-                self.client.set_experiment_tag(self.experiment_id, OTHER_FORMS_MARKED_TAG, "1")
+                        self._set_shared_tag(result.run_id, key, value)
+                self._mark_experiment()
         self._forms_marked = True
+
+    def _marked(self) -> bool:
+        experiment = self.client.get_experiment(self.experiment_id)
+        return OTHER_FORMS_MARKED_TAG in experiment.tags
+
+    def _set_shared_tag(self, run_id: str, key: str, value: str) -> None:
+        """A tag other writers may be setting to the same value at the same moment: a
+        database's unique key refuses all but the first (seen on PostgreSQL), which is fine
+        once the tag is there."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.set_tag(run_id, key, value)
+        except MlflowException:
+            if self.client.get_run(run_id).data.tags.get(key) != value:
+                raise
+
+    def _mark_experiment(self) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.set_experiment_tag(self.experiment_id, OTHER_FORMS_MARKED_TAG, "1")
+        except MlflowException:
+            if not self._marked():  # another writer marked it first: the same mark
+                raise
 
     def _counted(self, own: Result) -> str:
         from mlflow.exceptions import MlflowException

@@ -17,7 +17,7 @@ from helpers import TODAY, edited
 
 import mlplan
 
-__all__ = ["assert_one_counted", "paired", "race_for_one_slot"]
+__all__ = ["FORMS_WRITER", "assert_one_counted", "paired", "race_for_one_slot"]
 
 PAIR = "  data_motivation: Each churner costs 300 EUR a year.\n"
 
@@ -44,14 +44,42 @@ SLOT_WRITER = textwrap.dedent(
 )
 
 
-def race_for_one_slot(plan: Path, count: int, uri: str = "") -> list[tuple[int, str]]:
+# A training script's writer: start_run, with seed 1 logged in one of four forms that are one
+# slot (keys.canonical), so that the writers' slot searches must compare canonical values.
+FORMS_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import mlflow
+    import mlplan
+    from mlplan.errors import NotCountedError
+
+    plan, writer, go, *uri = sys.argv[1:]
+    Path(go + f".ready{writer}").touch()
+    while not Path(go).exists():
+        time.sleep(0.002)
+    try:
+        with mlplan.start_run(plan, hypothesis="H2", tracking_uri=uri[0] if uri else None):
+            mlflow.log_param("seed", ["1", "1.0", "1e0", " 1"][int(writer) % 4])
+            mlflow.log_metric("recall", float(f"0.9{writer}"))
+            mlflow.log_metric("latency_ms", 10)
+    except NotCountedError as refused:
+        print(refused)
+        sys.exit(1)
+    """
+)
+
+
+def race_for_one_slot(
+    plan: Path, count: int, uri: str = "", script: str = SLOT_WRITER
+) -> list[tuple[int, str]]:
     """``count`` processes log seed=1 at once (released together by a barrier file); each one's
     exit code and output."""
     gate = plan.parent / "go"
     environment = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", SLOT_WRITER, str(plan), str(n), str(gate), *([uri] * bool(uri))],
+            [sys.executable, "-c", script, str(plan), str(n), str(gate), *([uri] * bool(uri))],
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

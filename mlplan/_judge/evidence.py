@@ -33,6 +33,7 @@ __all__ = [
     "gather",
     "group_filter",
     "groups_of",
+    "live_results",
     "magnitude_problem",
     "mean_of",
     "metric_aggregates",
@@ -42,6 +43,8 @@ __all__ = [
     "plan_figures",
     "replaced_runs",
     "replacement_problems",
+    "slot_names",
+    "slot_of",
     "slot_order",
     "slot_winner",
     "subject_values",
@@ -97,11 +100,20 @@ def replaced_runs(results: Sequence[Result], plan: Plan | None = None) -> set[st
     drops nothing (``replacement_problems`` fails the gate on it). With ``plan``, the
     replacing run must also hold the same slot."""
     by_id = {r.run_id: r for r in results}
-    return {
+    gone = {
         r.replaces
         for r in results
         if r.replaces in by_id and _replacing(by_id[r.replaces], r, _slot_keys(plan, r)) is None
     }
+    # A run set aside as a duplicate of a replaced run leaves with it: the replacement is the
+    # slot's result (else readers counted the duplicate after `--replace`).
+    return gone | {r.run_id for r in results if r.duplicate_of in gone}
+
+
+def live_results(results: Sequence[Result], plan: Plan | None = None) -> list[Result]:
+    """``results`` without the replaced runs (and their duplicates): what a slot holds."""
+    gone = replaced_runs(results, plan)
+    return [r for r in results if r.run_id not in gone]
 
 
 def _slot_keys(plan: Plan | None, result: Result) -> list[str] | None:
@@ -276,9 +288,14 @@ def baseline_values(plan: Plan, results: Sequence[Result]) -> dict[str, dict[str
 
 
 def _baseline_slot(plan: Plan, baseline: str) -> list[str]:
-    """The params that name a baseline result's slot, or none when the plan pairs nothing
-    (conditions alone do not make a slot: five runs of one condition are five results)."""
-    names = plan.key_params("baseline", baseline)
+    return slot_names(plan, "baseline", baseline)
+
+
+def slot_names(plan: Plan, kind: ResultKind, subject: str) -> list[str]:
+    """The params that name a result's slot, the pair key first (see ``slot_of``), or none
+    when the plan pairs nothing (conditions alone do not make a slot: five runs of one
+    condition are five results)."""
+    names = plan.key_params(kind, subject)
     return names if set(names) - set(plan.experiment.conditions) else []
 
 
@@ -363,10 +380,13 @@ def slot_order(result: Result) -> tuple[int, str]:
 
 
 def slot_winner(runs: Sequence[Result]) -> Result:
-    """The one result of a slot that counts: the earliest (``slot_order``), leaving out a run
-    that its writer tagged as a duplicate of another run that is here and not itself tagged.
-    A tag only confirms the rule, except where the writer could not see an earlier run in
-    time (a server writes no conditional create): the earliest counts when tagging failed."""
+    """The one result of a slot that counts. A result whose writer was told it counts
+    (``settled``) keeps the slot: a run that reaches the store later (attached with --run-id,
+    a slow write, a writer whose clock runs behind) never displaces it, whatever its times.
+    Otherwise the earliest (``slot_order``). Left out either way: a run its writer tagged as
+    a duplicate of another run that is here and not itself tagged. A tag only confirms the
+    rule, except where the writer could not see an earlier run in time (a server writes no
+    conditional create): the earliest counts when tagging failed."""
     here = {run.run_id: run for run in runs}
     untagged = {run.run_id for run in runs if not run.duplicate_of}
 
@@ -374,7 +394,17 @@ def slot_winner(runs: Sequence[Result]) -> Result:
         return run.duplicate_of in untagged and run.duplicate_of in here
 
     candidates = [run for run in runs if not deferred(run)] or list(runs)
-    return min(candidates, key=slot_order)
+    told = [run for run in candidates if run.settled]
+    return min(told or candidates, key=slot_order)
+
+
+def slot_of(params: Mapping[str, str], names: Sequence[str]) -> tuple[str | None, ...] | None:
+    """The slot ``params`` name: the canonical values of ``names`` (the pair key first, then
+    the conditions; None for one missing), or None without the pair key (every such run is
+    its own slot). Writers settling a slot and readers judging it both ask this."""
+    if not names or names[0] not in params:
+        return None
+    return tuple(None if params.get(name) is None else canonical(params[name]) for name in names)
 
 
 def one_per_slot(runs: Sequence[Result], names: Sequence[str]) -> tuple[list[Result], list[str]]:
@@ -388,15 +418,16 @@ def one_per_slot(runs: Sequence[Result], names: Sequence[str]) -> tuple[list[Res
         return list(runs), []
     slots: dict[tuple[str | None, ...], list[Result]] = {}
     for run in runs:
-        if names[0] in run.params:
-            slots.setdefault(tuple(run.params.get(name) for name in names), []).append(run)
+        slot = slot_of(run.params, names)
+        if slot is not None:
+            slots.setdefault(slot, []).append(run)
     winners = {slot: slot_winner(members) for slot, members in slots.items()}
     chosen, lines = [], []
     for run in runs:
-        if names[0] not in run.params:
+        slot = slot_of(run.params, names)
+        if slot is None:
             chosen.append(run)
             continue
-        slot = tuple(run.params.get(name) for name in names)
         first = winners[slot]
         if first is run:
             chosen.append(run)

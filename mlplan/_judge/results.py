@@ -26,7 +26,8 @@ class Result:
     result was logged, so that later changes to the criteria show as amendments.
     ``replaces`` names the run this one replaced and ``reason`` says why; ``replaced_by`` is
     set on a run that a later one replaced, which the judge then no longer counts.
-    ``duplicate_of`` is set on a run written for a slot another result held first.
+    ``duplicate_of`` is set on a run written for a slot another result held first;
+    ``settled`` on one whose writer was told it counts.
     """
 
     run_id: str
@@ -48,3 +49,6 @@ class Result:
     # (mlplan._judge.evidence.slot_winner).
     finished_ms: int = 0
     duplicate_of: str = ""
+    # Whether its writer settled the slot and was told the result counts: then it keeps the
+    # slot against any run that reaches it later (slot_winner).
+    settled: bool = False

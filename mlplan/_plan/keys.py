@@ -10,6 +10,7 @@ names, so they must be made of safe characters and must not normalise to another
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import posixpath
@@ -113,14 +114,33 @@ def _shown(value: object) -> str:
 def canonical(value: str) -> str:
     """One written form per value, so that a slot is the same however it was logged: the int
     0 from a plan's YAML and "0" typed on the command line, 1e-3 and "0.001", 7 and "7.0".
-    Only a number under ``number``'s grammar is rewritten: "0_7" stays "0_7", not 7."""
+    Only a number under ``number``'s grammar is rewritten: "0_7" stays "0_7", not 7.
+
+    A number whose text is a whole number (1, 1.0, 1e0, 1.8e18) is that integer, exactly and
+    at any size: 64-bit seeds such as 1796629130391000001 are ids, and a float would merge
+    them with their neighbours. Any other number is a float (0.001 is 1e-3), written as
+    Python's repr; so a float beyond 2**53 written with a fraction ("9007199254740993.5") is
+    the float it rounds to, never the integer beside it: only its text says it is a whole
+    number, and its text says otherwise."""
+    text = value.strip()
+    if _INTEGER.match(text):
+        return str(int(text)) if len(text) <= _INTEGER_DIGITS else text
     try:
         found = number(value)
     except NumberError:
-        return value.strip()
+        return text
+    exact = decimal.Decimal(text)
+    if exact == exact.to_integral_value() and exact.adjusted() < _INTEGER_DIGITS:
+        return str(int(exact))
     if found.is_integer() and abs(found) < 2**53:
-        return str(int(found))
+        return str(int(found))  # a value that rounds to a whole float: 1e-400 is 0
     return repr(found)
+
+
+# A whole number written without point or exponent, compared as Python's int; beyond this many
+# digits (Python's own limit for int(text) is 4,300) it is compared as written.
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_INTEGER_DIGITS = 4_000
 
 
 # Words of a command are templates: {name} is a run param's value, {{ and }} literal braces.

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlplan import _clock
 from mlplan._files import write_atomically
+from mlplan._judge.evidence import live_results, slot_names, slot_of
 from mlplan._judge.frozen import carried_over
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import needed_baselines
@@ -418,49 +419,48 @@ class Journal:
         return submission_lock(self.location.home, submission_id)
 
     def _one_per_key(self, submission: Submission) -> str | None:
-        """One result per subject and pair key: the run id of an identical result already
-        logged (nothing to do), else None; an error for a different one, unless it replaces
-        that one. No one re-runs seed 3 until it wins."""
+        """One result per subject and slot (pair key and conditions, compared as the readers
+        compare them: evidence.slot_of): the run id of an identical result already logged
+        (nothing to do), else None; an error for a different one, unless it replaces that
+        one. No one re-runs seed 3 until it wins. Runs that do not count (replaced, or tagged
+        as a duplicate) neither block a slot nor stand for the result."""
         if submission.run_id:
             return None  # attaching an existing run: it is already in the store
-        keys = [
-            k
-            for k in self.plan.key_params(submission.kind, submission.subject)
-            if k in submission.params
-        ]
-        mine = [r for r in self._rivals(submission, keys) if not r.replaced_by]
-        if submission.replaces and submission.replaces not in {r.run_id for r in mine}:
-            raise ResultError(
-                f"--replace {submission.replaces}: no current result of {submission.subject} "
-                "has that run id"
-            )
-        _same_slot_as_replaced(
-            submission, mine, self.plan.key_params(submission.kind, submission.subject)
-        )
-        for result in mine:
+        kind, subject = submission.kind, submission.subject
+        names = slot_names(self.plan, kind, subject)
+        slot = slot_of(submission.params, names)
+        # Replacements honoured as the judge honours them (a hand-set tag replaces nothing).
+        current = live_results(self._rivals(submission, slot is not None), self.plan)
+        if submission.replaces:
+            _check_replaced(submission, current)
+            _same_slot_as_replaced(submission, current, self.plan.key_params(kind, subject))
+        for result in current:
+            if result.duplicate_of:
+                continue
             if _same_result(result, submission):
                 return result.run_id
-            same_slot = keys and all(result.params.get(k) == submission.params[k] for k in keys)
+            same_slot = slot is not None and slot_of(result.params, names) == slot
             if same_slot and result.run_id != submission.replaces:
-                slot = ", ".join(f"{k}={submission.params[k]}" for k in keys)
+                keys = [k for k in names if k in submission.params]
+                shown = ", ".join(f"{k}={submission.params[k]}" for k in keys)
                 raise ResultError(
-                    f"{submission.subject} already has a result for {slot} (run "
+                    f"{subject} already has a result for {shown} (run "
                     f"{result.run_id}); this one was not logged and is not counted: one result "
-                    f"per {slot.split('=')[0]} is judged. To replace "
+                    f"per {keys[0]} is judged. To replace "
                     f"it, log again with --replace {result.run_id} --reason TEXT "
                     "(API: replace=, reason=)"
                 )
         return None
 
-    def _rivals(self, submission: Submission, keys: list[str]) -> list[Result]:
-        """The results the one-per-key check must see: those in the submission's slot (same
-        key params), or without keys those identical in params and values. A replacement
-        names its run, which may sit anywhere: then every result of the subject."""
+    def _rivals(self, submission: Submission, keyed: bool) -> list[Result]:
+        """The results the one-per-key check must see: those in the submission's slot, or
+        without a pair key those identical in params and values. A replacement names its run,
+        which may sit anywhere: then every result of the subject."""
         kind, subject = submission.kind, submission.subject
         if submission.replaces:
             return self.store.results(kind, subject)
-        if keys:
-            return self.store.matching(kind, subject, {k: submission.params[k] for k in keys})
+        if keyed:
+            return self.store.slot_results(kind, subject, submission.params)
         return self.store.matching(kind, subject, submission.params, submission.metrics)
 
     def attach(self, run_id: str, kind: ResultKind, subject: str, note: str = "") -> Delivery:
@@ -778,6 +778,25 @@ def _check_attachable(run: ExistingRun, kind: ResultKind, subject: str) -> None:
         raise ResultError(
             f"run {run.run_id} is already a result for {run.kind} {run.subject}; a run counts "
             f"for one subject only, so it was not attached to {kind} {subject}"
+        )
+
+
+def _check_replaced(submission: Submission, current: list[Result]) -> None:
+    """A replacement names a result that counts now: not a replaced one, not a duplicate."""
+    named = next((r for r in current if r.run_id == submission.replaces), None)
+    if named is None:
+        raise ResultError(
+            f"--replace {submission.replaces}: no current result of {submission.subject} "
+            "has that run id"
+        )
+    # A duplicate of a run no longer in the store counts (the readers' rule): replaceable.
+    if named.duplicate_of in {r.run_id for r in current}:
+        raise ResultError(
+            f"--replace {named.run_id}: run {named.run_id} is not counted (it is tagged "
+            f"mlplan.duplicate_of={named.duplicate_of}: that run held its slot first), so "
+            f"there is nothing of it to replace; nothing was logged. To replace the slot's "
+            f"result, log again with --replace {named.duplicate_of} --reason TEXT "
+            "(API: replace=, reason=)"
         )
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slot_race import assert_one_counted, paired, race_for_one_slot
+from helpers import TODAY
+from slot_race import FORMS_WRITER, assert_one_counted, paired, race_for_one_slot
 
 import mlplan
 
@@ -46,3 +47,49 @@ def _eight_writers_count_once(
     tagged = {r.data.tags.get("mlplan.duplicate_of", "") for r in runs}
     counted = [r.info.run_id for r in runs if not r.data.tags.get("mlplan.duplicate_of")]
     assert len(counted) == 1 and tagged <= {"", counted[0]}
+
+
+@pytest.mark.postgres
+def test_eight_script_writers_of_one_seed_in_four_forms_count_once_on_postgres(
+    pg_server: Server, make_plan: Callable[..., Path]
+) -> None:
+    # start_run writers logging seed 1 as "1", "1.0", "1e0" and " 1": one slot for the
+    # readers, so one for the writers (two were once told "counted").
+    plan = paired(make_plan(plan_id=f"forms-{uuid.uuid4().hex[:8]}"))
+    mlplan.record_result(plan, baseline="B2", metrics={"recall": 0.1}, tracking_uri=pg_server.url)
+    outcomes = race_for_one_slot(plan, 8, pg_server.url, FORMS_WRITER)
+    assert_one_counted(plan, outcomes, pg_server.url)
+
+
+@pytest.mark.postgres
+def test_a_writer_whose_clock_runs_behind_defers_to_a_counted_result_on_postgres(
+    pg_server: Server, make_plan: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A was told it counts; B's clock runs 20 s behind, so its run's times come before A's.
+    import time
+
+    import mlflow
+
+    from mlplan.errors import NotCountedError
+
+    url = pg_server.url
+    plan = paired(make_plan(plan_id=f"skew-{uuid.uuid4().hex[:8]}"))
+    counted = mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.5, "latency_ms": 10}, params={"seed": 1},
+        tracking_uri=url,
+    ).run_id  # fmt: skip
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 20)
+    with (
+        pytest.raises(NotCountedError) as refused,
+        mlplan.start_run(plan, hypothesis="H2", tracking_uri=url),
+    ):
+        mlflow.log_param("seed", 1)
+        mlflow.log_metric("recall", 0.99)
+        mlflow.log_metric("latency_ms", 10)
+    monkeypatch.undo()
+    assert refused.value.counted == counted
+    report = mlplan.status(plan, tracking_uri=url, today=TODAY, refresh=True)
+    row = next(r for r in report.rows if r.hypothesis == "H2")
+    recall = next(c for c in row.verdict.checks if c.metric == "recall")
+    assert row.verdict.runs == 1 and recall.estimate == pytest.approx(0.5)

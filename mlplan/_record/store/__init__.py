@@ -98,6 +98,12 @@ class Store(Protocol):
         """One subject's results with these params (and values): a uniqueness check's rivals."""
         ...
 
+    def slot_results(
+        self, kind: ResultKind, subject: str, params: Mapping[str, str]
+    ) -> list[Result]:
+        """One subject's results in the slot ``params`` name, compared as the readers do."""
+        ...
+
     def existing_run(self, run_id: str) -> ExistingRun:
         """A run of this plan's experiment, to attach it."""
         ...

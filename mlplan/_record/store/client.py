@@ -17,9 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlplan._judge.evidence import slot_winner
+from mlplan._judge.evidence import live_results, slot_names, slot_of, slot_winner
 from mlplan._judge.results import Result, ResultKind
-from mlplan._plan.keys import canonical
 from mlplan._plan.models import Plan
 from mlplan._record import locks
 from mlplan._record.cache import ResultsCache
@@ -31,14 +30,18 @@ from mlplan._record.store.health import probe, set_environment_defaults
 from mlplan._record.store.runs import (
     DUPLICATE_TAG,
     EXPERIMENT_NOTE_LIMIT,
+    OTHER_FORMS_MARKED_TAG,
     PLAN_DIGEST_TAG,
     REVISION_TAG,
     RUN_TAG_LIMIT,
+    SETTLED_TAG,
     TAG,
     ExistingRun,
     clip,
     equal_clauses,
     experiment_name,
+    other_forms,
+    other_forms_clause,
     plan_digest,
     run_name,
     run_tags,
@@ -67,15 +70,12 @@ CREATE_ATTEMPTS = 6
 # can take longer than that to build. 1,000 is MLflow's own default page size for search_runs.
 PAGE_SIZE = 10_000
 SERVER_PAGE_SIZE = 1_000
-# How long a writer waits after its run finished before it reads its slot on a server. MLflow's
-# REST API has no conditional create, so two writers of one slot both write; each then reads
-# the slot and the earliest counts (mlplan._judge.evidence.slot_winner). A rival that finished
-# earlier is visible by then unless its own write took longer than this, and a writer whose
-# write took longer defers to what it finds (see settle).
+# How long a writer waits after its run reached the store before it reads its slot on a server.
+# MLflow's REST API has no conditional create, so two writers of one slot both write; each then
+# reads the slot and applies the readers' rule (mlplan._judge.evidence.slot_winner): a result
+# already settled keeps it, else the earliest counts. A rival's run, and its settled tag, are
+# visible by then unless its own write took longer than this (see settle).
 SERVER_GRACE_SECONDS = 1.5
-# A run that reaches its slot this long after it finished (an old run attached with --run-id)
-# defers to a result already there rather than displace one its writer was told counts.
-EMBEDDED_LATE_SECONDS = 1.0
 
 
 def _quiet_mlflow_logging() -> None:
@@ -103,6 +103,7 @@ class MlflowStore:
         # Whether the last results() came from the local copy (.mlplan/cache), for a reader
         # to say so; a trust-bearing reader opens the store with refresh and never reads it.
         self._read_the_copy = False
+        self._forms_marked = False  # the experiment's older results carry OTHER_FORMS_TAG
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -294,105 +295,151 @@ class MlflowStore:
         """Resolve the slot of a finished result: the run id of the one result it counts as.
 
         A result whose pair key (and conditions) another result already holds is kept and
-        tagged ``mlplan.duplicate_of`` that result; the judge does not count it. On the
-        embedded store this runs under its writer lock, so the first writer is the one
-        counted. A server has no conditional create, so every writer writes, waits ``grace``
-        (for writes in flight to land), then applies the readers' own rule: the earliest
-        counts (mlplan._judge.evidence.slot_winner).
+        tagged ``mlplan.duplicate_of`` that result; the judge does not count it. One that
+        counts is tagged ``mlplan.settled`` before its writer is told so, and from then on
+        keeps the slot (mlplan._judge.evidence.slot_winner): a run reaching the slot later
+        (attached with --run-id, a slow write) defers to it whatever its end time.
+
+        On the embedded store this runs under its writer lock, so writers take turns. A server
+        has no conditional create, so every writer writes, waits ``grace`` (for writes in flight
+        to land, and for a rival that read the slot without this run to tag itself settled),
+        then applies the readers' own rule. Its limit: two writers whose reads both fall before
+        the other's run or settled tag is visible (more than ``grace`` apart in a slow store)
+        are both told they count, and the readers count the earlier one (start or end times
+        come from each writer's clock).
         """
         from mlflow.exceptions import MlflowException
 
         try:
             own = to_result(self.client.get_run(run_id))
-            slot = self._slot(own)
-            if own is None or not slot:
+            if own is None or own.replaces or own.replaced_by or self._slot(own) is None:
                 return run_id
             wait = (
                 (0.0 if self.location.embedded else SERVER_GRACE_SECONDS)
                 if grace is None
                 else grace
             )
-            # How long after it finished this run reached the store (a slow write, or an old
-            # run attached now): longer than the grace, and a rival may have missed it.
-            late = time.time() - own.finished_ms / 1000 > max(wait, EMBEDDED_LATE_SECONDS)
-            time.sleep(max(0.0, own.finished_ms / 1000 + wait - time.time()))
+            # From now, not from the run's end: a run attached long after it finished reached
+            # the slot now, and a rival that read it a moment ago has yet to tag itself.
+            time.sleep(wait)
             with self._writer_lock():
-                counted = self._counted(own, slot, wait, late)
+                counted = self._counted(own)
                 if counted != run_id:
                     # Best effort, as the winner's tagging of this run: both may write the tag
                     # at once, and a database's unique key refuses the second (seen on
                     # PostgreSQL). The readers' rule counts the winner either way.
                     with contextlib.suppress(MlflowException):
                         self.client.set_tag(run_id, DUPLICATE_TAG, counted)
-                    self.touch()
+                self.touch()
         except MlflowException as error:
             raise self._refused(error, "MLflow refused to settle the result's slot") from None
         return counted
 
-    def _slot(self, result: Result | None) -> dict[str, str]:
-        """The params that name a result's slot, when it has its pair key; else none."""
-        if result is None or result.replaces or result.replaced_by:
-            return {}
-        names = self.plan.key_params(result.kind, result.subject)
-        pair_keys = set(names) - set(self.plan.experiment.conditions)
-        if not pair_keys & set(result.params):
-            return {}
-        return {name: result.params[name] for name in names if name in result.params}
+    def _slot(self, result: Result) -> tuple[str | None, ...] | None:
+        """The slot a result names (evidence.slot_of, as the readers read it), or None."""
+        return slot_of(result.params, slot_names(self.plan, result.kind, result.subject))
 
-    def _slot_runs(self, own: Result, slot: Mapping[str, str]) -> list[Result]:
-        """The live results of ``own``'s slot, compared in the judge's one written form. mlplan
-        writes slot params that way, so the store's search finds them; a run a script logged
-        with seed=1.0 is not, so then every result of the subject is read."""
-        written = {k: canonical(v) for k, v in slot.items()}
-        clauses = equal_clauses(written, {}) if written == dict(slot) else None
-        found = (
-            self._search_results(own.kind, own.subject, clauses)
-            if clauses is not None
-            else self._search_results(own.kind, own.subject)
-        )
-        live = [
-            r
-            for r in found
-            if not r.replaced_by
-            and all(canonical(r.params.get(k, "")) == v for k, v in written.items())
-        ]
-        return live if any(r.run_id == own.run_id for r in live) else [*live, own]
-
-    def _counted(self, own: Result, slot: Mapping[str, str], wait: float, late: bool) -> str:
+    def slot_results(
+        self, kind: ResultKind, subject: str, params: Mapping[str, str]
+    ) -> list[Result]:
+        """This subject's finished results in the slot ``params`` name (evidence.slot_of:
+        canonical values, as the readers compare them), replaced ones included; none when
+        ``params`` have no pair key. Found by the store's search for the pair key's canonical
+        value plus the runs tagged as written otherwise (OTHER_FORMS_TAG), not by reading every
+        result of the subject (8 s on a 10,000-run plan); a value MLflow's filter syntax cannot
+        carry (a quote) falls back to reading them all: slower, same answer."""
         from mlflow.exceptions import MlflowException
 
-        runs = self._slot_runs(own, slot)
-        others = [r for r in runs if r.run_id != own.run_id]
-        if not others:
-            return own.run_id
-        # On the embedded store writes take turns under its lock and each run finishes in a
-        # later millisecond than the one before (_tick), so the order is the order of writing.
+        names = slot_names(self.plan, kind, subject)
+        slot = slot_of(params, names)
+        if slot is None or slot[0] is None:
+            return []
+        try:
+            self._mark_other_forms()
+            clauses = equal_clauses({names[0]: slot[0]}, {})
+            if clauses is None:
+                found = self._search_results(kind, subject)
+            else:
+                found = self._search_results(kind, subject, clauses)
+                found += self._search_results(kind, subject, other_forms_clause(names[0]))
+        except MlflowException as error:
+            raise self._refused(error, "MLflow refused to list the results") from None
+        unique = {r.run_id: r for r in found}.values()
+        return sorted(
+            (r for r in unique if slot_of(r.params, names) == slot),
+            key=lambda r: (r.logged_at, r.run_id),
+        )
+
+    def _mark_other_forms(self) -> None:
+        """Tag the results written before OTHER_FORMS_TAG existed (a script's seed "1.0"), once
+        per experiment, so that the slot search finds them too. A writer of an older mlplan
+        still writing to this store afterwards leaves its runs unmarked: their slots are then
+        only as safe as that version made them."""
+        if self._forms_marked:
+            return
+        if not self._marked():
+            with self._writer_lock():
+                for result in self._search_results():
+                    for key, value in other_forms(result.params).items():
+                        self._set_shared_tag(result.run_id, key, value)
+                self._mark_experiment()
+        self._forms_marked = True
+
+    def _marked(self) -> bool:
+        experiment = self.client.get_experiment(self.experiment_id)
+        return OTHER_FORMS_MARKED_TAG in experiment.tags
+
+    def _set_shared_tag(self, run_id: str, key: str, value: str) -> None:
+        """A tag other writers may be setting to the same value at the same moment: a
+        database's unique key refuses all but the first (seen on PostgreSQL), which is fine
+        once the tag is there."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.set_tag(run_id, key, value)
+        except MlflowException:
+            if self.client.get_run(run_id).data.tags.get(key) != value:
+                raise
+
+    def _mark_experiment(self) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.set_experiment_tag(self.experiment_id, OTHER_FORMS_MARKED_TAG, "1")
+        except MlflowException:
+            if not self._marked():  # another writer marked it first: the same mark
+                raise
+
+    def _counted(self, own: Result) -> str:
+        from mlflow.exceptions import MlflowException
+
+        runs = live_results(self.slot_results(own.kind, own.subject, own.params))
+        if all(r.run_id != own.run_id for r in runs):
+            runs.append(own)  # a server's search may not list it yet
         winner = slot_winner(runs)
-        mine = winner.run_id == own.run_id
-        if mine and late and any(not r.duplicate_of for r in others):
-            # This run reached the store late (a slow write, an old run attached now): a rival
-            # may have read the slot without it and been told it counts. On a server, look
-            # once more, after the rivals' own grace; a rival still untagged then counts.
-            if not self.location.embedded:
-                time.sleep(wait)
-                others = [r for r in self._slot_runs(own, slot) if r.run_id != own.run_id]
-            untagged = [r for r in others if not r.duplicate_of]
-            if untagged:
-                return slot_winner(untagged).run_id
-        if mine:
-            for rival in others:
-                if not rival.duplicate_of:
-                    # Best effort: the readers' rule already counts this run and not theirs.
-                    with contextlib.suppress(MlflowException):
-                        self.client.set_tag(rival.run_id, DUPLICATE_TAG, own.run_id)
-            return own.run_id
-        return winner.run_id
+        if winner.run_id != own.run_id:
+            return winner.run_id
+        # Settled before its writer is told it counts: later runs of the slot defer to it.
+        self.client.set_tag(own.run_id, SETTLED_TAG, "counted")
+        for rival in runs:
+            if rival.run_id != own.run_id and not rival.duplicate_of:
+                # Best effort: the readers' rule already counts this run and not theirs.
+                with contextlib.suppress(MlflowException):
+                    self.client.set_tag(rival.run_id, DUPLICATE_TAG, own.run_id)
+        return own.run_id
 
     def _complete(self, run_id: str, submission: Submission, plan_file: Path | None) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
         now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
         tags = self._run_tags(submission) if submission.run_id else {}
+        if submission.run_id:
+            # An attached run's params were logged by its script: marked in the same write
+            # that makes it a result, so a rival's slot search never misses it.
+            logged = self.client.get_run(run_id).data.params
+            tags.update(
+                other_forms(logged, self.plan.key_params(submission.kind, submission.subject))
+            )
         if plan_file is not None:
             tags[PLAN_DIGEST_TAG] = plan_digest(plan_file)
         self.client.log_batch(
@@ -423,6 +470,9 @@ class MlflowStore:
         try:
             with self._writer_lock():
                 self.client.set_tag(run_id, f"{TAG}replaced_by", replaced_by)
+                # The replacement took the slot by name and its writer is told so: settled,
+                # so that no run reaching the slot later displaces it (evidence.slot_winner).
+                self.client.set_tag(replaced_by, SETTLED_TAG, "counted")
                 self.touch()  # the replaced run changed: local copies of the results are stale
         except MlflowException as error:
             raise self._refused(error, "MLflow refused to mark the replaced result") from None
@@ -481,7 +531,11 @@ class MlflowStore:
                 # Named by its slot now that the script has logged it (H2 · seed=4), as a
                 # result logged any other way is named; the note named it while it was open.
                 named = self._run_name(replace(submission, params=dict(logged.params)))
-                self.client.set_tag(run.info.run_id, "mlflow.runName", named)
+                keys = self.plan.key_params(submission.kind, submission.subject)
+                # Before the run finishes (and becomes a result): the slot search finds it.
+                marks = {"mlflow.runName": named, **other_forms(logged.params, keys)}
+                for key, value in marks.items():
+                    self.client.set_tag(run.info.run_id, key, value)
         finally:
             # None unsets the variable and the global (MLflow 3 handles it; its stub says str).
             mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]

@@ -17,17 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from mlplan._judge.results import Result, ResultKind
+from mlplan._plan.keys import canonical
 from mlplan._plan.models import Plan
 from mlplan._record.outbox import Submission
 
 __all__ = [
     "DUPLICATE_TAG",
+    "OTHER_FORMS_MARKED_TAG",
+    "OTHER_FORMS_TAG",
     "PLAN_DIGEST_TAG",
     "REVISION_TAG",
+    "SETTLED_TAG",
     "TAG",
     "ExistingRun",
     "equal_clauses",
     "experiment_name",
+    "other_forms",
+    "other_forms_clause",
     "plan_digest",
     "run_name",
     "run_tags",
@@ -40,6 +46,15 @@ REVISION_TAG = f"{TAG}revision"
 PLAN_DIGEST_TAG = f"{TAG}plan_sha256"
 # On a result written for a slot that another result held first: the run id of that one.
 DUPLICATE_TAG = f"{TAG}duplicate_of"
+# On a result whose writer settled its slot and was told it counts (evidence.slot_winner).
+SETTLED_TAG = f"{TAG}settled"
+# On a result with params written in another form than their canonical one (keys.canonical:
+# seed "1e0", "1.0" or " 1" for 1): ",seed,". A slot's runs are found by the store's search
+# for the canonical value, plus this tag: the few runs written otherwise.
+OTHER_FORMS_TAG = f"{TAG}other_forms"
+# On the experiment once every result written before OTHER_FORMS_TAG existed carries it.
+OTHER_FORMS_MARKED_TAG = f"{TAG}other_forms_marked"
+_SETTLEMENT_TAGS = frozenset({DUPLICATE_TAG, SETTLED_TAG, OTHER_FORMS_TAG})
 # MLflow cuts run tag values at 8,000 characters without a word and refuses longer experiment
 # descriptions than 20,000; mlplan cuts first, visibly.
 RUN_TAG_LIMIT = 7_900
@@ -84,8 +99,26 @@ def run_tags(plan: Plan, submission: Submission) -> dict[str, str]:
         "mlflow.note.content": clip(submission.note, RUN_TAG_LIMIT),
     }
     tags.update({key: value for key, value in optional.items() if value})
-    tags.update({f"{TAG}{key}": value for key, value in submission.tags.items() if value})
+    extra = {f"{TAG}{key}": value for key, value in submission.tags.items() if value}
+    # Settling a slot reads these; a submission's own tags never set them.
+    tags.update({key: value for key, value in extra.items() if key not in _SETTLEMENT_TAGS})
+    tags.update(other_forms(submission.params))
     return tags
+
+
+def other_forms(params: Mapping[str, str], keys: Sequence[str] = ()) -> dict[str, str]:
+    """The OTHER_FORMS_TAG for a run with these params: the names of those not written in
+    their canonical form, or no tag when all are. Every param, not just the plan's slot keys:
+    a plan edited later may make any of them a key. Past the tag's limit, only ``keys``."""
+    odd = [key for key, value in params.items() if canonical(value) != value]
+    if len("".join(f"{key}," for key in odd)) >= RUN_TAG_LIMIT:
+        odd = [key for key in odd if key in keys]
+    return {OTHER_FORMS_TAG: "," + "".join(f"{key}," for key in odd)} if odd else {}
+
+
+def other_forms_clause(key: str) -> str:
+    """The filter for runs whose ``key`` param is written in another form (OTHER_FORMS_TAG)."""
+    return f" and tags.`{OTHER_FORMS_TAG}` LIKE '%,{key},%'"
 
 
 def run_name(submission: Submission, keys: Sequence[str] = ()) -> str:
@@ -165,6 +198,7 @@ def to_result(run: Any) -> Result | None:
         replaced_by=tags.get(f"{TAG}replaced_by", ""),
         finished_ms=int(run.info.end_time or 0),
         duplicate_of=tags.get(DUPLICATE_TAG, ""),
+        settled=tags.get(SETTLED_TAG) == "counted",
     )
 
 

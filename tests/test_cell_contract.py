@@ -374,3 +374,24 @@ def test_what_an_entry_point_records_is_its_result_and_a_different_return_fails_
     for name, value in cell_spec.environment().items():
         monkeypatch.setenv(name, value)
     assert cell.execute(cell_spec) == expected
+
+
+def test_an_oversized_result_file_is_refused_unread(tmp_path: Path) -> None:
+    """A command that left a 400 MB result file (sparse here) once took the driver to 835 MB
+    reading it whole before its size was checked (the re-check of issue 16)."""
+    import tracemalloc
+
+    from mlplan._run.cell import _command_result
+
+    result = tmp_path / "result.json"
+    with result.open("wb") as handle:
+        handle.truncate(400 << 20)
+    tracemalloc.start()
+    try:
+        outcome = _command_result(result, "B1")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert outcome is not None and not outcome.ok
+    assert "bytes, not a result" in outcome.error
+    assert peak < 1 << 20

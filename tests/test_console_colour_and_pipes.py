@@ -146,3 +146,26 @@ def _strip_ansi(text: str) -> str:
     import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-"], ids=["stdout", "stderr"])
+def test_a_command_started_with_a_stream_closed_exits_with_its_own_code(
+    make_plan: Any, tmp_path: Any, closed: str
+) -> None:
+    """`mlplan decide ... >&-` recorded the decision, then exited 3 calling it a bug (Python
+    sets a stream it was started without to None); the re-check of issue 16 found it."""
+    import shlex
+    import subprocess
+    import sys
+
+    plan = make_plan()
+    mlplan = f"{shlex.quote(sys.executable)} -m mlplan"
+    quoted = shlex.quote(str(plan))
+    decide = subprocess.run(
+        f"{mlplan} decide {quoted} H1 --decision 'Wait.' {closed}", shell=True, check=False
+    )
+    assert decide.returncode == 0
+    assert plan.read_text().count("decision: Wait.") == 1
+    for path, code in ((quoted, 0), (shlex.quote(str(tmp_path / "nope.yaml")), 1)):
+        done = subprocess.run(f"{mlplan} validate {path} {closed}", shell=True, check=False)
+        assert done.returncode == code, path

@@ -574,3 +574,20 @@ def test_a_missing_id_is_a_named_lookup_error(make_plan: MakePlan) -> None:
         plan.baseline("B0")
     with pytest.raises(KeyError, match="the plan has no hypothesis 'H9'"):
         plan.hypothesis("H9")
+
+
+@pytest.mark.parametrize(("ahead", "flagged"), [(1, False), (2, True)])
+def test_a_record_a_day_ahead_is_a_writer_in_another_time_zone(
+    failed: Path, capsys: Capsys, ahead: int, flagged: bool
+) -> None:
+    """`decide` dates a decision by its writer's calendar: in Tokyo that is a day ahead of a
+    CI runner on UTC for 9 hours a day, and the gate once told them to correct it."""
+    dated = TODAY + dt.timedelta(days=ahead)
+    failed.write_text(
+        failed.read_text()
+        + "experiment_log:\n  decisions:\n"
+        + f"    - date: {dated.isoformat()}\n      hypothesis: H1\n"
+        + "      decision: Try more features.\n      rationale: It failed.\n"
+    )
+    _, out, _ = run(capsys, "status", failed, "--check", "--json", "--today", TODAY)
+    assert any("dated" in r for r in json.loads(out)["needs_attention"]) is flagged

@@ -14,6 +14,7 @@ import pytest
 from helpers import Capsys, MakePlan, run
 
 from mlplan._record import locks
+from mlplan.errors import MlplanError
 
 DECIDE = ("decide", "H1", "--decision", "Wait for more runs.")
 
@@ -136,3 +137,81 @@ def test_a_site_that_cannot_be_written_is_one_message(
     assert code == 1, err
     assert f"could not write the site in {tmp_path / 'afile' / 'site'}" in err
     assert "bug" not in err
+
+
+def test_a_plan_that_cannot_be_rewritten_is_one_message(
+    make_plan: MakePlan, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk, a read-only folder or a sticky bit refusing the rename ended in exit 3
+    (the re-check of issue 16); the rewrite's own error is the environment's."""
+    import errno
+
+    from mlplan._api import decisions
+
+    def full(*_: object) -> bytes:
+        raise OSError(errno.ENOSPC, "No space left on device", str(plan.parent / "tmp123"))
+
+    plan = make_plan()
+    before = plan.read_bytes()
+    monkeypatch.setattr(decisions, "rewrite_keeping_edits", full)
+    code, _, err = decide(capsys, plan)
+    assert code == 1, err
+    assert f"could not write {plan}" in err and "No space left on device" in err
+    assert "bug" not in err and plan.read_bytes() == before
+
+
+def test_an_amendment_or_rename_dated_after_today_is_a_usage_error(
+    make_plan: MakePlan, capsys: Capsys
+) -> None:
+    import datetime as dt
+
+    from helpers import TODAY
+
+    plan = make_plan()
+    before = plan.read_bytes()
+    later = (TODAY + dt.timedelta(days=1)).isoformat()
+    for argv in (["--reason", "Looser."], ["--rename", "H1b", "--reason", "Clearer."]):
+        code, _, err = run(capsys, "amend", plan, "H1", *argv, "--date", later)
+        assert code == 2, (argv, err)
+        assert "after today" in err
+    assert plan.read_bytes() == before
+
+
+def test_a_store_lock_held_too_long_says_so_and_keeps_the_result(
+    make_plan: MakePlan, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It once said "check that the database is intact" about a healthy store whose lock
+    another process held (the re-check of issue 16)."""
+    from filelock import FileLock
+
+    plan = make_plan()
+    assert run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.5",
+               "-m", "recall.loyal=0.9", "-p", "seed=1")[0] == 0  # fmt: skip
+    monkeypatch.setattr(locks, "STORE_TIMEOUT_S", 0.2)
+    holder = FileLock(str(plan.parent / ".mlplan" / "store.lock"))
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder:
+            taken.set()
+            release.wait(20)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert taken.wait(10)
+        code, out, err = run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6",
+                             "-m", "recall.loyal=0.9", "-p", "seed=2")  # fmt: skip
+    finally:
+        release.set()
+        thread.join()
+    assert "is being written by another process" in err, (code, out, err)
+    assert "intact" not in err
+    assert list((plan.parent / ".mlplan" / "outbox").glob("*.json"))  # kept, not lost
+
+
+def test_a_cell_lock_under_a_store_folder_that_is_a_file_names_the_file(tmp_path: Path) -> None:
+    home = tmp_path / ".mlplan"
+    home.write_text("x\n")
+    with pytest.raises(MlplanError, match=rf"{home} is not a folder"):
+        locks.cell_lock(home, "B1-1")

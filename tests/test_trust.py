@@ -370,3 +370,33 @@ def test_a_store_folder_that_is_a_committed_link_is_seen_through(
     code, status, err = h1(capsys, plan, "--check")
     assert (code, status) == (1, "failed")
     assert "judged the embedded store committed to git" in err
+
+
+def test_an_outbox_or_copy_behind_a_committed_link_is_used_by_no_reader(
+    failed_plan: Path, capsys: Capsys
+) -> None:
+    """`.mlplan/outbox -> ../fixtures` committed with forged entries in fixtures/ was
+    delivered by sync and site, and a linked copy believed by status (the re-check of issue
+    16): git lists only the link when asked from .mlplan."""
+    plan = failed_plan
+    folder, home = plan.parent, plan.parent / ".mlplan"
+    entry = committed_entry(plan, 0.99)
+    copy = the_copy(plan)
+    tamper(copy)
+    for name, moved in (("outbox", entry), ("cache", copy)):
+        target = folder / f"fixtures-{name}"
+        target.mkdir()
+        moved.rename(target / moved.name)
+        shutil.rmtree(home / name)
+        (home / name).symlink_to(Path("..") / target.name)
+    git(folder, "init", "-q")
+    (folder / ".gitignore").write_text(".mlplan/*\n!.mlplan/outbox\n!.mlplan/cache\n")
+    git(folder, "add", ".gitignore", plan.name, ".mlplan/outbox", ".mlplan/cache")
+    git(folder, "add", "fixtures-outbox", "fixtures-cache")
+    git(folder, "commit", "-q", "-m", "a pull request")
+    before = len(journal_for(plan).stored_results())
+    code, _, err = run(capsys, "sync", plan)
+    assert code == 1 and "is tracked by git, so it was not delivered" in err
+    assert len(journal_for(plan).stored_results()) == before
+    code, status, err = h1(capsys, plan)
+    assert status == "failed" and "tracked by git, so it was not read" in err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -117,6 +118,13 @@ def _rewrite(target: Path, edit: Callable[[PlanText], PlanText]) -> None:
             f"{error}; check that the entry is there (and nothing else was lost) before "
             "running this again"
         ) from None
+    except OSError as error:  # a full disk, a folder or sticky bit that forbids the rename
+        where = os.fsdecode(error.filename) if error.filename else target.parent
+        raise MlplanError(
+            f"could not write {target}: {where}: {error.strerror or error}; the plan was left as "
+            "it was and nothing was written. Free the disk or make its folder writable, then "
+            "run this again"
+        ) from None
 
 
 def _read_results(loaded: LoadedPlan, tracking_uri: str | None) -> list[Result]:
@@ -198,6 +206,18 @@ def record_decision(
     return entry
 
 
+def _not_after_today(date: dt.date | None) -> None:
+    """An amendment or rename is recorded once made, as a decision is once taken: a later
+    date was accepted by `amend` while the gate then failed on it (the re-check of issue 16)."""
+    today = _clock.today()
+    if date is not None and date > today:
+        raise UsageError(
+            f"date {date.isoformat()} is after today ({today.isoformat()}): a change is "
+            "recorded once made",
+            arguments=("date",),
+        )
+
+
 def _check_decision_date(
     hypothesis: str, date: dt.date | None, today: dt.date, results: Sequence[Result]
 ) -> None:
@@ -249,6 +269,7 @@ def record_amendment(
     nothing changed, or when the hypothesis has no results (its criteria are not frozen yet).
     """
     reason = _text("reason", reason)
+    _not_after_today(date)
     target = _writable_target(Path(plan))
     with plan_lock(target):
         loaded = load_plan(target)
@@ -310,6 +331,7 @@ def record_rename(
     an unrecorded change of criteria: the rename must not record that one too.
     """
     reason = _text("reason", reason)
+    _not_after_today(date)
     target = _writable_target(Path(plan))
     date = date or _clock.today()
     with plan_lock(target):

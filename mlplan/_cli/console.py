@@ -38,8 +38,15 @@ class _Stdout:
 
     broken = False
 
+    @property
+    def _closed(self) -> bool:
+        # `mlplan decide ... >&-`: started with no stdout, Python sets sys.stdout to None.
+        # The command still runs and exits with its own code (it once recorded a decision,
+        # then exited 3 calling it a bug, inviting the user to record it twice).
+        return self.broken or sys.stdout is None
+
     def write(self, text: str) -> int:
-        if not self.broken:
+        if not self._closed:
             try:
                 sys.stdout.write(text)
             except BrokenPipeError:
@@ -47,14 +54,14 @@ class _Stdout:
         return len(text)
 
     def flush(self) -> None:
-        if not self.broken:
+        if not self._closed:
             try:
                 sys.stdout.flush()
             except BrokenPipeError:
                 self._close()
 
     def isatty(self) -> bool:
-        return not self.broken and sys.stdout.isatty()
+        return not self._closed and sys.stdout.isatty()
 
     @property
     def encoding(self) -> str:
@@ -86,7 +93,11 @@ class Console:
     @property
     def file(self) -> TextIO:
         # Looked up on each use, so that pytest's capsys and redirections see the output.
-        return sys.stderr if self.stderr else _STDOUT  # type: ignore[return-value]
+        if not self.stderr:
+            return _STDOUT  # type: ignore[return-value]
+        # Started with stderr closed (`2>&-`), Python sets sys.stderr to None: what would be
+        # said is dropped, and the exit code still says how the command ended.
+        return sys.stderr if sys.stderr is not None else io.StringIO()
 
     def print(self, *objects: Any, style: str | None = None, markup: bool | None = None) -> None:
         strings = [o for o in objects if isinstance(o, str)]

@@ -311,20 +311,37 @@ def tracked_by_git(home: Path) -> list[Path]:
     ``home``; none outside a repository or without git.
 
     Asked from inside the folder itself, so that a ``.mlplan`` that is a committed symlink
-    into the repository lists the files behind it, not only the link (issue 16)."""
+    into the repository lists the files behind it, not only the link (issue 16); and from
+    inside each folder in it that is a link (``outbox -> ../fixtures``, committed, once
+    delivered forged entries to a team server: git lists only the link from here)."""
     if not home.is_dir():
         return []
+    found = [home / name for name in _git_files(home)]
+    for link in _linked_folders(home):
+        found += [link / name for name in _git_files(link)]
+    return found
+
+
+def _linked_folders(home: Path) -> list[Path]:
+    try:
+        return [p for p in home.iterdir() if p.is_symlink() and p.is_dir()]
+    except OSError:
+        return []
+
+
+def _git_files(folder: Path) -> list[str]:
+    """The names git tracks under ``folder``, relative to it (none outside a repository)."""
     try:
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--", "."],  # names relative to the folder
-            cwd=home,
+            ["git", "ls-files", "-z", "--", "."],
+            cwd=folder,
             capture_output=True,
             check=True,
             timeout=GIT_TIMEOUT_S,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [home / os.fsdecode(name) for name in listed.split(b"\0") if name]
+    return [os.fsdecode(name) for name in listed.split(b"\0") if name]
 
 
 def _waiting(outbox: Path) -> int:

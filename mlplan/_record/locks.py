@@ -136,9 +136,12 @@ def _made(home: Path, kind: type[MlplanError]) -> None:
     try:
         home.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        if (home.exists() or home.is_symlink()) and not home.is_dir():
+        # The first thing on the way that exists: `.mlplan` itself may be the file in the
+        # way of `.mlplan/locks` (a message once blamed `locks`).
+        found = next((f for f in (home, *home.parents) if f.exists() or f.is_symlink()), home)
+        if not found.is_dir():
             raise kind(
-                f"{home} is not a folder, but mlplan keeps the plan's store and locks there; "
+                f"{found} is not a folder, but mlplan keeps the plan's store and locks there; "
                 "move it away, then run this again"
             ) from None
         raise kind(

@@ -24,6 +24,7 @@ from typing import Any
 
 from mlplan._plan.keys import PLACEHOLDER
 from mlplan._run.spec import (
+    RESULT_LIMIT,
     CellOutcome,
     CellSpec,
     combined,
@@ -120,6 +121,8 @@ def _command_result(path: Path, subject: str) -> CellOutcome | None:
     if not path.is_file():
         return None
     try:
+        if path.stat().st_size > RESULT_LIMIT:  # said by read_outcome, never read whole:
+            return read_outcome(path)  # a 400 MB file once took the driver to 835 MB
         document = json.loads(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return read_outcome(path)  # says what is wrong with it

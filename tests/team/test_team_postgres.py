@@ -130,10 +130,16 @@ def test_publish_writes_verdicts_and_status_never_does(
     assert f"mlplan/{plan_id}" in {each.name for each in found}
 
     # A teammate's uncommitted edit (a higher bar for H1), run through status: nothing changes
-    # for everyone else until it is published.
+    # for everyone else until it is published; and a change of criteria after results is
+    # published only once it is recorded (issue 16: publish refuses what the gate refuses).
     plan.write_text(plan.read_text().replace('by: "5%"', 'by: "50%"'))
     assert cli("status", plan, "--tracking-uri", url, "--today", TODAY) == 0
     assert experiment(url, plan_id).tags["mlplan.verdict.H1"] == "succeeded"
+    capsys.readouterr()
+    assert cli("publish", plan, "--tracking-uri", url, "--today", TODAY) == 1
+    assert "the record does not hold" in capsys.readouterr().err
+    assert experiment(url, plan_id).tags["mlplan.verdict.H1"] == "succeeded"
+    assert cli("amend", plan, "H1", "--reason", "A higher bar.", "--tracking-uri", url) == 0
     assert cli("publish", plan, "--tracking-uri", url, "--today", TODAY) == 0
     tags = experiment(url, plan_id).tags
     assert tags["mlplan.verdict.H1"] != "succeeded"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplan._record.location import StoreLocation, redact, scrub, without_secrets
+from mlplan._record.locks import STORE_TIMEOUT_S
 from mlplan.errors import StoreAuthError, StoreUnreachableError, TrackingError
 
 __all__ = ["refusal", "shown", "store_errors"]
@@ -113,6 +114,12 @@ def _unavailable(error: Exception, location: StoreLocation) -> TrackingError | N
         return StoreUnreachableError(
             f"{where} needs a module that is not installed ({missing}); install the database "
             "driver MLflow needs for this URI, e.g. pip install 'psycopg[binary]'"
+        )
+    if isinstance(error, TimeoutError):  # filelock's Timeout: the store's writer lock
+        return StoreUnreachableError(
+            f"{where} is being written by another process, which has held its lock "
+            f"({location.home / 'store.lock'}) for {STORE_TIMEOUT_S} s; run this again once "
+            "it is done"
         )
     if isinstance(error, OSError) and not _the_stores(error, location):
         return _file_gone(error)

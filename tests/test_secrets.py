@@ -13,7 +13,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,13 @@ def test_a_token_in_the_query_string_is_never_printed_nor_stored(
         ("http://host/?2SEC", "http://host/?***"),
         ("http://host/p#2SEC", "http://host/p#***"),
         ("http://host/p;tok=2SEC/q", "http://host/p;tok=***"),
+        # A server's echo of the Authorization header, lower-cased.
+        ("authorization: bearer ab/c+2sec=", "authorization: bearer ***"),
+        ("BASIC YWRhOjJTRUM=", "BASIC ***"),
+        # A server address without its scheme: its user info masked all the same.
+        ("ada:2SEC@127.0.0.1:9", "ada:***@127.0.0.1:9"),
+        ("'ada:p@2SEC@host'", "'ada:***@host'"),
+        ("bob@example.com", "bob@example.com"),
     ],
 )
 def test_redact(uri: str, shown: str) -> None:
@@ -306,6 +314,129 @@ def test_scrub_masks_what_this_process_holds(monkeypatch: pytest.MonkeyPatch) ->
     assert scrub("pw and ordinary words stay", "http://a:pw@host") == "pw and ordinary words stay"
 
 
+def _latin1_basic(header: str) -> str:
+    """What a server decoding the Basic credentials as Latin-1 shows of them."""
+    return base64.b64decode(header.partition(" ")[2]).decode("latin-1")
+
+
+# A token and a password, and how a server may echo them: percent-encoded, decoded, in another
+# case, their UTF-8 bytes read as Latin-1.
+ECHOES = [
+    ("MLFLOW_TRACKING_TOKEN", f"ab/c+{SECRET}tok=", f"ab%2Fc%2B{SECRET}tok%3D"),
+    ("MLFLOW_TRACKING_TOKEN", f"ab/c+{SECRET}tok=", f"ab/c%2B{SECRET}tok%3D"),
+    ("MLFLOW_TRACKING_TOKEN", f"ab c+{SECRET}tok", f"ab+c%2B{SECRET}tok"),
+    ("MLFLOW_TRACKING_TOKEN", f"ab/c+{SECRET}tok=", f"AB/C+{SECRET}TOK=".lower()),
+    ("MLFLOW_TRACKING_TOKEN", f"ab%2Fc{SECRET}tok", f"ab/c{SECRET}tok"),
+    ("MLFLOW_TRACKING_PASSWORD", f"pw {SECRET}/é", f"pw {SECRET}/Ã©"),
+    ("MLFLOW_TRACKING_PASSWORD", f"pw {SECRET}/é", f"pw%20{SECRET}%2F%C3%A9"),
+    ("MLFLOW_TRACKING_PASSWORD", f"pw {SECRET}/é", f"pw {SECRET}/\\u00e9"),
+]
+
+
+@pytest.mark.parametrize(("variable", "secret", "echoed"), ECHOES)
+def test_scrub_masks_a_secret_in_every_form_a_server_echoes(
+    monkeypatch: pytest.MonkeyPatch, variable: str, secret: str, echoed: str
+) -> None:
+    monkeypatch.setenv(variable, secret)
+    assert scrub(f"bad tok={echoed} here") == "bad tok=*** here"
+
+
+def test_scrub_masks_the_uri_s_password_in_every_form_too() -> None:
+    uri = f"http://ada:pw%20{SECRET}%2F%C3%A9@host"
+    for echoed in (f"pw {SECRET}/é", f"PW {SECRET}/Ã©", f"pw%20{SECRET.lower()}%2f%c3%a9"):
+        assert scrub(f"bad tok={echoed} here", uri) == "bad tok=*** here"
+    basic = base64.b64encode(f"ada:pw {SECRET}/é".encode()).decode()
+    assert scrub(f"bad {basic}", uri) == "bad ***"
+
+
+class _ShownEcho(_Echo):
+    """A server whose 400 quotes the Authorization header as ``shown`` turns it."""
+
+    shown: Callable[[str], str] = staticmethod(str)
+
+    def _answer(self) -> None:
+        if self.path.rstrip("/").endswith("/health"):
+            code, body = 200, "OK"
+        else:
+            code, body = 400, f"bad request: {type(self).shown(self.headers['Authorization'])}"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _answer  # noqa: N815 -- http.server's names
+
+
+@pytest.mark.parametrize(
+    ("variable", "secret", "shown"),
+    [
+        ("MLFLOW_TRACKING_TOKEN", f"ab/c+{SECRET}tok=", lambda h: urllib.parse.quote(h, safe="")),
+        ("MLFLOW_TRACKING_TOKEN", f"ab/c+{SECRET}tok=", str.lower),
+        ("MLFLOW_TRACKING_PASSWORD", f"pw {SECRET}/é", _latin1_basic),
+    ],
+    ids=["percent-encoded", "lower-cased", "latin-1"],
+)
+def test_a_server_echoing_the_credentials_in_another_form_does_not_make_them_shown(
+    make_plan: MakePlan,
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    variable: str,
+    secret: str,
+    shown: Callable[[str], str],
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ada")
+    monkeypatch.setenv(variable, secret)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    handler = type("Handler", (_ShownEcho,), {"shown": staticmethod(shown)})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        plan = make_plan()
+        uri = f"http://127.0.0.1:{httpd.server_address[1]}"
+        code, out, err = run(capsys, "status", plan, "--refresh", "--tracking-uri", uri)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code == 1
+    assert "bad request" in err  # the server's answer is shown, its credentials masked
+    assert SECRET.lower() not in (out + err).lower()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [*COMMANDS, ["render", "{plan}", "-o", "{plan}.md"], ["site", "{plan}", "-o", "{plan}.site"]],
+    ids=lambda argv: " ".join(part for part in argv if "{" not in part),
+)
+def test_a_server_address_without_its_scheme_is_refused_without_showing_it(
+    make_plan: MakePlan, capsys: Capsys, dead: str, command: list[str]
+) -> None:
+    """MLflow reads ``ada:pw@host`` as a folder (or "ada" as a scheme), and no URI rule sees a
+    password in it: it was shown whole, and written into docs and the site."""
+    plan = make_plan()
+    argv = [part.format(plan=plan) for part in command]
+    code, out, err = run(capsys, *argv, "--tracking-uri", f"ada:{SECRET}@{dead}")
+    assert code == 1, out + err
+    assert "without its scheme" in err and "http://" in err
+    assert SECRET not in out + err
+    written = [path for path in plan.parent.rglob("*") if path.is_file()]
+    assert not [path for path in written if SECRET in path.read_text(errors="replace")]
+    assert not Path(f"{plan}.md").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda argv: argv[0])
+def test_a_scheme_mlflow_has_no_store_for_is_refused_by_every_command(
+    make_plan: MakePlan, capsys: Capsys, dead: str, command: list[str]
+) -> None:
+    """`sync` with nothing waiting once said "Delivered 0 waiting results to ftp://..."."""
+    plan = make_plan()
+    argv = [part.format(plan=plan) for part in command]
+    code, out, err = run(capsys, *argv, "--tracking-uri", f"ftp://ada:{SECRET}@{dead}/x")
+    assert code == 1, out + err
+    assert "(ftp://...) has a scheme MLflow has no store for" in err
+    assert SECRET not in out + err + everything_written(plan)
+
+
 @pytest.mark.parametrize(
     "uri",
     [
@@ -318,6 +449,13 @@ def test_scrub_masks_what_this_process_holds(monkeypatch: pytest.MonkeyPatch) ->
         "file:///a@b",
         "postgresql://u:p@db/mlflow",
         "http://u:p@host:5000/mlflow",
+        "postgresql+psycopg://u:p@db/mlflow",
+        "HTTPS://host",
+        "databricks",
+        "databricks://profile",
+        "uc:databricks://profile",
+        "mlruns",
+        "/srv/runs@2/mlruns",
     ],
 )
 def test_ordinary_uris_are_not_refused(make_plan: MakePlan, capsys: Capsys, uri: str) -> None:

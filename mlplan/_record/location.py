@@ -9,6 +9,9 @@ server, and lock files that serialise writers (made by mlplan._record.locks).
 from __future__ import annotations
 
 import base64
+import contextlib
+import importlib.metadata
+import json
 import os
 import re
 import subprocess
@@ -83,6 +86,8 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     home = plan_path.resolve().parent / STORE_DIR
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
     if uri:
+        _check_scheme_less(uri)
+        _check_scheme(uri)
         _check_blanks(uri)
         _check_userinfo(uri)
         _check_address(uri)
@@ -101,8 +106,14 @@ _URI = re.compile(r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>\S*)")
 # servers behind a proxy take their token there. Every value is masked, to the next separator
 # or blank -- quotes included, as a value may hold one -- not only names that look secret.
 _QUERY_VALUE = re.compile(r"([?&#;][^=&#?;\s/]*=)[^&#;\s]+")
-# Credentials as an HTTP header or a server's echo of one shows them.
-_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/-]+=*")
+# Credentials as an HTTP header or a server's echo of one shows them; in any case, as a server
+# may echo the header lower-cased. A word after "basic" in prose may be masked too: a word
+# lost costs less than a credential shown.
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/-]+=*", re.IGNORECASE)
+# A server address written without its scheme (``ada:pw@host:5000``), at the start of a text
+# or after a blank, quote or bracket: its user info is masked as a URI's is. Its password ends
+# at the last "@" before a "/", "?", "#", blank or quote.
+_BARE_ADDRESS = re.compile(r"""(?:^|(?<=[\s'"(\[<=,]))[^\s/?#'"]*@[^\s/?#'"]*""")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # A user name is shown (ada:***@host) only when a password follows it and it reads as a name:
 # short, and not long and digit-bearing as a token is. Otherwise the user part is the secret
@@ -119,6 +130,7 @@ def redact(text: str) -> str:
     credentials. The same text gives the same result anywhere: an outbox entry is matched to
     its store by it (StoreLocation.destination)."""
     masked = _URI.sub(lambda found: found["scheme"] + _mask_uri_rest(found["rest"]), text)
+    masked = _BARE_ADDRESS.sub(lambda found: _mask_bare_address(found[0]), masked)
     masked = _AUTH_SCHEME.sub(lambda found: f"{found[1]}{found[2]}***", masked)
     return _QUERY_VALUE.sub(r"\1***", masked)
 
@@ -126,11 +138,17 @@ def redact(text: str) -> str:
 def scrub(text: str, uri: str = "") -> str:
     """``text`` taken from a server or an exception, as it may be shown or kept: redacted, and
     the values of MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_PASSWORD and ``uri``'s own user info
-    masked wherever they appear (a server may echo the request's Authorization header)."""
+    masked wherever they appear (a server may echo the request's Authorization header), in
+    any form a server may echo them (_echoed_forms), and in any case."""
     masked = redact(text)
-    for secret in _known_secrets(uri):
-        masked = masked.replace(secret, "***")
-    return masked
+    forms = sorted(
+        {form for secret in _known_secrets(uri) for form in _echoed_forms(secret)},
+        key=len,
+        reverse=True,  # longest first: none is left half-masked
+    )
+    if not forms:
+        return masked
+    return re.sub("|".join(map(re.escape, forms)), "***", masked, flags=re.IGNORECASE)
 
 
 def without_secrets(uri: str) -> str:
@@ -158,6 +176,15 @@ def _mask_uri_rest(rest: str) -> str:
     userinfo, at, host = authority.rpartition("@")
     shown = f"{_mask_userinfo(userinfo)}@{host}" if at else authority
     return shown + path + question + _mask_parts(query) + hash_sign + _mask_parts(fragment)
+
+
+def _mask_bare_address(address: str) -> str:
+    """``user:password@host`` with its user info masked; ``bob@host`` (an e-mail address, as
+    likely as a token) is left."""
+    userinfo, _, host = address.rpartition("@")
+    if ":" not in userinfo:
+        return address
+    return f"{_mask_userinfo(userinfo)}@{host}"
 
 
 def _mask_userinfo(userinfo: str) -> str:
@@ -196,12 +223,87 @@ def _known_secrets(uri: str) -> list[str]:
             user, _, password = given.partition(":")
             # With no password, the user part is the secret (a token).
             values += [password, _basic(user, password)] if password else [user]
-    found = {value for value in values if len(value) >= _SHORTEST_MASKED}
-    return sorted(found, key=len, reverse=True)  # longest first: none is left half-masked
+    return [value for value in values if len(value) >= _SHORTEST_MASKED]
 
 
 def _basic(user: str, password: str) -> str:
     return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _echoed_forms(secret: str) -> set[str]:
+    """``secret`` as a server or proxy may echo it (matched in any case besides): as given,
+    percent-decoded, percent-encoded (as a path, a query value, a form), with its UTF-8 bytes
+    read as Latin-1 or its Latin-1 bytes as UTF-8 (HTTP headers are Latin-1 to most servers),
+    and JSON-escaped. Each form long enough to mask without masking ordinary letters."""
+    read = {secret, urllib.parse.unquote(secret), urllib.parse.unquote_plus(secret)}
+    read |= {misread for form in read for misread in _misread(form)}
+    forms = set(read)
+    for form in read:
+        forms |= {
+            urllib.parse.quote(form),
+            urllib.parse.quote(form, safe=""),
+            urllib.parse.quote_plus(form),
+            urllib.parse.quote_plus(form, safe="/"),
+            json.dumps(form)[1:-1],
+        }
+    return {form for form in forms if len(form) >= _SHORTEST_MASKED}
+
+
+def _misread(text: str) -> set[str]:
+    """``text`` as a server reading its bytes in the wrong encoding shows it: UTF-8 bytes read
+    as Latin-1 ("é" as "Ã©"), or Latin-1 bytes read as UTF-8 ("é" as a replacement mark)."""
+    if text.isascii():
+        return set()
+    forms = {text.encode("utf-8").decode("latin-1")}
+    with contextlib.suppress(UnicodeEncodeError):
+        forms.add(text.encode("latin-1").decode("utf-8", errors="replace"))
+    return forms
+
+
+# The schemes MLflow has a store for (mlflow.tracking._tracking_service.utils), named here as
+# this module may not import MLflow. A database scheme may carry a driver (postgresql+psycopg).
+_MLFLOW_SCHEMES = frozenset({"", "file", "databricks", "databricks-uc", "uc", "http", "https"})
+_DATABASE_SCHEMES = ("postgresql", "mysql", "sqlite", "mssql")
+# How urllib (and so MLflow) reads a URI's scheme: letters, digits, + - . up to the first colon.
+_ANY_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def _check_scheme_less(uri: str) -> None:
+    """Refuse a server address written without its scheme (``ada:pw@host:5000``): MLflow reads
+    it as a folder, or fails on "ada" as a scheme, and every message and doc that names the
+    store would show it whole, as no URI rule sees a password in it. Nothing of it is shown."""
+    if "://" in uri or not re.match(r"/*[^/]*@", uri):
+        return
+    raise TrackingError(
+        "the tracking URI looks like a server address without its scheme (nothing of it is "
+        "shown here, as it may hold a password): write http://... or https://... before it; "
+        "a local store is a sqlite:/// URI"
+    )
+
+
+def _check_scheme(uri: str) -> None:
+    """Refuse a URI whose scheme MLflow has no store for (ftp://...): every reader of the store
+    fails on it, and `sync` with nothing waiting would otherwise report a delivery to it. Only
+    a scheme followed by "//" is shown: anything else before a colon may be a user name."""
+    found = _ANY_SCHEME.match(uri)
+    scheme = found.group(1).lower() if found else ""
+    if _mlflow_reads(scheme):
+        return
+    shown = f" ({scheme}://...)" if uri[len(scheme) + 1 :].startswith("//") else ""
+    raise TrackingError(
+        f"the tracking URI{shown} has a scheme MLflow has no store for. Use http:// or "
+        "https:// for a tracking server, sqlite:///, postgresql://, mysql:// or mssql:// for a "
+        "database, or a folder path"
+    )
+
+
+def _mlflow_reads(scheme: str) -> bool:
+    # A single letter is a Windows drive (C:\\runs), which MLflow reads as a folder.
+    if scheme in _MLFLOW_SCHEMES or scheme.startswith(_DATABASE_SCHEMES) or len(scheme) == 1:
+        return True
+    # A plugin package may add a scheme (MLflow's entry-point group for tracking stores).
+    plugins = importlib.metadata.entry_points(group="mlflow.tracking_store")
+    return scheme in {plugin.name.lower() for plugin in plugins}
 
 
 def _check_blanks(uri: str) -> None:

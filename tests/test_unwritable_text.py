@@ -110,3 +110,21 @@ def test_a_baseline_run_with_such_a_param_runs_nothing(make_plan: MakePlan, caps
     assert "the value of param seed is not valid UTF-8 text" in err
     assert "nothing was run" in err
     assert not (plan.parent / ".mlplan" / "runs").exists()
+
+
+def test_a_folder_or_store_address_that_is_not_utf8_is_one_message(
+    make_plan: MakePlan, capsys: Capsys, tmp_path: Path
+) -> None:
+    """A plan in a folder named with a byte that is not UTF-8, or a tracking URI holding one,
+    ended in exit 3 inside MLflow (the re-check of issue 16)."""
+    import os
+
+    plan = make_plan(folder=os.fsdecode(b"d\xff"))
+    code, _, err = run(capsys, "status", plan)
+    assert code == 1 and "is not valid UTF-8" in err and "rename the folder" in err
+    good = make_plan()
+    uri = "sqlite:///" + os.fsdecode(bytes(tmp_path / "x") + b"\xff.db")
+    code, _, err = run(capsys, "log-result", good, "-B", "B1", "-m", "recall=0.5",
+                       "-m", "recall.loyal=0.9", "-p", "seed=1", "--tracking-uri", uri)  # fmt: skip
+    assert code == 1 and "the tracking URI is not valid UTF-8" in err
+    assert not list(tmp_path.glob("x*.db")) and "bug" not in err

@@ -85,7 +85,9 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     """``tracking_uri`` if given, else ``MLFLOW_TRACKING_URI``, else the embedded store."""
     home = plan_path.resolve().parent / STORE_DIR
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
+    _check_text(str(home), f"the plan's folder {str(home.parent)!r}", "rename the folder")
     if uri:
+        _check_text(uri, "the tracking URI", "write it in UTF-8")
         _check_scheme_less(uri)
         _check_scheme(uri)
         _check_blanks(uri)
@@ -96,6 +98,18 @@ def locate_store(plan_path: Path, tracking_uri: str | None = None) -> StoreLocat
     # or "#" and put the store somewhere else, shared with unrelated plans.
     database = urllib.parse.quote(str(home / "mlflow.db"), safe="/")
     return StoreLocation(uri=f"sqlite:///{database}", embedded=True, home=home)
+
+
+def _check_text(text: str, what: str, fix: str) -> None:
+    """A path or URI from a command line or the environment that is not UTF-8 arrives as
+    lone surrogates; MLflow's URIs and database drivers need UTF-8, and once crashed on one
+    (exit 3, the re-check of issue 16). Refused here, before any store is opened."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TrackingError(
+            f"{what} is not valid UTF-8, which MLflow's store addresses need; {fix}"
+        ) from None
 
 
 # A URI quoted in a message: its scheme, then everything up to the next blank. A server URI

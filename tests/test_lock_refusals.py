@@ -215,3 +215,22 @@ def test_a_cell_lock_under_a_store_folder_that_is_a_file_names_the_file(tmp_path
     home.write_text("x\n")
     with pytest.raises(MlplanError, match=rf"{home} is not a folder"):
         locks.cell_lock(home, "B1-1")
+
+
+def test_a_database_named_directly_keeps_artifacts_in_the_plan_s_folder(
+    make_plan: MakePlan, capsys: Capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--tracking-uri sqlite:///team.db` once made ./mlruns in whatever folder the user was in
+    (MLflow's default artifact root): nothing may be written outside the plan's folder and
+    the store the user named."""
+    plan = make_plan()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    uri = f"sqlite:///{tmp_path / 'team.db'}"
+    code, _, err = run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.5",
+                       "-m", "recall.loyal=0.9", "-p", "seed=1", "--tracking-uri", uri)  # fmt: skip
+    assert code == 0, err
+    assert run(capsys, "render", plan, "-o", plan.parent / "doc.md", "--tracking-uri", uri)[0] == 0
+    assert list(elsewhere.iterdir()) == []
+    assert list((plan.parent / ".mlplan" / "artifacts").rglob("doc.md"))

@@ -177,8 +177,11 @@ class MlflowStore:
 
     def _artifact_location(self) -> str | None:
         # Without this MLflow would put artifacts in ./mlruns of whatever directory the user
-        # happens to be in.
-        if not self.location.embedded:
+        # happens to be in: for the embedded store, and for a database named directly
+        # (`--tracking-uri sqlite:///team.db`; the re-check of issue 16 found ./mlruns made
+        # in the current folder). A server (or Databricks) keeps its own artifact root.
+        scheme = self.location.uri.split(":", 1)[0].lower()
+        if not self.location.embedded and scheme in {"http", "https", "databricks"}:
             return None
         self.location.artifacts.mkdir(parents=True, exist_ok=True)
         return self.location.artifacts.as_uri()

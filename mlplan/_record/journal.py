@@ -478,7 +478,12 @@ class Journal:
                 f"{', '.join(sorted(run.metrics)) or 'no metrics'}"
             )
         submission = self.submission(kind=kind, subject=subject, metrics=relevant, note=note)
-        return self.log(replace(submission, run_id=run_id))
+        submission = replace(submission, run_id=run_id)
+        if _attached_already(run, submission):
+            # Nothing to write; its slot is told as for any attach (a duplicate is not counted).
+            self._settle(run_id, subject)
+            return Delivery(run_id, submission, deduplicated=True)
+        return self.log(submission)
 
     def sync(self) -> SyncReport:
         """Send every result waiting for this store, oldest first, each exactly once.
@@ -542,6 +547,7 @@ class Journal:
         values it carries are the run's own (an entry once overwrote another subject's run)."""
         run = self.store.existing_run(submission.run_id)
         _check_attachable(run, submission.kind, submission.subject)
+        _attached_already(run, submission)
         for key, value in submission.metrics.items():
             if run.metrics.get(key) != value:
                 raise ResultError(
@@ -779,6 +785,17 @@ def _check_attachable(run: ExistingRun, kind: ResultKind, subject: str) -> None:
             f"run {run.run_id} is already a result for {run.kind} {run.subject}; a run counts "
             f"for one subject only, so it was not attached to {kind} {subject}"
         )
+
+
+def _attached_already(run: ExistingRun, submission: Submission) -> bool:
+    """Whether the run is this result already (nothing to write); refused when it is another
+    result of the subject: a finished result is never written again."""
+    from mlplan._record.store.runs import attached_already
+
+    try:
+        return attached_already(run, submission)
+    except ValueError as clash:
+        raise ResultError(f"{clash}; nothing was logged") from None
 
 
 def _check_replaced(submission: Submission, current: list[Result]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import MakePlan, edited
+from helpers import MakePlan, edited, run
 from slot_race import paired
 
 import mlplan
@@ -84,3 +84,102 @@ def test_attaching_a_result_again_writes_nothing(make_plan: MakePlan) -> None:
     with pytest.raises(ResultError, match="would change its note; a result is never rewritten"):
         mlplan.record_result(plan, hypothesis="H1", run_id=counted, note="later")
     assert stamp(plan, counted) == before
+
+
+# --- a slot is named by a value on every path, and read as one -------------------------------
+
+NO_VALUES = ["nan", "inf", "Infinity", "", " ", "1e400"]
+
+
+def runs_of(plan: Path) -> dict[str, str]:
+    """Every run in the plan's experiment but the plan snapshot: run id -> status."""
+    journal = journal_for(plan)
+    found = journal.store.client.search_runs([journal.store.experiment_id])
+    return {r.info.run_id: r.info.status for r in found if "mlplan.kind" in r.data.tags}
+
+
+@pytest.mark.parametrize("seed", NO_VALUES, ids=repr)
+def test_a_start_run_run_whose_slot_is_no_value_ends_failed(make_plan: MakePlan, seed: str) -> None:
+    import mlflow
+
+    plan = paired(make_plan())
+    refusal = pytest.raises(ResultError, match="param seed names the result's slot")
+    with refusal as refused, mlplan.start_run(plan, hypothesis="H2") as active:
+        mlflow.log_param("seed", seed)
+        active.log_metrics({"recall": 0.5, "latency_ms": 10})
+    run_id = active.info.run_id
+    assert f"run {run_id} was ended FAILED and is not counted" in str(refused.value)
+    assert runs_of(plan) == {run_id: "FAILED"}
+    assert journal_for(plan, refresh=True).results() == []
+
+
+def outside_run(plan: Path, seed: str) -> str:
+    """A finished run plain MLflow code logged in the plan's experiment, not yet a result."""
+    journal = journal_for(plan)
+    client = journal.store.client
+    run_id: str = client.create_run(journal.store.experiment_id).info.run_id
+    client.log_param(run_id, "seed", seed)
+    client.log_metric(run_id, "recall", 0.5)
+    client.log_metric(run_id, "latency_ms", 10)
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
+@pytest.mark.parametrize("seed", NO_VALUES, ids=repr)
+def test_attaching_a_run_whose_slot_is_no_value_is_refused(make_plan: MakePlan, seed: str) -> None:
+    plan = paired(make_plan())
+    outside = outside_run(plan, seed)
+    with pytest.raises(
+        ResultError, match=r"param seed names the result's slot.*nothing was attached"
+    ):
+        mlplan.record_result(plan, hypothesis="H2", run_id=outside)
+    assert runs_of(plan) == {}  # never tagged: it is no result
+    assert journal_for(plan, refresh=True).results() == []
+
+
+def test_a_waiting_attach_of_a_run_whose_slot_is_no_value_is_parked(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    outside = outside_run(plan, "nan")
+    journal = journal_for(plan)
+    made = journal.submission(kind="hypothesis", subject="H2", metrics={"recall": 0.5})
+    journal.outbox.put(journal.plan.id, replace(made, run_id=outside), journal.location.destination)
+    (parked,) = mlplan.sync(plan).parked
+    assert "param seed names the result's slot" in parked.refused
+    assert journal_for(plan, refresh=True).results() == []
+
+
+def test_a_stored_slot_of_no_value_is_not_counted_and_fails_the_gate(
+    make_plan: MakePlan, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = paired(make_plan())
+    for seed in (1, 2):
+        mlplan.record_result(
+            plan, hypothesis="H2", metrics={"recall": 0.5, "latency_ms": 10}, params={"seed": seed}
+        )
+    journal = journal_for(plan)
+    # As a path that once let it through wrote it: past every check of the journal.
+    made = journal.submission(
+        kind="hypothesis", subject="H2", metrics={"recall": 0.9, "latency_ms": 10}
+    )
+    odd = journal.store.log(replace(made, params={"seed": "nan"}))
+    verdict = next(v for v in mlplan.status(plan, refresh=True).verdicts if v.hypothesis == "H2")
+    assert verdict.runs == 2
+    code, out, err = run(capsys, "status", plan, "--check")
+    said = " ".join((out + err).split())
+    assert code == 1, said
+    assert f"run {odd} (hypothesis H2) has seed = 'nan', which names no slot" in said
+
+
+def test_a_value_out_of_bounds_as_a_start_run_run_ends_says_what_became_of_it(
+    make_plan: MakePlan,
+) -> None:
+    import mlflow
+
+    plan = make_plan()
+    refusal = pytest.raises(ResultError, match=r"recall\.loyal = 7 is outside its declared")
+    with refusal as refused, mlplan.start_run(plan, hypothesis="H1") as active:
+        mlflow.log_metrics({"recall": 0.9, "recall.loyal": 7})
+    message, run_id = str(refused.value), active.info.run_id
+    assert f"run {run_id} was ended FAILED and is not counted" in message
+    assert "nothing was logged" not in message
+    assert runs_of(plan) == {run_id: "FAILED"}

@@ -512,7 +512,7 @@ class MlflowStore:
         self,
         submission: Submission,
         plan_file: Path | None = None,
-        check: Callable[[Mapping[str, float]], None] | None = None,
+        check: Callable[[str, Mapping[str, float], Mapping[str, str]], None] | None = None,
     ) -> Iterator[ActiveRun]:
         """An MLflow run open for a training script; mlflow.autolog logs into it.
 
@@ -541,8 +541,8 @@ class MlflowStore:
                 logged = self.client.get_run(run.info.run_id).data
                 if check is not None:
                     # Raised inside the run: MLflow ends it FAILED, and a failed run is never
-                    # judged (a value out of its bounds, say).
-                    check(logged.metrics)
+                    # judged (a value out of its bounds, a seed of nan, say).
+                    check(run.info.run_id, logged.metrics, logged.params)
                 # Named by its slot now that the script has logged it (H2 · seed=4), as a
                 # result logged any other way is named; the note named it while it was open.
                 named = self._run_name(replace(submission, params=dict(logged.params)))

@@ -74,6 +74,7 @@ class ExistingRun:
     # attaching it again may write nothing over them (see attached_already).
     result: Result | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)  # as its script logged them
 
 
 def experiment_name(plan: Plan) -> str:
@@ -218,6 +219,7 @@ def to_existing(run: Any) -> ExistingRun:
         metrics={key: float(value) for key, value in run.data.metrics.items()},
         result=to_result(run),
         tags={key: value for key, value in tags.items() if key.startswith(TAG)},
+        params=dict(run.data.params),
     )
 
 

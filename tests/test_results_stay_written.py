@@ -5,6 +5,7 @@ attach paths, and one already in the store is not counted."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,47 @@ def test_a_value_out_of_bounds_as_a_start_run_run_ends_says_what_became_of_it(
     assert f"run {run_id} was ended FAILED and is not counted" in message
     assert "nothing was logged" not in message
     assert runs_of(plan) == {run_id: "FAILED"}
+
+
+# --- 64-bit seeds stay exact on the outbox and plan paths too ---------------------------------
+
+SEEDS = ("1796629130391000001", "1796629130391000002")
+
+
+def test_an_outbox_entry_keeps_a_64_bit_seed_exact(make_plan: MakePlan) -> None:
+    plan = paired(make_plan())
+    mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.6, "latency_ms": 10}, params={"seed": SEEDS[0]}
+    )
+    journal = journal_for(plan)
+    made = journal.submission(
+        kind="hypothesis", subject="H2", metrics={"recall": 0.7, "latency_ms": 10}
+    )
+    waiting = replace(made, params={"seed": SEEDS[1]})  # as written to the file: text
+    journal.outbox.put(journal.plan.id, waiting, journal.location.destination, "was down")
+    (delivered,) = mlplan.sync(plan).delivered
+    assert not delivered.duplicate_of
+    stored = sorted(r.params["seed"] for r in journal_for(plan, refresh=True).results())
+    assert stored == list(SEEDS)
+
+
+def test_planned_64_bit_seeds_are_two_slots(tmp_path: Path) -> None:
+    from run_plans import write_plan
+
+    from mlplan._judge.results import Result
+    from mlplan._plan.load import load_plan
+    from mlplan._run.matrix import expand
+
+    # Loaded without "the same value as item 0": a plan's errors refuse the load.
+    plan = load_plan(write_plan(tmp_path, design=f"  pair_values: [{SEEDS[0]}, {SEEDS[1]}]\n")).plan
+    logged = Result(
+        run_id="a" * 32,
+        kind="hypothesis",
+        subject="H1",
+        metrics={"acc": 0.5},
+        logged_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        params={"seed": SEEDS[0]},
+    )
+    matrix = expand(plan, ["H1"], [], [logged])
+    assert [c.label for c in matrix.done] == [f"H1 · seed={SEEDS[0]}"]
+    assert [c.label for c in matrix.missing if c.subject == "H1"] == [f"H1 · seed={SEEDS[1]}"]

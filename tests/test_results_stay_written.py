@@ -228,3 +228,42 @@ def test_planned_64_bit_seeds_are_two_slots(tmp_path: Path) -> None:
     matrix = expand(plan, ["H1"], [], [logged])
     assert [c.label for c in matrix.done] == [f"H1 · seed={SEEDS[0]}"]
     assert [c.label for c in matrix.missing if c.subject == "H1"] == [f"H1 · seed={SEEDS[1]}"]
+
+
+def test_a_stored_result_whose_slot_is_no_value_is_replaced_as_advised(
+    make_plan: MakePlan, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = paired(make_plan())
+    journal = journal_for(plan)
+    made = journal.submission(kind="hypothesis", subject="H2", metrics={"recall": 0.9})
+    odd = journal.store.log(replace(made, params={"seed": "nan"}))
+    code, out, err = run(capsys, "status", plan, "--check")
+    advice = f"(--replace {odd} --reason TEXT -p seed=VALUE)"
+    assert code == 1 and advice in " ".join((out + err).split()), out + err
+    mlplan.record_result(
+        plan, hypothesis="H2", metrics={"recall": 0.8}, params={"seed": 3}, replace=odd, reason="x"
+    )
+    _, out, err = run(capsys, "status", plan, "--check")
+    assert "names no slot" not in out + err
+    (counted,) = [r for r in mlplan.status(plan, refresh=True).results if not r.replaced_by]
+    assert counted.params == {"seed": "3"} and counted.replaces == odd
+
+
+def test_a_value_changed_in_the_store_and_replaced_as_advised_clears_the_gate(
+    make_plan: MakePlan, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = paired(make_plan())
+    values = {"recall": 0.5, "latency_ms": 10}
+    changed = mlplan.record_result(plan, hypothesis="H2", metrics=values, params={"seed": 1})
+    journal_for(plan).store.client.log_metric(changed.run_id, "recall", 81)  # the back door
+    assert run(capsys, "status", plan, "--check")[0] == 1
+    mlplan.record_result(
+        plan,
+        hypothesis="H2",
+        metrics=values,
+        params={"seed": 1},
+        replace=changed.run_id,
+        reason="x",
+    )
+    _, out, err = run(capsys, "status", plan, "--check")
+    assert "changed after it was logged" not in out + err

@@ -131,10 +131,16 @@ def _replacing(old: Result, new: Result, keys: Sequence[str] | None) -> str | No
         return f"run {new.run_id} gives no reason for the replacement"
     if old.replaced_by and old.replaced_by != new.run_id:
         return f"run {old.run_id} is tagged as replaced by {old.replaced_by} instead"
-    slot = [k for k in keys or () if _param(old, k) != _param(new, k)]
+    # A run whose value names no slot (seed=nan) had none to keep: its replacement names one.
+    slot = [k for k in keys or () if _param(old, k) != _param(new, k) and _in_a_slot(old, k)]
     if slot:
         return f"run {new.run_id} has another {slot[0]} ({_param(new, slot[0])})"
     return None
+
+
+def _in_a_slot(result: Result, key: str) -> bool:
+    value = result.params.get(key)
+    return value is None or slot_value_problem(value) is None
 
 
 def _param(result: Result, key: str) -> str | None:
@@ -231,15 +237,25 @@ def altered(plan: Plan, results: Sequence[Result]) -> dict[str, str]:
     0.5s), or came by a path that once let it through. The judge counts none of them, and the
     gate fails naming each; read here, once, so every reader agrees."""
     found: dict[str, str] = {}
+    # One replaced as advised is no longer counted either way: nothing left to name.
+    gone = replaced_runs(results, plan)
     for result in results:
+        if result.run_id in gone:
+            continue
         problem = _metric_problem(plan, result) or _slot_problem(plan, result)
         if problem:
             found[result.run_id] = (
                 f"run {result.run_id} ({result.kind} {result.subject}) has {problem}: changed "
                 f"after it was logged? It is not counted; log the result again (--replace "
-                f"{result.run_id} --reason TEXT)"
+                f"{result.run_id} --reason TEXT{_with_its_slot(plan, result)})"
             )
     return found
+
+
+def _with_its_slot(plan: Plan, result: Result) -> str:
+    """How a result whose value names no slot is logged again: with the value it meant."""
+    keys = [k for k in plan.key_params(result.kind, result.subject) if not _in_a_slot(result, k)]
+    return "".join(f" -p {key}=VALUE" for key in keys)
 
 
 def _metric_problem(plan: Plan, result: Result) -> str:

@@ -904,7 +904,10 @@ def _same_slot_as_replaced(submission: Submission, mine: list[Result], keys: lis
 
     for key in keys:
         was, now = value(old.params, key), value(submission.params, key)
-        if was != now:
+        # A run whose value names no slot (seed=nan, written by an older path) had no slot to
+        # keep: its replacement names the one it meant (evidence._replacing reads it so too).
+        named = key not in old.params or slot_value_problem(old.params[key]) is None
+        if was != now and named:
             raise ResultError(
                 f"--replace {submission.replaces}: that run has {key}={was} and this result "
                 f"{key}={now}; a replacement re-runs the same slot: log it with -p {key}={was}"

@@ -17,7 +17,7 @@ from mlplan._judge.model import ALPHA, Aggregate
 from mlplan._judge.results import Result, ResultKind
 from mlplan._judge.rules import Rule
 from mlplan._judge.settings import Settings
-from mlplan._plan.keys import canonical, exact, value_problem
+from mlplan._plan.keys import canonical, exact, slot_value_problem, value_problem
 from mlplan._plan.models import (
     Hypothesis,
     Plan,
@@ -131,10 +131,16 @@ def _replacing(old: Result, new: Result, keys: Sequence[str] | None) -> str | No
         return f"run {new.run_id} gives no reason for the replacement"
     if old.replaced_by and old.replaced_by != new.run_id:
         return f"run {old.run_id} is tagged as replaced by {old.replaced_by} instead"
-    slot = [k for k in keys or () if _param(old, k) != _param(new, k)]
+    # A run whose value names no slot (seed=nan) had none to keep: its replacement names one.
+    slot = [k for k in keys or () if _param(old, k) != _param(new, k) and _in_a_slot(old, k)]
     if slot:
         return f"run {new.run_id} has another {slot[0]} ({_param(new, slot[0])})"
     return None
+
+
+def _in_a_slot(result: Result, key: str) -> bool:
+    value = result.params.get(key)
+    return value is None or slot_value_problem(value) is None
 
 
 def _param(result: Result, key: str) -> str | None:
@@ -225,23 +231,49 @@ def plan_figures(plan: Plan, results: Sequence[Result]) -> list[Result]:
 
 def altered(plan: Plan, results: Sequence[Result]) -> dict[str, str]:
     """The results whose stored values no write path takes (run id -> why): a declared
-    metric outside its bounds or not finite. Every write refuses them, so such a value was
-    changed in the store afterwards (a plain MlflowClient().log_metric on a finished run once
-    made a mean recall of 82 out of three 0.5s). The judge counts none of them, and the gate
-    fails naming each; read here, once, so every reader agrees."""
-    bounds = {metric.key: metric.bounds for metric in plan.metrics}
+    metric outside its bounds or not finite, or a slot named by no value (seed=nan, seed=).
+    Every write refuses them, so such a value was changed in the store afterwards (a plain
+    MlflowClient().log_metric on a finished run once made a mean recall of 82 out of three
+    0.5s), or came by a path that once let it through. The judge counts none of them, and the
+    gate fails naming each; read here, once, so every reader agrees."""
     found: dict[str, str] = {}
+    # One replaced as advised is no longer counted either way: nothing left to name.
+    gone = replaced_runs(results, plan)
     for result in results:
-        for key, value in sorted(result.metrics.items()):
-            problem = value_problem(value, bounds[key]) if key in bounds else ""
-            if problem:
-                found[result.run_id] = (
-                    f"run {result.run_id} ({result.kind} {result.subject}) has {key} = "
-                    f"{exact(value)}, {problem}: changed after it was logged? It is not "
-                    f"counted; log the result again (--replace {result.run_id} --reason TEXT)"
-                )
-                break
+        if result.run_id in gone:
+            continue
+        problem = _metric_problem(plan, result) or _slot_problem(plan, result)
+        if problem:
+            found[result.run_id] = (
+                f"run {result.run_id} ({result.kind} {result.subject}) has {problem}: changed "
+                f"after it was logged? It is not counted; log the result again (--replace "
+                f"{result.run_id} --reason TEXT{_with_its_slot(plan, result)})"
+            )
     return found
+
+
+def _with_its_slot(plan: Plan, result: Result) -> str:
+    """How a result whose value names no slot is logged again: with the value it meant."""
+    keys = [k for k in plan.key_params(result.kind, result.subject) if not _in_a_slot(result, k)]
+    return "".join(f" -p {key}=VALUE" for key in keys)
+
+
+def _metric_problem(plan: Plan, result: Result) -> str:
+    bounds = {metric.key: metric.bounds for metric in plan.metrics}
+    for key, value in sorted(result.metrics.items()):
+        problem = value_problem(value, bounds[key]) if key in bounds else ""
+        if problem:
+            return f"{key} = {exact(value)}, {problem}"
+    return ""
+
+
+def _slot_problem(plan: Plan, result: Result) -> str:
+    for key in plan.key_params(result.kind, result.subject):
+        value = result.params.get(key)
+        problem = None if value is None else slot_value_problem(value)
+        if problem:
+            return f"{key} = {value!r}, which names no slot ({problem})"
+    return ""
 
 
 def gather(

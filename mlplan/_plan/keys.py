@@ -27,6 +27,7 @@ __all__ = [
     "key_problem",
     "number",
     "placeholder_problem",
+    "slot_value_problem",
     "value_problem",
 ]
 
@@ -94,6 +95,22 @@ def number(value: object) -> float:
                 f"{_shown(value)} is not a finite number (too large for a float)", "finite"
             ) from None
     raise NumberError(f"expected a number, got {type(value).__name__} {_shown(value)}", "type")
+
+
+def slot_value_problem(value: object) -> str | None:
+    """Why ``value`` cannot name a result's slot (a pair key's or a condition's value), or
+    None when it can: text or a finite number. Text that reads as a number must read as a
+    finite one, and text must not be blank: seed=nan, seed=1e400 or seed= once each made a
+    slot of its own. Other text ("0_7", "0x10") is a slot named by that text. The one rule
+    for every write path and for the readers of a stored result."""
+    if isinstance(value, str) and not value.strip():
+        return "the value is empty"
+    try:
+        number(value)
+    except NumberError as problem:
+        if not isinstance(value, str) or problem.kind == "finite":
+            return str(problem)
+    return None
 
 
 def _finite(result: float, value: object) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
@@ -32,6 +32,7 @@ from mlplan._plan.keys import (
     exact,
     key_problem,
     number,
+    slot_value_problem,
     value_problem,
 )
 from mlplan._plan.load import LoadedPlan
@@ -260,9 +261,7 @@ class Journal:
     ) -> dict[str, str]:
         """The params, checked; a value naming the slot (a pair key, a condition) is text or a
         finite number: str() of b'1', None, NaN or True would name a slot nobody meant."""
-        for name in self.plan.key_params(kind, subject):
-            if name in params:
-                _check_slot_value(name, params[name])
+        self._check_slot_values(kind, subject, params, "nothing was logged")
         return _checked_params(params)
 
     def _slot_written_one_way(
@@ -469,6 +468,7 @@ class Journal:
         with self._guarded():
             run = self.store.existing_run(run_id)
         _check_attachable(run, kind, subject)
+        self._check_slot_values(kind, subject, run.params, "nothing was attached")
         declared = {m.key for m in self.plan.metrics}
         relevant = {k: v for k, v in run.metrics.items() if k in declared}
         if not relevant:
@@ -478,7 +478,12 @@ class Journal:
                 f"{', '.join(sorted(run.metrics)) or 'no metrics'}"
             )
         submission = self.submission(kind=kind, subject=subject, metrics=relevant, note=note)
-        return self.log(replace(submission, run_id=run_id))
+        submission = replace(submission, run_id=run_id)
+        if _attached_already(run, submission):
+            # Nothing to write; its slot is told as for any attach (a duplicate is not counted).
+            self._settle(run_id, subject)
+            return Delivery(run_id, submission, deduplicated=True)
+        return self.log(submission)
 
     def sync(self) -> SyncReport:
         """Send every result waiting for this store, oldest first, each exactly once.
@@ -542,6 +547,10 @@ class Journal:
         values it carries are the run's own (an entry once overwrote another subject's run)."""
         run = self.store.existing_run(submission.run_id)
         _check_attachable(run, submission.kind, submission.subject)
+        self._check_slot_values(
+            submission.kind, submission.subject, run.params, "nothing was attached"
+        )
+        _attached_already(run, submission)
         for key, value in submission.metrics.items():
             if run.metrics.get(key) != value:
                 raise ResultError(
@@ -615,25 +624,56 @@ class Journal:
             store = self.store
         from mlplan._record.store.checked_run import CheckedRun
 
-        with store.active_run(submission, self.plan_as_loaded(), self.check_declared) as run:
+        check = self._ending_check(submission.kind, submission.subject)
+        with store.active_run(submission, self.plan_as_loaded(), check) as run:
             yield CheckedRun(run, self._metric_value)
         self._settle(str(run.info.run_id), submission.subject)
+
+    def _ending_check(
+        self, kind: ResultKind, subject: str
+    ) -> Callable[[str, Mapping[str, float], Mapping[str, str]], None]:
+        """What a start_run run must hold as it ends, as any result: declared metrics within
+        their bounds, a slot named by a value (the script logs its params itself: seed=nan once
+        made a slot of its own). A refusal ends the run FAILED, which is never judged; the run
+        and its values stay in the store, and the message says so."""
+
+        def check(run_id: str, metrics: Mapping[str, float], params: Mapping[str, str]) -> None:
+            outcome = f"run {run_id} was ended FAILED and is not counted"
+            self.check_declared(metrics, outcome)
+            self._check_slot_values(kind, subject, params, outcome)
+
+        return check
+
+    def _check_slot_values(
+        self, kind: ResultKind, subject: str, params: Mapping[str, Any], outcome: str
+    ) -> None:
+        for name in self.plan.key_params(kind, subject):
+            if name in params:
+                _check_slot_value(name, params[name], outcome)
 
     def _metric_value(self, key: str, value: Any) -> float:
         """A metric a script logs through the run start_run gave it: the one grammar for
         every key, the bounds for a declared one (the run stays open: the script may go on)."""
-        found = _number(key, value)
+        # The run goes on (a script may catch the refusal): only this value was not logged.
+        outcome = "it was not logged"
+        found = _number(key, value, outcome)
         declared = {m.key: m for m in self.plan.metrics}
-        return _within_bounds(key, found, declared[key].bounds) if key in declared else found
+        if key not in declared:
+            return found
+        return _within_bounds(key, found, declared[key].bounds, outcome)
 
-    def check_declared(self, metrics: Mapping[str, Any]) -> None:
+    def check_declared(
+        self, metrics: Mapping[str, Any], outcome: str = "nothing was logged"
+    ) -> None:
         """The plan's declared metrics among ``metrics``, checked as a result's are (the one
         grammar, the bounds); others are the script's own (autolog's) and left alone. For a
-        run a script logged itself, and a cell's result handed to `mlplan run`."""
+        run a script logged itself, and a cell's result handed to `mlplan run`. ``outcome``
+        ends a refusal: what became of the values."""
         declared = {m.key: m for m in self.plan.metrics}
         for key, value in metrics.items():
             if key in declared:
-                _within_bounds(key, _number(key, value), declared[key].bounds)
+                found = _number(key, value, outcome)
+                _within_bounds(key, found, declared[key].bounds, outcome)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -677,27 +717,15 @@ class Journal:
             return self.store.log_plan_snapshot(self.plan_as_loaded(), doc, plots)
 
 
-def _check_slot_value(name: str, value: Any) -> None:
-    """A value naming a slot is text or a finite number. Text that reads as a number must read
-    as a finite one, and text must not be empty: seed=nan, seed=1e400 or seed= once each made
-    a slot of its own. Other text ("0_7", "0x10") is a slot named by that text."""
-    try:
-        if not isinstance(value, str):
-            number(value)
-        elif not value.strip():
-            raise NumberError("the value is empty", "parsing")
-        else:
-            try:
-                number(value)
-            except NumberError as problem:
-                if problem.kind == "finite":
-                    raise
-    except NumberError as problem:
+def _check_slot_value(name: str, value: Any, outcome: str = "nothing was logged") -> None:
+    """A value naming a slot is text or a finite number (keys.slot_value_problem)."""
+    problem = slot_value_problem(value)
+    if problem is not None:
         raise ResultError(
             f"param {name} names the result's slot, so it is text or a finite number: "
-            f"{problem}; nothing was logged",
+            f"{problem}; {outcome}",
             arguments=("params",),
-        ) from None
+        )
 
 
 def _checked_params(params: Mapping[str, Any]) -> dict[str, str]:
@@ -781,6 +809,17 @@ def _check_attachable(run: ExistingRun, kind: ResultKind, subject: str) -> None:
         )
 
 
+def _attached_already(run: ExistingRun, submission: Submission) -> bool:
+    """Whether the run is this result already (nothing to write); refused when it is another
+    result of the subject: a finished result is never written again."""
+    from mlplan._record.store.runs import attached_already
+
+    try:
+        return attached_already(run, submission)
+    except ValueError as clash:
+        raise ResultError(f"{clash}; nothing was logged") from None
+
+
 def _check_replaced(submission: Submission, current: list[Result]) -> None:
     """A replacement names a result that counts now: not a replaced one, not a duplicate."""
     named = next((r for r in current if r.run_id == submission.replaces), None)
@@ -830,24 +869,25 @@ def _checked_metrics(metrics: Mapping[str, Any], plan: Plan) -> dict[str, float]
     return checked
 
 
-def _number(key: str, value: Any) -> float:
+def _number(key: str, value: Any, outcome: str = "nothing was logged") -> float:
     try:
         found = number(value)
     except NumberError as refused:
-        raise ResultError(f"metric {key}: {refused}; nothing was logged") from None
+        raise ResultError(f"metric {key}: {refused}; {outcome}") from None
     # ±float max passes the grammar, but it is what MLflow stores for ±inf: a run that logged
     # an infinity reads back as 1.797e308, which would be counted (and judged) as a value.
     if problem := value_problem(found, None):
-        raise ResultError(f"metric {key} = {exact(found)} is {problem}; nothing was logged")
+        raise ResultError(f"metric {key} = {exact(found)} is {problem}; {outcome}")
     return found
 
 
-def _within_bounds(key: str, value: float, bounds: tuple[float, float] | None) -> float:
+def _within_bounds(
+    key: str, value: float, bounds: tuple[float, float] | None, outcome: str = "nothing was logged"
+) -> float:
     if bounds is not None and not bounds[0] <= value <= bounds[1]:
         raise ResultError(
             f"metric {key} = {exact(value)} is outside its declared bounds "
-            f"[{bounds[0]:g}, {bounds[1]:g}]; nothing was logged (a share is logged as 0.81, "
-            "not 81)"
+            f"[{bounds[0]:g}, {bounds[1]:g}]; {outcome} (a share is logged as 0.81, not 81)"
         )
     return value
 
@@ -864,7 +904,10 @@ def _same_slot_as_replaced(submission: Submission, mine: list[Result], keys: lis
 
     for key in keys:
         was, now = value(old.params, key), value(submission.params, key)
-        if was != now:
+        # A run whose value names no slot (seed=nan, written by an older path) had no slot to
+        # keep: its replacement names the one it meant (evidence._replacing reads it so too).
+        named = key not in old.params or slot_value_problem(old.params[key]) is None
+        if was != now and named:
             raise ResultError(
                 f"--replace {submission.replaces}: that run has {key}={was} and this result "
                 f"{key}={now}; a replacement re-runs the same slot: log it with -p {key}={was}"

@@ -116,10 +116,10 @@ class Store(Protocol):
         self,
         submission: Submission,
         plan_file: Path | None = None,
-        check: Callable[[Mapping[str, float]], None] | None = None,
+        check: Callable[[str, Mapping[str, float], Mapping[str, str]], None] | None = None,
     ) -> AbstractContextManager[Any]:
-        """A run open for a training script to log into; ``check`` sees its metrics before
-        it finishes, and an error it raises ends the run FAILED."""
+        """A run open for a training script to log into; ``check`` sees its run id, metrics
+        and params before it finishes, and an error it raises ends the run FAILED."""
         ...
 
     def settle(self, run_id: str, grace: float | None = None) -> str:

@@ -37,6 +37,7 @@ from mlplan._record.store.runs import (
     SETTLED_TAG,
     TAG,
     ExistingRun,
+    attached_already,
     clip,
     equal_clauses,
     experiment_name,
@@ -437,11 +438,16 @@ class MlflowStore:
         now = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
         tags = self._run_tags(submission) if submission.run_id else {}
         if submission.run_id:
+            attached = self.client.get_run(run_id)
+            if self._attached_already(attached, submission):
+                return
             # An attached run's params were logged by its script: marked in the same write
             # that makes it a result, so a rival's slot search never misses it.
-            logged = self.client.get_run(run_id).data.params
             tags.update(
-                other_forms(logged, self.plan.key_params(submission.kind, submission.subject))
+                other_forms(
+                    attached.data.params,
+                    self.plan.key_params(submission.kind, submission.subject),
+                )
             )
         if plan_file is not None:
             tags[PLAN_DIGEST_TAG] = plan_digest(plan_file)
@@ -457,6 +463,15 @@ class MlflowStore:
             self.client.set_terminated(run_id, "FINISHED")
             if self.location.embedded:
                 self._tick()
+
+    def _attached_already(self, run: Any, submission: Submission) -> bool:
+        """Whether the run to attach is this result already (nothing to write); a refusal
+        when it is another result: a finished result is never written again, whichever
+        path reaches it (an outbox entry with the run's own submission id, or another)."""
+        try:
+            return attached_already(to_existing(run), submission)
+        except ValueError as clash:
+            raise TrackingError(f"{clash}; nothing was written") from None
 
     def _find_submission(self, submission_id: str) -> str | None:
         runs = self.client.search_runs(
@@ -500,7 +515,7 @@ class MlflowStore:
         self,
         submission: Submission,
         plan_file: Path | None = None,
-        check: Callable[[Mapping[str, float]], None] | None = None,
+        check: Callable[[str, Mapping[str, float], Mapping[str, str]], None] | None = None,
     ) -> Iterator[ActiveRun]:
         """An MLflow run open for a training script; mlflow.autolog logs into it.
 
@@ -529,8 +544,8 @@ class MlflowStore:
                 logged = self.client.get_run(run.info.run_id).data
                 if check is not None:
                     # Raised inside the run: MLflow ends it FAILED, and a failed run is never
-                    # judged (a value out of its bounds, say).
-                    check(logged.metrics)
+                    # judged (a value out of its bounds, a seed of nan, say).
+                    check(run.info.run_id, logged.metrics, logged.params)
                 # Named by its slot now that the script has logged it (H2 · seed=4), as a
                 # result logged any other way is named; the note named it while it was open.
                 named = self._run_name(replace(submission, params=dict(logged.params)))

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "SETTLED_TAG",
     "TAG",
     "ExistingRun",
+    "attached_already",
     "equal_clauses",
     "experiment_name",
     "other_forms",
@@ -69,6 +70,11 @@ class ExistingRun:
     kind: str  # the mlplan kind it is tied to, or "" for a run mlplan never tagged
     subject: str
     metrics: dict[str, float]
+    # The result the run already is (mlplan's kind and subject tags), with its mlplan tags:
+    # attaching it again may write nothing over them (see attached_already).
+    result: Result | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)  # as its script logged them
 
 
 def experiment_name(plan: Plan) -> str:
@@ -211,7 +217,46 @@ def to_existing(run: Any) -> ExistingRun:
         kind=tags.get(f"{TAG}kind", ""),
         subject=tags.get(f"{TAG}subject", ""),
         metrics={key: float(value) for key, value in run.data.metrics.items()},
+        result=to_result(run),
+        tags={key: value for key, value in tags.items() if key.startswith(TAG)},
+        params=dict(run.data.params),
     )
+
+
+def attached_already(found: ExistingRun, submission: Submission) -> bool:
+    """Whether attaching ``found`` for ``submission`` has nothing left to write: True when the
+    run is already this very result (mlplan's tags for the same subject, the entry's values,
+    params, note and provenance), False for a run mlplan never tagged (attach it). ValueError
+    when the run is a result the submission would change: a result is never written again
+    (an attach entry naming a counted run once restamped it with the plan as it is now, and
+    added a note and a param to it)."""
+    if found.result is None:
+        return False
+    changes = _changes(found.result, found.tags, submission)
+    if not changes:
+        return True
+    raise ValueError(
+        f"run {found.run_id} is already a result for {found.result.kind} "
+        f"{found.result.subject}, and attaching it again would change its "
+        f"{', '.join(changes)}; a result is never rewritten, so it was left as it is"
+    )
+
+
+def _changes(result: Result, tags: Mapping[str, str], submission: Submission) -> list[str]:
+    """What writing ``submission`` over the run of ``result`` would change ([] for nothing).
+    An empty note, source or reason writes nothing, so it changes nothing."""
+    checks = {
+        "subject": (result.kind, result.subject) == (submission.kind, submission.subject),
+        "values": all(result.metrics.get(k) == v for k, v in submission.metrics.items()),
+        "params": all(result.params.get(k) == v for k, v in submission.params.items()),
+        "note": submission.note in ("", result.note),
+        "provenance": result.reported == submission.reported
+        and submission.source in ("", result.source),
+        "replacement": submission.replaces in ("", result.replaces)
+        and submission.reason in ("", result.reason),
+        "tags": all(tags.get(f"{TAG}{k}") == v for k, v in submission.tags.items() if v),
+    }
+    return [name for name, same in checks.items() if not same]
 
 
 def _logged_at(tags: dict[str, str], start_ms: int) -> dt.datetime:
@@ -230,7 +275,9 @@ def redelivery(run: Any, submission: Submission) -> bool:
     the same values and params: nothing to write). ValueError for anything else: an edited
     entry carrying a counted run's id once rewrote that run's recall from 0.9 to 0.2."""
     found = to_existing(run)
-    if submission.run_id:  # attaching: the run is the entry's own, its values checked as such
+    # Attaching: the run is the entry's own, its values checked as such; completing it writes
+    # nothing over a result it already is (MlflowStore._complete, attached_already).
+    if submission.run_id:
         if found.run_id != submission.run_id:
             raise ValueError(
                 f"its submission id is run {found.run_id}'s, not run {submission.run_id}'s"

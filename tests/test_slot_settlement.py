@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import TODAY, run
 from slot_race import paired
+from test_values_and_slots import outside_run
 
 import mlplan
 from mlplan._api import journal_for
@@ -29,22 +30,6 @@ def training_run(plan: Path, seed: str, recall: float) -> str:
         mlflow.log_metric("recall", recall)
         mlflow.log_metric("latency_ms", 10)
     return str(active.info.run_id)
-
-
-def outside_run(plan: Path, seed: int, recall: float) -> str:
-    """A finished run made in the plan's experiment without mlplan (to attach later)."""
-    import mlflow
-
-    journal = journal_for(plan)
-    mlflow.set_tracking_uri(journal.location.uri)
-    try:
-        with mlflow.start_run(experiment_id=journal.store.experiment_id) as made:
-            mlflow.log_param("seed", seed)
-            mlflow.log_metric("recall", recall)
-            mlflow.log_metric("latency_ms", 10)
-    finally:
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
-    return str(made.info.run_id)
 
 
 def assert_counted(plan: Path, runs: int, mean: float) -> None:

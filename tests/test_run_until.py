@@ -56,6 +56,12 @@ def until_plan(folder: Path, subjects: dict[str, str]) -> Path:
     )
 
 
+def _logged_order(plan: Path, subject: str) -> list[int]:
+    results = journal_for(plan, refresh=True).results()
+    mine = sorted((r for r in results if r.subject == subject), key=lambda r: r.logged_at)
+    return [int(r.params["seed"]) for r in mine]
+
+
 def _seeds(plan: Path, subject: str) -> list[int]:
     results = journal_for(plan, refresh=True).results()
     return sorted(int(r.params["seed"]) for r in results if r.subject == subject)
@@ -79,8 +85,13 @@ def test_a_sequential_design_stops_at_its_first_deciding_look_and_a_horizon_runs
     events = [json.loads(line) for line in out.splitlines()]
     judged = {v.hypothesis: v for v in verdicts(plan)}
     # H1 is decided at its look at n = 3, seen after the wave of two that brought n to 4:
-    # the wave in flight finishes, nothing after it starts.
-    assert judged["H1"].decided_at == 3, judged["H1"].reason
+    # the wave in flight finishes, nothing after it starts. Seeds 2 and 3 run in one wave and
+    # are logged as they finish; a look waits for every planned seed before the last one
+    # logged (slot_gap), so if seed 3 finished first (a loaded machine: it failed CI's
+    # rehearsal once) the first look with no gap is at n = 4.
+    first_three = sorted(_logged_order(plan, "H1")[:3])
+    expected = 3 if first_three == [0, 1, 2] else 4
+    assert judged["H1"].decided_at == expected, (first_three, judged["H1"].reason)
     assert _seeds(plan, "H1") == [0, 1, 2, 3]
     assert [e["hypothesis"] for e in events if e["event"] == "decided"] == ["H1"]
     not_needed = [e["cell"] for e in events if e["event"] == "cell_not_needed"]

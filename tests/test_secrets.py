@@ -330,6 +330,7 @@ ECHOES = [
     ("MLFLOW_TRACKING_PASSWORD", f"pw {SECRET}/é", f"pw {SECRET}/Ã©"),
     ("MLFLOW_TRACKING_PASSWORD", f"pw {SECRET}/é", f"pw%20{SECRET}%2F%C3%A9"),
     ("MLFLOW_TRACKING_PASSWORD", f"pw {SECRET}/é", f"pw {SECRET}/\\u00e9"),
+    ("MLFLOW_TRACKING_TOKEN", f"ab/c+{SECRET}tok=", f"ab%252Fc%252B{SECRET}tok%253D"),  # twice
 ]
 
 

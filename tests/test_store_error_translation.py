@@ -129,6 +129,30 @@ def test_an_unwritable_database_is_unavailable_and_names_the_store(tmp_path: Pat
     assert "(PermissionError: [Errno 13] Permission denied)" in message
 
 
+def test_an_embedded_store_left_half_made_says_what_to_do(tmp_path: Path) -> None:
+    """A first creation stopped by a full disk left tables every later migration trips over
+    ("table webhooks already exists"): the final re-check of issue 16 found every command
+    telling the user to check that the database is intact."""
+    where = location(tmp_path)
+    with pytest.raises(StoreUnreachableError) as raised, store_errors(where):
+        raise OperationalError(
+            "CREATE TABLE webhooks", {}, Exception("table webhooks already exists")
+        )
+    message = str(raised.value)
+    assert "was left half-made" in message and f"move {where.database} away" in message
+    assert "intact" not in message
+
+
+def test_a_store_lock_held_too_long_says_who_holds_it(tmp_path: Path) -> None:
+    from filelock import Timeout
+
+    where = location(tmp_path)
+    with pytest.raises(StoreUnreachableError) as raised, store_errors(where):
+        raise Timeout(str(where.home / "store.lock"))
+    assert "is being written by another process" in str(raised.value)
+    assert str(raised.value).endswith("once it is done.")
+
+
 def test_a_database_error_is_told_by_its_driver_message_with_secrets_masked(
     tmp_path: Path,
 ) -> None:

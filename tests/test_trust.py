@@ -400,3 +400,50 @@ def test_an_outbox_or_copy_behind_a_committed_link_is_used_by_no_reader(
     assert len(journal_for(plan).stored_results()) == before
     code, status, err = h1(capsys, plan)
     assert status == "failed" and "tracked by git, so it was not read" in err
+
+
+def test_a_checkout_owned_by_another_user_is_still_asked(failed_plan: Path, capsys: Capsys) -> None:
+    """In a checkout owned by another user (a CI container) git refused with "dubious
+    ownership", which read as "nothing tracked", and a committed entry was delivered (the
+    final re-check of issue 16)."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the checkout to another user")
+    plan = failed_plan
+    entry = committed_entry(plan, 0.99)
+    fresh_checkout_with(plan, str(entry.relative_to(plan.parent)))
+    subprocess.run(["chown", "-R", "65534:65534", str(plan.parent)], check=True)
+    before = len(journal_for(plan).stored_results())
+    code, _, err = run(capsys, "sync", plan)
+    assert code == 1 and "is tracked by git, so it was not delivered" in err
+    assert entry.is_file() and len(journal_for(plan).stored_results()) == before
+
+
+def test_an_outbox_behind_a_committed_link_to_anywhere_is_not_used(
+    failed_plan: Path, capsys: Capsys, tmp_path: Path
+) -> None:
+    """A committed `.mlplan/outbox -> /somewhere/else` was delivered, and emptied, though git
+    tracks nothing there: the link came with the checkout, and so did what it shows."""
+    plan = failed_plan
+    home = plan.parent / ".mlplan"
+    entry = committed_entry(plan, 0.99)
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    entry.rename(evil / entry.name)
+    shutil.rmtree(home / "outbox")
+    (home / "outbox").symlink_to(evil)
+    fresh_checkout_with(plan, ".mlplan/outbox")
+    code, _, err = run(capsys, "sync", plan)
+    assert code == 1 and "is tracked by git, so it was not delivered" in err
+    assert (evil / entry.name).is_file()
+
+
+def test_git_that_cannot_answer_is_said_not_taken_for_nothing_tracked(
+    failed_plan: Path, capsys: Capsys
+) -> None:
+    plan = failed_plan
+    fresh_checkout_with(plan)
+    (plan.parent / ".git" / "index").write_bytes(b"not an index")
+    code, _, err = run(capsys, "status", plan)
+    assert code == 1 and "could not ask git which files" in err and "bug" not in err

@@ -260,6 +260,8 @@ def _echoed_forms(secret: str) -> set[str]:
             urllib.parse.quote_plus(form, safe="/"),
             json.dumps(form)[1:-1],
         }
+    # Encoded twice (a proxy quoting a query it received quoted: "%252F"); once more is rare.
+    forms |= {urllib.parse.quote(form, safe="") for form in forms if "%" in form}
     return {form for form in forms if len(form) >= _SHORTEST_MASKED}
 
 
@@ -429,12 +431,19 @@ def tracked_by_git(home: Path) -> list[Path]:
     Asked from inside the folder itself, so that a ``.mlplan`` that is a committed symlink
     into the repository lists the files behind it, not only the link (issue 16); and from
     inside each folder in it that is a link (``outbox -> ../fixtures``, committed, once
-    delivered forged entries to a team server: git lists only the link from here)."""
+    delivered forged entries to a team server: git lists only the link from here). A link
+    that is itself committed brought everything it shows, wherever it points (a committed
+    ``outbox -> /tmp/evil`` was delivered, and emptied, though git tracks nothing there)."""
     if not home.is_dir():
         return []
+    if home.is_symlink() and _git_files(home.parent, home.name):
+        return _every_file(home)
     found = [home / name for name in _git_files(home)]
     for link in _linked_folders(home):
-        found += [link / name for name in _git_files(link)]
+        if link in found:
+            found += _every_file(link)
+        else:
+            found += [link / name for name in _git_files(link)]
     return found
 
 
@@ -445,19 +454,46 @@ def _linked_folders(home: Path) -> list[Path]:
         return []
 
 
-def _git_files(folder: Path) -> list[str]:
-    """The names git tracks under ``folder``, relative to it (none outside a repository)."""
+def _every_file(folder: Path) -> list[Path]:
     try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--", "."],
+        return [path for path in folder.rglob("*") if path.is_file()]
+    except OSError:
+        return []
+
+
+def _git_files(folder: Path, pathspec: str = ".") -> list[str]:
+    """The names git tracks under ``folder`` (matching ``pathspec``), relative to it; none
+    outside a repository or without git. Git that cannot answer is an error, not "nothing
+    tracked": in a checkout owned by another user (a CI container) git refused with "dubious
+    ownership", and committed outbox entries were delivered (the re-check of issue 16).
+    ``safe.directory`` is set for this one read-only listing, from the command line (a scope
+    git trusts), so that such a checkout is listed rather than refused."""
+    try:
+        done = subprocess.run(
+            ["git", "-c", "safe.directory=*", "ls-files", "-z", "--", pathspec],
             cwd=folder,
             capture_output=True,
-            check=True,
+            check=False,
             timeout=GIT_TIMEOUT_S,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [os.fsdecode(name) for name in listed.split(b"\0") if name]
+        )
+    except FileNotFoundError:
+        return []  # no git here: nothing came with a checkout
+    except (OSError, subprocess.SubprocessError) as error:
+        raise TrackingError(_git_unanswered(folder, str(error))) from None
+    if done.returncode != 0:
+        said = os.fsdecode(done.stderr).strip()
+        if "not a git repository" in said:
+            return []
+        raise TrackingError(_git_unanswered(folder, said.splitlines()[0] if said else ""))
+    return [os.fsdecode(name) for name in done.stdout.split(b"\0") if name]
+
+
+def _git_unanswered(folder: Path, said: str) -> str:
+    return (
+        f"could not ask git which files of {folder} it tracks ({said or 'no reason given'}): "
+        "a results copy or outbox entry git brought must not be used, so nothing was read. "
+        "Run this where git works on the checkout"
+    )
 
 
 def _waiting(outbox: Path) -> int:

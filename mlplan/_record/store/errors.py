@@ -119,13 +119,21 @@ def _unavailable(error: Exception, location: StoreLocation) -> TrackingError | N
         return StoreUnreachableError(
             f"{where} is being written by another process, which has held its lock "
             f"({location.home / 'store.lock'}) for {STORE_TIMEOUT_S} s; run this again once "
-            "it is done"
+            "it is done."
         )
     if isinstance(error, OSError) and not _the_stores(error, location):
         return _file_gone(error)
     if isinstance(error, SQLAlchemyError | OSError):
         detail = " ".join(str(getattr(error, "orig", None) or error).split())
         detail = scrub(detail, location.uri)[:300]
+        if location.embedded and "already exists" in detail:
+            # MLflow's creation of its tables is not atomic: one stopped by a full disk leaves
+            # a database every later migration trips over (the final re-check of issue 16).
+            return StoreUnreachableError(
+                f"{where} was left half-made by an earlier creation that stopped (a full disk?):"
+                f" {detail}. If it has never held results, move {location.database} away and "
+                "run this again; mlplan makes a new one."
+            )
         return StoreUnreachableError(
             f"{where} could not be used ({type(error).__name__}: {detail}). Check that "
             "the database is intact and its folder writable."

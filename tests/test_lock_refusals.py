@@ -7,7 +7,9 @@ a lock held past its timeout, or a plan path that loops all ended in exit 3 ("a 
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,29 @@ from mlplan._record import locks
 from mlplan.errors import MlplanError
 
 DECIDE = ("decide", "H1", "--decision", "Wait for more runs.")
+
+
+@contextlib.contextmanager
+def held(path: Path) -> Iterator[None]:
+    """``path`` locked by another thread while the body runs (filelock's locks are re-entrant
+    only per object, so another thread stands for another process)."""
+    from filelock import FileLock
+
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with FileLock(str(path)):
+            taken.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert taken.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
 
 
 def decide(capsys: Capsys, plan: Path) -> tuple[int, str, str]:
@@ -76,28 +101,13 @@ def test_a_lock_that_is_a_symlink_loop_is_one_message(make_plan: MakePlan, capsy
 def test_a_lock_held_past_its_timeout_is_one_message(
     make_plan: MakePlan, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from filelock import FileLock
 
     plan = make_plan()
     monkeypatch.setattr(locks, "PLAN_TIMEOUT_S", 0.2)
     (plan.parent / ".mlplan").mkdir()
-    holder = FileLock(str(plan.parent / ".mlplan" / f"{plan.name}.lock"))
-    taken, release = threading.Event(), threading.Event()
-
-    def hold() -> None:  # another thread: filelock's locks are re-entrant only per object
-        with holder:
-            taken.set()
-            release.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert taken.wait(10)
-        before = plan.read_bytes()
+    before = plan.read_bytes()
+    with held(plan.parent / ".mlplan" / f"{plan.name}.lock"):
         code, _, err = decide(capsys, plan)
-    finally:
-        release.set()
-        thread.join()
     assert code == 1, err
     assert "has held" in err and "nothing was written" in err and "bug" not in err
     assert plan.read_bytes() == before
@@ -182,29 +192,14 @@ def test_a_store_lock_held_too_long_says_so_and_keeps_the_result(
 ) -> None:
     """It once said "check that the database is intact" about a healthy store whose lock
     another process held (the re-check of issue 16)."""
-    from filelock import FileLock
 
     plan = make_plan()
     assert run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.5",
                "-m", "recall.loyal=0.9", "-p", "seed=1")[0] == 0  # fmt: skip
     monkeypatch.setattr(locks, "STORE_TIMEOUT_S", 0.2)
-    holder = FileLock(str(plan.parent / ".mlplan" / "store.lock"))
-    taken, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with holder:
-            taken.set()
-            release.wait(20)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert taken.wait(10)
+    with held(plan.parent / ".mlplan" / "store.lock"):
         code, out, err = run(capsys, "log-result", plan, "-B", "B1", "-m", "recall=0.6",
                              "-m", "recall.loyal=0.9", "-p", "seed=2")  # fmt: skip
-    finally:
-        release.set()
-        thread.join()
     assert "is being written by another process" in err, (code, out, err)
     assert "intact" not in err
     assert list((plan.parent / ".mlplan" / "outbox").glob("*.json"))  # kept, not lost

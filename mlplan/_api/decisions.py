@@ -206,14 +206,14 @@ def record_decision(
     return entry
 
 
-def _not_after_today(date: dt.date | None) -> None:
-    """An amendment or rename is recorded once made, as a decision is once taken: a later
-    date was accepted by `amend` while the gate then failed on it (the re-check of issue 16)."""
-    today = _clock.today()
+def _not_after_today(date: dt.date | None, today: dt.date | None = None) -> None:
+    """A decision, an amendment or a rename is recorded once made: a later date was accepted
+    by `amend` while the gate then failed on it (the re-check of issue 16)."""
+    today = today or _clock.today()
     if date is not None and date > today:
         raise UsageError(
-            f"date {date.isoformat()} is after today ({today.isoformat()}): a change is "
-            "recorded once made",
+            f"date {date.isoformat()} is after today ({today.isoformat()}): a record is "
+            "written once the decision or change is made",
             arguments=("date",),
         )
 
@@ -225,12 +225,7 @@ def _check_decision_date(
     the verdict it records, which did not exist before its first result nor after today."""
     if date is None:
         return
-    if date > today:
-        raise UsageError(
-            f"--date {date.isoformat()} is after today ({today.isoformat()}): a decision is "
-            "recorded once taken",
-            arguments=("date",),
-        )
+    _not_after_today(date, today)
     mine = [r for r in results if r.kind == "hypothesis" and r.subject == hypothesis]
     first = min((r.logged_at.astimezone(dt.UTC).date() for r in mine), default=None)
     # Results are stamped by the wall clock; a today pinned before them (MLPLAN_TODAY, a

@@ -467,8 +467,7 @@ class Journal:
         self.check_subject(kind, subject)
         with self._guarded():
             run = self.store.existing_run(run_id)
-        _check_attachable(run, kind, subject)
-        self._check_slot_values(kind, subject, run.params, "nothing was attached")
+        self._attachable(run, kind, subject)
         declared = {m.key for m in self.plan.metrics}
         relevant = {k: v for k, v in run.metrics.items() if k in declared}
         if not relevant:
@@ -546,10 +545,7 @@ class Journal:
         """The live rules for attaching a run: finished, a result of this subject only, and the
         values it carries are the run's own (an entry once overwrote another subject's run)."""
         run = self.store.existing_run(submission.run_id)
-        _check_attachable(run, submission.kind, submission.subject)
-        self._check_slot_values(
-            submission.kind, submission.subject, run.params, "nothing was attached"
-        )
+        self._attachable(run, submission.kind, submission.subject)
         _attached_already(run, submission)
         for key, value in submission.metrics.items():
             if run.metrics.get(key) != value:
@@ -557,6 +553,12 @@ class Journal:
                     f"run {run.run_id} has {key} = {run.metrics.get(key)!r}, not {value!r}: an "
                     "attached run keeps the values it was logged with"
                 )
+
+    def _attachable(self, run: ExistingRun, kind: ResultKind, subject: str) -> None:
+        """A run may become a result of ``subject``: finished, no other subject's, and its slot
+        named by a value (the same rules for attaching now and for an entry waiting to)."""
+        _check_attachable(run, kind, subject)
+        self._check_slot_values(kind, subject, run.params, "nothing was attached")
 
     def _stamped(self, submission: Submission) -> Submission:
         """The criteria stamp computed from the plan at delivery, never taken from the file:

@@ -177,8 +177,6 @@ def _checked(
     with ExitStack() as stack:
         try:
             stack.enter_context(taken)
-        except LockTakenError:
-            raise
         except TimeoutError:
             raise  # a store lock that waited too long: the caller's own message (outbox)
         except OSError as error:

@@ -17,6 +17,25 @@ def test_a_usage_error_in_a_command_points_at_that_commands_help(
     assert err.strip().endswith("Try 'mlplan run --help' for help.")
 
 
+@pytest.mark.parametrize(
+    ("argv", "switch"),
+    [
+        (["decide", "H1", "--decision", "x", "--date", "2999-01-01"], "(--date DAY)"),
+        (["decide", "H1", "--decision", " "], "(--decision TEXT)"),
+        (["decide", "H1", "--decision", "x", "--close", "abandoned"], "(--rationale TEXT)"),
+    ],
+)
+def test_a_library_usage_error_names_the_switch_and_the_commands_help(
+    make_plan: MakePlan, capsys: Capsys, argv: list[str], switch: str
+) -> None:
+    """A command registered without a name (`decide`) once pointed at 'mlplan --help', and a
+    refused date read "(date)" where the switch is --date."""
+    code, _, err = run(capsys, argv[0], make_plan(), *argv[1:])
+    assert code == 2
+    assert switch in err
+    assert err.strip().endswith("Try 'mlplan decide --help' for help.")
+
+
 def test_a_usage_error_in_a_subcommand_names_the_whole_command(
     make_plan: MakePlan, capsys: Capsys
 ) -> None:

@@ -858,7 +858,11 @@ def _help_command(args: Sequence[str]) -> str:
     for arg in args:
         if arg.startswith("-") or group is None:
             break
-        names = {info.name for info in group.registered_commands}
+        # A command registered without a name takes its function's (typer's own rule).
+        names = {
+            info.name or getattr(info.callback, "__name__", "").replace("_", "-")
+            for info in group.registered_commands
+        }
         subgroups = {info.name: info.typer_instance for info in group.registered_groups}
         if arg not in names and arg not in subgroups:
             break
@@ -925,6 +929,9 @@ _SWITCHES = {
     "until": "--until",
     "name": "NAME",
     "directory": "-d/--dir",
+    "date": "--date DAY",
+    "rationale": "--rationale TEXT",
+    "decision": "--decision TEXT",
 }
 
 
